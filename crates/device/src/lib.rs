@@ -252,7 +252,12 @@ mod tests {
         ] {
             assert_eq!(Mac::from_file_name(n), Some(mac), "{n}");
         }
-        for n in ["SIP002094d245cb.cnf", "SIPDefault.cnf", "OS79XX.TXT", "SEP0020.cnf.xml"] {
+        for n in [
+            "SIP002094d245cb.cnf",
+            "SIPDefault.cnf",
+            "OS79XX.TXT",
+            "SEP0020.cnf.xml",
+        ] {
             assert_eq!(Mac::from_file_name(n), None, "{n}");
         }
     }

@@ -70,7 +70,11 @@ impl FromStr for BundleName {
         let protocol: Protocol = proto
             .parse()
             .map_err(|_| bad("the part before the '.' must end in -sccp, -sip or -mgcp"))?;
-        if parts.is_empty() || parts.iter().any(|m| m.is_empty() || !m.bytes().all(|b| b.is_ascii_digit())) {
+        if parts.is_empty()
+            || parts
+                .iter()
+                .any(|m| m.is_empty() || !m.bytes().all(|b| b.is_ascii_digit()))
+        {
             return Err(bad("the models must be numbers, as in 7940-7960"));
         }
         let (nums, sr) = match ver.split_once("SR") {
@@ -80,7 +84,9 @@ impl FromStr for BundleName {
         let n: Vec<&str> = nums.split('-').collect();
         let num = |p: &str| -> Result<u8, BundleNameError> {
             if p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(bad("the version must be numbers separated by -, as in 8-0-4"));
+                return Err(bad(
+                    "the version must be numbers separated by -, as in 8-0-4",
+                ));
             }
             p.parse().map_err(|_| bad("a version number is above 255"))
         };
@@ -94,7 +100,11 @@ impl FromStr for BundleName {
                 }
                 v
             }
-            _ => return Err(bad("the version must have two or three numbers, as in 8-0-4")),
+            _ => {
+                return Err(bad(
+                    "the version must have two or three numbers, as in 8-0-4",
+                ))
+            }
         };
         if let Some(sr) = sr {
             version.sr = Some(num(sr)?);
@@ -122,8 +132,13 @@ mod tests {
         let b: BundleName = "cmterm-7940-7960-sccp.8-1-2SR2.zip".parse().unwrap();
         assert_eq!(b.version, "8.1(2)SR2".parse().unwrap());
         let b: BundleName = "P0S3-8-12-00.zip".parse().unwrap();
-        assert_eq!((b.protocol, b.version), (Protocol::Sip, Version::new(8, 12)));
-        assert!("cmterm-7940-7960-h323.8-0-4.zip".parse::<BundleName>().is_err());
+        assert_eq!(
+            (b.protocol, b.version),
+            (Protocol::Sip, Version::new(8, 12))
+        );
+        assert!("cmterm-7940-7960-h323.8-0-4.zip"
+            .parse::<BundleName>()
+            .is_err());
         assert!("firmware.zip".parse::<BundleName>().is_err());
     }
 

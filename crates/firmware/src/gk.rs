@@ -29,7 +29,9 @@ pub struct GkVersionCode(String);
 pub enum GkImageError {
     #[error("{name:?} is not a gkdefault image name: {reason}; write it like CP7940080001SIP060412A.sbin or CP7940080001SCCP051117A.sbin")]
     Image { name: String, reason: String },
-    #[error("{code:?} is not a gkdefault version code: {reason}; write it like 0x060412a or 0x051117a")]
+    #[error(
+        "{code:?} is not a gkdefault version code: {reason}; write it like 0x060412a or 0x051117a"
+    )]
     Code { code: String, reason: String },
 }
 
@@ -120,9 +122,13 @@ impl FromStr for GkImage {
         let stem = s
             .strip_suffix(".sbin")
             .ok_or_else(|| bad("it must end in .sbin (lower case)"))?;
-        let rest = stem.strip_prefix("CP").ok_or_else(|| bad("it must start with CP"))?;
+        let rest = stem
+            .strip_prefix("CP")
+            .ok_or_else(|| bad("it must start with CP"))?;
         if rest.len() < 10 || !rest.is_ascii() || !rest[..10].bytes().all(|b| b.is_ascii_digit()) {
-            return Err(bad("CP must be followed by a 4-digit model and a 6-digit hardware code"));
+            return Err(bad(
+                "CP must be followed by a 4-digit model and a 6-digit hardware code",
+            ));
         }
         let (model, rest) = rest.split_at(4);
         let (hardware, rest) = rest.split_at(6);
@@ -133,13 +139,18 @@ impl FromStr for GkImage {
         } else if let Some(c) = rest.strip_prefix("MGCP") {
             (Protocol::Mgcp, c)
         } else {
-            return Err(bad("the protocol after the hardware code must be SIP, SCCP or MGCP"));
+            return Err(bad(
+                "the protocol after the hardware code must be SIP, SCCP or MGCP",
+            ));
         };
         if code.bytes().any(|b| b.is_ascii_lowercase()) {
-            return Err(bad("the version code is upper case in the image name (060412A)"));
+            return Err(bad(
+                "the version code is upper case in the image name (060412A)",
+            ));
         }
-        let code = GkVersionCode::new(code)
-            .ok_or_else(|| bad("the version code must be six digits and a letter, as in 060412A"))?;
+        let code = GkVersionCode::new(code).ok_or_else(|| {
+            bad("the version code must be six digits and a letter, as in 060412A")
+        })?;
         Ok(GkImage::new(model, hardware, protocol, code))
     }
 }

@@ -82,7 +82,9 @@ impl LoadName {
             _ => {
                 let c = protocol.name_char();
                 match version.sr {
-                    Some(sr) => format!("P0{c}3{:02}{:02}SR{:02}", version.major, version.minor, sr),
+                    Some(sr) => {
+                        format!("P0{c}3{:02}{:02}SR{:02}", version.major, version.minor, sr)
+                    }
                     None => format!(
                         "P0{c}3{:02}{:02}{:02}{:02}",
                         version.major,
@@ -218,7 +220,11 @@ impl FromStr for LoadName {
         let processor = match b[3] {
             b'3' => Processor::Arm,
             c if c.is_ascii_digit() => Processor::Other(c as char),
-            _ => return Err(bad("the fourth character must be a processor digit (3 = ARM)")),
+            _ => {
+                return Err(bad(
+                    "the fourth character must be a processor digit (3 = ARM)",
+                ))
+            }
         };
         let rest = &name[4..];
         let (form, version) = if let Some(dashed) = rest.strip_prefix('-') {
@@ -239,19 +245,30 @@ impl FromStr for LoadName {
                     }
                     (LoadForm::Dashed, v)
                 }
-                _ => return Err(bad("a dashed name is PREFIX-major-minor-sub, as in POS3-07-4-00")),
+                _ => {
+                    return Err(bad(
+                        "a dashed name is PREFIX-major-minor-sub, as in POS3-07-4-00",
+                    ))
+                }
             }
         } else if rest.len() == 4 && digits(rest) {
             if protocol != Protocol::Sip {
-                return Err(bad("the four-digit form POS3xxyy is only used by SIP 2.3 and earlier"));
+                return Err(bad(
+                    "the four-digit form POS3xxyy is only used by SIP 2.3 and earlier",
+                ));
             }
-            (LoadForm::Compact, Version::new(two(&rest[..2]), two(&rest[2..])))
+            (
+                LoadForm::Compact,
+                Version::new(two(&rest[..2]), two(&rest[2..])),
+            )
         } else if rest.len() == 8 && digits(&rest[..4]) {
             let mut v = Version::new(two(&rest[..2]), two(&rest[2..4]));
             let tail = &rest[4..];
             if let Some(sr) = tail.strip_prefix("SR") {
                 if !digits(sr) {
-                    return Err(bad("a service release name ends in SRdd, as in P0030801SR02"));
+                    return Err(bad(
+                        "a service release name ends in SRdd, as in P0030801SR02",
+                    ));
                 }
                 v.sr = Some(two(sr));
             } else if digits(tail) {
@@ -261,11 +278,15 @@ impl FromStr for LoadName {
                     v.build = Some(build);
                 }
             } else {
-                return Err(bad("the long form is P003aabbccdd, all digits or ending in SRdd"));
+                return Err(bad(
+                    "the long form is P003aabbccdd, all digits or ending in SRdd",
+                ));
             }
             (LoadForm::Long, v)
         } else {
-            return Err(bad("the digits after the four-character prefix fit no known form"));
+            return Err(bad(
+                "the digits after the four-character prefix fit no known form",
+            ));
         };
         Ok(LoadName {
             raw: name.to_string(),
@@ -314,7 +335,12 @@ pub enum ImageKind {
 }
 
 impl ImageKind {
-    pub const ALL: [ImageKind; 4] = [ImageKind::Bin, ImageKind::Sbn, ImageKind::Loads, ImageKind::Sb2];
+    pub const ALL: [ImageKind; 4] = [
+        ImageKind::Bin,
+        ImageKind::Sbn,
+        ImageKind::Loads,
+        ImageKind::Sb2,
+    ];
 
     pub fn ext(self) -> &'static str {
         match self {
@@ -415,19 +441,46 @@ mod tests {
         let sr: LoadName = "P0030801SR02".parse().unwrap();
         assert!(sr.denotes(&v("8.1(2)SR2")));
         assert!(!sr.denotes(&v("8.1(2)SR1")));
-        assert!("P0M30701000".parse::<LoadName>().is_err(), "11 characters fit no form");
-        assert!("P003-8-12-00".parse::<LoadName>().unwrap().is_universal_loader());
-        assert!(!"P0S3-8-12-00".parse::<LoadName>().unwrap().is_universal_loader());
+        assert!(
+            "P0M30701000".parse::<LoadName>().is_err(),
+            "11 characters fit no form"
+        );
+        assert!("P003-8-12-00"
+            .parse::<LoadName>()
+            .unwrap()
+            .is_universal_loader());
+        assert!(!"P0S3-8-12-00"
+            .parse::<LoadName>()
+            .unwrap()
+            .is_universal_loader());
     }
 
     #[test]
     fn canonical_names() {
-        assert_eq!(LoadName::canonical(Protocol::Sip, v("2.3")).as_str(), "POS30203");
-        assert_eq!(LoadName::canonical(Protocol::Sip, v("7.4")).as_str(), "POS3-07-4-00");
-        assert_eq!(LoadName::canonical(Protocol::Sip, v("8.12")).as_str(), "P0S3-8-12-00");
-        assert_eq!(LoadName::canonical(Protocol::Sccp, v("7.2(3)")).as_str(), "P00307020300");
-        assert_eq!(LoadName::canonical(Protocol::Sccp, v("5.0(1.1)")).as_str(), "P00305000101");
-        assert_eq!(LoadName::canonical(Protocol::Sccp, v("8.1(2)SR2")).as_str(), "P0030801SR02");
+        assert_eq!(
+            LoadName::canonical(Protocol::Sip, v("2.3")).as_str(),
+            "POS30203"
+        );
+        assert_eq!(
+            LoadName::canonical(Protocol::Sip, v("7.4")).as_str(),
+            "POS3-07-4-00"
+        );
+        assert_eq!(
+            LoadName::canonical(Protocol::Sip, v("8.12")).as_str(),
+            "P0S3-8-12-00"
+        );
+        assert_eq!(
+            LoadName::canonical(Protocol::Sccp, v("7.2(3)")).as_str(),
+            "P00307020300"
+        );
+        assert_eq!(
+            LoadName::canonical(Protocol::Sccp, v("5.0(1.1)")).as_str(),
+            "P00305000101"
+        );
+        assert_eq!(
+            LoadName::canonical(Protocol::Sccp, v("8.1(2)SR2")).as_str(),
+            "P0030801SR02"
+        );
         let sip = LoadName::canonical(Protocol::Sip, v("8.12"));
         assert_eq!(sip.loader().as_str(), "P003-8-12-00");
     }
@@ -435,16 +488,27 @@ mod tests {
     #[test]
     fn errors_teach_the_forms() {
         let e = "POS3.bin".parse::<LoadName>().unwrap_err().to_string();
-        assert!(e.contains("POS3-07-4-00") && e.contains("P00307020300"), "{e}");
+        assert!(
+            e.contains("POS3-07-4-00") && e.contains("P00307020300"),
+            "{e}"
+        );
         match "POS30203.bin".parse::<LoadName>() {
-            Err(LoadNameError::HasExtension { suggestion, .. }) => assert_eq!(suggestion, "POS30203"),
+            Err(LoadNameError::HasExtension { suggestion, .. }) => {
+                assert_eq!(suggestion, "POS30203")
+            }
             other => panic!("{other:?}"),
         }
         match "p0s3-8-12-00".parse::<LoadName>() {
-            Err(LoadNameError::WrongCase { suggestion, .. }) => assert_eq!(suggestion, "P0S3-8-12-00"),
+            Err(LoadNameError::WrongCase { suggestion, .. }) => {
+                assert_eq!(suggestion, "P0S3-8-12-00")
+            }
             other => panic!("{other:?}"),
         }
-        assert!("POS30203 ".parse::<LoadName>().unwrap_err().to_string().contains("trailing space"));
+        assert!("POS30203 "
+            .parse::<LoadName>()
+            .unwrap_err()
+            .to_string()
+            .contains("trailing space"));
         assert!("P0S3-8-12-00.SB2".parse::<ImageFile>().is_err());
         assert_eq!(
             "P0S3-8-12-00.sb2".parse::<ImageFile>().unwrap().kind,
@@ -474,7 +538,14 @@ mod tests {
                 }
             },
         );
-        let long = (prop_oneof![Just("P003"), Just("P0M3")], 0u8..100, 0u8..100, 0u8..100, 0u8..100, any::<bool>())
+        let long = (
+            prop_oneof![Just("P003"), Just("P0M3")],
+            0u8..100,
+            0u8..100,
+            0u8..100,
+            0u8..100,
+            any::<bool>(),
+        )
             .prop_map(|(p, a, b, c, d, sr)| {
                 if sr {
                     format!("{p}{a:02}{b:02}SR{d:02}")

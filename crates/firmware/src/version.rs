@@ -86,7 +86,9 @@ pub struct Version {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid version {input:?}: {reason}; write it like 8.12, 7.4, 7.2(3), 5.0(1.1) or 8.1(2)SR2")]
+#[error(
+    "invalid version {input:?}: {reason}; write it like 8.12, 7.4, 7.2(3), 5.0(1.1) or 8.1(2)SR2"
+)]
 pub struct VersionError {
     pub input: String,
     pub reason: String,
@@ -283,7 +285,11 @@ mod tests {
             Version::new(8, 1).with_maint(2).with_sr(2)
         );
         assert!("8".parse::<Version>().is_err());
-        assert!("8.x".parse::<Version>().unwrap_err().to_string().contains("8.12"));
+        assert!("8.x"
+            .parse::<Version>()
+            .unwrap_err()
+            .to_string()
+            .contains("8.12"));
         assert!("8.1(2".parse::<Version>().is_err());
     }
 
@@ -302,8 +308,14 @@ mod tests {
         let r: Release = "sccp:3.3".parse().unwrap();
         assert_eq!(r, Release::new(Protocol::Sccp, Version::new(3, 3)));
         assert_eq!(r.to_string(), "sccp:3.3");
-        assert!(matches!("sccp".parse::<Release>(), Err(ReleaseError::Shape(_))));
-        assert!(matches!("h323:1.0".parse::<Release>(), Err(ReleaseError::Protocol(_))));
+        assert!(matches!(
+            "sccp".parse::<Release>(),
+            Err(ReleaseError::Shape(_))
+        ));
+        assert!(matches!(
+            "h323:1.0".parse::<Release>(),
+            Err(ReleaseError::Protocol(_))
+        ));
     }
 
     pub(crate) fn version_strategy() -> impl Strategy<Value = Version> {

@@ -1,1 +1,41 @@
-fn main() {}
+//! The `phoneflip` binary: one clap subcommand per domain concept.
+//!
+//! Owns argument parsing, human/JSON output and error context; the work
+//! itself lives in the library crates. Each subcommand has its own module
+//! under `cmd/`.
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+mod cmd;
+
+#[derive(Parser)]
+#[command(
+    name = "phoneflip",
+    version,
+    about = "Convert Cisco 7940/7960 phones between SCCP and SIP firmware, for a whole fleet"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Decode a load, image, gkdefault or bundle name.
+    Name(cmd::name::Args),
+}
+
+fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Name(args) => cmd::name::run(args),
+    }
+}
