@@ -1,1 +1,11 @@
-//! placeholder
+//! Every file a 7940/7960 reads from its TFTP server, as data: parsers and
+//! writers for OS79XX.TXT, SIP `key: value` files, SCCP XML, gkdefault,
+//! RINGLIST.DAT and dial plans, and the pure function that renders a
+//! phone's files from its settings, its template and the load it must run.
+//!
+//! Must not do I/O or know about storage: the inventory hands it plain
+//! values, the TFTP server and `render --all` write what it returns.
+
+pub mod model;
+
+pub use model::{Line, PhoneSettings, Template};
