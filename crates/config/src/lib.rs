@@ -6,6 +6,10 @@
 //! Must not do I/O or know about storage: the inventory hands it plain
 //! values, the TFTP server and `render --all` write what it returns.
 
+pub mod image_ref;
 pub mod model;
+pub mod os79xx;
 
+pub use image_ref::{ImageRef, ShortAlias};
 pub use model::{Line, PhoneSettings, Template};
+pub use os79xx::{Os79xx, Os79xxDefect, Os79xxError};
