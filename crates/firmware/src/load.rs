@@ -100,11 +100,16 @@ impl LoadName {
 
     /// The universal application loader shipped with a dashed SIP load
     /// (`P0S3-8-12-00` → `P003-8-12-00`): same digits, protocol 0.
+    ///
+    /// The loader is always spelled with the digit zero, also for the
+    /// reference's letter-O spelling (`POS3-07-4-00` → `P003-07-4-00`): the
+    /// reference's table gives `P003` for loaders and only SIP names are
+    /// ever written with the letter O.
     pub fn loader(&self) -> LoadName {
         match self.form {
             LoadForm::Dashed => {
                 let mut raw = self.raw.clone();
-                raw.replace_range(2..3, "0");
+                raw.replace_range(1..3, "00");
                 raw.parse().expect("a dashed name with protocol 0 parses")
             }
             _ => self.clone(),
@@ -483,6 +488,8 @@ mod tests {
         );
         let sip = LoadName::canonical(Protocol::Sip, v("8.12"));
         assert_eq!(sip.loader().as_str(), "P003-8-12-00");
+        let sip7 = LoadName::canonical(Protocol::Sip, v("7.4"));
+        assert_eq!(sip7.loader().as_str(), "P003-07-4-00");
     }
 
     #[test]
