@@ -24,6 +24,8 @@ struct Cli {
 enum Command {
     /// Decode a load, image, gkdefault or bundle name.
     Name(cmd::name::Args),
+    /// DHCP option 66/150 configuration and probe.
+    Dhcp(cmd::dhcp::Args),
 }
 
 fn main() -> Result<()> {
@@ -37,5 +39,6 @@ fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Name(args) => cmd::name::run(args),
+        Command::Dhcp(args) => cmd::dhcp::run(args),
     }
 }
