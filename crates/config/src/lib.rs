@@ -9,11 +9,13 @@
 pub mod image_ref;
 pub mod model;
 pub mod os79xx;
+pub mod sccp;
 pub mod sip_params;
 pub mod sipcnf;
 
 pub use image_ref::{ImageRef, ShortAlias};
 pub use model::{Line, PhoneSettings, Template};
 pub use os79xx::{Os79xx, Os79xxDefect, Os79xxError};
+pub use sccp::{CallManager, LoadInformation, SccpXmlError, SepDevice, XmlDefault};
 pub use sip_params::{ParamSpec, ParamType, SipIssue, SipProblem};
 pub use sipcnf::{EntryRef, SipCnf, SipCnfError, SipValueError};

@@ -1,0 +1,632 @@
+//! SCCP XML configuration: the per-phone `SEP<MAC>.cnf.xml` and the
+//! shared `XMLDefault.cnf.xml`.
+//!
+//! Only the elements that move a phone between loads and point it at its
+//! CallManagers are modelled; the parser skips anything else, so a vendor
+//! sample can be read, but the writer can only emit what the model holds.
+//! In particular there is no field for `sshUserId`/`sshPassword`: sample
+//! files on the internet carry `cisco`/`cisco`, and phoneflip must never
+//! hand those to a fleet.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use phoneflip_device::Model;
+use phoneflip_firmware::{LoadName, Protocol};
+use quick_xml::escape::escape;
+use quick_xml::events::{BytesStart, Event};
+use quick_xml::Reader;
+
+/// The TCP port phones use to reach CallManager when none is given.
+pub const DEFAULT_ETHERNET_PHONE_PORT: u16 = 2000;
+
+/// A `<member priority="N">` of `callManagerGroup`: one CallManager.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallManager {
+    /// 0 is tried first.
+    pub priority: u8,
+    /// The CallManager's address (`processNodeName`).
+    pub process_node_name: String,
+    /// `ports/ethernetPhonePort`, normally 2000.
+    pub ethernet_phone_port: u16,
+}
+
+/// `<loadInformation model="…">LOAD</loadInformation>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadInformation {
+    pub model: Option<Model>,
+    pub load: LoadName,
+}
+
+/// `SEP<MAC>.cnf.xml`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SepDevice {
+    /// `deviceProtocol`: which protocol the phone must run (SCCP or SIP).
+    pub device_protocol: Option<Protocol>,
+    /// `devicePool/callManagerGroup/members`, by priority.
+    pub call_managers: Vec<CallManager>,
+    pub load_information: Option<LoadInformation>,
+}
+
+/// `XMLDefault.cnf.xml`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct XmlDefault {
+    pub call_managers: Vec<CallManager>,
+    /// `loadInformationN model="IP Phone 79x0"`, N = the model's device
+    /// type code.
+    pub loads: BTreeMap<Model, LoadName>,
+    /// `loadInformationN` entries for other models, kept as written:
+    /// (N, model attribute, text).
+    pub other_loads: Vec<(u32, Option<String>, String)>,
+}
+
+/// Why an SCCP XML file was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}: {problem}; {fix}")]
+pub struct SccpXmlError {
+    pub file: String,
+    pub problem: String,
+    pub fix: String,
+}
+
+fn err(file: &str, problem: impl Into<String>, fix: impl Into<String>) -> SccpXmlError {
+    SccpXmlError {
+        file: file.into(),
+        problem: problem.into(),
+        fix: fix.into(),
+    }
+}
+
+/// Reads the XML into (path, attributes, text) triples for every element
+/// with text or attributes, where path is the element names from the root.
+struct Node {
+    path: Vec<String>,
+    attrs: Vec<(String, String)>,
+    text: String,
+}
+
+fn walk(file: &str, bytes: &[u8]) -> Result<Vec<Node>, SccpXmlError> {
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        err(
+            file,
+            format!("it is not UTF-8 text (byte {})", e.valid_up_to()),
+            "save it as UTF-8 or ASCII",
+        )
+    })?;
+    let mut reader = Reader::from_str(text);
+    reader.config_mut().trim_text(true);
+    let mut stack: Vec<String> = Vec::new();
+    let mut nodes: Vec<Node> = Vec::new();
+    let mut open: Vec<usize> = Vec::new();
+    let attrs_of = |e: &BytesStart| -> Result<Vec<(String, String)>, SccpXmlError> {
+        let mut out = Vec::new();
+        for a in e.attributes() {
+            let a = a.map_err(|x| {
+                err(
+                    file,
+                    format!("bad attribute: {x}"),
+                    "quote every attribute value",
+                )
+            })?;
+            let key = String::from_utf8_lossy(a.key.as_ref()).into_owned();
+            let value = a
+                .unescape_value()
+                .map_err(|x| {
+                    err(
+                        file,
+                        format!("bad attribute value: {x}"),
+                        "escape & as &amp;",
+                    )
+                })?
+                .into_owned();
+            out.push((key, value));
+        }
+        Ok(out)
+    };
+    loop {
+        let pos = reader.buffer_position();
+        match reader.read_event() {
+            Err(e) => {
+                return Err(err(
+                    file,
+                    format!("malformed XML near byte {pos}: {e}"),
+                    "fix the XML; an empty or broken file makes the phone loop and show \"Protocol Application Invalid\"",
+                ))
+            }
+            Ok(Event::Eof) => break,
+            Ok(Event::Start(e)) => {
+                stack.push(String::from_utf8_lossy(e.name().as_ref()).into_owned());
+                nodes.push(Node {
+                    path: stack.clone(),
+                    attrs: attrs_of(&e)?,
+                    text: String::new(),
+                });
+                open.push(nodes.len() - 1);
+            }
+            Ok(Event::Empty(e)) => {
+                let mut path = stack.clone();
+                path.push(String::from_utf8_lossy(e.name().as_ref()).into_owned());
+                nodes.push(Node {
+                    path,
+                    attrs: attrs_of(&e)?,
+                    text: String::new(),
+                });
+            }
+            Ok(Event::End(_)) => {
+                stack.pop();
+                open.pop();
+            }
+            Ok(Event::Text(t)) => {
+                let s = t
+                    .unescape()
+                    .map_err(|x| err(file, format!("bad text: {x}"), "escape & as &amp; and < as &lt;"))?;
+                if let Some(&i) = open.last() {
+                    nodes[i].text.push_str(&s);
+                }
+            }
+            Ok(Event::CData(t)) => {
+                if let Some(&i) = open.last() {
+                    nodes[i].text.push_str(&String::from_utf8_lossy(&t));
+                }
+            }
+            Ok(_) => {}
+        }
+    }
+    if nodes.is_empty() {
+        return Err(err(
+            file,
+            "it holds no XML element",
+            "an empty file makes the phone loop and show \"Protocol Application Invalid\"; render it again",
+        ));
+    }
+    Ok(nodes)
+}
+
+fn path_is(n: &Node, p: &[&str]) -> bool {
+    n.path.len() == p.len() && n.path.iter().zip(p).all(|(a, b)| a == b)
+}
+
+fn attr<'a>(n: &'a Node, name: &str) -> Option<&'a str> {
+    n.attrs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// Collects the CallManagers under `prefix/callManagerGroup/members`.
+fn call_managers(
+    file: &str,
+    nodes: &[Node],
+    prefix: &[&str],
+) -> Result<Vec<CallManager>, SccpXmlError> {
+    let mut out: Vec<CallManager> = Vec::new();
+    let base: Vec<&str> = prefix
+        .iter()
+        .copied()
+        .chain(["callManagerGroup", "members", "member"])
+        .collect();
+    for n in nodes {
+        if path_is(n, &base) {
+            let priority = match attr(n, "priority") {
+                Some(p) => p.trim().parse::<u8>().map_err(|_| {
+                    err(
+                        file,
+                        format!("member priority {p:?} is not a number"),
+                        "write priority=\"0\" for the first CallManager, 1 and 2 for the backups",
+                    )
+                })?,
+                None => out.len() as u8,
+            };
+            out.push(CallManager {
+                priority,
+                process_node_name: String::new(),
+                ethernet_phone_port: DEFAULT_ETHERNET_PHONE_PORT,
+            });
+            continue;
+        }
+        let Some(cm) = out.last_mut() else { continue };
+        if n.path.len() < base.len() || n.path[..base.len()] != base[..] {
+            continue;
+        }
+        let rest: Vec<&str> = n.path[base.len()..].iter().map(String::as_str).collect();
+        match rest.as_slice() {
+            ["callManager", "processNodeName"] => cm.process_node_name = n.text.trim().to_string(),
+            ["callManager", "ports", "ethernetPhonePort"] => {
+                cm.ethernet_phone_port = n.text.trim().parse().map_err(|_| {
+                    err(
+                        file,
+                        format!("ethernetPhonePort {:?} is not a port number", n.text),
+                        "write the CallManager's SCCP port, normally 2000",
+                    )
+                })?
+            }
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+fn load_of(file: &str, text: &str) -> Result<LoadName, SccpXmlError> {
+    text.trim().parse::<LoadName>().map_err(|e| {
+        err(
+            file,
+            format!("loadInformation: {e}"),
+            "write the load name without extension, e.g. P0030801SR02",
+        )
+    })
+}
+
+fn model_of(file: &str, name: &str) -> Result<Model, SccpXmlError> {
+    let m: Model = name.parse().map_err(|e| {
+        err(
+            file,
+            format!("loadInformation model: {e}"),
+            "write model=\"IP Phone 7960\" or \"IP Phone 7940\"",
+        )
+    })?;
+    Ok(m)
+}
+
+fn write_call_managers(out: &mut String, indent: &str, cms: &[CallManager]) {
+    let _ = writeln!(out, "{indent}<callManagerGroup>");
+    let _ = writeln!(out, "{indent}  <members>");
+    for cm in cms {
+        let i = format!("{indent}    ");
+        let _ = writeln!(out, "{i}<member priority=\"{}\">", cm.priority);
+        let _ = writeln!(out, "{i}  <callManager>");
+        let _ = writeln!(out, "{i}    <ports>");
+        let _ = writeln!(
+            out,
+            "{i}      <ethernetPhonePort>{}</ethernetPhonePort>",
+            cm.ethernet_phone_port
+        );
+        let _ = writeln!(out, "{i}    </ports>");
+        let _ = writeln!(
+            out,
+            "{i}    <processNodeName>{}</processNodeName>",
+            escape(cm.process_node_name.as_str())
+        );
+        let _ = writeln!(out, "{i}  </callManager>");
+        let _ = writeln!(out, "{i}</member>");
+    }
+    let _ = writeln!(out, "{indent}  </members>");
+    let _ = writeln!(out, "{indent}</callManagerGroup>");
+}
+
+fn protocol_word(p: Protocol) -> &'static str {
+    match p {
+        Protocol::Sccp => "SCCP",
+        Protocol::Sip => "SIP",
+        Protocol::Mgcp => "MGCP",
+    }
+}
+
+impl SepDevice {
+    pub fn parse(file: &str, bytes: &[u8]) -> Result<SepDevice, SccpXmlError> {
+        let nodes = walk(file, bytes)?;
+        if nodes[0].path != ["device"] {
+            return Err(err(
+                file,
+                format!("the root element is <{}>, not <device>", nodes[0].path[0]),
+                "a SEP<MAC>.cnf.xml starts with <device>",
+            ));
+        }
+        let mut dev = SepDevice {
+            call_managers: call_managers(file, &nodes, &["device", "devicePool"])?,
+            ..SepDevice::default()
+        };
+        for n in &nodes {
+            if path_is(n, &["device", "deviceProtocol"]) {
+                dev.device_protocol = Some(n.text.trim().parse().map_err(|_| {
+                    err(
+                        file,
+                        format!("deviceProtocol {:?} is unknown", n.text),
+                        "write SCCP or SIP",
+                    )
+                })?);
+            } else if path_is(n, &["device", "loadInformation"]) {
+                let model = attr(n, "model").map(|m| model_of(file, m)).transpose()?;
+                dev.load_information = Some(LoadInformation {
+                    model,
+                    load: load_of(file, &n.text)?,
+                });
+            }
+        }
+        Ok(dev)
+    }
+
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = String::from("<device>\n");
+        if let Some(p) = self.device_protocol {
+            let _ = writeln!(
+                out,
+                "  <deviceProtocol>{}</deviceProtocol>",
+                protocol_word(p)
+            );
+        }
+        if !self.call_managers.is_empty() {
+            out.push_str("  <devicePool>\n");
+            write_call_managers(&mut out, "    ", &self.call_managers);
+            out.push_str("  </devicePool>\n");
+        }
+        if let Some(li) = &self.load_information {
+            match li.model {
+                Some(m) => {
+                    let _ = writeln!(
+                        out,
+                        "  <loadInformation model=\"{}\">{}</loadInformation>",
+                        m.product_name(),
+                        li.load
+                    );
+                }
+                None => {
+                    let _ = writeln!(out, "  <loadInformation>{}</loadInformation>", li.load);
+                }
+            }
+        }
+        out.push_str("</device>\n");
+        out.into_bytes()
+    }
+}
+
+impl XmlDefault {
+    pub fn parse(file: &str, bytes: &[u8]) -> Result<XmlDefault, SccpXmlError> {
+        let nodes = walk(file, bytes)?;
+        if nodes[0].path != ["Default"] {
+            return Err(err(
+                file,
+                format!("the root element is <{}>, not <Default>", nodes[0].path[0]),
+                "XMLDefault.cnf.xml starts with <Default>",
+            ));
+        }
+        let mut d = XmlDefault {
+            call_managers: call_managers(file, &nodes, &["Default"])?,
+            ..XmlDefault::default()
+        };
+        for n in &nodes {
+            if n.path.len() != 2 {
+                continue;
+            }
+            let Some(code) = n.path[1].strip_prefix("loadInformation") else {
+                continue;
+            };
+            let Ok(code) = code.parse::<u32>() else {
+                continue;
+            };
+            let ours = Model::ALL
+                .into_iter()
+                .find(|m| u32::from(m.device_type_code()) == code);
+            match ours {
+                Some(m) => {
+                    if let Some(named) = attr(n, "model") {
+                        if model_of(file, named).ok() != Some(m) {
+                            return Err(err(
+                                file,
+                                format!("loadInformation{code} says model {named:?}, but {code} is the {m}'s device type code"),
+                                format!("write <loadInformation{code} model=\"{}\">", m.product_name()),
+                            ));
+                        }
+                    }
+                    d.loads.insert(m, load_of(file, &n.text)?);
+                }
+                None => d.other_loads.push((
+                    code,
+                    attr(n, "model").map(str::to_string),
+                    n.text.trim().to_string(),
+                )),
+            }
+        }
+        Ok(d)
+    }
+
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = String::from("<Default>\n");
+        if !self.call_managers.is_empty() {
+            write_call_managers(&mut out, "  ", &self.call_managers);
+        }
+        // 7940 (code 8) before 7960 (code 7), the order of Cisco's own file.
+        for (m, load) in &self.loads {
+            let code = m.device_type_code();
+            let _ = writeln!(
+                out,
+                "  <loadInformation{code} model=\"{}\">{load}</loadInformation{code}>",
+                m.product_name()
+            );
+        }
+        for (code, model, text) in &self.other_loads {
+            match model {
+                Some(mo) => {
+                    let _ = writeln!(
+                        out,
+                        "  <loadInformation{code} model=\"{}\">{}</loadInformation{code}>",
+                        escape(mo.as_str()),
+                        escape(text.as_str())
+                    );
+                }
+                None => {
+                    let _ = writeln!(
+                        out,
+                        "  <loadInformation{code}>{}</loadInformation{code}>",
+                        escape(text.as_str())
+                    );
+                }
+            }
+        }
+        out.push_str("</Default>\n");
+        out.into_bytes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const REAL_DEFAULT: &str = r#"<Default> 
+<callManagerGroup> 
+    <members>  
+       <member priority="0">  
+          <callManager>  
+             <ports>  
+                <ethernetPhonePort>2000</ethernetPhonePort>  
+                <mgcpPorts><listen>2427</listen><keepAlive>2428</keepAlive></mgcpPorts>  
+             </ports>  
+             <processNodeName>10.0.0.5</processNodeName>  
+          </callManager>  
+       </member>  
+    </members>  
+ </callManagerGroup>  
+<loadInformation8 model="IP Phone 7940">P0S3-8-12-00</loadInformation8>  
+<loadInformation7 model="IP Phone 7960">P0S3-8-12-00</loadInformation7> 
+<loadInformation30008 model="Cisco 7962">SIP42.9-4-2SR3-1S</loadInformation30008>
+<directoryURL></directoryURL>  
+</Default>
+"#;
+
+    #[test]
+    fn reads_a_real_xmldefault() {
+        let d = XmlDefault::parse("XMLDefault.cnf.xml", REAL_DEFAULT.as_bytes()).unwrap();
+        assert_eq!(d.call_managers.len(), 1);
+        assert_eq!(d.call_managers[0].process_node_name, "10.0.0.5");
+        assert_eq!(d.loads[&Model::Cp7940].as_str(), "P0S3-8-12-00");
+        assert_eq!(d.loads[&Model::Cp7960].as_str(), "P0S3-8-12-00");
+        assert_eq!(d.other_loads.len(), 1);
+        let written = String::from_utf8(d.to_bytes()).unwrap();
+        assert!(
+            written.contains(
+                r#"<loadInformation8 model="IP Phone 7940">P0S3-8-12-00</loadInformation8>"#
+            ),
+            "{written}"
+        );
+        assert!(
+            written.find("loadInformation8").unwrap() < written.find("loadInformation7").unwrap()
+        );
+        assert_eq!(XmlDefault::parse("x", written.as_bytes()).unwrap(), d);
+    }
+
+    #[test]
+    fn reads_a_sep_file_and_drops_ssh_credentials() {
+        let text = r#"<device>
+  <deviceProtocol>SIP</deviceProtocol>
+  <sshUserId>cisco</sshUserId><sshPassword>cisco</sshPassword>
+  <devicePool><callManagerGroup><members>
+    <member priority="1"><callManager><ports><ethernetPhonePort>2001</ethernetPhonePort></ports>
+      <processNodeName>cm2</processNodeName></callManager></member>
+  </members></callManagerGroup></devicePool>
+  <loadInformation model="IP Phone 7960">P0S3-8-12-00</loadInformation>
+</device>"#;
+        let d = SepDevice::parse("SEP002094D245CB.cnf.xml", text.as_bytes()).unwrap();
+        assert_eq!(d.device_protocol, Some(Protocol::Sip));
+        assert_eq!(
+            d.call_managers,
+            vec![CallManager {
+                priority: 1,
+                process_node_name: "cm2".into(),
+                ethernet_phone_port: 2001
+            }]
+        );
+        assert_eq!(
+            d.load_information.as_ref().unwrap().model,
+            Some(Model::Cp7960)
+        );
+        let out = String::from_utf8(d.to_bytes()).unwrap();
+        assert!(!out.contains("ssh"), "{out}");
+        assert_eq!(SepDevice::parse("x", out.as_bytes()).unwrap(), d);
+    }
+
+    #[test]
+    fn the_minimal_sep_file_of_domain_facts() {
+        let d = SepDevice {
+            device_protocol: Some(Protocol::Sip),
+            call_managers: vec![],
+            load_information: Some(LoadInformation {
+                model: Some(Model::Cp7960),
+                load: "P0S3-8-12-00".parse().unwrap(),
+            }),
+        };
+        assert_eq!(
+            String::from_utf8(d.to_bytes()).unwrap(),
+            "<device>\n  <deviceProtocol>SIP</deviceProtocol>\n  <loadInformation model=\"IP Phone 7960\">P0S3-8-12-00</loadInformation>\n</device>\n"
+        );
+    }
+
+    #[test]
+    fn errors_say_what_and_how() {
+        let e = SepDevice::parse("SEPX.cnf.xml", b"")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("Protocol Application Invalid"), "{e}");
+        let e = SepDevice::parse(
+            "SEPX.cnf.xml",
+            b"<device><loadInformation>P0S3-8-12-00.sb2</loadInformation></device>",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("SEPX.cnf.xml") && e.contains("without"), "{e}");
+        let e = SepDevice::parse("SEPX.cnf.xml", b"<device><a></b></device>")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("malformed"), "{e}");
+        let e = XmlDefault::parse("XMLDefault.cnf.xml", b"<Default><loadInformation7 model=\"IP Phone 7940\">P0030801SR02</loadInformation7></Default>")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("loadInformation7 model=\\\"IP Phone 7960\\\"")
+                || e.contains("IP Phone 7960"),
+            "{e}"
+        );
+    }
+
+    fn load() -> impl Strategy<Value = LoadName> {
+        prop_oneof![
+            (0u8..100, 0u8..100).prop_map(|(a, b)| format!("P0S3-{a}-{b}-00")),
+            (0u8..100, 0u8..100, 0u8..100)
+                .prop_map(|(a, b, c)| format!("P003{a:02}{b:02}SR{c:02}")),
+        ]
+        .prop_map(|s| s.parse().unwrap())
+    }
+
+    fn cms() -> impl Strategy<Value = Vec<CallManager>> {
+        proptest::collection::vec(
+            (0u8..3, "[a-z0-9.&<>\"-]{1,16}", 1u16..).prop_map(|(priority, name, port)| {
+                CallManager {
+                    priority,
+                    process_node_name: name,
+                    ethernet_phone_port: port,
+                }
+            }),
+            0..3,
+        )
+    }
+
+    fn model() -> impl Strategy<Value = Model> {
+        prop_oneof![Just(Model::Cp7940), Just(Model::Cp7960)]
+    }
+
+    proptest! {
+        #[test]
+        fn sep_round_trips(proto in proptest::option::of(prop_oneof![Just(Protocol::Sip), Just(Protocol::Sccp)]),
+                           cms in cms(), li in proptest::option::of((proptest::option::of(model()), load()))) {
+            let d = SepDevice {
+                device_protocol: proto,
+                call_managers: cms,
+                load_information: li.map(|(model, load)| LoadInformation { model, load }),
+            };
+            prop_assert_eq!(SepDevice::parse("f", &d.to_bytes()).unwrap(), d);
+        }
+
+        #[test]
+        fn xmldefault_round_trips(cms in cms(), loads in proptest::collection::btree_map(model(), load(), 0..3),
+                                  other in proptest::collection::vec((9u32..40000, proptest::option::of("[A-Za-z0-9 ]{1,12}"), "[A-Za-z0-9.-]{1,12}"), 0..3)) {
+            let other = other.into_iter().map(|(c, m, t)| (c, m.map(|m: String| m.trim().to_string()).filter(|m| !m.is_empty()), t)).collect();
+            let d = XmlDefault { call_managers: cms, loads, other_loads: other };
+            prop_assert_eq!(XmlDefault::parse("f", &d.to_bytes()).unwrap(), d);
+        }
+
+        #[test]
+        fn never_panics(b in proptest::collection::vec(any::<u8>(), 0..200)) {
+            let _ = SepDevice::parse("f", &b);
+            let _ = XmlDefault::parse("f", &b);
+        }
+    }
+}
