@@ -6,6 +6,7 @@
 //! Must not do I/O or know about storage: the inventory hands it plain
 //! values, the TFTP server and `render --all` write what it returns.
 
+pub mod gkdefault;
 pub mod image_ref;
 pub mod model;
 pub mod os79xx;
@@ -13,6 +14,7 @@ pub mod sccp;
 pub mod sip_params;
 pub mod sipcnf;
 
+pub use gkdefault::{GkDefault, GkDefaultError, UpgradeCode, CFGFMT_COMMAND, CFGFMT_NOTE};
 pub use image_ref::{ImageRef, ShortAlias};
 pub use model::{Line, PhoneSettings, Template};
 pub use os79xx::{Os79xx, Os79xxDefect, Os79xxError};
