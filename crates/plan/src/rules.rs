@@ -1,0 +1,511 @@
+//! The reference's rules as data, and the one-hop check derived from them.
+//!
+//! Every rule carries the title of the reference section it comes from, so
+//! a plan, a refusal or a doctor finding can cite it. [`check_hop`] is the
+//! single place that decides whether a phone running one load may be sent
+//! straight to another: the planner follows it, and the tests search the
+//! graph it defines to prove plans are as short as the rules allow.
+
+use phoneflip_firmware::{Protocol, Release, Version};
+use serde::{Deserialize, Serialize};
+
+/// Reference section titles, spelled as in the document so they can be
+/// searched for.
+pub mod section {
+    pub const ENABLE_SIP: &str = "Enable SIP Functionality";
+    pub const SCCP_OLD_TO_SIP_OLD: &str =
+        "SCCP Image 3.x/Earlier to SIP Image 6.x/Earlier and from SCCP Image 5.x to SIP Image 5.x/6.x";
+    pub const SCCP_OLD_TO_SIP_7: &str = "SCCP Image 3.x/Earlier and 5.x to SIP Image 7.x";
+    pub const UNIVERSAL: &str = "SCCP Image 6.x/Later and SIP Image 7.x/Later";
+    pub const REVERT: &str = "Revert Back to a Cisco CallManager SCCP Image";
+    pub const SIP_OLD_TO_SCCP_OLD: &str = "SIP Images 4.x/Earlier to SCCP Images 5.x/Earlier";
+    pub const SIP_OLD_TO_SCCP_6: &str = "SIP Images 4.x/Earlier to SCCP Images 6.x/Later";
+    pub const SIP_5_6_TO_SCCP: &str = "SIP Images 5.x,6.x to SCCP Images 5.x/Later";
+    pub const SIP_7_TO_SCCP: &str = "SIP Images 7.x/Later to SCCP Images 5.x/Later";
+    pub const OBTAIN_SCCP: &str = "Obtain SCCP Firmware";
+    pub const W210: &str = "\"W210 TFTP Error : buffer full\" Error";
+    pub const NOT_ACCEPTING_SCCP: &str = "SIP Phone not Accepting SCCP Load";
+    pub const PROTOCOL_APPLICATION_INVALID: &str = "\"Protocol Application Invalid\" Error";
+    pub const UNPROVISIONED: &str = "IP Phones go to Unprovisioned State";
+    /// Not a section of the reference: `domain-facts.md`.
+    pub const DOMAIN_FACTS: &str = "domain facts (not in the reference)";
+}
+
+/// The rules a hop or a refusal can cite.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RuleId {
+    UniversalLoader,
+    SipImageVersion,
+    SccpLoadInformation,
+    Os79xxNameOnly,
+    NoDowngradeBelow5,
+    StateErrorViaSip23,
+    LatestSccp4Before5,
+    ViaSccp63,
+    Gkdefault,
+    W210MinimalSipDefault,
+    EightDotThree,
+    OriginalBoot,
+}
+
+/// One rule of the reference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Rule {
+    pub id: RuleId,
+    /// Title of the reference section the rule comes from.
+    pub section: &'static str,
+    /// The rule, in one sentence.
+    pub text: &'static str,
+}
+
+/// Every rule of the reference that shapes a plan.
+pub const RULES: &[Rule] = &[
+    Rule {
+        id: RuleId::UniversalLoader,
+        section: section::UNIVERSAL,
+        text: "SCCP 6.x and later and SIP 7.x and later use the universal application loader: unzip the release in the TFTP root and reset; the phone compares the image named in OS79XX.TXT and its protocol configuration files with the one in flash and fetches it (loader, reboot, application, reboot)",
+    },
+    Rule {
+        id: RuleId::SipImageVersion,
+        section: section::SCCP_OLD_TO_SIP_7,
+        text: "SIP reads the image it must run from the image_version parameter of SIPDefault.cnf and SIP<MAC>.cnf (image_version: POS3-07-1-00); SIP 7.x and later follow it to any protocol's load",
+    },
+    Rule {
+        id: RuleId::SccpLoadInformation,
+        section: section::SIP_7_TO_SCCP,
+        text: "SCCP reads the image it must run from load_information / loadInformation in SEP<MAC>.cnf.xml and XMLDefault.cnf.xml",
+    },
+    Rule {
+        id: RuleId::Os79xxNameOnly,
+        section: section::ENABLE_SIP,
+        text: "OS79XX.TXT holds only the name of the load to fetch, without the .bin extension, case-sensitive, nothing else on the line",
+    },
+    Rule {
+        id: RuleId::NoDowngradeBelow5,
+        section: section::ENABLE_SIP,
+        text: "SIP 5.0 is SIP 4.4 plus signed images; once a phone runs a 5.0 or later load (SCCP or SIP) it cannot go back below 5.0 in any protocol",
+    },
+    Rule {
+        id: RuleId::StateErrorViaSip23,
+        section: section::ENABLE_SIP,
+        text: "SIP 3.x/4.x may fail to install from a very old SCCP load (TFTP \"State Error\"): convert to SIP 2.3 first, then go on",
+    },
+    Rule {
+        id: RuleId::LatestSccp4Before5,
+        section: section::REVERT,
+        text: "from SIP 3.x or earlier, convert to the latest SCCP 4.x before going to the SCCP 5.x chain (or later)",
+    },
+    Rule {
+        id: RuleId::ViaSccp63,
+        section: section::SIP_OLD_TO_SCCP_6,
+        text: "from SIP 4.x or earlier, SCCP 6.x and later is reached by first converting to the 6.3 image through OS79XX.TXT and the configuration files, then to the desired image with the universal application loader",
+    },
+    Rule {
+        id: RuleId::Gkdefault,
+        section: section::SIP_5_6_TO_SCCP,
+        text: "from SIP 5.x/6.x, reverting to SCCP needs the upgradecode line of gkdefault.txt changed to the SCCP image (version code and image name) and converted with cfgfmt -tsip_ptag.dat gkdefault.txt gkdefault.cfg",
+    },
+    Rule {
+        id: RuleId::W210MinimalSipDefault,
+        section: section::W210,
+        text: "SIP 2.x cannot download a large SIPDefault.cnf (W210 TFTP Error: buffer full): while a phone runs SIP 2.x, SIPDefault.cnf must hold only image_version: NAME",
+    },
+    Rule {
+        id: RuleId::EightDotThree,
+        section: section::NOT_ACCEPTING_SCCP,
+        text: "SIP 2.1 and earlier accept only DOS 8.3 file names: rename the load file to an 8.3 name (or upgrade SIP first)",
+    },
+    Rule {
+        id: RuleId::OriginalBoot,
+        section: section::SCCP_OLD_TO_SIP_OLD,
+        text: "loads before the universal application loader (SCCP 5.x and older, SIP 6.x and older) request OS79XX.TXT first and load the binary it names",
+    },
+];
+
+/// Looks a rule up by id.
+pub fn rule(id: RuleId) -> &'static Rule {
+    RULES
+        .iter()
+        .find(|r| r.id == id)
+        .expect("every RuleId has an entry in RULES")
+}
+
+/// The version below which no phone can return once it has run one at or
+/// above it.
+pub const SIGNED_FLOOR: Version = Version::new(5, 0);
+
+/// SCCP loads older than this are the reference's "particularly old" ones
+/// for the State Error caveat: its SCCP→SIP sections group "SCCP 3.x/earlier".
+pub const STATE_ERROR_SCCP_BELOW: Version = Version::new(4, 0);
+
+/// The SIP release the State Error caveat goes through.
+pub const VIA_SIP_2_3: Version = Version::new(2, 3);
+
+/// The reference's "6.3 image" on the way from SIP 4.x or earlier to SCCP
+/// 6.x and later.
+///
+/// "6.3" is ambiguous: Cisco's SCCP versions are written 6.0(3), and no
+/// SCCP 6.3 train exists for the 7940/7960, while SCCP 6.0(2) (P00306000200)
+/// is named in the same document. phoneflip reads "6.3" as SCCP 6.0(3), load
+/// P00306000300, reached through OS79XX.TXT. This is the one place that
+/// interpretation lives.
+pub const VIA_SCCP_6_3: Version = Version::new(6, 0).with_maint(3);
+
+/// The release the via-6.3 rule goes through.
+pub const VIA_SCCP_6_3_RELEASE: Release = Release::new(Protocol::Sccp, VIA_SCCP_6_3);
+
+/// How a load finds the next image at boot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Generation {
+    /// Before the universal application loader: OS79XX.TXT first.
+    OriginalBoot,
+    /// The universal application loader (SCCP 6.x+, SIP 7.x+).
+    UniversalLoader,
+}
+
+/// The first version of each protocol that boots through the universal
+/// application loader. MGCP is not covered by the reference; it is taken to
+/// follow SIP, whose loads it was released alongside.
+pub fn universal_loader_from(protocol: Protocol) -> Version {
+    match protocol {
+        Protocol::Sccp => Version::new(6, 0),
+        Protocol::Sip | Protocol::Mgcp => Version::new(7, 0),
+    }
+}
+
+pub fn generation(protocol: Protocol, version: Version) -> Generation {
+    if version >= universal_loader_from(protocol) {
+        Generation::UniversalLoader
+    } else {
+        Generation::OriginalBoot
+    }
+}
+
+/// A control file a load reads at boot, and the parameter in it that names
+/// the image the phone must run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct BootFile {
+    /// File name in the TFTP root; `<MAC>` stands for the phone's MAC in
+    /// capitals.
+    pub name: &'static str,
+    /// The parameter naming the image, when the file has one.
+    pub image_parameter: Option<&'static str>,
+}
+
+/// Which control files a generation of loads reads at boot, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct BootEntry {
+    pub protocol: Protocol,
+    /// Inclusive lower bound of the versions this entry covers.
+    pub from: Version,
+    /// Exclusive upper bound; `None` for "and later".
+    pub below: Option<Version>,
+    pub generation: Generation,
+    pub files: &'static [BootFile],
+    /// Where the entry comes from.
+    pub source: &'static str,
+}
+
+impl BootEntry {
+    pub fn covers(&self, release: &Release) -> bool {
+        let below = match self.below {
+            Some(b) => release.version < b,
+            None => true,
+        };
+        self.protocol == release.protocol && release.version >= self.from && below
+    }
+}
+
+const OS79XX: BootFile = BootFile {
+    name: "OS79XX.TXT",
+    image_parameter: Some("(the whole file)"),
+};
+const SEP: BootFile = BootFile {
+    name: "SEP<MAC>.cnf.xml",
+    image_parameter: Some("loadInformation"),
+};
+const XMLDEFAULT: BootFile = BootFile {
+    name: "XMLDefault.cnf.xml",
+    image_parameter: Some("loadInformation<device type code>"),
+};
+const SIPDEFAULT: BootFile = BootFile {
+    name: "SIPDefault.cnf",
+    image_parameter: Some("image_version"),
+};
+const SIPMAC: BootFile = BootFile {
+    name: "SIP<MAC>.cnf",
+    image_parameter: Some("image_version"),
+};
+const GKDEFAULT: BootFile = BootFile {
+    name: "gkdefault.cfg",
+    image_parameter: Some("upgradecode"),
+};
+const MGCMAC: BootFile = BootFile {
+    name: "MGC<MAC>.cnf",
+    image_parameter: Some("image_version"),
+};
+
+/// The boot table: which control files each load generation reads. The
+/// emulator and the doctor use it to know what a phone will ask for.
+pub const BOOT_TABLE: &[BootEntry] = &[
+    BootEntry {
+        protocol: Protocol::Sccp,
+        from: Version::new(0, 0),
+        below: Some(Version::new(6, 0)),
+        generation: Generation::OriginalBoot,
+        files: &[OS79XX, SEP, XMLDEFAULT],
+        source: section::SCCP_OLD_TO_SIP_OLD,
+    },
+    BootEntry {
+        protocol: Protocol::Sccp,
+        from: Version::new(6, 0),
+        below: None,
+        generation: Generation::UniversalLoader,
+        files: &[SEP, XMLDEFAULT],
+        source: section::UNIVERSAL,
+    },
+    BootEntry {
+        protocol: Protocol::Sip,
+        from: Version::new(0, 0),
+        below: Some(Version::new(5, 0)),
+        generation: Generation::OriginalBoot,
+        files: &[OS79XX, SIPDEFAULT, SIPMAC],
+        source: section::SCCP_OLD_TO_SIP_OLD,
+    },
+    BootEntry {
+        protocol: Protocol::Sip,
+        from: Version::new(5, 0),
+        below: Some(Version::new(7, 0)),
+        generation: Generation::OriginalBoot,
+        files: &[OS79XX, GKDEFAULT, SIPDEFAULT, SIPMAC],
+        source: section::SIP_5_6_TO_SCCP,
+    },
+    BootEntry {
+        protocol: Protocol::Sip,
+        from: Version::new(7, 0),
+        below: None,
+        generation: Generation::UniversalLoader,
+        files: &[SIPDEFAULT, SIPMAC],
+        source: section::UNIVERSAL,
+    },
+    BootEntry {
+        protocol: Protocol::Mgcp,
+        from: Version::new(0, 0),
+        below: Some(Version::new(7, 0)),
+        generation: Generation::OriginalBoot,
+        files: &[OS79XX, MGCMAC],
+        source: section::DOMAIN_FACTS,
+    },
+    BootEntry {
+        protocol: Protocol::Mgcp,
+        from: Version::new(7, 0),
+        below: None,
+        generation: Generation::UniversalLoader,
+        files: &[MGCMAC],
+        source: section::DOMAIN_FACTS,
+    },
+];
+
+/// The boot table entry for a release.
+pub fn boot_entry(release: &Release) -> &'static BootEntry {
+    BOOT_TABLE
+        .iter()
+        .find(|e| e.covers(release))
+        .expect("BOOT_TABLE covers every protocol and version")
+}
+
+/// Whether the phone reads this control file at boot.
+pub fn reads(release: &Release, file: &str) -> bool {
+    boot_entry(release).files.iter().any(|f| f.name == file)
+}
+
+/// How a single hop moves the phone to its next load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mechanism {
+    /// OS79XX.TXT names the next binary (loads before the universal loader).
+    OriginalBoot,
+    /// The image parameter of the running protocol's configuration file
+    /// (`image_version`, `loadInformation`) names the next load.
+    ConfigImage,
+    /// The universal application loader fetches the release's files.
+    UniversalLoader,
+    /// gkdefault.cfg's upgradecode line names the SCCP image.
+    Gkdefault,
+}
+
+/// Why a direct hop is not allowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Refusal {
+    pub rule: RuleId,
+}
+
+/// A direct hop the rules allow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Allowed {
+    pub mechanism: Mechanism,
+    pub section: &'static str,
+    /// False when the reference documents no procedure for this pair and
+    /// the mechanism follows from the boot table alone.
+    pub documented: bool,
+}
+
+fn v(major: u8) -> Version {
+    Version::new(major, 0)
+}
+
+/// May a phone running `from` be sent straight to `to`?
+///
+/// This is the rule graph: an edge exists exactly when no rule of the
+/// reference forbids it or demands an intermediate load.
+pub fn check_hop(from: &Release, to: &Release) -> Result<Allowed, Refusal> {
+    use Protocol::*;
+    let (fp, fv, tp, tv) = (from.protocol, from.version, to.protocol, to.version);
+    if fv >= SIGNED_FLOOR && tv < SIGNED_FLOOR {
+        return Err(Refusal {
+            rule: RuleId::NoDowngradeBelow5,
+        });
+    }
+    let ok = |mechanism, section, documented| {
+        Ok(Allowed {
+            mechanism,
+            section,
+            documented,
+        })
+    };
+    let to_universal = generation(tp, tv) == Generation::UniversalLoader;
+    match fp {
+        Sip if fv < v(5) => match tp {
+            Sccp => {
+                if fv < v(4) && tv >= v(5) {
+                    return Err(Refusal {
+                        rule: RuleId::LatestSccp4Before5,
+                    });
+                }
+                if tv >= v(6) && tv != VIA_SCCP_6_3 {
+                    return Err(Refusal {
+                        rule: RuleId::ViaSccp63,
+                    });
+                }
+                if tv >= v(6) {
+                    ok(Mechanism::OriginalBoot, section::SIP_OLD_TO_SCCP_6, true)
+                } else {
+                    ok(Mechanism::OriginalBoot, section::SIP_OLD_TO_SCCP_OLD, true)
+                }
+            }
+            Sip if to_universal => ok(Mechanism::UniversalLoader, section::ENABLE_SIP, false),
+            Sip => ok(Mechanism::OriginalBoot, section::ENABLE_SIP, false),
+            Mgcp => ok(Mechanism::OriginalBoot, section::DOMAIN_FACTS, false),
+        },
+        Sip if fv < v(7) => match tp {
+            Sccp => ok(Mechanism::Gkdefault, section::SIP_5_6_TO_SCCP, true),
+            Mgcp => ok(Mechanism::Gkdefault, section::SIP_5_6_TO_SCCP, false),
+            Sip if to_universal => ok(Mechanism::UniversalLoader, section::ENABLE_SIP, false),
+            Sip => ok(Mechanism::OriginalBoot, section::ENABLE_SIP, false),
+        },
+        Sip => match tp {
+            Sccp => ok(Mechanism::ConfigImage, section::SIP_7_TO_SCCP, true),
+            Sip if to_universal => ok(Mechanism::UniversalLoader, section::UNIVERSAL, true),
+            Sip => ok(Mechanism::ConfigImage, section::SIP_7_TO_SCCP, false),
+            Mgcp => ok(Mechanism::ConfigImage, section::SIP_7_TO_SCCP, false),
+        },
+        Sccp if fv < v(6) => match tp {
+            Sip => {
+                if fv < STATE_ERROR_SCCP_BELOW && tv >= v(3) && tv < v(5) {
+                    return Err(Refusal {
+                        rule: RuleId::StateErrorViaSip23,
+                    });
+                }
+                // The reference's two SCCP→SIP sections cover SCCP 3.x and
+                // earlier and 5.x; SCCP 4.x is planned like them.
+                let documented = fv < v(4) || fv >= v(5);
+                if to_universal {
+                    ok(
+                        Mechanism::ConfigImage,
+                        section::SCCP_OLD_TO_SIP_7,
+                        documented,
+                    )
+                } else {
+                    ok(
+                        Mechanism::OriginalBoot,
+                        section::SCCP_OLD_TO_SIP_OLD,
+                        documented,
+                    )
+                }
+            }
+            Sccp => ok(Mechanism::OriginalBoot, section::OBTAIN_SCCP, false),
+            Mgcp => ok(Mechanism::OriginalBoot, section::DOMAIN_FACTS, false),
+        },
+        Sccp => match tp {
+            Sip if to_universal => ok(Mechanism::UniversalLoader, section::UNIVERSAL, true),
+            Sccp if to_universal => ok(Mechanism::UniversalLoader, section::UNIVERSAL, false),
+            _ => ok(Mechanism::ConfigImage, section::UNIVERSAL, false),
+        },
+        Mgcp if fv < v(7) => ok(Mechanism::OriginalBoot, section::DOMAIN_FACTS, false),
+        Mgcp => ok(Mechanism::ConfigImage, section::DOMAIN_FACTS, false),
+    }
+}
+
+/// The SIP 2.x loads that cannot read a large SIPDefault.cnf.
+pub fn w210_applies(release: &Release) -> bool {
+    release.protocol == Protocol::Sip && release.version.major == 2
+}
+
+/// The SIP loads that only accept 8.3 file names (2.1 and earlier).
+pub fn eight_dot_three_applies(release: &Release) -> bool {
+    release.protocol == Protocol::Sip && release.version < Version::new(2, 2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn r(s: &str) -> Release {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn every_rule_has_one_entry_and_a_real_section() {
+        for r in RULES {
+            assert_eq!(RULES.iter().filter(|x| x.id == r.id).count(), 1);
+            assert!(!r.section.is_empty() && !r.text.is_empty());
+        }
+        assert_eq!(rule(RuleId::W210MinimalSipDefault).section, section::W210);
+    }
+
+    #[test]
+    fn boot_table_covers_everything_without_overlap() {
+        for p in Protocol::ALL {
+            for major in 0..=12 {
+                let rel = Release::new(p, Version::new(major, 1));
+                let n = BOOT_TABLE.iter().filter(|e| e.covers(&rel)).count();
+                assert_eq!(n, 1, "{rel}");
+                assert_eq!(boot_entry(&rel).generation, generation(p, rel.version));
+            }
+        }
+        assert!(reads(&r("sccp:5.0(1.1)"), "OS79XX.TXT"));
+        assert!(!reads(&r("sccp:6.0(2)"), "OS79XX.TXT"));
+        assert!(reads(&r("sip:6.3"), "gkdefault.cfg"));
+        assert!(reads(&r("sip:8.12"), "SIPDefault.cnf"));
+        assert!(!reads(&r("sip:8.12"), "OS79XX.TXT"));
+    }
+
+    #[test]
+    fn refusals_name_their_rule() {
+        let refuse = |a: &str, b: &str| check_hop(&r(a), &r(b)).unwrap_err().rule;
+        assert_eq!(refuse("sip:5.0", "sip:4.4"), RuleId::NoDowngradeBelow5);
+        assert_eq!(
+            refuse("sccp:5.0(1.1)", "sip:2.3"),
+            RuleId::NoDowngradeBelow5
+        );
+        assert_eq!(refuse("sccp:3.3", "sip:3.0"), RuleId::StateErrorViaSip23);
+        assert_eq!(
+            refuse("sip:3.0", "sccp:5.0(1.1)"),
+            RuleId::LatestSccp4Before5
+        );
+        assert_eq!(refuse("sip:4.4", "sccp:8.1(2)SR2"), RuleId::ViaSccp63);
+        assert!(check_hop(&r("sip:4.4"), &VIA_SCCP_6_3_RELEASE).is_ok());
+    }
+}
