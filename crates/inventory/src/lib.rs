@@ -1,1 +1,24 @@
-//! placeholder
+//! The phone inventory: what phoneflip knows about each phone (identity,
+//! lines, template, desired and observed load), the per-protocol templates,
+//! and the log of TFTP transfers that shows what each phone really did.
+//!
+//! Owns the storage trait [`Inventory`], its embedded SQLite backend
+//! ([`SqliteInventory`]: one file, WAL, versioned migrations) and the Bulk
+//! Administration style CSV import/export ([`bulk`]). Hands rendering its
+//! inputs ([`RenderInputs`]) but must not render, must not do network I/O,
+//! and must not decide conversions (that is `phoneflip-plan`).
+
+pub mod bulk;
+mod record;
+mod sqlite;
+mod store;
+
+pub use bulk::{
+    export_csv, import_csv, parse_csv, write_csv, CsvErrors, ImportError, RowError, RowErrorKind,
+};
+pub use record::{
+    check_key, check_tag, now_millis, Change, Event, ImportSummary, Millis, Outcome, OutcomeError,
+    Phone, PhoneError, PhoneFilter, RenderInputs, StoredEvent,
+};
+pub use sqlite::{latest_version, Migration, SqliteInventory, MIGRATIONS};
+pub use store::{validate_template, Inventory, InventoryError, Result};

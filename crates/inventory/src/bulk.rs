@@ -1,0 +1,696 @@
+//! Bulk import and export of phones as CSV, like a CallManager Bulk
+//! Administration file: a header row, then one phone per line.
+//!
+//! # Columns
+//!
+//! Header names are matched case-insensitively and may come in any order;
+//! only `mac` and `model` are required. A column left out of the file is
+//! read as empty for every row (an import replaces a phone's administrative
+//! fields; it does not merge).
+//!
+//! | column | meaning |
+//! |---|---|
+//! | `mac` | the phone's MAC: `002094D245CB`, `00:20:94:d2:45:cb`, `0020.94d2.45cb`, any case |
+//! | `model` | `7940` or `7960` (also `CP-7960G`, `IP Phone 7960`) |
+//! | `description` | free text |
+//! | `site` | free text used to select phones (`phones list --site`) |
+//! | `tags` | tags separated by `;` (`floor2;lobby`) |
+//! | `label` | `phone_label`, the text on the SIP phone's top bar |
+//! | `template` | name of a template (`phoneflip templates add`); its protocol must match the desired one |
+//! | `desired_protocol` | `sip` or `sccp` (also `mgcp`); may be left empty when `desired_load` is given |
+//! | `desired_load` | the application load the phone must run (`P0S3-8-12-00`, `P0030801SR02`), never the loader |
+//! | `overrides` | per-phone parameters over the template: `key=value;key=value`, `\;` and `\\` escape |
+//! | `lineN_name` | SIP user of line N (N = 1..6 on a 7960, 1..2 on a 7940); required if any other lineN_ cell is set |
+//! | `lineN_authname`, `lineN_password`, `lineN_displayname`, `lineN_shortname` | the line's credentials and labels |
+//!
+//! Export writes every column in the order above, so `import(export(db))`
+//! changes nothing. What phoneflip observed (the load a phone runs,
+//! auto-registration, times) is not in the file and an import keeps it.
+//!
+//! Errors: every bad cell of every row is reported with its line number
+//! (as an editor shows it, header = line 1) and column, and nothing is
+//! imported while any error remains.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt;
+use std::io::{Read, Write};
+
+use phoneflip_config::Line;
+use phoneflip_device::{Mac, Model};
+use phoneflip_firmware::{LoadName, Protocol};
+use serde::Serialize;
+
+use crate::record::{check_key, check_tag, ImportSummary, Phone};
+use crate::store::{Inventory, InventoryError};
+
+/// Highest line number any supported model has (the 7960's six buttons).
+pub const MAX_LINES: u8 = 6;
+
+const LINE_FIELDS: [&str; 5] = ["name", "authname", "password", "displayname", "shortname"];
+
+const FIXED_COLUMNS: [&str; 10] = [
+    "mac",
+    "model",
+    "description",
+    "site",
+    "tags",
+    "label",
+    "template",
+    "desired_protocol",
+    "desired_load",
+    "overrides",
+];
+
+/// Every column in export order.
+pub fn columns() -> Vec<String> {
+    let mut v: Vec<String> = FIXED_COLUMNS.iter().map(|s| s.to_string()).collect();
+    for n in 1..=MAX_LINES {
+        for f in LINE_FIELDS {
+            v.push(format!("line{n}_{f}"));
+        }
+    }
+    v
+}
+
+/// What kind of mistake a row holds, for callers that react per kind (the
+/// HTTP API maps them to messages; tests check them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RowErrorKind {
+    Syntax,
+    UnknownColumn,
+    DuplicateColumn,
+    MissingColumn,
+    MissingValue,
+    BadMac,
+    DuplicateMac,
+    UnknownModel,
+    BadProtocol,
+    BadLoad,
+    LoaderAsLoad,
+    ProtocolMismatch,
+    UnknownTemplate,
+    TemplateProtocol,
+    LineBeyondModel,
+    LineWithoutName,
+    BadTag,
+    BadOverride,
+}
+
+/// One bad cell (or header, or unreadable record).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RowError {
+    /// 1-based line in the file where the record starts; the header is 1.
+    pub line: u64,
+    pub column: String,
+    pub kind: RowErrorKind,
+    pub reason: String,
+}
+
+impl fmt::Display for RowError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "line {}, column {}: {}",
+            self.line, self.column, self.reason
+        )
+    }
+}
+
+/// Every error found in a file, in file order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CsvErrors(pub Vec<RowError>);
+
+impl fmt::Display for CsvErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let rows: BTreeSet<u64> = self.0.iter().map(|e| e.line).collect();
+        write!(
+            f,
+            "{} error(s) on {} line(s); nothing was imported, fix them and import again:",
+            self.0.len(),
+            rows.len()
+        )?;
+        for e in &self.0 {
+            write!(f, "\n  {e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for CsvErrors {}
+
+/// Why an import did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("{0}")]
+    Rows(CsvErrors),
+    #[error(transparent)]
+    Store(#[from] InventoryError),
+}
+
+/// Parses and checks a whole file; `templates` maps each known template
+/// name to its protocol. Pure: the store is not touched.
+pub fn parse_csv<R: Read>(
+    input: R,
+    templates: &BTreeMap<String, Protocol>,
+) -> Result<Vec<Phone>, CsvErrors> {
+    let mut errors = Vec::new();
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(input);
+    let mut records = rdr.records();
+    let header = match records.next() {
+        None => {
+            return Err(CsvErrors(vec![RowError {
+                line: 1,
+                column: "mac".into(),
+                kind: RowErrorKind::MissingColumn,
+                reason: format!(
+                    "the file is empty; it needs a header row such as {}",
+                    columns()[..2].join(",")
+                ),
+            }]))
+        }
+        Some(Err(e)) => {
+            return Err(CsvErrors(vec![syntax_error(&e, 1)]));
+        }
+        Some(Ok(h)) => h,
+    };
+    let header_line = header.position().map_or(1, |p| p.line());
+    let known: BTreeSet<String> = columns().into_iter().collect();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    for (i, raw) in header.iter().enumerate() {
+        let name = raw
+            .trim_start_matches('\u{feff}')
+            .trim()
+            .to_ascii_lowercase();
+        if !known.contains(&name) {
+            let hint = if name.starts_with("line") {
+                format!(
+                    "; line columns are line1_ to line{MAX_LINES}_ followed by {}",
+                    LINE_FIELDS.join(", ")
+                )
+            } else {
+                format!(
+                    "; known columns: {}, line1_name .. line{MAX_LINES}_shortname",
+                    FIXED_COLUMNS.join(", ")
+                )
+            };
+            errors.push(RowError {
+                line: header_line,
+                column: raw.to_string(),
+                kind: RowErrorKind::UnknownColumn,
+                reason: format!("unknown column {raw:?}{hint}"),
+            });
+        } else if index.insert(name.clone(), i).is_some() {
+            errors.push(RowError {
+                line: header_line,
+                column: name.clone(),
+                kind: RowErrorKind::DuplicateColumn,
+                reason: format!("column {name:?} appears twice in the header; keep one"),
+            });
+        }
+    }
+    for required in ["mac", "model"] {
+        if !index.contains_key(required) {
+            errors.push(RowError {
+                line: header_line,
+                column: required.into(),
+                kind: RowErrorKind::MissingColumn,
+                reason: format!("the header has no {required:?} column, which every phone needs"),
+            });
+        }
+    }
+    if !errors.is_empty() {
+        return Err(CsvErrors(errors));
+    }
+
+    let mut phones = Vec::new();
+    let mut first_seen: HashMap<Mac, u64> = HashMap::new();
+    let mut last_line = header_line;
+    for rec in records {
+        let rec = match rec {
+            Ok(r) => r,
+            Err(e) => {
+                let io = matches!(e.kind(), csv::ErrorKind::Io(_));
+                errors.push(syntax_error(&e, last_line + 1));
+                if io {
+                    break;
+                }
+                continue;
+            }
+        };
+        let line = rec.position().map_or(last_line + 1, |p| p.line());
+        last_line = line;
+        if rec.iter().all(|f| f.trim().is_empty()) {
+            continue;
+        }
+        if rec.len() > header.len() {
+            errors.push(RowError {
+                line,
+                column: format!("#{}", header.len() + 1),
+                kind: RowErrorKind::Syntax,
+                reason: format!(
+                    "the row has {} fields but the header has {}; quote fields that contain commas",
+                    rec.len(),
+                    header.len()
+                ),
+            });
+            continue;
+        }
+        let cell = Cells {
+            rec: &rec,
+            index: &index,
+        };
+        let row = Row {
+            line,
+            errors: &mut errors,
+        };
+        if let Some(p) = parse_row(row, &cell, templates, &mut first_seen) {
+            phones.push(p);
+        }
+    }
+    if errors.is_empty() {
+        Ok(phones)
+    } else {
+        Err(CsvErrors(errors))
+    }
+}
+
+fn syntax_error(e: &csv::Error, fallback_line: u64) -> RowError {
+    let line = e.position().map_or(fallback_line, |p| p.line());
+    let reason = match e.kind() {
+        csv::ErrorKind::Utf8 { .. } => {
+            "the row is not valid UTF-8; save the file as UTF-8 (\"CSV UTF-8\" in spreadsheets)"
+                .to_string()
+        }
+        _ => format!("unreadable CSV record: {e}"),
+    };
+    RowError {
+        line,
+        column: "-".into(),
+        kind: RowErrorKind::Syntax,
+        reason,
+    }
+}
+
+struct Cells<'a> {
+    rec: &'a csv::StringRecord,
+    index: &'a HashMap<String, usize>,
+}
+
+impl<'a> Cells<'a> {
+    /// The cell of `column`, empty when the file has no such column.
+    fn get(&self, column: &str) -> &'a str {
+        self.index
+            .get(column)
+            .and_then(|&i| self.rec.get(i))
+            .unwrap_or_default()
+    }
+}
+
+struct Row<'a> {
+    line: u64,
+    errors: &'a mut Vec<RowError>,
+}
+
+impl Row<'_> {
+    fn err(&mut self, column: &str, kind: RowErrorKind, reason: impl Into<String>) {
+        self.errors.push(RowError {
+            line: self.line,
+            column: column.to_string(),
+            kind,
+            reason: reason.into(),
+        });
+    }
+}
+
+fn parse_row(
+    mut row: Row<'_>,
+    cell: &Cells<'_>,
+    templates: &BTreeMap<String, Protocol>,
+    first_seen: &mut HashMap<Mac, u64>,
+) -> Option<Phone> {
+    let before = row.errors.len();
+    let mac_cell = cell.get("mac").trim();
+    let mac = if mac_cell.is_empty() {
+        row.err(
+            "mac",
+            RowErrorKind::MissingValue,
+            "the MAC is empty; every phone needs one",
+        );
+        None
+    } else {
+        match mac_cell.parse::<Mac>() {
+            Ok(m) => {
+                if let Some(first) = first_seen.get(&m) {
+                    row.err(
+                        "mac",
+                        RowErrorKind::DuplicateMac,
+                        format!("MAC {m} is already on line {first}; each phone may appear once"),
+                    );
+                } else {
+                    first_seen.insert(m, row.line);
+                }
+                Some(m)
+            }
+            Err(e) => {
+                row.err("mac", RowErrorKind::BadMac, e.to_string());
+                None
+            }
+        }
+    };
+    let model_cell = cell.get("model").trim();
+    let model = if model_cell.is_empty() {
+        row.err(
+            "model",
+            RowErrorKind::MissingValue,
+            "the model is empty; write 7940 or 7960",
+        );
+        None
+    } else {
+        match model_cell.parse::<Model>() {
+            Ok(m) => Some(m),
+            Err(e) => {
+                row.err("model", RowErrorKind::UnknownModel, e.to_string());
+                None
+            }
+        }
+    };
+
+    let protocol_cell = cell.get("desired_protocol").trim();
+    let desired_protocol = if protocol_cell.is_empty() {
+        None
+    } else {
+        match protocol_cell.parse::<Protocol>() {
+            Ok(p) => Some(p),
+            Err(e) => {
+                row.err("desired_protocol", RowErrorKind::BadProtocol, e.to_string());
+                None
+            }
+        }
+    };
+    let load_cell = cell.get("desired_load").trim();
+    let desired_load = if load_cell.is_empty() {
+        None
+    } else {
+        match load_cell.parse::<LoadName>() {
+            Ok(l) if l.is_universal_loader() => {
+                row.err(
+                    "desired_load",
+                    RowErrorKind::LoaderAsLoad,
+                    format!(
+                        "{l} is the universal application loader, not an application load; \
+                         write the application load, e.g. {}",
+                        LoadName::canonical(Protocol::Sip, l.version())
+                    ),
+                );
+                None
+            }
+            Ok(l) => Some(l),
+            Err(e) => {
+                row.err("desired_load", RowErrorKind::BadLoad, e.to_string());
+                None
+            }
+        }
+    };
+    if let (Some(p), Some(l)) = (desired_protocol, &desired_load) {
+        if l.protocol() != p {
+            row.err(
+                "desired_load",
+                RowErrorKind::ProtocolMismatch,
+                format!(
+                    "{l} is a {} load but desired_protocol is {p}; make them agree or leave one empty",
+                    l.protocol()
+                ),
+            );
+        }
+    }
+    let target = desired_protocol.or_else(|| desired_load.as_ref().map(LoadName::protocol));
+
+    let template_cell = cell.get("template").trim();
+    let template = if template_cell.is_empty() {
+        None
+    } else {
+        match templates.get(template_cell) {
+            None => {
+                let known = if templates.is_empty() {
+                    "there are no templates yet".to_string()
+                } else {
+                    format!(
+                        "known templates: {}",
+                        templates.keys().cloned().collect::<Vec<_>>().join(", ")
+                    )
+                };
+                row.err(
+                    "template",
+                    RowErrorKind::UnknownTemplate,
+                    format!(
+                        "unknown template {template_cell:?} ({known}); create it with \
+                         phoneflip templates add {template_cell} --protocol sip|sccp KEY=VALUE..."
+                    ),
+                );
+                None
+            }
+            Some(tp) => {
+                if let Some(t) = target {
+                    if *tp != t {
+                        row.err(
+                            "template",
+                            RowErrorKind::TemplateProtocol,
+                            format!(
+                                "template {template_cell:?} is for {tp} but the phone's desired protocol is {t}; \
+                                 pick a {t} template"
+                            ),
+                        );
+                    }
+                }
+                Some(template_cell.to_string())
+            }
+        }
+    };
+
+    let mut tags = BTreeSet::new();
+    for t in cell
+        .get("tags")
+        .split(';')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
+        match check_tag(t) {
+            Ok(()) => {
+                tags.insert(t.to_string());
+            }
+            Err(reason) => row.err("tags", RowErrorKind::BadTag, format!("tag {t:?}: {reason}")),
+        }
+    }
+    let overrides = match parse_overrides(cell.get("overrides")) {
+        Ok(o) => o,
+        Err(reason) => {
+            row.err("overrides", RowErrorKind::BadOverride, reason);
+            BTreeMap::new()
+        }
+    };
+
+    let mut lines = Vec::new();
+    for n in 1..=MAX_LINES {
+        let get = |f: &str| cell.get(&format!("line{n}_{f}")).to_string();
+        let values: Vec<String> = LINE_FIELDS.iter().map(|f| get(f)).collect();
+        let Some(first_set) = LINE_FIELDS
+            .iter()
+            .zip(&values)
+            .find(|(_, v)| !v.is_empty())
+            .map(|(f, _)| *f)
+        else {
+            continue;
+        };
+        if let Some(m) = model {
+            if n > m.lines() {
+                row.err(
+                    &format!("line{n}_{first_set}"),
+                    RowErrorKind::LineBeyondModel,
+                    format!(
+                        "a {m} has lines 1 to {}, so line {n} cannot be set; remove the line{n}_ cells or change the model",
+                        m.lines()
+                    ),
+                );
+                continue;
+            }
+        }
+        if values[0].is_empty() {
+            row.err(
+                &format!("line{n}_name"),
+                RowErrorKind::LineWithoutName,
+                format!("line {n} has {first_set} but no name; line{n}_name is the SIP user and is required"),
+            );
+            continue;
+        }
+        let opt = |i: usize| Some(values[i].clone()).filter(|v| !v.is_empty());
+        lines.push(Line {
+            number: n,
+            name: values[0].clone(),
+            authname: opt(1),
+            password: opt(2),
+            displayname: opt(3),
+            shortname: opt(4),
+        });
+    }
+
+    if row.errors.len() > before {
+        return None;
+    }
+    let (mac, model) = (mac?, model?);
+    let opt_text = |c: &str| Some(cell.get(c).to_string()).filter(|v| !v.is_empty());
+    Some(Phone {
+        description: cell.get("description").to_string(),
+        site: opt_text("site"),
+        tags,
+        label: opt_text("label"),
+        lines,
+        desired_protocol,
+        desired_load,
+        template,
+        overrides,
+        ..Phone::new(mac, model)
+    })
+}
+
+/// Parses `key=value;key=value` with `\;` and `\\` escapes in values.
+pub fn parse_overrides(s: &str) -> Result<BTreeMap<String, String>, String> {
+    let mut items = Vec::new();
+    let mut cur = String::new();
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some(n) => {
+                    // Keep the escape so that '=' splitting below sees the
+                    // raw text; unescape after splitting.
+                    cur.push('\\');
+                    cur.push(n);
+                }
+                None => {
+                    return Err(
+                        "the overrides end with a lone '\\'; write \\\\ for a backslash".into(),
+                    )
+                }
+            },
+            ';' => items.push(std::mem::take(&mut cur)),
+            c => cur.push(c),
+        }
+    }
+    items.push(cur);
+    let mut out = BTreeMap::new();
+    for item in items {
+        if item.trim().is_empty() {
+            continue;
+        }
+        let Some((k, v)) = item.split_once('=') else {
+            return Err(format!(
+                "{:?} has no '='; write key=value pairs separated by ';'",
+                item.trim()
+            ));
+        };
+        let key = k.trim();
+        if !check_key(key) {
+            return Err(format!(
+                "{key:?} is not a parameter name; use letters, digits, '_', '.' or '-'"
+            ));
+        }
+        let mut value = String::with_capacity(v.len());
+        let mut vc = v.chars();
+        while let Some(c) = vc.next() {
+            if c == '\\' {
+                value.extend(vc.next());
+            } else {
+                value.push(c);
+            }
+        }
+        if out.insert(key.to_string(), value).is_some() {
+            return Err(format!("{key:?} is set twice; keep one"));
+        }
+    }
+    Ok(out)
+}
+
+/// The inverse of [`parse_overrides`].
+pub fn write_overrides(o: &BTreeMap<String, String>) -> String {
+    o.iter()
+        .map(|(k, v)| {
+            let mut s = String::with_capacity(k.len() + v.len() + 1);
+            s.push_str(k);
+            s.push('=');
+            for c in v.chars() {
+                if matches!(c, '\\' | ';') {
+                    s.push('\\');
+                }
+                s.push(c);
+            }
+            s
+        })
+        .collect::<Vec<_>>()
+        .join(";")
+}
+
+/// Writes phones in the import format, every column, header first.
+pub fn write_csv<W: Write>(phones: &[Phone], out: W) -> Result<(), csv::Error> {
+    let mut w = csv::WriterBuilder::new().from_writer(out);
+    w.write_record(columns())?;
+    for p in phones {
+        let mut rec: Vec<String> = vec![
+            p.mac.to_string(),
+            p.model.to_string(),
+            p.description.clone(),
+            p.site.clone().unwrap_or_default(),
+            p.tags.iter().cloned().collect::<Vec<_>>().join(";"),
+            p.label.clone().unwrap_or_default(),
+            p.template.clone().unwrap_or_default(),
+            p.desired_protocol
+                .map(|x| x.to_string())
+                .unwrap_or_default(),
+            p.desired_load
+                .as_ref()
+                .map(|l| l.as_str().to_string())
+                .unwrap_or_default(),
+            write_overrides(&p.overrides),
+        ];
+        for n in 1..=MAX_LINES {
+            match p.lines.iter().find(|l| l.number == n) {
+                Some(l) => {
+                    rec.push(l.name.clone());
+                    for v in [&l.authname, &l.password, &l.displayname, &l.shortname] {
+                        rec.push(v.clone().unwrap_or_default());
+                    }
+                }
+                None => rec.extend(std::iter::repeat(String::new()).take(LINE_FIELDS.len())),
+            }
+        }
+        w.write_record(&rec)?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// Parses `input` against the store's templates and applies it in one
+/// transaction (or rolls it back with `dry_run`).
+pub fn import_csv<R: Read>(
+    store: &dyn Inventory,
+    input: R,
+    dry_run: bool,
+) -> Result<ImportSummary, ImportError> {
+    let templates: BTreeMap<String, Protocol> = store
+        .list_templates()?
+        .into_iter()
+        .map(|t| (t.name, t.protocol))
+        .collect();
+    let phones = parse_csv(input, &templates).map_err(ImportError::Rows)?;
+    Ok(store.import_phones(&phones, dry_run)?)
+}
+
+/// Writes every phone in the store as an import file.
+pub fn export_csv<W: Write>(store: &dyn Inventory, out: W) -> Result<(), ImportError> {
+    let phones = store.list_phones(&Default::default())?;
+    write_csv(&phones, out).map_err(|e| InventoryError::Backend(format!("writing CSV: {e}")))?;
+    Ok(())
+}

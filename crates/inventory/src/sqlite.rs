@@ -1,0 +1,586 @@
+//! The embedded default store: one SQLite file in WAL mode, migrated at
+//! open. All SQL of the SQLite backend lives here.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use phoneflip_config::{Line, Template};
+use phoneflip_device::Mac;
+use phoneflip_firmware::{LoadName, Protocol};
+use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
+
+use crate::record::{
+    now_millis, Change, Event, ImportSummary, Millis, Phone, PhoneFilter, StoredEvent,
+};
+use crate::store::{validate_template, Inventory, InventoryError, Result};
+
+/// One schema step. Versions are applied in order, each exactly once, all
+/// pending ones in a single transaction at open. To change the schema,
+/// append a step; never edit a released one.
+pub struct Migration {
+    pub version: i64,
+    pub name: &'static str,
+    pub sql: &'static str,
+}
+
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "phones, tags, templates, events",
+    sql: r#"
+CREATE TABLE templates (
+    name        TEXT PRIMARY KEY,
+    protocol    TEXT NOT NULL,
+    settings    TEXT NOT NULL DEFAULT '{}',
+    created_ms  INTEGER NOT NULL,
+    updated_ms  INTEGER NOT NULL
+);
+CREATE TABLE phones (
+    mac              TEXT PRIMARY KEY CHECK (length(mac) = 12),
+    model            TEXT NOT NULL,
+    description      TEXT NOT NULL DEFAULT '',
+    site             TEXT,
+    label            TEXT,
+    lines            TEXT NOT NULL DEFAULT '[]',
+    observed_load    TEXT,
+    desired_protocol TEXT,
+    desired_load     TEXT,
+    template         TEXT REFERENCES templates(name) ON UPDATE CASCADE ON DELETE RESTRICT,
+    overrides        TEXT NOT NULL DEFAULT '{}',
+    auto_registered  INTEGER NOT NULL DEFAULT 0,
+    created_ms       INTEGER NOT NULL,
+    updated_ms       INTEGER NOT NULL
+);
+CREATE INDEX phones_site ON phones(site);
+CREATE INDEX phones_model ON phones(model);
+CREATE INDEX phones_template ON phones(template);
+CREATE TABLE phone_tags (
+    mac  TEXT NOT NULL REFERENCES phones(mac) ON DELETE CASCADE,
+    tag  TEXT NOT NULL,
+    PRIMARY KEY (mac, tag)
+) WITHOUT ROWID;
+CREATE INDEX phone_tags_tag ON phone_tags(tag);
+CREATE TABLE events (
+    id          INTEGER PRIMARY KEY,
+    time_ms     INTEGER NOT NULL,
+    mac         TEXT,
+    client_ip   TEXT NOT NULL,
+    client_port INTEGER NOT NULL,
+    file        TEXT NOT NULL,
+    bytes       INTEGER NOT NULL,
+    outcome     TEXT NOT NULL,
+    detail      TEXT
+);
+CREATE INDEX events_mac_time ON events(mac, time_ms);
+CREATE INDEX events_client_time ON events(client_ip, time_ms);
+CREATE INDEX events_time ON events(time_ms);
+"#,
+}];
+
+/// The newest schema version this build knows.
+pub fn latest_version() -> i64 {
+    MIGRATIONS.last().map_or(0, |m| m.version)
+}
+
+type Clock = Arc<dyn Fn() -> Millis + Send + Sync>;
+
+/// The SQLite inventory. One connection behind a mutex: SQLite serialises
+/// writers anyway, and WAL lets other processes (a second `phoneflip`
+/// command while `serve` runs) read meanwhile.
+pub struct SqliteInventory {
+    conn: Mutex<Connection>,
+    clock: Clock,
+}
+
+fn db_err(e: rusqlite::Error) -> InventoryError {
+    InventoryError::Backend(e.to_string())
+}
+
+fn json_err(e: serde_json::Error) -> InventoryError {
+    InventoryError::Corrupt(e.to_string())
+}
+
+impl From<rusqlite::Error> for InventoryError {
+    fn from(e: rusqlite::Error) -> Self {
+        db_err(e)
+    }
+}
+
+const PHONE_COLUMNS: &str = "mac, model, description, site, label, lines, observed_load, \
+desired_protocol, desired_load, template, overrides, auto_registered, created_ms, updated_ms, \
+(SELECT json_group_array(tag) FROM (SELECT tag FROM phone_tags t WHERE t.mac = phones.mac ORDER BY tag))";
+
+fn corrupt(what: &str, value: &str, e: impl std::fmt::Display) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(
+        0,
+        rusqlite::types::Type::Text,
+        format!("{what} {value:?}: {e}").into(),
+    )
+}
+
+fn parse_col<T: std::str::FromStr>(what: &str, s: &str) -> rusqlite::Result<T>
+where
+    T::Err: std::fmt::Display,
+{
+    s.parse().map_err(|e| corrupt(what, s, e))
+}
+
+fn parse_opt<T: std::str::FromStr>(what: &str, s: Option<String>) -> rusqlite::Result<Option<T>>
+where
+    T::Err: std::fmt::Display,
+{
+    s.map(|s| parse_col(what, &s)).transpose()
+}
+
+fn json_col<T: serde::de::DeserializeOwned>(what: &str, s: &str) -> rusqlite::Result<T> {
+    serde_json::from_str(s).map_err(|e| corrupt(what, s, e))
+}
+
+fn phone_from_row(r: &Row) -> rusqlite::Result<Phone> {
+    let lines: Vec<Line> = json_col("lines", &r.get::<_, String>(5)?)?;
+    let overrides: BTreeMap<String, String> = json_col("overrides", &r.get::<_, String>(10)?)?;
+    let tags: BTreeSet<String> = json_col("tags", &r.get::<_, String>(14)?)?;
+    Ok(Phone {
+        mac: parse_col("mac", &r.get::<_, String>(0)?)?,
+        model: parse_col("model", &r.get::<_, String>(1)?)?,
+        description: r.get(2)?,
+        site: r.get(3)?,
+        label: r.get(4)?,
+        lines,
+        observed_load: parse_opt("observed_load", r.get(6)?)?,
+        desired_protocol: parse_opt("desired_protocol", r.get(7)?)?,
+        desired_load: parse_opt("desired_load", r.get(8)?)?,
+        template: r.get(9)?,
+        overrides,
+        auto_registered: r.get(11)?,
+        created_ms: r.get(12)?,
+        updated_ms: r.get(13)?,
+        tags,
+    })
+}
+
+fn event_from_row(r: &Row) -> rusqlite::Result<StoredEvent> {
+    let mac: Option<String> = r.get(2)?;
+    let ip: String = r.get(3)?;
+    let outcome: String = r.get(7)?;
+    Ok(StoredEvent {
+        id: r.get(0)?,
+        event: Event {
+            time_ms: r.get(1)?,
+            mac: parse_opt("event mac", mac)?,
+            client_ip: parse_col::<IpAddr>("client_ip", &ip)?,
+            client_port: r.get(4)?,
+            file: r.get(5)?,
+            bytes: r.get::<_, i64>(6)? as u64,
+            outcome: parse_col("outcome", &outcome)?,
+            detail: r.get(8)?,
+        },
+    })
+}
+
+fn get_phone_tx(tx: &Connection, mac: Mac) -> Result<Option<Phone>> {
+    let mut st = tx.prepare_cached(&format!(
+        "SELECT {PHONE_COLUMNS} FROM phones WHERE mac = ?1"
+    ))?;
+    Ok(st.query_row([mac.to_string()], phone_from_row).optional()?)
+}
+
+fn template_exists(tx: &Connection, name: &str) -> Result<bool> {
+    let mut st = tx.prepare_cached("SELECT 1 FROM templates WHERE name = ?1")?;
+    Ok(st.exists([name])?)
+}
+
+/// Writes every column of `p` (insert or full replace) and its tags.
+fn write_phone_tx(tx: &Connection, p: &Phone) -> Result<()> {
+    if let Some(t) = &p.template {
+        if !template_exists(tx, t)? {
+            return Err(InventoryError::NoSuchTemplate(t.clone()));
+        }
+    }
+    let mac = p.mac.to_string();
+    let mut st = tx.prepare_cached(
+        "INSERT INTO phones (mac, model, description, site, label, lines, observed_load, \
+         desired_protocol, desired_load, template, overrides, auto_registered, created_ms, updated_ms) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) \
+         ON CONFLICT(mac) DO UPDATE SET model = excluded.model, description = excluded.description, \
+         site = excluded.site, label = excluded.label, lines = excluded.lines, \
+         observed_load = excluded.observed_load, desired_protocol = excluded.desired_protocol, \
+         desired_load = excluded.desired_load, template = excluded.template, \
+         overrides = excluded.overrides, auto_registered = excluded.auto_registered, \
+         created_ms = excluded.created_ms, updated_ms = excluded.updated_ms",
+    )?;
+    st.execute(params![
+        mac,
+        p.model.number(),
+        p.description,
+        p.site,
+        p.label,
+        serde_json::to_string(&p.lines).map_err(json_err)?,
+        p.observed_load.as_ref().map(LoadName::as_str),
+        p.desired_protocol.map(|x| x.to_string()),
+        p.desired_load.as_ref().map(LoadName::as_str),
+        p.template,
+        serde_json::to_string(&p.overrides).map_err(json_err)?,
+        p.auto_registered,
+        p.created_ms,
+        p.updated_ms,
+    ])?;
+    tx.prepare_cached("DELETE FROM phone_tags WHERE mac = ?1")?
+        .execute([&mac])?;
+    let mut ins = tx.prepare_cached("INSERT INTO phone_tags (mac, tag) VALUES (?1, ?2)")?;
+    for t in &p.tags {
+        ins.execute([&mac, t])?;
+    }
+    Ok(())
+}
+
+fn template_from_row(r: &Row) -> rusqlite::Result<Template> {
+    let protocol: String = r.get(1)?;
+    Ok(Template {
+        name: r.get(0)?,
+        protocol: parse_col::<Protocol>("protocol", &protocol)?,
+        settings: json_col("settings", &r.get::<_, String>(2)?)?,
+    })
+}
+
+impl SqliteInventory {
+    /// Opens (creating if needed) the database file and brings its schema
+    /// up to date.
+    pub fn open(path: impl AsRef<Path>) -> Result<SqliteInventory> {
+        let conn = Connection::open(path.as_ref()).map_err(|e| {
+            InventoryError::Backend(format!("cannot open {}: {e}", path.as_ref().display()))
+        })?;
+        Self::from_connection(conn, true)
+    }
+
+    /// A private database that lives as long as the value: for tests and
+    /// for dry runs without a file.
+    pub fn open_in_memory() -> Result<SqliteInventory> {
+        Self::from_connection(Connection::open_in_memory()?, false)
+    }
+
+    fn from_connection(mut conn: Connection, wal: bool) -> Result<SqliteInventory> {
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        if wal {
+            let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+            if !mode.eq_ignore_ascii_case("wal") {
+                return Err(InventoryError::Backend(format!(
+                    "the database refused WAL mode (got {mode}); put it on a local file system"
+                )));
+            }
+        }
+        // NORMAL is durable across application crashes in WAL mode and keeps
+        // event appends cheap; only a power cut may lose the last commits.
+        conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;
+        migrate(&mut conn)?;
+        Ok(SqliteInventory {
+            conn: Mutex::new(conn),
+            clock: Arc::new(now_millis),
+        })
+    }
+
+    /// Replaces the clock that stamps created/updated times.
+    pub fn with_clock(mut self, clock: impl Fn() -> Millis + Send + Sync + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// The schema version the database is at.
+    pub fn schema_version(&self) -> Result<i64> {
+        let c = self.lock();
+        current_version(&c)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock cannot leave a half-done
+        // transaction behind (rusqlite rolls back on drop), so the
+        // connection is still usable.
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write<T>(&self, f: impl FnOnce(&Transaction) -> Result<T>) -> Result<T> {
+        let mut c = self.lock();
+        let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let v = f(&tx)?;
+        tx.commit()?;
+        Ok(v)
+    }
+}
+
+fn current_version(c: &Connection) -> Result<i64> {
+    Ok(c.query_row(
+        "SELECT coalesce(max(version), 0) FROM schema_version",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
+fn migrate(conn: &mut Connection) -> Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_version (
+             version    INTEGER PRIMARY KEY,
+             name       TEXT NOT NULL,
+             applied_ms INTEGER NOT NULL
+         )",
+    )?;
+    let found = current_version(&tx)?;
+    if found > latest_version() {
+        return Err(InventoryError::SchemaTooNew {
+            found,
+            known: latest_version(),
+        });
+    }
+    for m in MIGRATIONS.iter().filter(|m| m.version > found) {
+        tx.execute_batch(m.sql).map_err(|e| {
+            InventoryError::Backend(format!("migration {} ({}) failed: {e}", m.version, m.name))
+        })?;
+        tx.execute(
+            "INSERT INTO schema_version (version, name, applied_ms) VALUES (?1, ?2, ?3)",
+            params![m.version, m.name, now_millis()],
+        )?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+impl Inventory for SqliteInventory {
+    fn put_phone(&self, phone: &Phone) -> Result<()> {
+        let mut p = phone.clone();
+        p.normalize();
+        p.validate()?;
+        let now = (self.clock)();
+        self.write(|tx| {
+            match get_phone_tx(tx, p.mac)? {
+                Some(old) => {
+                    p.created_ms = old.created_ms;
+                    p.updated_ms = if old.same_admin_fields(&p) {
+                        old.updated_ms
+                    } else {
+                        now
+                    };
+                }
+                None => {
+                    p.created_ms = now;
+                    p.updated_ms = now;
+                }
+            }
+            write_phone_tx(tx, &p)
+        })
+    }
+
+    fn insert_phone_if_absent(&self, phone: &Phone) -> Result<bool> {
+        let mut p = phone.clone();
+        p.normalize();
+        p.validate()?;
+        let now = (self.clock)();
+        self.write(|tx| {
+            if get_phone_tx(tx, p.mac)?.is_some() {
+                return Ok(false);
+            }
+            p.created_ms = now;
+            p.updated_ms = now;
+            write_phone_tx(tx, &p)?;
+            Ok(true)
+        })
+    }
+
+    fn get_phone(&self, mac: Mac) -> Result<Option<Phone>> {
+        get_phone_tx(&self.lock(), mac)
+    }
+
+    fn delete_phone(&self, mac: Mac) -> Result<bool> {
+        self.write(|tx| Ok(tx.execute("DELETE FROM phones WHERE mac = ?1", [mac.to_string()])? > 0))
+    }
+
+    fn list_phones(&self, filter: &PhoneFilter) -> Result<Vec<Phone>> {
+        let mut sql = format!("SELECT {PHONE_COLUMNS} FROM phones WHERE 1 = 1");
+        let mut args: Vec<Box<dyn rusqlite::ToSql>> = Vec::new();
+        if let Some(s) = &filter.site {
+            args.push(Box::new(s.clone()));
+            sql += &format!(" AND site = ?{}", args.len());
+        }
+        if let Some(m) = filter.model {
+            args.push(Box::new(m.number()));
+            sql += &format!(" AND model = ?{}", args.len());
+        }
+        if let Some(t) = &filter.tag {
+            args.push(Box::new(t.clone()));
+            sql += &format!(
+                " AND EXISTS (SELECT 1 FROM phone_tags t WHERE t.mac = phones.mac AND t.tag = ?{})",
+                args.len()
+            );
+        }
+        if let Some(t) = &filter.template {
+            args.push(Box::new(t.clone()));
+            sql += &format!(" AND template = ?{}", args.len());
+        }
+        if let Some(a) = filter.auto_registered {
+            args.push(Box::new(a));
+            sql += &format!(" AND auto_registered = ?{}", args.len());
+        }
+        sql += " ORDER BY mac";
+        let c = self.lock();
+        let mut st = c.prepare(&sql)?;
+        let rows = st.query_map(rusqlite::params_from_iter(args.iter()), phone_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    fn set_observed_load(&self, mac: Mac, load: &LoadName) -> Result<()> {
+        self.write(|tx| {
+            let n = tx
+                .prepare_cached("UPDATE phones SET observed_load = ?2 WHERE mac = ?1")?
+                .execute(params![mac.to_string(), load.as_str()])?;
+            if n == 0 {
+                return Err(InventoryError::NoSuchPhone(mac));
+            }
+            Ok(())
+        })
+    }
+
+    fn import_phones(&self, phones: &[Phone], dry_run: bool) -> Result<ImportSummary> {
+        let now = (self.clock)();
+        let mut c = self.lock();
+        let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut summary = ImportSummary {
+            dry_run,
+            changes: Vec::with_capacity(phones.len()),
+        };
+        for given in phones {
+            let mut new = given.clone();
+            new.normalize();
+            new.validate()?;
+            let change = match get_phone_tx(&tx, new.mac)? {
+                None => {
+                    new.observed_load = None;
+                    new.auto_registered = false;
+                    new.created_ms = now;
+                    new.updated_ms = now;
+                    write_phone_tx(&tx, &new)?;
+                    Change::Added
+                }
+                Some(old) if old.same_admin_fields(&new) => Change::Unchanged,
+                Some(mut old) => {
+                    old.take_admin_fields(&new);
+                    old.updated_ms = now;
+                    write_phone_tx(&tx, &old)?;
+                    Change::Updated
+                }
+            };
+            summary.changes.push((new.mac, change));
+        }
+        if dry_run {
+            tx.rollback()?;
+        } else {
+            tx.commit()?;
+        }
+        Ok(summary)
+    }
+
+    fn put_template(&self, template: &Template) -> Result<()> {
+        validate_template(template)?;
+        let now = (self.clock)();
+        let settings = serde_json::to_string(&template.settings).map_err(json_err)?;
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO templates (name, protocol, settings, created_ms, updated_ms) \
+                 VALUES (?1, ?2, ?3, ?4, ?4) ON CONFLICT(name) DO UPDATE SET \
+                 protocol = excluded.protocol, settings = excluded.settings, updated_ms = excluded.updated_ms",
+                params![template.name, template.protocol.to_string(), settings, now],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn get_template(&self, name: &str) -> Result<Option<Template>> {
+        let c = self.lock();
+        let mut st =
+            c.prepare_cached("SELECT name, protocol, settings FROM templates WHERE name = ?1")?;
+        Ok(st.query_row([name], template_from_row).optional()?)
+    }
+
+    fn list_templates(&self) -> Result<Vec<Template>> {
+        let c = self.lock();
+        let mut st =
+            c.prepare_cached("SELECT name, protocol, settings FROM templates ORDER BY name")?;
+        let rows = st.query_map([], template_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    fn delete_template(&self, name: &str) -> Result<bool> {
+        self.write(|tx| {
+            let users: u64 = tx.query_row(
+                "SELECT count(*) FROM phones WHERE template = ?1",
+                [name],
+                |r| r.get(0),
+            )?;
+            if users > 0 {
+                return Err(InventoryError::TemplateInUse {
+                    name: name.to_string(),
+                    phones: users,
+                });
+            }
+            Ok(tx.execute("DELETE FROM templates WHERE name = ?1", [name])? > 0)
+        })
+    }
+
+    fn append_events(&self, events: &[Event]) -> Result<()> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        self.write(|tx| {
+            let mut st = tx.prepare_cached(
+                "INSERT INTO events (time_ms, mac, client_ip, client_port, file, bytes, outcome, detail) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?;
+            for e in events {
+                st.execute(params![
+                    e.time_ms,
+                    e.mac.map(|m| m.to_string()),
+                    e.client_ip.to_string(),
+                    e.client_port,
+                    e.file,
+                    i64::try_from(e.bytes).unwrap_or(i64::MAX),
+                    e.outcome.as_str(),
+                    e.detail,
+                ])?;
+            }
+            Ok(())
+        })
+    }
+
+    fn timeline(&self, mac: Mac, limit: usize) -> Result<Vec<StoredEvent>> {
+        let c = self.lock();
+        let mut st = c.prepare_cached(
+            "SELECT id, time_ms, mac, client_ip, client_port, file, bytes, outcome, detail FROM events \
+             WHERE mac = ?1 OR (mac IS NULL AND client_ip IN \
+                 (SELECT DISTINCT client_ip FROM events WHERE mac = ?1)) \
+             ORDER BY time_ms DESC, id DESC LIMIT ?2",
+        )?;
+        let rows = st.query_map(
+            params![mac.to_string(), i64::try_from(limit).unwrap_or(i64::MAX)],
+            event_from_row,
+        )?;
+        let mut v = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+        v.reverse();
+        Ok(v)
+    }
+
+    fn events_after(&self, after_id: i64, limit: usize) -> Result<Vec<StoredEvent>> {
+        let c = self.lock();
+        let mut st = c.prepare_cached(
+            "SELECT id, time_ms, mac, client_ip, client_port, file, bytes, outcome, detail FROM events \
+             WHERE id > ?1 ORDER BY id LIMIT ?2",
+        )?;
+        let rows = st.query_map(
+            params![after_id, i64::try_from(limit).unwrap_or(i64::MAX)],
+            event_from_row,
+        )?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    fn prune_events(&self, before: Millis) -> Result<u64> {
+        self.write(|tx| Ok(tx.execute("DELETE FROM events WHERE time_ms < ?1", [before])? as u64))
+    }
+}

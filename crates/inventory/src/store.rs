@@ -1,0 +1,136 @@
+//! The storage contract. SQLite implements it today; a PostgreSQL backend
+//! for sites running several servers implements the same trait, so nothing
+//! above this file may assume SQLite.
+
+use phoneflip_config::Template;
+use phoneflip_device::Mac;
+use phoneflip_firmware::LoadName;
+
+use crate::record::{
+    Event, ImportSummary, Millis, Phone, PhoneError, PhoneFilter, RenderInputs, StoredEvent,
+};
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum InventoryError {
+    #[error(transparent)]
+    Phone(#[from] PhoneError),
+    #[error(
+        "phone {0} is not in the inventory; import it first (phoneflip phones import FILE.csv)"
+    )]
+    NoSuchPhone(Mac),
+    #[error("template {0:?} does not exist; create it first (phoneflip templates add {0} --protocol sip|sccp KEY=VALUE...)")]
+    NoSuchTemplate(String),
+    #[error(
+        "template {name:?} is still used by {phones} phone(s); move them to another template first"
+    )]
+    TemplateInUse { name: String, phones: u64 },
+    #[error("template name {0:?} is not allowed: use letters, digits, '_', '.' or '-'")]
+    BadTemplateName(String),
+    #[error("template {name:?}: setting key {key:?} is not a parameter name; use letters, digits, '_', '.' or '-'")]
+    BadSettingKey { name: String, key: String },
+    #[error("the database holds schema version {found}, newer than this phoneflip knows ({known}); upgrade phoneflip or use another --db")]
+    SchemaTooNew { found: i64, known: i64 },
+    #[error("the database holds a value this phoneflip cannot read: {0}")]
+    Corrupt(String),
+    #[error("database error: {0}")]
+    Backend(String),
+}
+
+pub type Result<T, E = InventoryError> = std::result::Result<T, E>;
+
+/// A phone inventory: phones, templates and the TFTP events that show what
+/// each phone really did.
+///
+/// Synchronous on purpose: callers in async code (the TFTP server, the HTTP
+/// API) use `spawn_blocking` or a dedicated writer thread, and the methods
+/// are coarse enough (batched event appends, whole imports) that this costs
+/// nothing measurable.
+pub trait Inventory: Send + Sync {
+    /// Inserts or replaces a phone. Times are set by the store; the record
+    /// is normalised and validated first.
+    fn put_phone(&self, phone: &Phone) -> Result<()>;
+
+    /// Inserts a phone only if its MAC is unknown; returns whether it did.
+    /// Auto-registration uses this so that it never overwrites a phone an
+    /// administrator described.
+    fn insert_phone_if_absent(&self, phone: &Phone) -> Result<bool>;
+
+    fn get_phone(&self, mac: Mac) -> Result<Option<Phone>>;
+
+    /// Returns whether the phone existed. Its events stay: the timeline of
+    /// a deleted phone is still evidence.
+    fn delete_phone(&self, mac: Mac) -> Result<bool>;
+
+    /// Phones matching `filter`, in MAC order.
+    fn list_phones(&self, filter: &PhoneFilter) -> Result<Vec<Phone>>;
+
+    /// Records the load a phone proved it runs (from TFTP evidence).
+    /// Does not touch `updated_ms`, which tracks administrative changes.
+    fn set_observed_load(&self, mac: Mac, load: &LoadName) -> Result<()>;
+
+    /// Applies a whole import in one transaction: phones are added or have
+    /// their administrative fields replaced; observed state is kept. With
+    /// `dry_run` the same work is done and rolled back. Nothing is changed
+    /// if any phone is refused.
+    fn import_phones(&self, phones: &[Phone], dry_run: bool) -> Result<ImportSummary>;
+
+    fn put_template(&self, template: &Template) -> Result<()>;
+    fn get_template(&self, name: &str) -> Result<Option<Template>>;
+    fn list_templates(&self) -> Result<Vec<Template>>;
+    /// Refused while a phone uses the template.
+    fn delete_template(&self, name: &str) -> Result<bool>;
+
+    /// Appends events in one transaction. The TFTP server calls this with
+    /// whatever it buffered, so one call per batch, not per transfer.
+    fn append_events(&self, events: &[Event]) -> Result<()>;
+
+    /// The most recent `limit` events of one phone, oldest first: those
+    /// naming its MAC plus the MAC-less ones (OS79XX.TXT, loads,
+    /// SIPDefault.cnf) from an IP address the phone used.
+    fn timeline(&self, mac: Mac, limit: usize) -> Result<Vec<StoredEvent>>;
+
+    /// Events with an id greater than `after_id`, oldest first, at most
+    /// `limit`: how a live view follows the log.
+    fn events_after(&self, after_id: i64, limit: usize) -> Result<Vec<StoredEvent>>;
+
+    /// Deletes events older than `before`; returns how many went.
+    fn prune_events(&self, before: Millis) -> Result<u64>;
+
+    /// What rendering needs for one phone.
+    fn render_inputs(&self, mac: Mac) -> Result<RenderInputs> {
+        let phone = self
+            .get_phone(mac)?
+            .ok_or(InventoryError::NoSuchPhone(mac))?;
+        let template = match &phone.template {
+            Some(name) => Some(
+                self.get_template(name)?
+                    .ok_or_else(|| InventoryError::NoSuchTemplate(name.clone()))?,
+            ),
+            None => None,
+        };
+        Ok(RenderInputs {
+            settings: phone.settings(),
+            template,
+            desired_protocol: phone.target_protocol(),
+            desired_load: phone.desired_load,
+            observed_load: phone.observed_load,
+        })
+    }
+}
+
+/// Checks a template before any backend stores it.
+pub fn validate_template(t: &Template) -> Result<()> {
+    if !crate::record::check_key(&t.name) {
+        return Err(InventoryError::BadTemplateName(t.name.clone()));
+    }
+    for k in t.settings.keys() {
+        if !crate::record::check_key(k) {
+            return Err(InventoryError::BadSettingKey {
+                name: t.name.clone(),
+                key: k.clone(),
+            });
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,526 @@
+//! The SQLite store against the `Inventory` contract: round trips,
+//! migrations, events and timelines.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+
+use phoneflip_config::{Line, Template};
+use phoneflip_device::{Mac, Model};
+use phoneflip_firmware::{LoadName, Protocol};
+use phoneflip_inventory::{
+    latest_version, Change, Event, Inventory, InventoryError, Outcome, Phone, PhoneError,
+    PhoneFilter, SqliteInventory, MIGRATIONS,
+};
+
+fn mac(s: &str) -> Mac {
+    s.parse().unwrap()
+}
+
+fn sip_template() -> Template {
+    Template {
+        name: "hq-sip".into(),
+        protocol: Protocol::Sip,
+        settings: BTreeMap::from([
+            ("proxy1_address".to_string(), "10.0.0.5".to_string()),
+            ("time_zone".to_string(), "CET".to_string()),
+        ]),
+    }
+}
+
+fn full_phone() -> Phone {
+    Phone {
+        description: "Reception, desk 2".into(),
+        site: Some("hq".into()),
+        tags: ["lobby".to_string(), "floor 1".to_string()].into(),
+        label: Some("Reception".into()),
+        lines: vec![
+            Line {
+                number: 1,
+                name: "1001".into(),
+                authname: Some("u1001".into()),
+                password: Some("s3cret;=,\"x".into()),
+                displayname: Some("Front desk".into()),
+                shortname: None,
+            },
+            Line {
+                number: 4,
+                name: "1004".into(),
+                authname: None,
+                password: None,
+                displayname: None,
+                shortname: Some("B".into()),
+            },
+        ],
+        desired_protocol: Some(Protocol::Sip),
+        desired_load: Some("P0S3-8-12-00".parse().unwrap()),
+        template: Some("hq-sip".into()),
+        overrides: BTreeMap::from([("proxy1_port".to_string(), "5070".to_string())]),
+        ..Phone::new(mac("00:20:94:d2:45:cb"), Model::Cp7960)
+    }
+}
+
+/// A store whose clock the test advances by hand.
+fn store() -> (SqliteInventory, Arc<AtomicI64>) {
+    let t = Arc::new(AtomicI64::new(1_000));
+    let c = t.clone();
+    let s = SqliteInventory::open_in_memory()
+        .unwrap()
+        .with_clock(move || c.load(Ordering::SeqCst));
+    (s, t)
+}
+
+#[test]
+fn phone_round_trips_with_times_from_the_clock() {
+    let (s, t) = store();
+    s.put_template(&sip_template()).unwrap();
+    let p = full_phone();
+    s.put_phone(&p).unwrap();
+    let got = s.get_phone(p.mac).unwrap().unwrap();
+    assert_eq!(
+        got,
+        Phone {
+            created_ms: 1_000,
+            updated_ms: 1_000,
+            ..p.clone()
+        }
+    );
+
+    // Writing the same record later keeps updated_ms; a change moves it.
+    t.store(2_000, Ordering::SeqCst);
+    s.put_phone(&p).unwrap();
+    assert_eq!(s.get_phone(p.mac).unwrap().unwrap().updated_ms, 1_000);
+    let mut changed = p.clone();
+    changed.description = "moved".into();
+    s.put_phone(&changed).unwrap();
+    let got = s.get_phone(p.mac).unwrap().unwrap();
+    assert_eq!((got.created_ms, got.updated_ms), (1_000, 2_000));
+    assert_eq!(got.description, "moved");
+
+    assert!(s.delete_phone(p.mac).unwrap());
+    assert!(!s.delete_phone(p.mac).unwrap());
+    assert_eq!(s.get_phone(p.mac).unwrap(), None);
+}
+
+#[test]
+fn empty_optional_strings_are_stored_as_none() {
+    let (s, _) = store();
+    let mut p = Phone::new(mac("001122334455"), Model::Cp7940);
+    p.site = Some(String::new());
+    p.lines = vec![Line {
+        number: 2,
+        name: "2002".into(),
+        authname: Some(String::new()),
+        password: None,
+        displayname: None,
+        shortname: None,
+    }];
+    s.put_phone(&p).unwrap();
+    let got = s.get_phone(p.mac).unwrap().unwrap();
+    assert_eq!(got.site, None);
+    assert_eq!(got.lines[0].authname, None);
+}
+
+#[test]
+fn refuses_invalid_phones_and_unknown_templates() {
+    let (s, _) = store();
+    let mut p = Phone::new(mac("001122334455"), Model::Cp7940);
+    p.lines = vec![Line {
+        number: 3,
+        name: "3".into(),
+        authname: None,
+        password: None,
+        displayname: None,
+        shortname: None,
+    }];
+    let e = s.put_phone(&p).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            InventoryError::Phone(PhoneError::LineBeyondModel {
+                number: 3,
+                max: 2,
+                ..
+            })
+        ),
+        "{e}"
+    );
+    assert!(e.to_string().contains("lines 1 to 2"), "{e}");
+
+    let mut p = Phone::new(mac("001122334455"), Model::Cp7960);
+    p.template = Some("nope".into());
+    let e = s.put_phone(&p).unwrap_err();
+    assert!(
+        matches!(e, InventoryError::NoSuchTemplate(ref n) if n == "nope"),
+        "{e}"
+    );
+
+    let mut p = Phone::new(mac("001122334455"), Model::Cp7960);
+    p.desired_protocol = Some(Protocol::Sccp);
+    p.desired_load = Some("P0S3-8-12-00".parse().unwrap());
+    let e = s.put_phone(&p).unwrap_err();
+    assert!(e.to_string().contains("desired protocol is sccp"), "{e}");
+    assert!(s.list_phones(&PhoneFilter::default()).unwrap().is_empty());
+}
+
+#[test]
+fn templates_round_trip_and_cannot_be_deleted_while_used() {
+    let (s, _) = store();
+    let t = sip_template();
+    s.put_template(&t).unwrap();
+    let sccp = Template {
+        name: "branch-sccp".into(),
+        protocol: Protocol::Sccp,
+        settings: BTreeMap::from([("callmanager1".to_string(), "10.1.0.1".to_string())]),
+    };
+    s.put_template(&sccp).unwrap();
+    assert_eq!(s.get_template("hq-sip").unwrap(), Some(t.clone()));
+    assert_eq!(s.list_templates().unwrap(), vec![sccp.clone(), t.clone()]);
+
+    s.put_phone(&full_phone()).unwrap();
+    let e = s.delete_template("hq-sip").unwrap_err();
+    assert!(
+        matches!(e, InventoryError::TemplateInUse { phones: 1, .. }),
+        "{e}"
+    );
+    assert!(s.delete_template("branch-sccp").unwrap());
+    assert_eq!(s.get_template("branch-sccp").unwrap(), None);
+
+    let bad = Template {
+        name: "has space".into(),
+        ..t
+    };
+    assert!(matches!(
+        s.put_template(&bad),
+        Err(InventoryError::BadTemplateName(_))
+    ));
+}
+
+#[test]
+fn render_inputs_combine_phone_and_template() {
+    let (s, _) = store();
+    s.put_template(&sip_template()).unwrap();
+    let p = full_phone();
+    s.put_phone(&p).unwrap();
+    s.set_observed_load(p.mac, &"P0030801SR02".parse().unwrap())
+        .unwrap();
+    let r = s.render_inputs(p.mac).unwrap();
+    assert_eq!(r.settings, p.settings());
+    assert_eq!(r.settings.lines.len(), 2);
+    assert_eq!(r.settings.overrides["proxy1_port"], "5070");
+    assert_eq!(r.template, Some(sip_template()));
+    assert_eq!(r.desired_protocol, Some(Protocol::Sip));
+    assert_eq!(
+        r.observed_load.as_ref().map(LoadName::as_str),
+        Some("P0030801SR02")
+    );
+    let e = s.render_inputs(mac("AABBCCDDEEFF")).unwrap_err();
+    assert!(e.to_string().contains("AABBCCDDEEFF"), "{e}");
+}
+
+#[test]
+fn protocol_is_implied_by_the_desired_load() {
+    let mut p = Phone::new(mac("001122334455"), Model::Cp7960);
+    p.desired_load = Some("P0030801SR02".parse().unwrap());
+    assert_eq!(p.target_protocol(), Some(Protocol::Sccp));
+}
+
+#[test]
+fn auto_registration_never_overwrites() {
+    let (s, _) = store();
+    let mut auto = Phone::new(mac("001122334455"), Model::Cp7960);
+    auto.auto_registered = true;
+    assert!(s.insert_phone_if_absent(&auto).unwrap());
+    let mut again = auto.clone();
+    again.description = "other".into();
+    assert!(!s.insert_phone_if_absent(&again).unwrap());
+    let got = s.get_phone(auto.mac).unwrap().unwrap();
+    assert!(got.auto_registered);
+    assert_eq!(got.description, "");
+    let autos = s
+        .list_phones(&PhoneFilter {
+            auto_registered: Some(true),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(autos.len(), 1);
+}
+
+#[test]
+fn list_filters_by_site_model_tag_and_template() {
+    let (s, _) = store();
+    s.put_template(&sip_template()).unwrap();
+    s.put_phone(&full_phone()).unwrap();
+    let mut b = Phone::new(mac("000000000001"), Model::Cp7940);
+    b.site = Some("branch".into());
+    b.tags = ["lobby".to_string()].into();
+    s.put_phone(&b).unwrap();
+    let macs = |f: PhoneFilter| -> Vec<String> {
+        s.list_phones(&f)
+            .unwrap()
+            .into_iter()
+            .map(|p| p.mac.to_string())
+            .collect()
+    };
+    assert_eq!(
+        macs(PhoneFilter::default()),
+        vec!["000000000001", "002094D245CB"]
+    );
+    assert_eq!(
+        macs(PhoneFilter {
+            site: Some("hq".into()),
+            ..Default::default()
+        }),
+        vec!["002094D245CB"]
+    );
+    assert_eq!(
+        macs(PhoneFilter {
+            model: Some(Model::Cp7940),
+            ..Default::default()
+        }),
+        vec!["000000000001"]
+    );
+    assert_eq!(
+        macs(PhoneFilter {
+            tag: Some("lobby".into()),
+            ..Default::default()
+        }),
+        vec!["000000000001", "002094D245CB"]
+    );
+    assert_eq!(
+        macs(PhoneFilter {
+            tag: Some("lobby".into()),
+            template: Some("hq-sip".into()),
+            ..Default::default()
+        }),
+        vec!["002094D245CB"]
+    );
+}
+
+#[test]
+fn import_keeps_observed_state_and_reports_changes() {
+    let (s, t) = store();
+    s.put_template(&sip_template()).unwrap();
+    let p = full_phone();
+    let sum = s.import_phones(std::slice::from_ref(&p), false).unwrap();
+    assert_eq!(sum.changes, vec![(p.mac, Change::Added)]);
+    s.set_observed_load(p.mac, &"P0030801SR02".parse().unwrap())
+        .unwrap();
+
+    t.store(5_000, Ordering::SeqCst);
+    let sum = s.import_phones(std::slice::from_ref(&p), false).unwrap();
+    assert_eq!(sum.changes, vec![(p.mac, Change::Unchanged)]);
+
+    let mut q = p.clone();
+    q.site = Some("annex".into());
+    let dry = s.import_phones(std::slice::from_ref(&q), true).unwrap();
+    assert!(dry.dry_run);
+    assert_eq!(dry.changes, vec![(p.mac, Change::Updated)]);
+    assert_eq!(
+        s.get_phone(p.mac).unwrap().unwrap().site.as_deref(),
+        Some("hq")
+    );
+
+    s.import_phones(std::slice::from_ref(&q), false).unwrap();
+    let got = s.get_phone(p.mac).unwrap().unwrap();
+    assert_eq!(got.site.as_deref(), Some("annex"));
+    assert_eq!(
+        got.observed_load.as_ref().map(LoadName::as_str),
+        Some("P0030801SR02")
+    );
+    assert_eq!((got.created_ms, got.updated_ms), (1_000, 5_000));
+}
+
+#[test]
+fn a_refused_phone_rolls_back_the_whole_import() {
+    let (s, _) = store();
+    let good = Phone::new(mac("000000000001"), Model::Cp7960);
+    let mut bad = Phone::new(mac("000000000002"), Model::Cp7960);
+    bad.template = Some("missing".into());
+    assert!(s.import_phones(&[good, bad], false).is_err());
+    assert!(s.list_phones(&PhoneFilter::default()).unwrap().is_empty());
+}
+
+fn ev(t: i64, mac: Option<&str>, ip: &str, file: &str, outcome: Outcome) -> Event {
+    Event {
+        time_ms: t,
+        mac: mac.map(|m| m.parse().unwrap()),
+        client_ip: ip.parse::<IpAddr>().unwrap(),
+        client_port: 50_000,
+        file: file.into(),
+        bytes: if outcome == Outcome::Sent { 512 } else { 0 },
+        outcome,
+        detail: None,
+    }
+}
+
+#[test]
+fn timeline_ties_shared_files_to_the_phone_by_address() {
+    let (s, _) = store();
+    let m = "002094D245CB";
+    s.append_events(&[
+        ev(10, None, "10.0.0.7", "OS79XX.TXT", Outcome::NotFound),
+        ev(
+            11,
+            Some(m),
+            "10.0.0.7",
+            "SEP002094D245CB.cnf.xml",
+            Outcome::Sent,
+        ),
+        ev(12, None, "10.0.0.8", "SIPDefault.cnf", Outcome::Sent),
+        ev(13, None, "10.0.0.7", "P0S3-8-12-00.loads", Outcome::Sent),
+        ev(
+            14,
+            Some("000000000001"),
+            "10.0.0.8",
+            "SIP000000000001.cnf",
+            Outcome::Sent,
+        ),
+    ])
+    .unwrap();
+    s.append_events(&[ev(
+        20,
+        Some(m),
+        "10.0.0.7",
+        "SIP002094D245CB.cnf",
+        Outcome::TimedOut,
+    )])
+    .unwrap();
+
+    let tl = s.timeline(mac(m), 100).unwrap();
+    let files: Vec<&str> = tl.iter().map(|e| e.event.file.as_str()).collect();
+    assert_eq!(
+        files,
+        vec![
+            "OS79XX.TXT",
+            "SEP002094D245CB.cnf.xml",
+            "P0S3-8-12-00.loads",
+            "SIP002094D245CB.cnf"
+        ]
+    );
+    assert_eq!(tl[3].event.outcome, Outcome::TimedOut);
+    assert_eq!(tl[1].event.bytes, 512);
+
+    // The limit keeps the most recent ones, still oldest first.
+    let last2 = s.timeline(mac(m), 2).unwrap();
+    assert_eq!(last2[0].event.file, "P0S3-8-12-00.loads");
+    assert_eq!(last2[1].event.file, "SIP002094D245CB.cnf");
+
+    let after = s.events_after(tl[1].id, 3).unwrap();
+    assert_eq!(after.len(), 3);
+    assert!(after.windows(2).all(|w| w[0].id < w[1].id));
+    assert_eq!(after[0].event.file, "SIPDefault.cnf");
+
+    assert_eq!(s.prune_events(13).unwrap(), 3);
+    assert_eq!(s.events_after(0, 100).unwrap().len(), 3);
+}
+
+#[test]
+fn events_can_be_appended_from_several_threads() {
+    let (s, _) = store();
+    let s = Arc::new(s);
+    let handles: Vec<_> = (0..4)
+        .map(|i| {
+            let s = s.clone();
+            std::thread::spawn(move || {
+                for j in 0..25 {
+                    let batch: Vec<Event> = (0..4)
+                        .map(|k| {
+                            ev(
+                                i * 1000 + j * 10 + k,
+                                None,
+                                "10.0.0.1",
+                                "OS79XX.TXT",
+                                Outcome::Sent,
+                            )
+                        })
+                        .collect();
+                    s.append_events(&batch).unwrap();
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    assert_eq!(s.events_after(0, 10_000).unwrap().len(), 400);
+}
+
+#[test]
+fn migrations_create_an_empty_database_in_wal_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("inv.db");
+    let s = SqliteInventory::open(&path).unwrap();
+    assert_eq!(s.schema_version().unwrap(), latest_version());
+    drop(s);
+    let c = rusqlite::Connection::open(&path).unwrap();
+    let mode: String = c
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+    let rows: i64 = c
+        .query_row("SELECT count(*) FROM schema_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(rows, MIGRATIONS.len() as i64);
+}
+
+#[test]
+fn reopening_an_existing_database_keeps_data_and_applies_nothing_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("inv.db");
+    {
+        let s = SqliteInventory::open(&path).unwrap();
+        s.put_template(&sip_template()).unwrap();
+        s.put_phone(&full_phone()).unwrap();
+    }
+    let s = SqliteInventory::open(&path).unwrap();
+    assert_eq!(s.schema_version().unwrap(), latest_version());
+    let got = s.get_phone(full_phone().mac).unwrap().unwrap();
+    assert!(got.same_admin_fields(&full_phone()));
+    drop(s);
+    let c = rusqlite::Connection::open(&path).unwrap();
+    let rows: i64 = c
+        .query_row("SELECT count(*) FROM schema_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(rows, MIGRATIONS.len() as i64);
+}
+
+#[test]
+fn a_database_with_only_the_version_table_is_migrated() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("inv.db");
+    {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute_batch(
+            "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_ms INTEGER NOT NULL)",
+        )
+        .unwrap();
+    }
+    let s = SqliteInventory::open(&path).unwrap();
+    assert_eq!(s.schema_version().unwrap(), latest_version());
+    s.put_phone(&Phone::new(mac("001122334455"), Model::Cp7940))
+        .unwrap();
+}
+
+#[test]
+fn a_newer_schema_is_refused_and_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("inv.db");
+    drop(SqliteInventory::open(&path).unwrap());
+    let future = latest_version() + 1;
+    {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute(
+            "INSERT INTO schema_version (version, name, applied_ms) VALUES (?1, 'future', 0)",
+            [future],
+        )
+        .unwrap();
+    }
+    let e = SqliteInventory::open(&path).err().unwrap();
+    assert!(
+        matches!(e, InventoryError::SchemaTooNew { found, .. } if found == future),
+        "{e}"
+    );
+    assert!(e.to_string().contains("upgrade phoneflip"), "{e}");
+}
