@@ -6,18 +6,24 @@
 //! Must not do I/O or know about storage: the inventory hands it plain
 //! values, the TFTP server and `render --all` write what it returns.
 
+pub mod dialplan;
 pub mod gkdefault;
 pub mod image_ref;
 pub mod model;
 pub mod os79xx;
+pub mod ringlist;
 pub mod sccp;
 pub mod sip_params;
 pub mod sipcnf;
+pub mod syncinfo;
 
+pub use dialplan::{DialPlan, DialPlanError, DialRule};
 pub use gkdefault::{GkDefault, GkDefaultError, UpgradeCode, CFGFMT_COMMAND, CFGFMT_NOTE};
 pub use image_ref::{ImageRef, ShortAlias};
 pub use model::{Line, PhoneSettings, Template};
 pub use os79xx::{Os79xx, Os79xxDefect, Os79xxError};
+pub use ringlist::{Ring, RingList, RingListError};
 pub use sccp::{CallManager, LoadInformation, SccpXmlError, SepDevice, XmlDefault};
 pub use sip_params::{ParamSpec, ParamType, SipIssue, SipProblem};
 pub use sipcnf::{EntryRef, SipCnf, SipCnfError, SipValueError};
+pub use syncinfo::{SyncImage, SyncInfo, SyncInfoError};

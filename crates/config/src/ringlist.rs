@@ -1,0 +1,178 @@
+//! `RINGLIST.DAT`: the custom ring tones a phone offers, one per line as
+//! `Display name<TAB>file.pcm` (the audio files sit in the TFTP root).
+
+/// One ring: the name shown in the phone's menu and the audio file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ring {
+    pub name: String,
+    pub file: String,
+}
+
+/// The whole list, in menu order.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RingList {
+    pub rings: Vec<Ring>,
+}
+
+/// Why a ring list (or a ring to add to it) was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file} line {line}: {problem}; {fix}")]
+pub struct RingListError {
+    pub file: String,
+    pub line: usize,
+    pub problem: String,
+    pub fix: String,
+}
+
+impl RingList {
+    /// Each non-blank line is a display name (which may contain spaces),
+    /// whitespace (a tab in Cisco's files, spaces in many home-made ones),
+    /// and the file name, which has no whitespace. CRLF and LF are both
+    /// read; blank lines are skipped.
+    pub fn parse(file: &str, bytes: &[u8]) -> Result<RingList, RingListError> {
+        let fail = |line: usize, problem: String, fix: &str| RingListError {
+            file: file.into(),
+            line,
+            problem,
+            fix: fix.into(),
+        };
+        let text = std::str::from_utf8(bytes).map_err(|e| {
+            let line = 1 + bytes[..e.valid_up_to()]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count();
+            fail(
+                line,
+                "the line is not valid UTF-8 text".into(),
+                "save the file as plain ASCII",
+            )
+        })?;
+        let mut rings = Vec::new();
+        for (i, raw) in text.split('\n').enumerate() {
+            let l = raw.trim();
+            if l.is_empty() {
+                continue;
+            }
+            let Some(split) = l.rfind(char::is_whitespace) else {
+                return Err(fail(
+                    i + 1,
+                    format!("{l:?} has only one field"),
+                    "write the display name, a tab, then the file name, e.g. Chirp<TAB>chirp1.raw",
+                ));
+            };
+            let name = l[..split].trim_end();
+            let file_name = &l[split + 1..];
+            rings.push(Ring {
+                name: name.to_string(),
+                file: file_name.to_string(),
+            });
+        }
+        Ok(RingList { rings })
+    }
+
+    /// Checks a ring can be written so that it reads back the same.
+    pub fn check(ring: &Ring) -> Result<(), String> {
+        if ring.name.trim().is_empty() || ring.name.trim() != ring.name {
+            return Err(format!(
+                "ring name {:?} must be non-empty without leading or trailing spaces",
+                ring.name
+            ));
+        }
+        if ring.name.contains(['\t', '\r', '\n']) {
+            return Err(format!(
+                "ring name {:?} must not contain tabs or line breaks",
+                ring.name
+            ));
+        }
+        if ring.file.is_empty() || ring.file.contains(char::is_whitespace) {
+            return Err(format!(
+                "ring file {:?} must be a file name without spaces",
+                ring.file
+            ));
+        }
+        Ok(())
+    }
+
+    /// `name<TAB>file` lines ending in a bare LF, never CR: a stray CR
+    /// would become part of the file name the phone asks for.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, RingListError> {
+        let mut out = String::new();
+        for (i, r) in self.rings.iter().enumerate() {
+            RingList::check(r).map_err(|problem| RingListError {
+                file: "RINGLIST.DAT".into(),
+                line: i + 1,
+                problem,
+                fix: "rename the ring".into(),
+            })?;
+            out.push_str(&r.name);
+            out.push('\t');
+            out.push_str(&r.file);
+            out.push('\n');
+        }
+        Ok(out.into_bytes())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn reads_tabs_spaces_and_crlf() {
+        let l = RingList::parse(
+            "RINGLIST.DAT",
+            b"Analog1\tAnalog1.raw\r\nOld Style ringer1.pcm\r\n\r\nPulse  Pulse1.raw",
+        )
+        .unwrap();
+        assert_eq!(
+            l.rings,
+            vec![
+                Ring {
+                    name: "Analog1".into(),
+                    file: "Analog1.raw".into()
+                },
+                Ring {
+                    name: "Old Style".into(),
+                    file: "ringer1.pcm".into()
+                },
+                Ring {
+                    name: "Pulse".into(),
+                    file: "Pulse1.raw".into()
+                },
+            ]
+        );
+        assert_eq!(
+            l.to_bytes().unwrap(),
+            b"Analog1\tAnalog1.raw\nOld Style\tringer1.pcm\nPulse\tPulse1.raw\n"
+        );
+    }
+
+    #[test]
+    fn refuses_one_field_lines_and_bad_rings() {
+        let e = RingList::parse("RINGLIST.DAT", b"A\ta.raw\nlonely\n").unwrap_err();
+        assert_eq!(e.line, 2);
+        assert!(e.to_string().contains("RINGLIST.DAT line 2"), "{e}");
+        let bad = RingList {
+            rings: vec![Ring {
+                name: "x".into(),
+                file: "a b.raw".into(),
+            }],
+        };
+        assert!(bad.to_bytes().is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn round_trips(rings in proptest::collection::vec(("[A-Za-z0-9]([A-Za-z0-9 ]{0,10}[A-Za-z0-9])?", "[A-Za-z0-9_.-]{1,12}"), 0..8)) {
+            let l = RingList { rings: rings.into_iter().map(|(name, file)| Ring { name, file }).collect() };
+            let b = l.to_bytes().unwrap();
+            prop_assert_eq!(RingList::parse("f", &b).unwrap(), l);
+        }
+
+        #[test]
+        fn never_panics(b in proptest::collection::vec(any::<u8>(), 0..200)) {
+            let _ = RingList::parse("f", &b);
+        }
+    }
+}
