@@ -1,0 +1,9 @@
+//! `phoneflip doctor`: finds, in a TFTP root, a TFTP log and a DHCP setup
+//! that phoneflip did not necessarily create, the problems the reference's
+//! "Common Issues and Troubleshooting Tips" lists, before a phone runs into
+//! them; explains each in the reference's terms and fixes what is safe.
+//!
+//! Owns the checks (pure: [`scan`] over a listing of the root's files), the
+//! fixes and their backup, the log readers and the timeline patterns.
+//! Must not touch: the TFTP server, the inventory or rendering; it judges
+//! files the way a phone would read them and never serves them.
