@@ -1,0 +1,245 @@
+//! Transfer records: a text log in the style of the reference's TFTP
+//! server log, and structured events for the inventory.
+//!
+//! ```text
+//! Wed Nov 06 11:58:51 2002: Sending 'OS79XX.TXT' file to 10.1.1.1 in binary mode
+//! Wed Nov 06 11:58:51 2002: Successful.
+//! Wed Nov 06 11:58:52 2002: Failed ( State Error ).
+//! ```
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use phoneflip_device::Mac;
+
+use crate::core::packet::Mode;
+use crate::core::Outcome;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// The client read a file from us (RRQ).
+    Send,
+    /// The client wrote a file to the upload folder (WRQ).
+    Receive,
+}
+
+/// One finished (or refused) transfer, for recording against a phone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransferEvent {
+    /// The name as requested (after stripping "./").
+    pub file: String,
+    pub client: SocketAddr,
+    /// From the file name, or remembered for the client address.
+    pub mac: Option<Mac>,
+    pub direction: Direction,
+    /// Served from a [`FileSource`](crate::FileSource) rather than disk.
+    pub virtual_file: bool,
+    /// Bytes acknowledged by the client (reads) or received (writes).
+    pub bytes: u64,
+    /// Size of the file, when known.
+    pub size: Option<u64>,
+    pub outcome: EventOutcome,
+    pub started: SystemTime,
+    pub ended: SystemTime,
+}
+
+/// [`Outcome`] plus the ways a request can end before any transfer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventOutcome {
+    Transfer(Outcome),
+    NotFound,
+    /// Refused (path escape, uploads disabled, denied by the file source).
+    Refused(String),
+}
+
+impl EventOutcome {
+    pub fn is_success(&self) -> bool {
+        matches!(self, EventOutcome::Transfer(Outcome::Success))
+    }
+}
+
+/// Receives transfer events. Called from transfer tasks: must not block.
+pub trait EventSink: Send + Sync {
+    fn record(&self, event: TransferEvent);
+}
+
+impl EventSink for () {
+    fn record(&self, _: TransferEvent) {}
+}
+
+impl EventSink for tokio::sync::mpsc::UnboundedSender<TransferEvent> {
+    fn record(&self, event: TransferEvent) {
+        let _ = self.send(event);
+    }
+}
+
+/// The text transfer log. Writes are line-buffered under a mutex; a
+/// failing log never fails a transfer.
+pub struct TransferLog {
+    out: Option<Mutex<Box<dyn Write + Send>>>,
+}
+
+impl TransferLog {
+    pub fn none() -> Self {
+        TransferLog { out: None }
+    }
+
+    pub fn stderr() -> Self {
+        Self::writer(Box::new(std::io::stderr()))
+    }
+
+    pub fn writer(w: Box<dyn Write + Send>) -> Self {
+        TransferLog {
+            out: Some(Mutex::new(w)),
+        }
+    }
+
+    /// Appends to `path`, creating it.
+    pub fn file(path: &Path) -> std::io::Result<Self> {
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(|e| {
+                std::io::Error::new(e.kind(), format!("transfer log {}: {e}", path.display()))
+            })?;
+        Ok(Self::writer(Box::new(std::io::LineWriter::new(f))))
+    }
+
+    pub fn line(&self, at: SystemTime, msg: &str) {
+        if let Some(out) = &self.out {
+            let mut w = out.lock().unwrap_or_else(|p| p.into_inner());
+            let _ = writeln!(w, "{}: {msg}", format_time(at));
+        }
+    }
+
+    pub fn sending(&self, at: SystemTime, file: &str, client: SocketAddr, mode: Mode) {
+        self.line(
+            at,
+            &format!(
+                "Sending '{file}' file to {} in {} mode",
+                client.ip(),
+                mode_word(mode)
+            ),
+        );
+    }
+
+    pub fn receiving(&self, at: SystemTime, file: &str, client: SocketAddr, mode: Mode) {
+        self.line(
+            at,
+            &format!(
+                "Receiving '{file}' file from {} in {} mode",
+                client.ip(),
+                mode_word(mode)
+            ),
+        );
+    }
+
+    pub fn result(&self, at: SystemTime, outcome: &EventOutcome) {
+        let msg = match outcome {
+            EventOutcome::Transfer(Outcome::Success) => "Successful.".to_string(),
+            EventOutcome::Transfer(o) => format!("Failed ( {o} )."),
+            EventOutcome::NotFound => "Failed ( File not found ).".to_string(),
+            EventOutcome::Refused(why) => format!("Failed ( Refused: {why} )."),
+        };
+        self.line(at, &msg);
+    }
+}
+
+fn mode_word(mode: Mode) -> &'static str {
+    match mode {
+        Mode::Octet => "binary",
+        Mode::Netascii => "ascii",
+        Mode::Mail => "mail",
+    }
+}
+
+/// `Wed Nov 06 11:58:51 2002`, in UTC (the reference's log format, without
+/// pulling in a date crate).
+pub fn format_time(t: SystemTime) -> String {
+    let secs = t
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0) as i64;
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    const WD: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MO: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    format!(
+        "{} {} {:02} {:02}:{:02}:{:02} {}",
+        WD[days.rem_euclid(7) as usize],
+        MO[(m - 1) as usize],
+        d,
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        y
+    )
+}
+
+/// Howard Hinnant's days-to-civil algorithm.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    #[test]
+    fn reference_timestamp() {
+        // Wed Nov 06 11:58:51 2002 UTC
+        let t = UNIX_EPOCH + Duration::from_secs(1_036_583_931);
+        assert_eq!(format_time(t), "Wed Nov 06 11:58:51 2002");
+        assert_eq!(format_time(UNIX_EPOCH), "Thu Jan 01 00:00:00 1970");
+        let t = UNIX_EPOCH + Duration::from_secs(951_782_400); // 2000-02-29
+        assert_eq!(format_time(t), "Tue Feb 29 00:00:00 2000");
+    }
+
+    #[derive(Clone, Default)]
+    struct Buf(Arc<Mutex<Vec<u8>>>);
+    impl Write for Buf {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn reference_lines() {
+        let buf = Buf::default();
+        let log = TransferLog::writer(Box::new(buf.clone()));
+        let t = UNIX_EPOCH + Duration::from_secs(1_036_583_931);
+        let c: SocketAddr = "10.1.1.1:50000".parse().unwrap();
+        log.sending(t, "OS79XX.TXT", c, Mode::Octet);
+        log.result(t, &EventOutcome::Transfer(Outcome::Success));
+        log.result(t, &EventOutcome::Transfer(Outcome::Protocol("bad".into())));
+        let s = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(
+            s,
+            "Wed Nov 06 11:58:51 2002: Sending 'OS79XX.TXT' file to 10.1.1.1 in binary mode\n\
+             Wed Nov 06 11:58:51 2002: Successful.\n\
+             Wed Nov 06 11:58:51 2002: Failed ( State Error: bad ).\n"
+        );
+    }
+}

@@ -1,0 +1,653 @@
+//! The tokio TFTP server: one socket for requests, one ephemeral socket
+//! (a new transfer ID) per transfer, each transfer a task driving a
+//! [`ReadTransfer`] or a [`Receiver`].
+//!
+//! Built for boot storms: a cap of 1,000 concurrent transfers by default
+//! (beyond it requests are dropped silently, so phones simply retry as
+//! they do every 4 s), small per-transfer memory (hot files are shared
+//! from the cache; big files are read block by block), a separate cap on
+//! concurrent firmware image downloads and an optional per-client byte
+//! rate so a conversion cannot saturate the network.
+
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use bytes::Bytes;
+use phoneflip_device::Mac;
+use tokio::net::UdpSocket;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::core::options::{negotiate, Limits};
+use crate::core::packet::{self, ErrorCode, Mode, Packet, Request};
+use crate::core::read::ReadTransfer;
+use crate::core::receive::{ReceiveLimits, Receiver};
+use crate::core::{netascii, sanitize_name, Outcome};
+use crate::log::{Direction, EventOutcome, EventSink, TransferEvent, TransferLog};
+use crate::source::{Content, DiskLookup, DiskRoot, FileSource, Resolution, ResolveRequest};
+
+/// Extensions of firmware images, counted against `max_image_transfers`.
+pub const IMAGE_EXTENSIONS: &[&str] = &["bin", "sbn", "loads", "sb2", "sbin", "zip"];
+
+pub fn is_image(name: &str) -> bool {
+    name.rsplit_once('.')
+        .map(|(_, ext)| IMAGE_EXTENSIONS.iter().any(|e| e.eq_ignore_ascii_case(ext)))
+        .unwrap_or(false)
+}
+
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub bind: SocketAddr,
+    pub root: PathBuf,
+    /// Concurrent transfers; requests beyond are dropped (clients retry).
+    pub max_transfers: usize,
+    /// Concurrent firmware image downloads (see [`IMAGE_EXTENSIONS`]).
+    pub max_image_transfers: usize,
+    /// Bytes per second per client IP address; None for unlimited.
+    pub client_rate: Option<u64>,
+    /// Enables WRQ, into this folder only (flat names, no overwrite).
+    pub upload_dir: Option<PathBuf>,
+    pub max_upload: u64,
+    pub limits: Limits,
+    pub max_retries: u32,
+    /// Files up to this size are cached in memory...
+    pub cache_file_max: u64,
+    /// ...within this total.
+    pub cache_total: u64,
+    /// How long shutdown waits for transfers in flight.
+    pub drain_timeout: Duration,
+}
+
+impl ServerConfig {
+    pub fn new(bind: SocketAddr, root: impl Into<PathBuf>) -> Self {
+        ServerConfig {
+            bind,
+            root: root.into(),
+            max_transfers: 1000,
+            max_image_transfers: 250,
+            client_rate: None,
+            upload_dir: None,
+            max_upload: 64 << 20,
+            limits: Limits::default(),
+            max_retries: 5,
+            cache_file_max: 64 << 20,
+            cache_total: 512 << 20,
+            drain_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+struct Bucket {
+    tokens: f64,
+    last: Instant,
+}
+
+struct Shared {
+    cfg: ServerConfig,
+    bind_ip: IpAddr,
+    disk: DiskRoot,
+    upload: Option<PathBuf>,
+    source: Arc<dyn FileSource>,
+    events: Arc<dyn EventSink>,
+    log: TransferLog,
+    transfers: Arc<Semaphore>,
+    images: Arc<Semaphore>,
+    active: Mutex<HashSet<SocketAddr>>,
+    macs: Mutex<HashMap<IpAddr, Mac>>,
+    rates: Mutex<HashMap<IpAddr, Bucket>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Shared {
+    /// Time to wait before sending `n` more bytes to `ip`.
+    fn reserve(&self, ip: IpAddr, n: usize) -> Duration {
+        let Some(rate) = self.cfg.client_rate.filter(|r| *r > 0) else {
+            return Duration::ZERO;
+        };
+        let rate = rate as f64;
+        let now = Instant::now();
+        let mut map = lock(&self.rates);
+        if map.len() > 65_536 {
+            map.retain(|_, b| now.duration_since(b.last) < Duration::from_secs(10));
+        }
+        let b = map.entry(ip).or_insert(Bucket {
+            tokens: rate,
+            last: now,
+        });
+        let elapsed = now.duration_since(b.last).as_secs_f64();
+        b.tokens = (b.tokens + elapsed * rate).min(rate);
+        b.last = now;
+        b.tokens -= n as f64;
+        if b.tokens >= 0.0 {
+            Duration::ZERO
+        } else {
+            Duration::from_secs_f64(-b.tokens / rate)
+        }
+    }
+
+    fn mac_for(&self, ip: IpAddr, name: &str) -> Option<Mac> {
+        let mut macs = lock(&self.macs);
+        match Mac::from_file_name(name) {
+            Some(mac) => {
+                if macs.len() > 1_000_000 {
+                    macs.clear();
+                }
+                macs.insert(ip, mac);
+                Some(mac)
+            }
+            None => macs.get(&ip).copied(),
+        }
+    }
+}
+
+/// Removes the client from the in-flight set when its transfer ends.
+struct ActiveGuard {
+    shared: Arc<Shared>,
+    client: SocketAddr,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl Drop for ActiveGuard {
+    fn drop(&mut self) {
+        lock(&self.shared.active).remove(&self.client);
+    }
+}
+
+/// A bound server; call [`run`](Server::run).
+pub struct Server {
+    sock: Arc<UdpSocket>,
+    shared: Arc<Shared>,
+}
+
+impl Server {
+    pub async fn bind(
+        cfg: ServerConfig,
+        source: Arc<dyn FileSource>,
+        events: Arc<dyn EventSink>,
+        log: TransferLog,
+    ) -> io::Result<Server> {
+        let disk = DiskRoot::new(&cfg.root, cfg.cache_file_max, cfg.cache_total)?;
+        let upload = match &cfg.upload_dir {
+            Some(d) => Some(d.canonicalize().map_err(|e| {
+                io::Error::new(e.kind(), format!("upload folder {}: {e}", d.display()))
+            })?),
+            None => None,
+        };
+        let sock = UdpSocket::bind(cfg.bind).await.map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!("cannot bind the TFTP socket to {}: {e}", cfg.bind),
+            )
+        })?;
+        let bind_ip = cfg.bind.ip();
+        let shared = Shared {
+            transfers: Arc::new(Semaphore::new(cfg.max_transfers.max(1))),
+            images: Arc::new(Semaphore::new(cfg.max_image_transfers.max(1))),
+            cfg,
+            bind_ip,
+            disk,
+            upload,
+            source,
+            events,
+            log,
+            active: Mutex::new(HashSet::new()),
+            macs: Mutex::new(HashMap::new()),
+            rates: Mutex::new(HashMap::new()),
+        };
+        Ok(Server {
+            sock: Arc::new(sock),
+            shared: Arc::new(shared),
+        })
+    }
+
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.sock.local_addr()
+    }
+
+    /// The root actually served (canonical).
+    pub fn root(&self) -> &std::path::Path {
+        self.shared.disk.root()
+    }
+
+    /// The MAC last seen asking from `ip`, if any.
+    pub fn known_mac(&self, ip: IpAddr) -> Option<Mac> {
+        lock(&self.shared.macs).get(&ip).copied()
+    }
+
+    /// Serves until `shutdown` completes, then stops taking requests and
+    /// waits (up to `drain_timeout`) for transfers in flight to finish.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) -> io::Result<()> {
+        tokio::pin!(shutdown);
+        let mut buf = vec![0u8; 2048];
+        loop {
+            tokio::select! {
+                _ = &mut shutdown => break,
+                r = self.sock.recv_from(&mut buf) => match r {
+                    Ok((n, from)) => self.dispatch(&buf[..n], from).await,
+                    Err(e) => tracing::debug!("TFTP request socket: {e}"),
+                },
+            }
+        }
+        let all = self.shared.cfg.max_transfers.max(1) as u32;
+        let in_flight = all as usize - self.shared.transfers.available_permits();
+        if in_flight > 0 {
+            tracing::info!("TFTP server stopping: waiting for {in_flight} transfers in flight");
+        }
+        let drained = tokio::time::timeout(
+            self.shared.cfg.drain_timeout,
+            self.shared.transfers.acquire_many(all),
+        )
+        .await;
+        if drained.is_err() {
+            tracing::warn!(
+                "TFTP server stopped with transfers still running after {:?}",
+                self.shared.cfg.drain_timeout
+            );
+        }
+        Ok(())
+    }
+
+    async fn dispatch(&self, datagram: &[u8], from: SocketAddr) {
+        let (req, write) = match Packet::parse(datagram) {
+            Ok(Packet::Rrq(r)) => (r, false),
+            Ok(Packet::Wrq(r)) => (r, true),
+            Ok(other) => {
+                tracing::debug!("ignoring {other} from {from} on the request port");
+                return;
+            }
+            Err(e) => {
+                tracing::warn!("bad TFTP request from {from}: {e}");
+                if matches!(packet::opcode(datagram), Some(1) | Some(2)) {
+                    let mut v = Vec::new();
+                    packet::write_error(&mut v, ErrorCode::IllegalOperation.code(), &e.to_string());
+                    let _ = self.sock.send_to(&v, from).await;
+                }
+                return;
+            }
+        };
+        if !lock(&self.shared.active).insert(from) {
+            // The client repeated its request before our first answer
+            // reached it; the transfer in flight answers it.
+            tracing::debug!(
+                "duplicate request for {:?} from {from} ignored",
+                req.filename
+            );
+            return;
+        }
+        let permit = match self.shared.transfers.clone().try_acquire_owned() {
+            Ok(p) => p,
+            Err(_) => {
+                lock(&self.shared.active).remove(&from);
+                tracing::warn!(
+                    "{} transfers in progress (the --max-transfers cap): dropping request for {:?} from {from}; it will retry",
+                    self.shared.cfg.max_transfers,
+                    req.filename
+                );
+                return;
+            }
+        };
+        let guard = ActiveGuard {
+            shared: self.shared.clone(),
+            client: from,
+            _permit: permit,
+        };
+        let shared = self.shared.clone();
+        tokio::spawn(async move {
+            if write {
+                handle_write(&shared, from, req).await;
+            } else {
+                handle_read(&shared, from, req).await;
+            }
+            drop(guard);
+        });
+    }
+}
+
+struct Finish<'a> {
+    shared: &'a Shared,
+    file: String,
+    client: SocketAddr,
+    mac: Option<Mac>,
+    direction: Direction,
+    virtual_file: bool,
+    size: Option<u64>,
+    started: SystemTime,
+}
+
+impl Finish<'_> {
+    fn done(self, bytes: u64, outcome: EventOutcome) {
+        let ended = SystemTime::now();
+        self.shared.log.result(ended, &outcome);
+        self.shared.events.record(TransferEvent {
+            file: self.file,
+            client: self.client,
+            mac: self.mac,
+            direction: self.direction,
+            virtual_file: self.virtual_file,
+            bytes,
+            size: self.size,
+            outcome,
+            started: self.started,
+            ended,
+        });
+    }
+}
+
+async fn new_socket(shared: &Shared) -> Option<UdpSocket> {
+    match UdpSocket::bind(SocketAddr::new(shared.bind_ip, 0)).await {
+        Ok(s) => Some(s),
+        Err(e) => {
+            tracing::error!(
+                "cannot open a TFTP transfer socket on {}: {e}",
+                shared.bind_ip
+            );
+            None
+        }
+    }
+}
+
+async fn send_error(sock: &UdpSocket, to: SocketAddr, code: ErrorCode, msg: &str) {
+    let mut v = Vec::with_capacity(msg.len() + 5);
+    packet::write_error(&mut v, code.code(), msg);
+    let _ = sock.send_to(&v, to).await;
+}
+
+async fn handle_read(shared: &Shared, from: SocketAddr, req: Request) {
+    let started = SystemTime::now();
+    let Some(sock) = new_socket(shared).await else {
+        return;
+    };
+    let mut fin = Finish {
+        shared,
+        file: req.filename.clone(),
+        client: from,
+        mac: None,
+        direction: Direction::Send,
+        virtual_file: false,
+        size: None,
+        started,
+    };
+    shared.log.sending(started, &req.filename, from, req.mode);
+    let name = match sanitize_name(&req.filename) {
+        Ok(n) => n,
+        Err(why) => {
+            tracing::warn!("refused read from {from}: {why}");
+            send_error(&sock, from, ErrorCode::AccessViolation, "Access violation").await;
+            fin.done(0, EventOutcome::Refused(why.to_string()));
+            return;
+        }
+    };
+    fin.file.clone_from(&name);
+    if req.mode == Mode::Mail {
+        send_error(
+            &sock,
+            from,
+            ErrorCode::IllegalOperation,
+            "Mail mode is not supported",
+        )
+        .await;
+        fin.done(0, EventOutcome::Refused("mail mode".into()));
+        return;
+    }
+    let mac = shared.mac_for(from.ip(), &name);
+    fin.mac = mac;
+    let rr = ResolveRequest {
+        filename: &name,
+        raw_filename: &req.filename,
+        client: from,
+        mac,
+        mode: req.mode,
+        options: &req.options,
+    };
+    let content = match shared.source.resolve(&rr) {
+        Resolution::Virtual(b) => {
+            fin.virtual_file = true;
+            Content::Mem(b)
+        }
+        Resolution::Deny { code, message } => {
+            send_error(&sock, from, code, &message).await;
+            let outcome = if code == ErrorCode::FileNotFound {
+                EventOutcome::NotFound
+            } else {
+                EventOutcome::Refused(message)
+            };
+            fin.done(0, outcome);
+            return;
+        }
+        Resolution::NotHere => match shared.disk.lookup(&name) {
+            DiskLookup::Found(c) => c,
+            DiskLookup::NotFound { case_match } => {
+                if let Some(other) = case_match {
+                    let msg = format!(
+                        "'{name}' not found, but '{other}' exists: file names are case sensitive and the phones will not find it; rename it"
+                    );
+                    tracing::warn!("{msg}");
+                    shared.log.line(SystemTime::now(), &msg);
+                }
+                // Code 1 and nothing else: the loader stops hunting for
+                // config files on any other error (CSCee31047).
+                send_error(&sock, from, ErrorCode::FileNotFound, "File not found").await;
+                fin.done(0, EventOutcome::NotFound);
+                return;
+            }
+            DiskLookup::Escapes(target) => {
+                let why = format!("'{name}' resolves to {} outside the root", target.display());
+                tracing::warn!("refused read from {from}: {why}");
+                send_error(&sock, from, ErrorCode::AccessViolation, "Access violation").await;
+                fin.done(0, EventOutcome::Refused(why));
+                return;
+            }
+            DiskLookup::Io(e) => {
+                let why = format!("cannot read '{name}': {e}");
+                tracing::warn!("{why}");
+                send_error(&sock, from, ErrorCode::AccessViolation, "Access violation").await;
+                fin.done(0, EventOutcome::Refused(why));
+                return;
+            }
+        },
+    };
+    let _image_permit = if is_image(&name) {
+        match shared.images.clone().try_acquire_owned() {
+            Ok(p) => Some(p),
+            Err(_) => {
+                let why = format!(
+                    "{} image downloads in progress (the image cap); '{name}' not sent, the phone will retry",
+                    shared.cfg.max_image_transfers
+                );
+                tracing::warn!("{why}");
+                fin.done(0, EventOutcome::Refused(why));
+                return;
+            }
+        }
+    } else {
+        None
+    };
+    let content = if req.mode == Mode::Netascii {
+        match content.to_bytes() {
+            Ok(b) => Content::Mem(Bytes::from(netascii::encode(&b))),
+            Err(e) => {
+                send_error(&sock, from, ErrorCode::NotDefined, "Read error").await;
+                fin.done(0, EventOutcome::Transfer(Outcome::ReadError(e.to_string())));
+                return;
+            }
+        }
+    } else {
+        content
+    };
+    let len = crate::core::BlockSource::len(&content);
+    fin.size = Some(len);
+    let neg = negotiate(&req.options, Some(len), &shared.cfg.limits);
+    let mut m = ReadTransfer::new(from, content, &neg, shared.cfg.max_retries, Instant::now());
+    let mut out = Vec::with_capacity(neg.blksize as usize + 4);
+    let mut inbuf = vec![0u8; 1024];
+    let rate_limited = shared.cfg.client_rate.is_some();
+    loop {
+        let mut waited = false;
+        while let Some(to) = m.poll_transmit(&mut out) {
+            if rate_limited && to == from {
+                let wait = shared.reserve(from.ip(), out.len());
+                if !wait.is_zero() {
+                    tokio::time::sleep(wait).await;
+                    waited = true;
+                }
+            }
+            if let Err(e) = sock.send_to(&out, to).await {
+                tracing::debug!("sending to {to}: {e}");
+            }
+        }
+        if m.outcome().is_some() {
+            break;
+        }
+        if waited {
+            m.restart_timer(Instant::now());
+        }
+        let Some(deadline) = m.deadline() else { break };
+        tokio::select! {
+            r = sock.recv_from(&mut inbuf) => {
+                if let Ok((n, src)) = r {
+                    m.handle_packet(src, &inbuf[..n], Instant::now());
+                }
+            }
+            _ = tokio::time::sleep_until(deadline.into()) => m.handle_timeout(Instant::now()),
+        }
+    }
+    let outcome = m.outcome().cloned().unwrap_or(Outcome::Timeout);
+    fin.done(m.bytes_acked(), EventOutcome::Transfer(outcome));
+}
+
+async fn handle_write(shared: &Shared, from: SocketAddr, req: Request) {
+    let started = SystemTime::now();
+    let Some(sock) = new_socket(shared).await else {
+        return;
+    };
+    shared.log.receiving(started, &req.filename, from, req.mode);
+    let mut fin = Finish {
+        shared,
+        file: req.filename.clone(),
+        client: from,
+        mac: Mac::from_file_name(&req.filename),
+        direction: Direction::Receive,
+        virtual_file: false,
+        size: None,
+        started,
+    };
+    let refuse = |why: String| async move {
+        tracing::warn!("refused write from {from}: {why}");
+        why
+    };
+    let Some(dir) = shared.upload.clone() else {
+        let why = refuse("uploads are disabled (enable them with an upload folder)".into()).await;
+        send_error(&sock, from, ErrorCode::AccessViolation, "Access violation").await;
+        fin.done(0, EventOutcome::Refused(why));
+        return;
+    };
+    let name = match sanitize_name(&req.filename) {
+        Ok(n) if !n.contains('/') && req.mode != Mode::Mail => n,
+        Ok(n) => {
+            let why = refuse(format!(
+                "'{n}': uploads take plain file names in octet or netascii mode"
+            ))
+            .await;
+            send_error(&sock, from, ErrorCode::AccessViolation, "Access violation").await;
+            fin.done(0, EventOutcome::Refused(why));
+            return;
+        }
+        Err(e) => {
+            let why = refuse(e.to_string()).await;
+            send_error(&sock, from, ErrorCode::AccessViolation, "Access violation").await;
+            fin.done(0, EventOutcome::Refused(why));
+            return;
+        }
+    };
+    fin.file.clone_from(&name);
+    let target = dir.join(&name);
+    if target.exists() {
+        send_error(&sock, from, ErrorCode::FileExists, "File already exists").await;
+        fin.done(
+            0,
+            EventOutcome::Refused(format!("'{name}' already exists in the upload folder")),
+        );
+        return;
+    }
+    let neg = negotiate(&req.options, None, &shared.cfg.limits);
+    if neg.tsize.is_some_and(|t| t > shared.cfg.max_upload) {
+        send_error(
+            &sock,
+            from,
+            ErrorCode::DiskFull,
+            "Disk full or allocation exceeded",
+        )
+        .await;
+        fin.done(
+            0,
+            EventOutcome::Refused(format!(
+                "upload larger than {} bytes",
+                shared.cfg.max_upload
+            )),
+        );
+        return;
+    }
+    fin.size = neg.tsize;
+    let limits = ReceiveLimits {
+        timeout: neg.timeout,
+        max_retries: shared.cfg.max_retries,
+        max_size: shared.cfg.max_upload,
+    };
+    let mut rx = Receiver::server_write(from, &neg, limits, Instant::now());
+    let mut out = Vec::with_capacity(64);
+    let mut inbuf = vec![0u8; neg.blksize as usize + 5];
+    loop {
+        while let Some(to) = rx.poll_transmit(&mut out) {
+            let _ = sock.send_to(&out, to).await;
+        }
+        if rx.outcome().is_some() {
+            break;
+        }
+        let Some(deadline) = rx.deadline() else { break };
+        tokio::select! {
+            r = sock.recv_from(&mut inbuf) => {
+                if let Ok((n, src)) = r {
+                    rx.handle_packet(src, &inbuf[..n], Instant::now());
+                }
+            }
+            _ = tokio::time::sleep_until(deadline.into()) => rx.handle_timeout(Instant::now()),
+        }
+    }
+    let outcome = rx.outcome().cloned().unwrap_or(Outcome::Timeout);
+    let bytes = rx.bytes_received();
+    if outcome.is_success() {
+        let data = rx.take_data();
+        let data = if req.mode == Mode::Netascii {
+            netascii::decode(&data)
+        } else {
+            data
+        };
+        let part = dir.join(format!(".{name}.part-{}", from.port()));
+        let res = std::fs::write(&part, &data).and_then(|_| {
+            if target.exists() {
+                Err(io::Error::new(
+                    io::ErrorKind::AlreadyExists,
+                    "appeared during the upload",
+                ))
+            } else {
+                std::fs::rename(&part, &target)
+            }
+        });
+        if let Err(e) = res {
+            let _ = std::fs::remove_file(&part);
+            fin.done(
+                bytes,
+                EventOutcome::Transfer(Outcome::ReadError(format!("saving '{name}': {e}"))),
+            );
+            return;
+        }
+    }
+    fin.done(bytes, EventOutcome::Transfer(outcome));
+}
