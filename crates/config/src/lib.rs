@@ -7,6 +7,7 @@
 //! values, the TFTP server and `render --all` write what it returns.
 
 pub mod dialplan;
+pub mod filename;
 pub mod gkdefault;
 pub mod image_ref;
 pub mod model;
@@ -18,6 +19,7 @@ pub mod sipcnf;
 pub mod syncinfo;
 
 pub use dialplan::{DialPlan, DialPlanError, DialRule};
+pub use filename::{FileKind, FileName};
 pub use gkdefault::{GkDefault, GkDefaultError, UpgradeCode, CFGFMT_COMMAND, CFGFMT_NOTE};
 pub use image_ref::{ImageRef, ShortAlias};
 pub use model::{Line, PhoneSettings, Template};
