@@ -4,7 +4,7 @@
 use phoneflip_device::Mac;
 use phoneflip_firmware::{ImageFile, ImageKind};
 
-use crate::image_ref::ShortAlias;
+use crate::image_ref::is_alias;
 
 pub const OS79XX_TXT: &str = "OS79XX.TXT";
 pub const SIP_DEFAULT: &str = "SIPDefault.cnf";
@@ -55,8 +55,10 @@ pub enum FileKind {
     Ring,
     /// A firmware file (`P0S3-8-12-00.sb2`).
     Image(ImageFile),
-    /// A firmware file asked for by its 8.3 alias (`PF2Z8Q5H.bin`).
-    AliasImage(ShortAlias, ImageKind),
+    /// A firmware file asked for by its 8.3 alias (`C0500A1F.bin`); the
+    /// caller resolves it with the plan's copies or
+    /// [`crate::image_ref::alias_of`].
+    AliasImage(String, ImageKind),
     /// Anything else, including wrong-case spellings of the names above:
     /// the phones never ask for those, so they are not ours.
     Other,
@@ -126,7 +128,10 @@ impl FileName {
                 } else if let Ok(img) = b.parse::<ImageFile>() {
                     FileKind::Image(img)
                 } else if let Some((a, kind)) = b.rsplit_once('.').and_then(|(stem, ext)| {
-                    Some((ShortAlias::parse(stem)?, ImageKind::from_ext(ext)?))
+                    Some((
+                        is_alias(stem).then(|| stem.to_string())?,
+                        ImageKind::from_ext(ext)?,
+                    ))
                 }) {
                     FileKind::AliasImage(a, kind)
                 } else if b.ends_with(".xml") && b.len() > 4 && !b.starts_with("SEP") {
@@ -178,9 +183,11 @@ mod tests {
         assert!(matches!(kind("P003-8-12-00.sbn"), FileKind::Image(_)));
         assert!(matches!(kind("POS30203.bin"), FileKind::Image(_)));
         let load = "P00305000101".parse().unwrap();
-        let alias = ShortAlias::for_load(&load).unwrap();
+        let alias = crate::ImageRef::for_phone(Some(&"POS30201".parse().unwrap()), &load);
         match kind(&format!("{alias}.bin")) {
-            FileKind::AliasImage(a, ImageKind::Bin) => assert_eq!(a.load(), &load),
+            FileKind::AliasImage(a, ImageKind::Bin) => {
+                assert!(crate::image_ref::alias_of(&a, &load))
+            }
             other => panic!("{other:?}"),
         }
         assert_eq!(kind("SIP002094D245CB.CNF"), FileKind::Other);

@@ -1,147 +1,71 @@
-//! The name a phone is told to fetch: a load name, or an 8.3 alias of one
-//! for the SIP 2.1 and older loads that refuse longer names.
+//! The name a phone is told to fetch: a load name, or the planner's DOS
+//! 8.3 alias of one for the SIP 2.1 and older loads that refuse longer
+//! names.
+//!
+//! The choice (which image, which alias) is the planner's: this module
+//! calls `phoneflip-plan` so that rendered files and plans cannot disagree.
 
 use std::fmt;
 use std::str::FromStr;
 
-use phoneflip_firmware::{LoadForm, LoadName, LoadNameError, Protocol};
+use phoneflip_firmware::{LoadName, LoadNameError, Release};
+use phoneflip_plan::rules::eight_dot_three_applies;
+use phoneflip_plan::{alias_8_3, first_image};
 
-/// A DOS 8.3 stand-in for a long SCCP/MGCP load name (`P00305000101` →
-/// `PF2Z8Q5H`), served by the TFTP server under the alias.
-///
-/// The reference's "SIP Phone not Accepting SCCP Load" section: SIP 2.1 and
-/// earlier refuse an SCCP load whose file name is longer than eight
-/// characters, and the workaround is to rename the file. Renaming on disk
-/// breaks every other phone, so phoneflip gives the file a second name
-/// instead. The alias is a reversible encoding (no lookup table to lose):
-/// `PF` (no real load starts with `PF`, the second character of a load is
-/// always `0` or `O`) and six base-36 digits of the long form's eight-
-/// character tail, with the SR and MGCP variants folded into the number.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct ShortAlias {
-    alias: String,
-    load: LoadName,
-}
-
-const ALPHABET: &[u8; 36] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
-const SR_FLAG: u64 = 100_000_000;
-const MGCP_FLAG: u64 = 200_000_000;
-
-impl ShortAlias {
-    /// The alias of a long-form load, or `None` when the load's own name
-    /// already fits 8.3 or has a form the alias cannot carry (dashed).
-    pub fn for_load(load: &LoadName) -> Option<ShortAlias> {
-        if load.fits_8_3() || load.form() != LoadForm::Long {
-            return None;
-        }
-        let tail = &load.as_str()[4..];
-        let mut n: u64 = if let Some((head, sr)) = tail.split_once("SR") {
-            SR_FLAG + head.parse::<u64>().ok()? * 100 + sr.parse::<u64>().ok()?
-        } else {
-            tail.parse::<u64>().ok()?
-        };
-        match load.protocol() {
-            Protocol::Sccp => {}
-            Protocol::Mgcp => n += MGCP_FLAG,
-            Protocol::Sip => return None,
-        }
-        let mut digits = [b'0'; 6];
-        let mut v = n;
-        for d in digits.iter_mut().rev() {
-            *d = ALPHABET[(v % 36) as usize];
-            v /= 36;
-        }
-        let alias = format!("PF{}", std::str::from_utf8(&digits).ok()?);
-        Some(ShortAlias {
-            alias,
-            load: load.clone(),
-        })
-    }
-
-    /// Decodes an alias back to the load it stands for.
-    pub fn parse(alias: &str) -> Option<ShortAlias> {
-        let body = alias.strip_prefix("PF")?;
-        if body.len() != 6 {
-            return None;
-        }
-        let mut n: u64 = 0;
-        for b in body.bytes() {
-            let d = ALPHABET.iter().position(|&a| a == b)? as u64;
-            n = n * 36 + d;
-        }
-        let (protocol, rest) = if n >= MGCP_FLAG + SR_FLAG + 1_000_000 {
-            return None;
-        } else if n >= MGCP_FLAG {
-            ('M', n - MGCP_FLAG)
-        } else {
-            ('0', n)
-        };
-        let tail = if rest >= SR_FLAG {
-            let v = rest - SR_FLAG;
-            if v >= 1_000_000 {
-                return None;
-            }
-            format!("{:04}SR{:02}", v / 100, v % 100)
-        } else {
-            format!("{rest:08}")
-        };
-        let load: LoadName = format!("P0{protocol}3{tail}").parse().ok()?;
-        let back = ShortAlias::for_load(&load)?;
-        (back.alias == alias).then_some(back)
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.alias
-    }
-
-    pub fn load(&self) -> &LoadName {
-        &self.load
-    }
-}
-
-impl fmt::Display for ShortAlias {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.alias)
-    }
-}
-
-/// What `OS79XX.TXT` and `image_version` hold: a load name, or its 8.3
-/// alias for a load that needs one.
+/// What `OS79XX.TXT` and `image_version` hold.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ImageRef {
     Load(LoadName),
-    Alias(ShortAlias),
+    /// An 8.3 stand-in (`C0500A1F`): the reference's "SIP Phone not
+    /// Accepting SCCP Load" workaround. The TFTP root holds a copy of the
+    /// long-named file under this name (the plan lists the copy).
+    Alias(String),
+}
+
+/// Whether `s` has the shape of a planner alias: a protocol letter
+/// (C, S, M), four digits of version, three hex digits.
+pub fn is_alias(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 8
+        && matches!(b[0], b'C' | b'S' | b'M')
+        && b[1..5].iter().all(u8::is_ascii_digit)
+        && b[5..]
+            .iter()
+            .all(|c| c.is_ascii_digit() || (b'A'..=b'F').contains(c))
+}
+
+/// Whether `alias` is the 8.3 alias of `load`'s first image.
+pub fn alias_of(alias: &str, load: &LoadName) -> bool {
+    alias_8_3(&first_image(load)) == alias
 }
 
 impl ImageRef {
-    /// The name to give a phone running `current` so that it fetches
-    /// `target`: the alias when `current` is SIP 2.1 or older and the
-    /// target's name is longer than 8.3 allows.
+    /// The name that makes a phone running `current` fetch `target` first:
+    /// the target's first image (its universal loader for a SIP 7.x+ load,
+    /// as the vendor zip's OS79XX.TXT does), aliased to 8.3 when `current`
+    /// is SIP 2.1 or older and the name is too long.
     pub fn for_phone(current: Option<&LoadName>, target: &LoadName) -> ImageRef {
-        let needs_8_3 = current.is_some_and(|c| {
-            c.protocol() == Protocol::Sip
-                && c.version() <= phoneflip_firmware::Version::new(2, 1).with_maint(255)
-        });
-        if needs_8_3 && !target.fits_8_3() {
-            if let Some(a) = ShortAlias::for_load(target) {
-                return ImageRef::Alias(a);
-            }
-        }
-        ImageRef::Load(target.clone())
-    }
-
-    /// The load this name makes the phone fetch.
-    pub fn load(&self) -> &LoadName {
-        match self {
-            ImageRef::Load(l) => l,
-            ImageRef::Alias(a) => a.load(),
+        let first = first_image(target);
+        let needs_8_3 = current
+            .is_some_and(|c| eight_dot_three_applies(&Release::new(c.protocol(), c.version())));
+        if needs_8_3 && !first.fits_8_3() {
+            ImageRef::Alias(alias_8_3(&first))
+        } else {
+            ImageRef::Load(first)
         }
     }
 
     pub fn as_str(&self) -> &str {
         match self {
             ImageRef::Load(l) => l.as_str(),
-            ImageRef::Alias(a) => a.as_str(),
+            ImageRef::Alias(a) => a,
+        }
+    }
+
+    pub fn load(&self) -> Option<&LoadName> {
+        match self {
+            ImageRef::Load(l) => Some(l),
+            ImageRef::Alias(_) => None,
         }
     }
 }
@@ -157,7 +81,8 @@ impl FromStr for ImageRef {
     fn from_str(s: &str) -> Result<ImageRef, LoadNameError> {
         match s.parse::<LoadName>() {
             Ok(l) => Ok(ImageRef::Load(l)),
-            Err(e) => ShortAlias::parse(s).map(ImageRef::Alias).ok_or(e),
+            Err(_) if is_alias(s) => Ok(ImageRef::Alias(s.to_string())),
+            Err(e) => Err(e),
         }
     }
 }
@@ -167,43 +92,51 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    fn load(s: &str) -> LoadName {
+        s.parse().unwrap()
+    }
+
     #[test]
-    fn aliases_the_reference_sccp_load() {
-        let load: LoadName = "P00305000101".parse().unwrap();
-        let a = ShortAlias::for_load(&load).unwrap();
-        assert_eq!(a.as_str().len(), 8);
-        assert!(a.as_str().starts_with("PF"));
-        assert_eq!(ShortAlias::parse(a.as_str()).unwrap().load(), &load);
-        assert!(ShortAlias::for_load(&"POS30203".parse().unwrap()).is_none());
-        let sip21: LoadName = "POS30201".parse().unwrap();
-        let sip23: LoadName = "POS30203".parse().unwrap();
-        assert!(matches!(
-            ImageRef::for_phone(Some(&sip21), &load),
-            ImageRef::Alias(_)
-        ));
+    fn picks_loader_and_alias_like_the_planner() {
+        let sccp = load("P00305000101");
+        let sip21 = load("POS30201");
+        let sip23 = load("POS30203");
+        match ImageRef::for_phone(Some(&sip21), &sccp) {
+            ImageRef::Alias(a) => {
+                assert!(is_alias(&a), "{a}");
+                assert!(alias_of(&a, &sccp));
+                assert_eq!(a.parse::<ImageRef>().unwrap(), ImageRef::Alias(a.clone()));
+            }
+            other => panic!("{other:?}"),
+        }
         assert_eq!(
-            ImageRef::for_phone(Some(&sip23), &load),
-            ImageRef::Load(load.clone())
+            ImageRef::for_phone(Some(&sip23), &sccp),
+            ImageRef::Load(sccp.clone())
         );
-        assert_eq!(ImageRef::for_phone(None, &load), ImageRef::Load(load));
+        assert_eq!(ImageRef::for_phone(None, &sccp), ImageRef::Load(sccp));
+        let sip812 = load("P0S3-8-12-00");
+        assert_eq!(
+            ImageRef::for_phone(Some(&load("P00305000101")), &sip812).as_str(),
+            "P003-8-12-00"
+        );
+        assert_eq!(
+            ImageRef::for_phone(Some(&sip21), &sip23).as_str(),
+            "POS30203"
+        );
     }
 
     proptest! {
         #[test]
-        fn aliases_round_trip(a in 0u8..100, b in 0u8..100, c in 0u8..100, d in 0u8..100,
-                              sr in any::<bool>(), mgcp in any::<bool>()) {
-            let p = if mgcp { 'M' } else { '0' };
-            let name = if sr { format!("P0{p}3{a:02}{b:02}SR{d:02}") } else { format!("P0{p}3{a:02}{b:02}{c:02}{d:02}") };
-            let load: LoadName = name.parse().unwrap();
-            let alias = ShortAlias::for_load(&load).unwrap();
-            prop_assert_eq!(alias.as_str().len(), 8);
-            let back: ImageRef = alias.as_str().parse().unwrap();
-            prop_assert_eq!(back.load(), &load);
+        fn aliases_fit_8_3_and_parse(a in 0u8..100, b in 0u8..100, c in 0u8..100, d in 0u8..100) {
+            let l = load(&format!("P003{a:02}{b:02}{c:02}{d:02}"));
+            let r = ImageRef::for_phone(Some(&load("POS30100")), &l);
+            prop_assert!(r.as_str().len() <= 8);
+            prop_assert_eq!(r.as_str().parse::<ImageRef>().unwrap(), r);
         }
 
         #[test]
-        fn alias_parse_never_panics(s in "PF[0-9A-Z]{0,8}") {
-            let _ = ShortAlias::parse(&s);
+        fn parse_never_panics(s in "\\PC{0,16}") {
+            let _ = s.parse::<ImageRef>();
         }
     }
 }

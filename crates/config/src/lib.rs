@@ -21,7 +21,7 @@ pub mod syncinfo;
 pub use dialplan::{DialPlan, DialPlanError, DialRule};
 pub use filename::{FileKind, FileName};
 pub use gkdefault::{GkDefault, GkDefaultError, UpgradeCode, CFGFMT_COMMAND, CFGFMT_NOTE};
-pub use image_ref::{ImageRef, ShortAlias};
+pub use image_ref::ImageRef;
 pub use model::{Line, PhoneSettings, Template};
 pub use os79xx::{Os79xx, Os79xxDefect, Os79xxError};
 pub use ringlist::{Ring, RingList, RingListError};

@@ -68,8 +68,8 @@ impl Os79xx {
         }
     }
 
-    /// Accepts the name alone or followed by one `\n`, which is what Cisco's
-    /// own bundles ship (the 8.12 zip's file is `P003-8-12-00\n`).
+    /// Accepts the name alone or followed by one `\n` (files in the wild,
+    /// such as a working SIP 8.12 site's `P0S3-8-12-00\n`, end in a LF).
     pub fn parse(bytes: &[u8]) -> Result<Os79xx, Os79xxError> {
         let fail = |d: Vec<Os79xxDefect>| Err(Os79xxError { defects: d });
         if bytes.is_empty() {
@@ -115,11 +115,13 @@ impl Os79xx {
         }
     }
 
-    /// The name and a single `\n`: a bare LF, like the file in Cisco's
-    /// SIP 8.12 bundle. A CR would become part of the name (CSCdv19260)
-    /// and no terminator at all has no advantage over LF.
+    /// Exactly the name, with no line terminator. The reference says the
+    /// file "must only contain the name"; a trailing CR or space breaks the
+    /// phone (CSCdv19260), and while a bare LF is seen working in the wild,
+    /// nothing at all after the name is the one form no phone can misread.
+    /// It is also byte for byte what the planner demands.
     pub fn to_bytes(&self) -> Vec<u8> {
-        format!("{}\n", self.image).into_bytes()
+        self.image.to_string().into_bytes()
     }
 }
 
@@ -162,7 +164,7 @@ mod tests {
             assert_eq!(f.image.as_str(), "P0S3-8-12-00");
         }
         let f = Os79xx::for_load("POS30203".parse().unwrap());
-        assert_eq!(f.to_bytes(), b"POS30203\n");
+        assert_eq!(f.to_bytes(), b"POS30203");
     }
 
     #[test]
@@ -193,14 +195,11 @@ mod tests {
 
     #[test]
     fn carries_an_alias() {
-        let f = Os79xx::parse(b"PF2Z8Q5H\n");
-        // An arbitrary PF name is only accepted when it decodes to a load.
-        if let Ok(f) = f {
-            assert_eq!(f.image.as_str(), "PF2Z8Q5H");
-        }
-        let load: LoadName = "P00305000101".parse().unwrap();
-        let a = crate::image_ref::ShortAlias::for_load(&load).unwrap();
-        let f = Os79xx::new(ImageRef::Alias(a));
+        let sip21: LoadName = "POS30201".parse().unwrap();
+        let sccp: LoadName = "P00305000101".parse().unwrap();
+        let f = Os79xx::new(ImageRef::for_phone(Some(&sip21), &sccp));
+        assert!(matches!(f.image, ImageRef::Alias(_)));
+        assert_eq!(f.to_bytes().len(), 8);
         assert_eq!(Os79xx::parse(&f.to_bytes()).unwrap(), f);
     }
 

@@ -267,30 +267,27 @@ fn model_of(file: &str, name: &str) -> Result<Model, SccpXmlError> {
     Ok(m)
 }
 
-fn write_call_managers(out: &mut String, indent: &str, cms: &[CallManager]) {
-    let _ = writeln!(out, "{indent}<callManagerGroup>");
-    let _ = writeln!(out, "{indent}  <members>");
+/// One element per line, no indentation: every `loadInformation` line
+/// then stands alone, which is how the planner names the line to set.
+fn write_call_managers(out: &mut String, cms: &[CallManager]) {
+    out.push_str("<callManagerGroup>\n<members>\n");
     for cm in cms {
-        let i = format!("{indent}    ");
-        let _ = writeln!(out, "{i}<member priority=\"{}\">", cm.priority);
-        let _ = writeln!(out, "{i}  <callManager>");
-        let _ = writeln!(out, "{i}    <ports>");
+        let _ = writeln!(out, "<member priority=\"{}\">", cm.priority);
+        out.push_str("<callManager>\n<ports>\n");
         let _ = writeln!(
             out,
-            "{i}      <ethernetPhonePort>{}</ethernetPhonePort>",
+            "<ethernetPhonePort>{}</ethernetPhonePort>",
             cm.ethernet_phone_port
         );
-        let _ = writeln!(out, "{i}    </ports>");
+        out.push_str("</ports>\n");
         let _ = writeln!(
             out,
-            "{i}    <processNodeName>{}</processNodeName>",
+            "<processNodeName>{}</processNodeName>",
             escape(cm.process_node_name.as_str())
         );
-        let _ = writeln!(out, "{i}  </callManager>");
-        let _ = writeln!(out, "{i}</member>");
+        out.push_str("</callManager>\n</member>\n");
     }
-    let _ = writeln!(out, "{indent}  </members>");
-    let _ = writeln!(out, "{indent}</callManagerGroup>");
+    out.push_str("</members>\n</callManagerGroup>\n");
 }
 
 fn protocol_word(p: Protocol) -> &'static str {
@@ -335,36 +332,41 @@ impl SepDevice {
         Ok(dev)
     }
 
+    /// Without CallManagers (a phone being moved to another protocol) the
+    /// file is the one-line minimal form of domain-facts.md, exactly what
+    /// the planner demands; otherwise one element per line.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = String::from("<device>\n");
+        let compact = self.call_managers.is_empty();
+        let nl = if compact { "" } else { "\n" };
+        let mut out = format!("<device>{nl}");
         if let Some(p) = self.device_protocol {
-            let _ = writeln!(
+            let _ = write!(
                 out,
-                "  <deviceProtocol>{}</deviceProtocol>",
+                "<deviceProtocol>{}</deviceProtocol>{nl}",
                 protocol_word(p)
             );
         }
-        if !self.call_managers.is_empty() {
-            out.push_str("  <devicePool>\n");
-            write_call_managers(&mut out, "    ", &self.call_managers);
-            out.push_str("  </devicePool>\n");
+        if !compact {
+            out.push_str("<devicePool>\n");
+            write_call_managers(&mut out, &self.call_managers);
+            out.push_str("</devicePool>\n");
         }
         if let Some(li) = &self.load_information {
             match li.model {
                 Some(m) => {
-                    let _ = writeln!(
+                    let _ = write!(
                         out,
-                        "  <loadInformation model=\"{}\">{}</loadInformation>",
+                        "<loadInformation model=\"{}\">{}</loadInformation>{nl}",
                         m.product_name(),
                         li.load
                     );
                 }
                 None => {
-                    let _ = writeln!(out, "  <loadInformation>{}</loadInformation>", li.load);
+                    let _ = write!(out, "<loadInformation>{}</loadInformation>{nl}", li.load);
                 }
             }
         }
-        out.push_str("</device>\n");
+        let _ = write!(out, "</device>{nl}");
         out.into_bytes()
     }
 }
@@ -422,14 +424,14 @@ impl XmlDefault {
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = String::from("<Default>\n");
         if !self.call_managers.is_empty() {
-            write_call_managers(&mut out, "  ", &self.call_managers);
+            write_call_managers(&mut out, &self.call_managers);
         }
         // 7940 (code 8) before 7960 (code 7), the order of Cisco's own file.
         for (m, load) in &self.loads {
             let code = m.device_type_code();
             let _ = writeln!(
                 out,
-                "  <loadInformation{code} model=\"{}\">{load}</loadInformation{code}>",
+                "<loadInformation{code} model=\"{}\">{load}</loadInformation{code}>",
                 m.product_name()
             );
         }
@@ -438,7 +440,7 @@ impl XmlDefault {
                 Some(mo) => {
                     let _ = writeln!(
                         out,
-                        "  <loadInformation{code} model=\"{}\">{}</loadInformation{code}>",
+                        "<loadInformation{code} model=\"{}\">{}</loadInformation{code}>",
                         escape(mo.as_str()),
                         escape(text.as_str())
                     );
@@ -446,7 +448,7 @@ impl XmlDefault {
                 None => {
                     let _ = writeln!(
                         out,
-                        "  <loadInformation{code}>{}</loadInformation{code}>",
+                        "<loadInformation{code}>{}</loadInformation{code}>",
                         escape(text.as_str())
                     );
                 }
@@ -546,7 +548,7 @@ mod tests {
         };
         assert_eq!(
             String::from_utf8(d.to_bytes()).unwrap(),
-            "<device>\n  <deviceProtocol>SIP</deviceProtocol>\n  <loadInformation model=\"IP Phone 7960\">P0S3-8-12-00</loadInformation>\n</device>\n"
+            "<device><deviceProtocol>SIP</deviceProtocol><loadInformation model=\"IP Phone 7960\">P0S3-8-12-00</loadInformation></device>"
         );
     }
 
