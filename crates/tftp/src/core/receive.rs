@@ -51,7 +51,8 @@ pub struct Receiver {
     tsize: Option<u64>,
     data: Vec<u8>,
     received: u64,
-    in_window: u64,
+    /// Highest block we acknowledged; a window ends `windowsize` blocks later.
+    acked_upto: u64,
     gap_acked: bool,
     /// The last datagram we sent, resent on timeout.
     last: Vec<u8>,
@@ -125,7 +126,7 @@ impl Receiver {
             tsize: None,
             data: Vec::new(),
             received: 0,
-            in_window: 0,
+            acked_upto: 0,
             gap_acked: false,
             last: Vec::new(),
             last_to: server,
@@ -321,12 +322,11 @@ impl Receiver {
             self.retries = 0;
             self.gap_acked = false;
             self.deadline = Some(now + self.timeout);
-            self.in_window += 1;
             if data.len() < self.blksize {
                 self.send_ack(peer, block);
                 self.outcome = Some(Outcome::Success);
-            } else if self.in_window >= self.windowsize {
-                self.in_window = 0;
+            } else if self.received - self.acked_upto >= self.windowsize {
+                self.acked_upto = self.received;
                 self.send_ack(peer, block);
             }
         } else if self.windowsize == 1 {
@@ -335,8 +335,10 @@ impl Receiver {
                 self.send_ack(peer, block);
             }
         } else if !self.gap_acked {
+            // RFC 7440: on a gap, acknowledge what arrived in order so the
+            // sender restarts its window right after it.
             self.gap_acked = true;
-            self.in_window = 0;
+            self.acked_upto = self.received;
             self.send_ack(peer, self.received as u16);
         }
     }
@@ -355,10 +357,18 @@ impl Receiver {
             return;
         }
         self.gap_acked = false;
-        self.in_window = 0;
-        let (to, last) = (self.last_to, self.last.clone());
-        if self.queue.len() < MAX_QUEUED {
-            self.queue.push_back((to, last));
+        if self.received > 0 {
+            // Acknowledge what we hold, even mid-window: to the sender this
+            // is progress (a repeated old ACK would be ignored as a
+            // duplicate) and it restarts the window after it.
+            self.acked_upto = self.received;
+            let peer = self.peer.unwrap_or(self.server);
+            self.send_ack(peer, self.received as u16);
+        } else {
+            let (to, last) = (self.last_to, self.last.clone());
+            if self.queue.len() < MAX_QUEUED {
+                self.queue.push_back((to, last));
+            }
         }
         self.deadline = Some(now + self.timeout);
     }

@@ -1,0 +1,534 @@
+//! The tokio server against our own client: serving, refusals, virtual
+//! files, MAC tracking, events, caps, uploads and graceful shutdown.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use common::*;
+use phoneflip_device::Mac;
+use phoneflip_tftp::client::{fetch, FetchError, FetchOptions};
+use phoneflip_tftp::core::packet::{Mode, Packet, Request};
+use phoneflip_tftp::log::{Direction, EventOutcome};
+use phoneflip_tftp::{ErrorCode, NoVirtualFiles, Outcome, Resolution, ResolveRequest};
+use tokio::net::UdpSocket;
+
+fn fast() -> FetchOptions {
+    FetchOptions {
+        timeout: Duration::from_millis(300),
+        ..FetchOptions::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plain_and_optioned_fetches_are_byte_exact_and_logged() {
+    let image = pattern(700_001, 3);
+    let img = image.clone();
+    let mut srv = start(move |r| {
+        write(r, "OS79XX.TXT", b"P003-8-12-00");
+        write(r, "P0S3-8-12-00.sb2", &img);
+    })
+    .await;
+    let got = fetch(srv.addr, any_port(), "OS79XX.TXT", &fast())
+        .await
+        .unwrap();
+    assert_eq!(got, b"P003-8-12-00");
+    let ev = srv.next_event().await;
+    assert_eq!(ev.file, "OS79XX.TXT");
+    assert_eq!(ev.bytes, 12);
+    assert_eq!(ev.outcome, EventOutcome::Transfer(Outcome::Success));
+    assert_eq!(ev.direction, Direction::Send);
+
+    for opts in [
+        fast(),
+        FetchOptions {
+            blksize: Some(1428),
+            tsize: true,
+            ..fast()
+        },
+        FetchOptions {
+            blksize: Some(8192),
+            windowsize: Some(16),
+            ..fast()
+        },
+    ] {
+        let got = fetch(srv.addr, any_port(), "P0S3-8-12-00.sb2", &opts)
+            .await
+            .unwrap();
+        assert!(
+            got == image,
+            "{opts:?}: {} bytes, expected {}",
+            got.len(),
+            image.len()
+        );
+        let ev = srv.next_event().await;
+        assert_eq!(ev.bytes, image.len() as u64);
+        assert_eq!(ev.size, Some(image.len() as u64));
+    }
+    let log = srv.log.text();
+    assert!(
+        log.contains(": Sending 'OS79XX.TXT' file to 127.0.0.1 in binary mode\n"),
+        "{log}"
+    );
+    assert!(log.contains(": Successful.\n"), "{log}");
+    srv.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_file_is_error_1_and_nothing_else() {
+    let mut srv = start(|r| write(r, "sipdefault.cnf", b"x")).await;
+    // Raw socket: the only answer must be ERROR 1, from a new TID.
+    let sock = UdpSocket::bind(any_port()).await.unwrap();
+    let rrq = Packet::Rrq(Request {
+        filename: "SIPDefault.cnf".into(),
+        mode: Mode::Octet,
+        options: vec![],
+    });
+    sock.send_to(&rrq.to_vec(), srv.addr).await.unwrap();
+    let mut buf = [0u8; 600];
+    let (n, from) = tokio::time::timeout(Duration::from_secs(5), sock.recv_from(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_ne!(from, srv.addr, "answers come from a new transfer ID");
+    assert_eq!(
+        Packet::parse(&buf[..n]).unwrap(),
+        Packet::Error {
+            code: 1,
+            message: "File not found".into()
+        }
+    );
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), sock.recv_from(&mut buf))
+            .await
+            .is_err(),
+        "nothing after the ERROR"
+    );
+    let ev = srv.next_event().await;
+    assert_eq!(ev.outcome, EventOutcome::NotFound);
+    let log = srv.log.text();
+    assert!(
+        log.contains("'SIPDefault.cnf' not found, but 'sipdefault.cnf' exists"),
+        "{log}"
+    );
+    assert!(log.contains("Failed ( File not found )."), "{log}");
+
+    let err = fetch(srv.addr, any_port(), "nothere.bin", &fast())
+        .await
+        .unwrap_err();
+    assert!(err.is_not_found(), "{err}");
+    assert!(matches!(err, FetchError::Server { code: 1, .. }));
+    srv.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paths_outside_the_root_are_refused_and_dot_slash_is_stripped() {
+    let mut srv = start(|r| {
+        write(r, "SIP002094D245CB.cnf", b"line1_name: 100\n");
+        write(r, "sub/dialplan.xml", b"<DIALTEMPLATE/>");
+    })
+    .await;
+    // The secret sits next to the root.
+    std::fs::write(srv.root.parent().unwrap().join("secret"), b"no").unwrap();
+    std::os::unix::fs::symlink(
+        srv.root.parent().unwrap().join("secret"),
+        srv.root.join("link"),
+    )
+    .unwrap();
+    for bad in [
+        "../secret",
+        "sub/../../secret",
+        "/etc/passwd",
+        "..\\secret",
+        "link",
+    ] {
+        let err = fetch(srv.addr, any_port(), bad, &fast()).await.unwrap_err();
+        assert_eq!(
+            err.server_code(),
+            Some(ErrorCode::AccessViolation.code()),
+            "{bad}: {err}"
+        );
+        let ev = srv.next_event().await;
+        assert!(
+            matches!(ev.outcome, EventOutcome::Refused(_)),
+            "{bad}: {:?}",
+            ev.outcome
+        );
+    }
+    let got = fetch(srv.addr, any_port(), "./SIP002094D245CB.cnf", &fast())
+        .await
+        .unwrap();
+    assert_eq!(got, b"line1_name: 100\n");
+    let ev = srv.next_event().await;
+    assert_eq!(ev.file, "SIP002094D245CB.cnf");
+    assert_eq!(ev.mac, Some("002094D245CB".parse::<Mac>().unwrap()));
+    assert_eq!(
+        fetch(srv.addr, any_port(), "sub/dialplan.xml", &fast())
+            .await
+            .unwrap(),
+        b"<DIALTEMPLATE/>"
+    );
+    let log = srv.log.text();
+    assert!(log.contains("Sending '../secret' file"), "{log}");
+    assert!(log.contains("Failed ( Refused: "), "{log}");
+    srv.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn virtual_files_see_the_mac_remembered_for_the_address() {
+    let source = Arc::new(|req: &ResolveRequest<'_>| match (req.filename, req.mac) {
+        ("OS79XX.TXT", Some(mac)) => Resolution::Virtual(Bytes::from(format!("for {mac}"))),
+        ("SIP002094D245CB.cnf", Some(_)) => Resolution::Virtual(Bytes::from_static(b"rendered")),
+        ("SEP002094D245CB.cnf.xml", _) => Resolution::Deny {
+            code: ErrorCode::FileNotFound,
+            message: "File not found".into(),
+        },
+        _ => Resolution::NotHere,
+    });
+    let mut srv = start_with(
+        |_, _| {},
+        source,
+        |r| write(r, "OS79XX.TXT", b"P003-8-12-00"),
+    )
+    .await;
+    // Before the address asked for a MAC-named file: the disk file.
+    assert_eq!(
+        fetch(srv.addr, any_port(), "OS79XX.TXT", &fast())
+            .await
+            .unwrap(),
+        b"P003-8-12-00"
+    );
+    let err = fetch(srv.addr, any_port(), "SEP002094D245CB.cnf.xml", &fast())
+        .await
+        .unwrap_err();
+    assert!(err.is_not_found());
+    assert_eq!(
+        fetch(srv.addr, any_port(), "SIP002094D245CB.cnf", &fast())
+            .await
+            .unwrap(),
+        b"rendered"
+    );
+    // From a new source port of the same address: per-phone OS79XX.TXT.
+    assert_eq!(
+        fetch(srv.addr, any_port(), "OS79XX.TXT", &fast())
+            .await
+            .unwrap(),
+        b"for 002094D245CB"
+    );
+    let evs: Vec<_> = [(); 4].iter().map(|_| ()).collect();
+    let mut seen = Vec::new();
+    for _ in evs {
+        seen.push(srv.next_event().await);
+    }
+    assert!(!seen[0].virtual_file && seen[0].mac.is_none());
+    assert_eq!(seen[1].outcome, EventOutcome::NotFound);
+    assert!(seen[2].virtual_file);
+    assert!(seen[3].virtual_file);
+    assert_eq!(seen[3].mac, Some("002094D245CB".parse().unwrap()));
+    srv.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn netascii_and_rollover() {
+    let text = b"image_version: P0S3-8-12-00\nproxy1_address: 10.0.0.1\r\n".to_vec();
+    let big = pattern(65_540 * 8 + 5, 9);
+    let (t2, b2) = (text.clone(), big.clone());
+    let srv = start(move |r| {
+        write(r, "SIPDefault.cnf", &t2);
+        write(r, "big.bin", &b2);
+    })
+    .await;
+    let got = fetch(
+        srv.addr,
+        any_port(),
+        "SIPDefault.cnf",
+        &FetchOptions {
+            mode: Mode::Netascii,
+            ..fast()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(got, text);
+    // 65,541 blocks of 8 bytes: block numbers wrap past 65535.
+    let got = fetch(
+        srv.addr,
+        any_port(),
+        "big.bin",
+        &FetchOptions {
+            blksize: Some(8),
+            windowsize: Some(16),
+            ..fast()
+        },
+    )
+    .await
+    .unwrap();
+    assert!(got == big);
+    srv.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploads_only_when_enabled() {
+    let srv = start(|_| {}).await;
+    let sock = UdpSocket::bind(any_port()).await.unwrap();
+    let wrq = Packet::Wrq(Request {
+        filename: "x.txt".into(),
+        mode: Mode::Octet,
+        options: vec![],
+    });
+    sock.send_to(&wrq.to_vec(), srv.addr).await.unwrap();
+    let mut buf = [0u8; 600];
+    let (n, _) = sock.recv_from(&mut buf).await.unwrap();
+    assert!(matches!(
+        Packet::parse(&buf[..n]).unwrap(),
+        Packet::Error { code: 2, .. }
+    ));
+    srv.shutdown().await;
+
+    let mut srv = start_with(
+        |cfg, dir| {
+            let up = dir.join("up");
+            std::fs::create_dir(&up).unwrap();
+            cfg.upload_dir = Some(up);
+        },
+        Arc::new(NoVirtualFiles),
+        |_| {},
+    )
+    .await;
+    let data = pattern(1500, 1);
+    // A hand-driven WRQ with windowsize 1.
+    sock.send_to(&wrq.to_vec(), srv.addr).await.unwrap();
+    let (n, tid) = sock.recv_from(&mut buf).await.unwrap();
+    assert_eq!(Packet::parse(&buf[..n]).unwrap(), Packet::Ack { block: 0 });
+    for (i, chunk) in data.chunks(512).enumerate() {
+        let p = Packet::Data {
+            block: i as u16 + 1,
+            data: chunk.to_vec(),
+        };
+        sock.send_to(&p.to_vec(), tid).await.unwrap();
+        let (n, _) = sock.recv_from(&mut buf).await.unwrap();
+        assert_eq!(
+            Packet::parse(&buf[..n]).unwrap(),
+            Packet::Ack {
+                block: i as u16 + 1
+            }
+        );
+    }
+    // 1500 = 2*512 + 476: the third block was short, so it is finished.
+    let ev = srv.next_event().await;
+    assert_eq!(ev.direction, Direction::Receive);
+    assert!(ev.outcome.is_success(), "{:?}", ev.outcome);
+    let up = srv.root.parent().unwrap().join("up");
+    assert_eq!(std::fs::read(up.join("x.txt")).unwrap(), data);
+    // No overwrite, no paths.
+    for name in ["x.txt", "../x.txt", "a/b.txt"] {
+        let wrq = Packet::Wrq(Request {
+            filename: name.into(),
+            mode: Mode::Octet,
+            options: vec![],
+        });
+        sock.send_to(&wrq.to_vec(), srv.addr).await.unwrap();
+        let (n, _) = sock.recv_from(&mut buf).await.unwrap();
+        assert!(
+            matches!(Packet::parse(&buf[..n]).unwrap(), Packet::Error { .. }),
+            "{name}"
+        );
+    }
+    srv.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hundreds_of_concurrent_transfers_complete() {
+    let image = pattern(64 * 1024 + 7, 5);
+    let img = image.clone();
+    let srv = start(move |r| {
+        write(r, "P0S3-8-12-00.loads", &img);
+        for i in 0..50 {
+            write(
+                r,
+                &format!("SIP0000000000{i:02}.cnf"),
+                format!("phone {i}\n").as_bytes(),
+            );
+        }
+    })
+    .await;
+    let mut tasks = Vec::new();
+    for i in 0..300 {
+        let addr = srv.addr;
+        tasks.push(tokio::spawn(async move {
+            let opts = FetchOptions {
+                timeout: Duration::from_millis(500),
+                max_retries: 10,
+                ..FetchOptions::default()
+            };
+            if i % 2 == 0 {
+                fetch(addr, any_port(), "P0S3-8-12-00.loads", &opts)
+                    .await
+                    .map(|d| (i, d))
+            } else {
+                fetch(
+                    addr,
+                    any_port(),
+                    &format!("SIP0000000000{:02}.cnf", i % 50),
+                    &opts,
+                )
+                .await
+                .map(|d| (i, d))
+            }
+        }));
+    }
+    for t in tasks {
+        let (i, d) = t.await.unwrap().unwrap();
+        if i % 2 == 0 {
+            assert!(d == image);
+        } else {
+            assert_eq!(d, format!("phone {}\n", i % 50).as_bytes());
+        }
+    }
+    srv.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn image_cap_defers_extra_image_downloads_silently() {
+    let mut srv = start_with(
+        |cfg, _| {
+            cfg.max_image_transfers = 1;
+            // The held transfer gives up quickly, so shutdown is quick.
+            cfg.limits.default_timeout = Duration::from_millis(100);
+        },
+        Arc::new(NoVirtualFiles),
+        |r| {
+            write(r, "a.sb2", &pattern(5000, 1));
+            write(r, "OS79XX.TXT", b"P003-8-12-00");
+        },
+    )
+    .await;
+    // Hold one image transfer open: request it and never ACK.
+    let holder = UdpSocket::bind(any_port()).await.unwrap();
+    let rrq = |f: &str| {
+        Packet::Rrq(Request {
+            filename: f.into(),
+            mode: Mode::Octet,
+            options: vec![],
+        })
+        .to_vec()
+    };
+    holder.send_to(&rrq("a.sb2"), srv.addr).await.unwrap();
+    let mut buf = [0u8; 600];
+    holder.recv_from(&mut buf).await.unwrap();
+    // A second image request gets no answer at all (the phone retries)...
+    let other = UdpSocket::bind(any_port()).await.unwrap();
+    other.send_to(&rrq("a.sb2"), srv.addr).await.unwrap();
+    assert!(
+        tokio::time::timeout(Duration::from_millis(500), other.recv_from(&mut buf))
+            .await
+            .is_err()
+    );
+    let ev = srv.next_event().await;
+    assert!(
+        matches!(&ev.outcome, EventOutcome::Refused(why) if why.contains("image cap")),
+        "{:?}",
+        ev.outcome
+    );
+    // ...while config files still flow.
+    assert_eq!(
+        fetch(srv.addr, any_port(), "OS79XX.TXT", &fast())
+            .await
+            .unwrap(),
+        b"P003-8-12-00"
+    );
+    srv.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_client_rate_limit_paces_transfers() {
+    let data = pattern(60_000, 2);
+    let d2 = data.clone();
+    let srv = start_with(
+        |cfg, _| cfg.client_rate = Some(100_000),
+        Arc::new(NoVirtualFiles),
+        move |r| write(r, "f.bin", &d2),
+    )
+    .await;
+    let t = std::time::Instant::now();
+    // The first 100 kB are a burst; ask twice so the second must wait.
+    for _ in 0..3 {
+        let got = fetch(srv.addr, any_port(), "f.bin", &fast()).await.unwrap();
+        assert!(got == data);
+    }
+    let took = t.elapsed();
+    // 180 kB at 100 kB/s with a 100 kB burst: at least ~0.8 s.
+    assert!(took >= Duration::from_millis(700), "took {took:?}");
+    srv.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn duplicate_rrq_from_same_port_does_not_start_a_second_transfer() {
+    let srv = start_with(
+        |cfg, _| cfg.limits.default_timeout = Duration::from_millis(50),
+        Arc::new(NoVirtualFiles),
+        |r| write(r, "f.bin", &pattern(2000, 4)),
+    )
+    .await;
+    let sock = UdpSocket::bind(any_port()).await.unwrap();
+    let rrq = Packet::Rrq(Request {
+        filename: "f.bin".into(),
+        mode: Mode::Octet,
+        options: vec![],
+    })
+    .to_vec();
+    sock.send_to(&rrq, srv.addr).await.unwrap();
+    sock.send_to(&rrq, srv.addr).await.unwrap();
+    let mut buf = [0u8; 600];
+    let mut tids = std::collections::HashSet::new();
+    while let Ok(Ok((n, from))) =
+        tokio::time::timeout(Duration::from_millis(300), sock.recv_from(&mut buf)).await
+    {
+        if let Ok(Packet::Data { block: 1, .. }) = Packet::parse(&buf[..n]) {
+            tids.insert(from);
+        }
+    }
+    assert_eq!(tids.len(), 1, "one transfer, one TID: {tids:?}");
+    srv.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_finishes_transfers_in_flight() {
+    let data = pattern(300_000, 6);
+    let d2 = data.clone();
+    // Rate-limited so the transfer is surely in flight when shutdown starts:
+    // 200 kB burst, then 100 kB at 200 kB/s.
+    let srv = start_with(
+        |cfg, _| cfg.client_rate = Some(200_000),
+        Arc::new(NoVirtualFiles),
+        move |r| write(r, "P0S3-8-12-00.sb2", &d2),
+    )
+    .await;
+    let addr = srv.addr;
+    let fetcher = tokio::spawn(async move {
+        let opts = FetchOptions {
+            timeout: Duration::from_millis(800),
+            ..FetchOptions::default()
+        };
+        fetch(addr, any_port(), "P0S3-8-12-00.sb2", &opts).await
+    });
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    assert!(!fetcher.is_finished(), "the transfer must still be running");
+    srv.shutdown().await;
+    assert!(
+        fetcher.is_finished(),
+        "shutdown returned only after the transfer ended"
+    );
+    let got = fetcher.await.unwrap().unwrap();
+    assert!(got == data);
+    // After shutdown the port no longer answers.
+    let opts = FetchOptions {
+        timeout: Duration::from_millis(100),
+        max_retries: 1,
+        ..FetchOptions::default()
+    };
+    let r = fetch(addr, any_port(), "P0S3-8-12-00.sb2", &opts).await;
+    assert!(matches!(r, Err(FetchError::Timeout { .. })), "{r:?}");
+}
