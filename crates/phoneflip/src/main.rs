@@ -24,6 +24,8 @@ struct Cli {
 enum Command {
     /// Decode a load, image, gkdefault or bundle name.
     Name(cmd::name::Args),
+    /// The documented path from one load to another, hop by hop.
+    Plan(cmd::plan::Args),
     /// DHCP option 66/150 configuration and probe.
     Dhcp(cmd::dhcp::Args),
 }
@@ -39,6 +41,7 @@ fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Name(args) => cmd::name::run(args),
+        Command::Plan(args) => cmd::plan::run(args),
         Command::Dhcp(args) => cmd::dhcp::run(args),
     }
 }

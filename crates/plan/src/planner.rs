@@ -693,11 +693,12 @@ fn build_hop(
     }
     if !allowed.documented {
         warnings.push(format!(
-            "the reference documents no {} {} to {} {} procedure: this hop uses what {fr} reads at boot",
+            "the reference documents no {} {} to {} {} procedure: this hop uses what {} reads at boot",
             fr.protocol,
             major(fr.version),
             tr.protocol,
-            major(tr.version)
+            major(tr.version),
+            from.stop().release
         ));
     }
 

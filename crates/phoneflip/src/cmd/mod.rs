@@ -2,3 +2,4 @@
 
 pub mod dhcp;
 pub mod name;
+pub mod plan;
