@@ -1,1 +1,86 @@
-fn main() {}
+//! How long a Bulk Administration sized CSV takes to import.
+//!
+//! `cargo bench -p phoneflip-inventory --bench import` imports 10,000 phones
+//! (two lines each, tags, a template) into a fresh SQLite file in WAL mode,
+//! then re-imports the same file (all unchanged) and exports it, printing
+//! each time. Without `--bench` (as `cargo test --all-targets` runs it) it
+//! does the same with 200 phones, as a smoke test.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::time::Instant;
+
+use phoneflip_config::Template;
+use phoneflip_firmware::Protocol;
+use phoneflip_inventory::{export_csv, import_csv, Change, Inventory, SqliteInventory};
+
+fn fleet_csv(n: usize) -> String {
+    let mut s = String::from(
+        "mac,model,description,site,tags,template,desired_protocol,desired_load,overrides,\
+         line1_name,line1_authname,line1_password,line1_displayname,line2_name,line2_password\n",
+    );
+    for i in 0..n {
+        let model = if i % 3 == 0 { "7940" } else { "7960" };
+        writeln!(
+            s,
+            "00:19:aa:{:02x}:{:02x}:{:02x},{model},\"Desk {i}, floor {}\",site{},floor{};bulk,hq-sip,sip,P0S3-8-12-00,\
+             proxy1_port=5060,{},{}u,pw{i},User {i},{},pw{i}b",
+            (i >> 16) & 0xff,
+            (i >> 8) & 0xff,
+            i & 0xff,
+            i % 20,
+            i % 7,
+            i % 20,
+            10_000 + i,
+            10_000 + i,
+            50_000 + i,
+        )
+        .unwrap();
+    }
+    s
+}
+
+fn main() {
+    let full = std::env::args().any(|a| a == "--bench");
+    let n = if full { 10_000 } else { 200 };
+    let csv = fleet_csv(n);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = SqliteInventory::open(dir.path().join("bench.db")).expect("open");
+    store
+        .put_template(&Template {
+            name: "hq-sip".into(),
+            protocol: Protocol::Sip,
+            settings: BTreeMap::from([("proxy1_address".into(), "10.0.0.5".into())]),
+        })
+        .expect("template");
+
+    let t = Instant::now();
+    let dry = import_csv(&store, csv.as_bytes(), true).expect("dry run");
+    let dry_time = t.elapsed();
+    assert_eq!(dry.count(Change::Added), n);
+
+    let t = Instant::now();
+    let first = import_csv(&store, csv.as_bytes(), false).expect("import");
+    let import_time = t.elapsed();
+    assert_eq!(first.count(Change::Added), n);
+
+    let t = Instant::now();
+    let again = import_csv(&store, csv.as_bytes(), false).expect("re-import");
+    let reimport_time = t.elapsed();
+    assert_eq!(again.count(Change::Unchanged), n);
+
+    let t = Instant::now();
+    let mut out = Vec::with_capacity(csv.len() * 2);
+    export_csv(&store, &mut out).expect("export");
+    let export_time = t.elapsed();
+
+    println!(
+        "import of {n} phones ({} KiB CSV): dry run {:?}, import into empty DB {:?}, \
+         re-import (all unchanged) {:?}, export {:?}",
+        csv.len() / 1024,
+        dry_time,
+        import_time,
+        reimport_time,
+        export_time
+    );
+}

@@ -192,7 +192,8 @@ fn template_exists(tx: &Connection, name: &str) -> Result<bool> {
 }
 
 /// Writes every column of `p` (insert or full replace) and its tags.
-fn write_phone_tx(tx: &Connection, p: &Phone) -> Result<()> {
+/// `is_new` skips clearing tags that cannot exist yet.
+fn write_phone_tx(tx: &Connection, p: &Phone, is_new: bool) -> Result<()> {
     if let Some(t) = &p.template {
         if !template_exists(tx, t)? {
             return Err(InventoryError::NoSuchTemplate(t.clone()));
@@ -226,8 +227,10 @@ fn write_phone_tx(tx: &Connection, p: &Phone) -> Result<()> {
         p.created_ms,
         p.updated_ms,
     ])?;
-    tx.prepare_cached("DELETE FROM phone_tags WHERE mac = ?1")?
-        .execute([&mac])?;
+    if !is_new {
+        tx.prepare_cached("DELETE FROM phone_tags WHERE mac = ?1")?
+            .execute([&mac])?;
+    }
     let mut ins = tx.prepare_cached("INSERT INTO phone_tags (mac, tag) VALUES (?1, ?2)")?;
     for t in &p.tags {
         ins.execute([&mac, t])?;
@@ -352,9 +355,11 @@ impl Inventory for SqliteInventory {
         p.validate()?;
         let now = (self.clock)();
         self.write(|tx| {
+            let mut is_new = true;
             match get_phone_tx(tx, p.mac)? {
                 Some(old) => {
                     p.created_ms = old.created_ms;
+                    is_new = false;
                     p.updated_ms = if old.same_admin_fields(&p) {
                         old.updated_ms
                     } else {
@@ -366,7 +371,7 @@ impl Inventory for SqliteInventory {
                     p.updated_ms = now;
                 }
             }
-            write_phone_tx(tx, &p)
+            write_phone_tx(tx, &p, is_new)
         })
     }
 
@@ -381,7 +386,7 @@ impl Inventory for SqliteInventory {
             }
             p.created_ms = now;
             p.updated_ms = now;
-            write_phone_tx(tx, &p)?;
+            write_phone_tx(tx, &p, true)?;
             Ok(true)
         })
     }
@@ -457,14 +462,14 @@ impl Inventory for SqliteInventory {
                     new.auto_registered = false;
                     new.created_ms = now;
                     new.updated_ms = now;
-                    write_phone_tx(&tx, &new)?;
+                    write_phone_tx(&tx, &new, true)?;
                     Change::Added
                 }
                 Some(old) if old.same_admin_fields(&new) => Change::Unchanged,
                 Some(mut old) => {
                     old.take_admin_fields(&new);
                     old.updated_ms = now;
-                    write_phone_tx(&tx, &old)?;
+                    write_phone_tx(&tx, &old, false)?;
                     Change::Updated
                 }
             };
