@@ -12,6 +12,7 @@ pub mod gkdefault;
 pub mod image_ref;
 pub mod model;
 pub mod os79xx;
+pub mod render;
 pub mod ringlist;
 pub mod sccp;
 pub mod sip_params;
@@ -24,6 +25,7 @@ pub use gkdefault::{GkDefault, GkDefaultError, UpgradeCode, CFGFMT_COMMAND, CFGF
 pub use image_ref::ImageRef;
 pub use model::{Line, PhoneSettings, Template};
 pub use os79xx::{Os79xx, Os79xxDefect, Os79xxError};
+pub use render::{render, render_one, RenderError, RenderLoad, RenderedFile};
 pub use ringlist::{Ring, RingList, RingListError};
 pub use sccp::{CallManager, LoadInformation, SccpXmlError, SepDevice, XmlDefault};
 pub use sip_params::{ParamSpec, ParamType, SipIssue, SipProblem};

@@ -1,0 +1,546 @@
+//! Rendering: a phone's settings, its template and the load it must run in;
+//! the exact bytes of every file it will ask for out. Pure, so the TFTP
+//! server can render on demand and `render --all` can write a static root
+//! from the same function.
+//!
+//! Which files a hop needs, which name a phone is told to fetch and when
+//! the W210 workaround applies are the planner's decisions
+//! (`phoneflip-plan`); this module calls the same functions so a rendered
+//! root always holds what the plan demands.
+
+use std::collections::BTreeMap;
+
+use phoneflip_device::Mac;
+use phoneflip_firmware::{GkImage, LoadName, Processor, Protocol, Release, Version};
+use phoneflip_plan::rules::w210_applies;
+use phoneflip_plan::{check_hop, generation, Generation, Mechanism, RuleId};
+
+use crate::filename::{
+    sep_mac_name, sip_mac_name, FileKind, FileName, GKDEFAULT_TXT, OS79XX_TXT, SIP_DEFAULT,
+    SYNCINFO_XML, XML_DEFAULT,
+};
+use crate::gkdefault::{GkDefault, UpgradeCode, CFGFMT_NOTE};
+use crate::image_ref::ImageRef;
+use crate::model::{PhoneSettings, Template};
+use crate::os79xx::Os79xx;
+use crate::sccp::{
+    CallManager, LoadInformation, SepDevice, XmlDefault, DEFAULT_ETHERNET_PHONE_PORT,
+};
+use crate::sip_params::{check_param, lookup, validate, SipIssue, SipProblem};
+use crate::sipcnf::{SipCnf, SipValueError};
+use crate::syncinfo::{SyncImage, SyncInfo};
+
+/// What the phone runs now and what it must run after this hop.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderLoad {
+    /// The load observed on the phone; `None` when unknown.
+    pub current: Option<LoadName>,
+    /// The load the phone must run next (one hop of the plan).
+    pub target: LoadName,
+    /// For a SIP 5.x/6.x → SCCP hop: the SCCP image for gkdefault's
+    /// upgradecode line (its version code is not derivable from the load
+    /// name; the plan's catalogue or the SCCP package gives it).
+    pub gk_image: Option<GkImage>,
+}
+
+impl RenderLoad {
+    pub fn new(current: Option<LoadName>, target: LoadName) -> RenderLoad {
+        RenderLoad {
+            current,
+            target,
+            gk_image: None,
+        }
+    }
+}
+
+/// One file as a phone receives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderedFile {
+    /// Its name in the TFTP root.
+    pub name: String,
+    pub bytes: Vec<u8>,
+    /// What the user must do with it, if anything (gkdefault.txt needs
+    /// Cisco's cfgfmt).
+    pub note: Option<String>,
+}
+
+/// Why a phone's files could not be rendered. Nothing is rendered then.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RenderError {
+    #[error("phone {mac}: {target} is a universal application loader, not a load to run; set the phone's desired load to the application, such as {suggestion}")]
+    LoaderTarget {
+        mac: Mac,
+        target: String,
+        suggestion: String,
+    },
+    #[error("phone {mac}: {target} is built for processor {processor}, not the 7940/7960's ARM (3); pick a P0x3… load")]
+    OtherProcessor {
+        mac: Mac,
+        target: String,
+        processor: char,
+    },
+    #[error("phone {mac}: a phone running {from} cannot go straight to {to} (rule {rule:?}); run `phoneflip plan` and set the phone's desired load to the next hop's load")]
+    HopRefused {
+        mac: Mac,
+        from: String,
+        to: String,
+        rule: RuleId,
+    },
+    #[error("phone {mac}: going from {from} to {to} uses gkdefault.cfg, whose upgradecode line needs the SCCP image's version code; give the gkdefault image (e.g. CP7940080001SCCP051117A.sbin for SCCP 8.0(4)) from the SCCP package")]
+    NeedsGkImage { mac: Mac, from: String, to: String },
+    #[error("phone {mac}: the gkdefault image {image} is a {image_protocol} image but the target {target} is {target_protocol}; use the image of the target load")]
+    GkMismatch {
+        mac: Mac,
+        image: String,
+        image_protocol: Protocol,
+        target: String,
+        target_protocol: Protocol,
+    },
+    #[error("phone {mac}: phoneflip renders SCCP and SIP files; MGCP ({what}) is not supported")]
+    Mgcp { mac: Mac, what: String },
+    #[error("{origin} sets {key} = {value:?}: {problem}")]
+    SipSetting {
+        origin: String,
+        key: String,
+        value: String,
+        problem: SipProblem,
+    },
+    #[error("{origin} sets {key}: phoneflip writes image_version from the phone's desired load; remove {key} from the {origin}")]
+    Reserved { origin: String, key: String },
+    #[error("{origin} sets {key} = {value:?}: {problem}; SCCP templates know callmanager1, callmanager2, callmanager3 (addresses) and ethernet_phone_port (default 2000)")]
+    SccpSetting {
+        origin: String,
+        key: String,
+        value: String,
+        problem: String,
+    },
+    #[error(
+        "phone {mac} has a line numbered {number}; lines are numbered 1 to 6 (1 to 2 on a 7940)"
+    )]
+    LineNumber { mac: Mac, number: u8 },
+    #[error("phone {mac}: {error}")]
+    Value {
+        mac: Mac,
+        #[source]
+        error: SipValueError,
+    },
+    #[error("phone {mac}: the rendered {file} does not validate: {}", .issues.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Invalid {
+        mac: Mac,
+        file: String,
+        issues: Vec<SipIssue>,
+    },
+}
+
+fn release(l: &LoadName) -> Release {
+    Release::new(l.protocol(), l.version())
+}
+
+fn template_source(t: &Template) -> String {
+    format!("template {:?}", t.name)
+}
+
+fn phone_source(p: &PhoneSettings) -> String {
+    format!("phone {} override", p.mac)
+}
+
+const SCCP_KEYS: [&str; 4] = [
+    "callmanager1",
+    "callmanager2",
+    "callmanager3",
+    "ethernet_phone_port",
+];
+
+/// Checks one SIP setting for the release reading it; returns whether it
+/// is to be written (a `lineN_…` beyond the model's buttons is not).
+fn check_sip_setting(
+    source: &str,
+    key: &str,
+    value: &str,
+    reader: Version,
+    lines: u8,
+) -> Result<bool, RenderError> {
+    if key == "image_version" {
+        return Err(RenderError::Reserved {
+            origin: source.into(),
+            key: key.into(),
+        });
+    }
+    check_param(key, value, reader, None).map_err(|problem| RenderError::SipSetting {
+        origin: source.into(),
+        key: key.into(),
+        value: value.into(),
+        problem,
+    })?;
+    Ok(!matches!(lookup(key), Some((_, Some(n))) if n > lines))
+}
+
+fn call_managers(
+    phone: &PhoneSettings,
+    template: &Template,
+) -> Result<Vec<CallManager>, RenderError> {
+    let mut merged: BTreeMap<&str, (&str, String)> = BTreeMap::new();
+    for (k, v) in &template.settings {
+        merged.insert(k, (v, template_source(template)));
+    }
+    for (k, v) in &phone.overrides {
+        merged.insert(k, (v, phone_source(phone)));
+    }
+    let port = match merged.get("ethernet_phone_port") {
+        Some((v, source)) => v
+            .trim()
+            .parse::<u16>()
+            .ok()
+            .filter(|p| *p > 0)
+            .ok_or_else(|| RenderError::SccpSetting {
+                origin: source.clone(),
+                key: "ethernet_phone_port".into(),
+                value: v.to_string(),
+                problem: "not a port number from 1 to 65535".into(),
+            })?,
+        None => DEFAULT_ETHERNET_PHONE_PORT,
+    };
+    let mut out = Vec::new();
+    for (k, (v, source)) in &merged {
+        if !SCCP_KEYS.contains(k) {
+            return Err(RenderError::SccpSetting {
+                origin: source.clone(),
+                key: k.to_string(),
+                value: v.to_string(),
+                problem: "not an SCCP setting".into(),
+            });
+        }
+        if let Some(n) = k.strip_prefix("callmanager") {
+            let v = v.trim();
+            if v.is_empty() {
+                continue;
+            }
+            if v.contains(char::is_whitespace) {
+                return Err(RenderError::SccpSetting {
+                    origin: source.clone(),
+                    key: k.to_string(),
+                    value: v.to_string(),
+                    problem: "an address has no spaces".into(),
+                });
+            }
+            let n: u8 = n.parse().unwrap_or(1);
+            out.push(CallManager {
+                priority: n - 1,
+                process_node_name: v.to_string(),
+                ethernet_phone_port: port,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Every file the phone will ask for during this hop, with its bytes.
+pub fn render(
+    phone: &PhoneSettings,
+    template: &Template,
+    load: &RenderLoad,
+) -> Result<Vec<RenderedFile>, RenderError> {
+    let mac = phone.mac;
+    let target = &load.target;
+    if target.is_universal_loader() {
+        let mut s = target.to_string();
+        s.replace_range(2..3, "S");
+        return Err(RenderError::LoaderTarget {
+            mac,
+            target: target.to_string(),
+            suggestion: s,
+        });
+    }
+    if let Processor::Other(processor) = target.processor() {
+        return Err(RenderError::OtherProcessor {
+            mac,
+            target: target.to_string(),
+            processor,
+        });
+    }
+    if target.protocol() == Protocol::Mgcp || template.protocol == Protocol::Mgcp {
+        return Err(RenderError::Mgcp {
+            mac,
+            what: format!("target {target}, template {:?}", template.name),
+        });
+    }
+    let current = load.current.as_ref();
+    let mut mechanism = None;
+    if let Some(c) = current.filter(|c| *c != target) {
+        match check_hop(&release(c), &release(target)) {
+            Ok(a) => mechanism = Some(a.mechanism),
+            Err(r) => {
+                return Err(RenderError::HopRefused {
+                    mac,
+                    from: c.to_string(),
+                    to: target.to_string(),
+                    rule: r.rule,
+                })
+            }
+        }
+    }
+    let gk = mechanism == Some(Mechanism::Gkdefault);
+    if gk && load.gk_image.is_none() {
+        return Err(RenderError::NeedsGkImage {
+            mac,
+            from: current.map(ToString::to_string).unwrap_or_default(),
+            to: target.to_string(),
+        });
+    }
+    if let Some(img) = &load.gk_image {
+        if img.protocol != target.protocol() {
+            return Err(RenderError::GkMismatch {
+                mac,
+                image: img.to_string(),
+                image_protocol: img.protocol,
+                target: target.to_string(),
+                target_protocol: target.protocol(),
+            });
+        }
+    }
+
+    let fetch = ImageRef::for_phone(current, target);
+    let mut files = Vec::new();
+    let file = |name: String, bytes: Vec<u8>| RenderedFile {
+        name,
+        bytes,
+        note: None,
+    };
+
+    // OS79XX.TXT: read by loads before the universal loader, and shipped by
+    // SIP/MGCP universal-loader zips.
+    let current_original = match current {
+        Some(c) => generation(c.protocol(), c.version()) == Generation::OriginalBoot,
+        None => true,
+    };
+    let target_sip_universal = target.protocol() != Protocol::Sccp
+        && generation(target.protocol(), target.version()) == Generation::UniversalLoader;
+    if !gk && (current_original || target_sip_universal) {
+        files.push(file(
+            OS79XX_TXT.into(),
+            Os79xx::new(fetch.clone()).to_bytes(),
+        ));
+    }
+
+    // SCCP XML, for SCCP targets and for SCCP phones that read it to leave.
+    let current_sccp_universal = current.is_some_and(|c| {
+        c.protocol() == Protocol::Sccp
+            && generation(c.protocol(), c.version()) == Generation::UniversalLoader
+    });
+    let sccp_settings = template.protocol == Protocol::Sccp;
+    if !gk && (target.protocol() == Protocol::Sccp || current_sccp_universal) {
+        let cms = if sccp_settings {
+            call_managers(phone, template)?
+        } else {
+            Vec::new()
+        };
+        let sep = SepDevice {
+            device_protocol: Some(target.protocol()),
+            call_managers: if target.protocol() == Protocol::Sccp {
+                cms.clone()
+            } else {
+                Vec::new()
+            },
+            load_information: Some(LoadInformation {
+                model: Some(phone.model),
+                load: target.clone(),
+            }),
+        };
+        files.push(file(sep_mac_name(mac), sep.to_bytes()));
+        let mut xd = XmlDefault {
+            call_managers: cms,
+            ..XmlDefault::default()
+        };
+        xd.loads.insert(phone.model, target.clone());
+        files.push(file(XML_DEFAULT.into(), xd.to_bytes()));
+    } else if sccp_settings {
+        // Still check the template, so a bad setting is found before the
+        // hop that needs it.
+        call_managers(phone, template)?;
+    }
+
+    // SIP files, for SIP targets and for SIP phones that read them to leave.
+    let reader = if gk {
+        current
+    } else if target.protocol() == Protocol::Sip {
+        Some(target)
+    } else {
+        current.filter(|c| c.protocol() == Protocol::Sip)
+    };
+    if let Some(reader_load) = reader {
+        let rel = reader_load.version();
+        let image_version = if gk {
+            reader_load.to_string()
+        } else if target.protocol() == Protocol::Sip {
+            target.to_string()
+        } else {
+            fetch.to_string()
+        };
+        let w210 =
+            current.is_some_and(|c| w210_applies(&release(c))) || w210_applies(&release(target));
+        let sip_settings = template.protocol == Protocol::Sip;
+        let lines = phone.model.lines();
+
+        // SIPDefault.cnf: the template's settings (shared by every phone of
+        // the template), or only image_version while W210 applies.
+        let mut default = SipCnf::new();
+        if w210 {
+            default
+                .push("image_version", &image_version)
+                .map_err(|error| RenderError::Value { mac, error })?;
+        } else {
+            default.push_comment(&format!(
+                "SIPDefault.cnf rendered by phoneflip from template {}",
+                template.name
+            ));
+            default
+                .push("image_version", &image_version)
+                .map_err(|error| RenderError::Value { mac, error })?;
+        }
+        if sip_settings {
+            let source = template_source(template);
+            for (k, v) in &template.settings {
+                if check_sip_setting(&source, k, v, rel, lines)? && !w210 {
+                    default
+                        .set(k, v)
+                        .map_err(|error| RenderError::Value { mac, error })?;
+                }
+            }
+        }
+
+        // SIP<MAC>.cnf: what is particular to this phone.
+        let mut own = SipCnf::new();
+        own.push_comment(&format!(
+            "SIP{mac}.cnf rendered by phoneflip for a {}",
+            phone.model
+        ));
+        let set = |cnf: &mut SipCnf, k: &str, v: &str| {
+            cnf.set(k, v)
+                .map_err(|error| RenderError::Value { mac, error })
+        };
+        set(&mut own, "image_version", &image_version)?;
+        if let Some(label) = &phone.label {
+            check_sip_setting(&phone_source(phone), "phone_label", label, rel, lines)?;
+            set(&mut own, "phone_label", label)?;
+        }
+        let mut sorted: Vec<_> = phone.lines.iter().collect();
+        sorted.sort_by_key(|l| l.number);
+        for l in sorted {
+            if l.number == 0 || l.number > crate::sip_params::MAX_LINES {
+                return Err(RenderError::LineNumber {
+                    mac,
+                    number: l.number,
+                });
+            }
+            if l.number > lines {
+                continue;
+            }
+            let n = l.number;
+            let fields = [
+                ("name", Some(&l.name)),
+                ("authname", l.authname.as_ref()),
+                ("password", l.password.as_ref()),
+                ("displayname", l.displayname.as_ref()),
+                ("shortname", l.shortname.as_ref()),
+            ];
+            for (f, v) in fields {
+                if let Some(v) = v {
+                    let key = format!("line{n}_{f}");
+                    check_sip_setting(&format!("phone {mac} line {n}"), &key, v, rel, lines)?;
+                    set(&mut own, &key, v)?;
+                }
+            }
+        }
+        if sip_settings {
+            let source = phone_source(phone);
+            for (k, v) in &phone.overrides {
+                if check_sip_setting(&source, k, v, rel, lines)? {
+                    set(&mut own, k, v)?;
+                }
+            }
+        }
+
+        for (name, cnf) in [
+            (SIP_DEFAULT.to_string(), &default),
+            (sip_mac_name(mac), &own),
+        ] {
+            let issues = validate(&name, cnf, rel, Some(phone.model));
+            if !issues.is_empty() {
+                return Err(RenderError::Invalid {
+                    mac,
+                    file: name,
+                    issues,
+                });
+            }
+        }
+        files.push(file(SIP_DEFAULT.into(), default.to_bytes()));
+        files.push(file(sip_mac_name(mac), own.to_bytes()));
+
+        // syncinfo.xml, when the template uses remote reset (`sync`).
+        let sync = phone
+            .overrides
+            .get("sync")
+            .or_else(|| template.settings.get("sync"))
+            .filter(|_| sip_settings && !w210);
+        if let Some(sync) = sync {
+            let info = SyncInfo {
+                root: None,
+                images: vec![SyncImage {
+                    version: image_version.clone(),
+                    sync: sync.clone(),
+                }],
+            };
+            let bytes = info.to_bytes().map_err(|e| RenderError::SipSetting {
+                origin: template_source(template),
+                key: "sync".into(),
+                value: sync.clone(),
+                problem: SipProblem::OutOfRange {
+                    value: sync.clone(),
+                    expected: e.fix,
+                },
+            })?;
+            files.push(file(SYNCINFO_XML.into(), bytes));
+        }
+    }
+
+    if let Some(img) = &load.gk_image {
+        files.push(RenderedFile {
+            name: GKDEFAULT_TXT.into(),
+            bytes: GkDefault::new(UpgradeCode::new(img.clone())).to_bytes(),
+            note: Some(CFGFMT_NOTE.into()),
+        });
+    }
+    Ok(files)
+}
+
+/// The one file a phone asked for (`requested` as it came in the read
+/// request, `./SIP…cnf` included), or `None` when it is not this phone's
+/// or not a file phoneflip renders (images, rings, dial plans, another
+/// phone's MAC, CTLSEP…).
+pub fn render_one(
+    phone: &PhoneSettings,
+    template: &Template,
+    load: &RenderLoad,
+    requested: &str,
+) -> Result<Option<RenderedFile>, RenderError> {
+    let name = FileName::classify(requested);
+    if name.kind.mac().is_some_and(|m| m != phone.mac) {
+        return Ok(None);
+    }
+    let rendered_kind = matches!(
+        name.kind,
+        FileKind::Os79xx
+            | FileKind::SipDefault
+            | FileKind::SipMac(_)
+            | FileKind::SepMac(_)
+            | FileKind::XmlDefault
+            | FileKind::SyncInfo
+            | FileKind::GkDefaultTxt
+    );
+    if !rendered_kind {
+        return Ok(None);
+    }
+    Ok(render(phone, template, load)?
+        .into_iter()
+        .find(|f| f.name == name.base))
+}
