@@ -480,8 +480,21 @@ fn build_hop(
     }
     rules.push(match allowed.mechanism {
         Mechanism::OriginalBoot => RuleId::OriginalBoot,
-        Mechanism::ConfigImage if fr.protocol == Protocol::Sccp => RuleId::SccpLoadInformation,
-        Mechanism::ConfigImage => RuleId::SipImageVersion,
+        // "the configuration file image parameter for the protocol to which
+        // you convert" from an original-boot load; the running protocol's
+        // own parameter from a universal-loader load.
+        Mechanism::ConfigImage => {
+            let p = if generation(fr.protocol, fr.version) == Generation::UniversalLoader {
+                fr.protocol
+            } else {
+                tr.protocol
+            };
+            if p == Protocol::Sccp {
+                RuleId::SccpLoadInformation
+            } else {
+                RuleId::SipImageVersion
+            }
+        }
         Mechanism::UniversalLoader => RuleId::UniversalLoader,
         Mechanism::Gkdefault => RuleId::Gkdefault,
     });

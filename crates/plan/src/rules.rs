@@ -39,6 +39,7 @@ pub enum RuleId {
     SipImageVersion,
     SccpLoadInformation,
     Os79xxNameOnly,
+    #[serde(rename = "no_downgrade_below_5_0")]
     NoDowngradeBelow5,
     StateErrorViaSip23,
     LatestSccp4Before5,
