@@ -271,8 +271,9 @@ impl Catalogue {
         let entries = loads
             .into_values()
             .map(|load| {
-                let release = Release::new(load.protocol(), load.version());
                 let known = builtin.entries.iter().find(|e| e.load == load);
+                let release =
+                    known.map_or(Release::new(load.protocol(), load.version()), |k| k.release);
                 Entry {
                     release,
                     files: release_files(&load),

@@ -236,8 +236,10 @@ pub const LATEST_4_PLACEHOLDER: &str = "<latest SCCP 4.x load, P00304…>";
 
 fn node_for_release(release: Release, catalogue: &Catalogue) -> Node {
     match catalogue.find(&release) {
+        // The release as asked for: it may be spelled more fully than the
+        // catalogue's (a root's P0030801SR02 does not carry the (2)).
         Some(e) => Node {
-            release: e.release,
+            release,
             load: Some(e.load.clone()),
             in_catalogue: true,
             gk_code: e.gk_code.clone(),
