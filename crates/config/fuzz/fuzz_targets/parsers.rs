@@ -23,7 +23,10 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(SepDevice::parse("SEP.cnf.xml", &d.to_bytes()).unwrap(), d);
     }
     if let Ok(d) = XmlDefault::parse("XMLDefault.cnf.xml", data) {
-        assert_eq!(XmlDefault::parse("XMLDefault.cnf.xml", &d.to_bytes()).unwrap(), d);
+        assert_eq!(
+            XmlDefault::parse("XMLDefault.cnf.xml", &d.to_bytes()).unwrap(),
+            d
+        );
     }
     if let Ok(r) = RingList::parse("RINGLIST.DAT", data) {
         if let Ok(b) = r.to_bytes() {
