@@ -7,3 +7,15 @@
 //! fixes and their backup, the log readers and the timeline patterns.
 //! Must not touch: the TFTP server, the inventory or rendering; it judges
 //! files the way a phone would read them and never serves them.
+
+pub mod dhcp_conf;
+pub mod finding;
+pub mod root;
+pub mod scan;
+
+pub use dhcp_conf::{DhcpOption, DhcpView};
+pub use finding::{Check, Finding, Fix, Severity, Symptom};
+pub use root::{read_root, Content, Root, RootError, RootFile, BACKUP_DIR};
+pub use scan::{scan, Options, W210_LIMIT};
+pub mod fix;
+pub use fix::{apply as apply_fixes, Applied, FixError};

@@ -1,0 +1,180 @@
+//! `--fix`: applies the fixes that are safe to automate, after copying
+//! every file it touches to `ROOT/.phoneflip-backup/<timestamp>/`.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::finding::{Finding, Fix};
+use crate::root::BACKUP_DIR;
+
+/// What `--fix` did.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Applied {
+    /// Where the originals are; `None` when nothing was changed.
+    pub backup: Option<PathBuf>,
+    pub changes: Vec<Fix>,
+    /// Fixes left alone, with the reason.
+    pub skipped: Vec<(Fix, String)>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FixError {
+    #[error("cannot back up {file} to {backup}: {source}; nothing was changed")]
+    Backup {
+        file: String,
+        backup: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("applying `{fix}` failed: {source}; the originals are in {backup}")]
+    Apply {
+        fix: Fix,
+        backup: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// The fixes of `findings`, once each, renames first.
+pub fn planned(findings: &[Finding]) -> Vec<Fix> {
+    let set: BTreeSet<Fix> = findings.iter().filter_map(|f| f.auto_fix.clone()).collect();
+    set.into_iter().collect()
+}
+
+/// `20261125T150618Z`: sorts by time, valid on every file system.
+pub fn timestamp(t: SystemTime) -> String {
+    let secs = t
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0) as i64;
+    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+    let r = secs.rem_euclid(86_400);
+    format!(
+        "{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z",
+        r / 3600,
+        r % 3600 / 60,
+        r % 60
+    )
+}
+
+/// Howard Hinnant's days-to-civil algorithm.
+pub(crate) fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+fn plain_name(n: &str) -> bool {
+    !n.is_empty() && !n.contains(['/', '\\']) && n != "." && n != ".."
+}
+
+/// Applies the safe fixes of `findings` to the root at `dir`.
+pub fn apply(dir: &Path, findings: &[Finding], now: SystemTime) -> Result<Applied, FixError> {
+    let mut todo = Vec::new();
+    let mut skipped = Vec::new();
+    let mut sources = BTreeSet::new();
+    let mut targets = BTreeSet::new();
+    for fix in planned(findings) {
+        let ok = match &fix {
+            Fix::Rename { from, to } => {
+                if !plain_name(from) || !plain_name(to) {
+                    Err("not a plain file name in the root".to_string())
+                } else if !sources.insert(from.clone()) || !targets.insert(to.clone()) {
+                    Err(format!("another fix already renames {from} or to {to}"))
+                } else if dir.join(to).exists() && !same_file_ci(dir, from, to) {
+                    Err(format!("{to} exists already"))
+                } else {
+                    Ok(())
+                }
+            }
+            Fix::Rewrite { file, .. } => {
+                if plain_name(file) {
+                    Ok(())
+                } else {
+                    Err("not a plain file name in the root".to_string())
+                }
+            }
+        };
+        match ok {
+            Ok(()) => todo.push(fix),
+            Err(why) => skipped.push((fix, why)),
+        }
+    }
+    if todo.is_empty() {
+        return Ok(Applied {
+            backup: None,
+            changes: todo,
+            skipped,
+        });
+    }
+    let base = dir.join(BACKUP_DIR);
+    let stamp = timestamp(now);
+    let mut backup = base.join(&stamp);
+    let mut n = 1;
+    while backup.exists() {
+        n += 1;
+        backup = base.join(format!("{stamp}-{n}"));
+    }
+    let backup_err = |file: &str, backup: &Path| {
+        let file = file.to_string();
+        let backup = backup.to_path_buf();
+        move |source| FixError::Backup {
+            file,
+            backup,
+            source,
+        }
+    };
+    fs::create_dir_all(&backup).map_err(backup_err("(the backup folder)", &backup))?;
+    let mut saved = BTreeSet::new();
+    for fix in &todo {
+        let file = match fix {
+            Fix::Rename { from, .. } => from,
+            Fix::Rewrite { file, .. } => file,
+        };
+        let src = dir.join(file);
+        if src.is_file() && saved.insert(file.clone()) {
+            fs::copy(&src, backup.join(file)).map_err(backup_err(file, &backup))?;
+        }
+    }
+    let mut changes = Vec::new();
+    for fix in todo {
+        let res = match &fix {
+            Fix::Rename { from, to } => fs::rename(dir.join(from), dir.join(to)),
+            Fix::Rewrite { file, contents } => {
+                let tmp = dir.join(format!(".{file}.phoneflip-tmp"));
+                fs::write(&tmp, contents.as_bytes()).and_then(|_| fs::rename(&tmp, dir.join(file)))
+            }
+        };
+        if let Err(source) = res {
+            return Err(FixError::Apply {
+                fix,
+                backup,
+                source,
+            });
+        }
+        changes.push(fix);
+    }
+    Ok(Applied {
+        backup: Some(backup),
+        changes,
+        skipped,
+    })
+}
+
+/// On a case-insensitive file system `to` "exists" because it is `from`.
+fn same_file_ci(dir: &Path, from: &str, to: &str) -> bool {
+    from.eq_ignore_ascii_case(to)
+        && fs::read_dir(dir)
+            .map(|rd| {
+                !rd.filter_map(|e| e.ok())
+                    .any(|e| e.file_name().to_str() == Some(to))
+            })
+            .unwrap_or(false)
+}

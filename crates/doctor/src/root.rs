@@ -1,0 +1,202 @@
+//! A TFTP root as the checks see it: the names at its top level, their
+//! sizes, and the contents of the small control files. Reading a real
+//! directory happens only in [`read_root`]; the checks get a [`Root`].
+
+use std::collections::HashMap;
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// Control files larger than this are not read: no phone file is that big,
+/// and reading an image by mistake would be slow.
+pub const MAX_CONTROL_FILE: u64 = 1 << 20;
+
+/// The backup folder `--fix` writes into; never scanned.
+pub const BACKUP_DIR: &str = ".phoneflip-backup";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Content {
+    /// A control file's bytes.
+    Bytes(Vec<u8>),
+    /// A firmware image or other large file: readable, not read.
+    NotRead,
+    /// The TFTP server could not read it either.
+    Unreadable(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RootFile {
+    pub name: String,
+    pub size: u64,
+    pub content: Content,
+}
+
+impl RootFile {
+    pub fn bytes(&self) -> Option<&[u8]> {
+        match &self.content {
+            Content::Bytes(b) => Some(b),
+            _ => None,
+        }
+    }
+}
+
+/// The files at the top of a TFTP root, indexed by exact and by
+/// lower-case name (the phones compare names case-sensitively, people
+/// type them in any case).
+#[derive(Debug, Clone, Default)]
+pub struct Root {
+    files: Vec<RootFile>,
+    exact: HashMap<String, usize>,
+    folded: HashMap<String, Vec<usize>>,
+}
+
+/// Whether phoneflip reads the file's content: the phones' text control
+/// files, by extension.
+pub fn is_control_file(name: &str) -> bool {
+    let l = name.to_ascii_lowercase();
+    [".txt", ".cnf", ".xml", ".cfg", ".dat"]
+        .iter()
+        .any(|e| l.ends_with(e))
+}
+
+impl Root {
+    pub fn new(mut files: Vec<RootFile>) -> Root {
+        files.sort_by(|a, b| a.name.cmp(&b.name));
+        let mut exact = HashMap::with_capacity(files.len());
+        let mut folded: HashMap<String, Vec<usize>> = HashMap::with_capacity(files.len());
+        for (i, f) in files.iter().enumerate() {
+            exact.insert(f.name.clone(), i);
+            folded
+                .entry(f.name.to_ascii_lowercase())
+                .or_default()
+                .push(i);
+        }
+        Root {
+            files,
+            exact,
+            folded,
+        }
+    }
+
+    /// A root from names and contents, as tests and the fuzzer build them:
+    /// control files keep their bytes, other files are taken as readable.
+    pub fn from_contents<N: Into<String>>(files: impl IntoIterator<Item = (N, Vec<u8>)>) -> Root {
+        Root::new(
+            files
+                .into_iter()
+                .map(|(n, b)| {
+                    let name = n.into();
+                    let size = b.len() as u64;
+                    let content = if is_control_file(&name) {
+                        Content::Bytes(b)
+                    } else {
+                        Content::NotRead
+                    };
+                    RootFile {
+                        name,
+                        size,
+                        content,
+                    }
+                })
+                .collect(),
+        )
+    }
+
+    pub fn files(&self) -> &[RootFile] {
+        &self.files
+    }
+
+    pub fn get(&self, name: &str) -> Option<&RootFile> {
+        self.exact.get(name).map(|&i| &self.files[i])
+    }
+
+    pub fn has(&self, name: &str) -> bool {
+        self.exact.contains_key(name)
+    }
+
+    /// Files whose name differs from `name` only in case.
+    pub fn other_case(&self, name: &str) -> Vec<&RootFile> {
+        self.folded
+            .get(&name.to_ascii_lowercase())
+            .map(|v| {
+                v.iter()
+                    .map(|&i| &self.files[i])
+                    .filter(|f| f.name != name)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "cannot list the TFTP root {path}: {source}; check the path and that you may read the folder"
+)]
+pub struct RootError {
+    pub path: PathBuf,
+    pub source: std::io::Error,
+}
+
+/// Lists and reads a real TFTP root. Only a root that cannot be listed is
+/// an error: a file that cannot be read is recorded as
+/// [`Content::Unreadable`], which the checks report.
+pub fn read_root(dir: &Path) -> Result<Root, RootError> {
+    let err = |source| RootError {
+        path: dir.to_path_buf(),
+        source,
+    };
+    let mut files = Vec::new();
+    for entry in fs::read_dir(dir).map_err(err)? {
+        let entry = entry.map_err(err)?;
+        let name = match entry.file_name().into_string() {
+            Ok(n) => n,
+            Err(raw) => {
+                files.push(RootFile {
+                    name: raw.to_string_lossy().into_owned(),
+                    size: 0,
+                    content: Content::Unreadable(
+                        "the name is not valid UTF-8; no phone can ask for it".into(),
+                    ),
+                });
+                continue;
+            }
+        };
+        if name == BACKUP_DIR {
+            continue;
+        }
+        let path = entry.path();
+        // Follow symlinks: the TFTP server does.
+        let meta = match fs::metadata(&path) {
+            Ok(m) => m,
+            Err(e) => {
+                files.push(RootFile {
+                    name,
+                    size: 0,
+                    content: Content::Unreadable(e.to_string()),
+                });
+                continue;
+            }
+        };
+        if !meta.is_file() {
+            continue;
+        }
+        let size = meta.len();
+        let content = match fs::File::open(&path) {
+            Err(e) => Content::Unreadable(e.to_string()),
+            Ok(mut f) if is_control_file(&name) && size <= MAX_CONTROL_FILE => {
+                let mut b = Vec::with_capacity(size as usize);
+                match f.read_to_end(&mut b) {
+                    Ok(_) => Content::Bytes(b),
+                    Err(e) => Content::Unreadable(e.to_string()),
+                }
+            }
+            Ok(_) => Content::NotRead,
+        };
+        files.push(RootFile {
+            name,
+            size,
+            content,
+        });
+    }
+    Ok(Root::new(files))
+}
