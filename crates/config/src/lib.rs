@@ -5,6 +5,10 @@
 //!
 //! Must not do I/O or know about storage: the inventory hands it plain
 //! values, the TFTP server and `render --all` write what it returns.
+//! Must not make conversion decisions of its own: which files a hop needs,
+//! which image a phone is sent to first, the 8.3 alias and the W210 rule
+//! come from `phoneflip-plan`, so a rendered root always satisfies the plan.
+//! Load-name syntax belongs to `phoneflip-firmware`.
 
 pub mod dialplan;
 pub mod filename;
@@ -14,6 +18,7 @@ pub mod model;
 pub mod os79xx;
 pub mod render;
 pub mod ringlist;
+pub mod root;
 pub mod sccp;
 pub mod sip_params;
 pub mod sipcnf;
@@ -27,6 +32,7 @@ pub use model::{Line, PhoneSettings, Template};
 pub use os79xx::{Os79xx, Os79xxDefect, Os79xxError};
 pub use render::{render, render_one, RenderError, RenderLoad, RenderedFile};
 pub use ringlist::{Ring, RingList, RingListError};
+pub use root::{render_root, RootError};
 pub use sccp::{CallManager, LoadInformation, SccpXmlError, SepDevice, XmlDefault};
 pub use sip_params::{ParamSpec, ParamType, SipIssue, SipProblem};
 pub use sipcnf::{EntryRef, SipCnf, SipCnfError, SipValueError};

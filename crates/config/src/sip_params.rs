@@ -226,6 +226,11 @@ pub const PARAMS: &[ParamSpec] = &[
     p("call_stats", Bool, None, R60),
 ];
 
+/// The parameters a SIP release reads (per-line ones once, as `lineN_…`).
+pub fn known_by(release: Version) -> impl Iterator<Item = &'static ParamSpec> {
+    PARAMS.iter().filter(move |p| p.since <= release)
+}
+
 /// The highest line number any model has (`lineN_` runs 1..=6).
 pub const MAX_LINES: u8 = 6;
 
@@ -494,6 +499,22 @@ mod tests {
                 assert_eq!(lookup(s.name).unwrap().0, s);
             }
         }
+    }
+
+    #[test]
+    fn each_release_knows_more() {
+        let counts: Vec<usize> = [
+            "1.0", "2.0", "2.1", "2.2", "3.0", "3.1", "4.0", "4.4", "6.0", "8.12",
+        ]
+        .iter()
+        .map(|r| known_by(ver(r)).count())
+        .collect();
+        assert!(
+            counts.windows(2).all(|w| w[0] < w[1] || w[1] == counts[9]),
+            "{counts:?}"
+        );
+        assert_eq!(counts[9], PARAMS.len());
+        assert!(known_by(ver("2.3")).all(|p| p.name != "services_url"));
     }
 
     #[test]
