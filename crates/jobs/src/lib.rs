@@ -4,3 +4,14 @@
 //! Owns: the job domain, the sans-IO scheduler, job persistence in its own tables,
 //! the SIP check-sync NOTIFY codec and sender, and auto-registration decisions.
 //! Must not touch: the inventory's tables or migrations, the TFTP server, config rendering.
+
+pub mod job;
+pub mod progress;
+pub mod scheduler;
+
+pub use job::{
+    CurrentCriterion, Job, JobError, JobId, JobStatus, JobStatusError, MacPattern, Millis, Query,
+    Rollout, Schedule, Target,
+};
+pub use progress::{infer, Progress, Stage, TransferEvent, TransferOutcome, IMAGE_FAILURE_LIMIT};
+pub use scheduler::{tick, Action, Counts, JobState, PhoneEntry, ResetMethod, Selected};

@@ -1,0 +1,404 @@
+//! The sans-IO job scheduler: time and TFTP transfers in, actions out.
+//!
+//! Nothing here sleeps, reads a clock or touches a socket. The driver calls
+//! [`tick`] with the current time and the transfers seen since the last
+//! call, carries out the returned [`Action`]s and saves the [`JobState`].
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use phoneflip_device::Mac;
+use phoneflip_firmware::{LoadName, Protocol};
+use serde::{Deserialize, Serialize};
+
+use crate::job::{Job, JobError, JobStatus, Millis, Schedule};
+use crate::progress::{Progress, Stage, TransferEvent};
+
+/// How a phone is made to reboot and fetch its new files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResetMethod {
+    /// SIP loads: bump `sync`, then NOTIFY with `Event: check-sync`.
+    CheckSync,
+    /// SCCP (and MGCP, or unknown) loads: only their call manager can reset
+    /// them, so a person must pull the power or Ethernet cord.
+    PowerCycle,
+}
+
+impl ResetMethod {
+    /// The method for a phone running `load` (unknown: a power cycle, the
+    /// one reset that works on anything).
+    pub fn for_load(load: Option<&LoadName>) -> ResetMethod {
+        match load.map(LoadName::protocol) {
+            Some(Protocol::Sip) => ResetMethod::CheckSync,
+            _ => ResetMethod::PowerCycle,
+        }
+    }
+}
+
+/// A phone chosen for a job, with what was known of it at selection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Selected {
+    pub mac: Mac,
+    /// The load the phone was last seen running, if any.
+    pub current_load: Option<LoadName>,
+}
+
+/// One phone's place in a job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhoneEntry {
+    pub mac: Mac,
+    pub reset: ResetMethod,
+    /// The batch it was started in (0 is the canary when there is one).
+    pub batch: Option<u32>,
+    pub started_ms: Option<Millis>,
+    /// Its address as last seen in a transfer; where a NOTIFY goes.
+    pub ip: Option<IpAddr>,
+    pub progress: Progress,
+}
+
+impl PhoneEntry {
+    pub fn is_terminal(&self) -> bool {
+        self.progress.stage.is_terminal()
+    }
+    pub fn is_converted(&self) -> bool {
+        matches!(self.progress.stage, Stage::Converted { .. })
+    }
+    pub fn failure(&self) -> Option<&str> {
+        match &self.progress.stage {
+            Stage::Failed { cause } => Some(cause),
+            _ => None,
+        }
+    }
+}
+
+/// Everything the scheduler knows about a job; persisted whole.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobState {
+    pub job: Job,
+    pub status: JobStatus,
+    pub phones: Vec<PhoneEntry>,
+    pub batches_started: u32,
+    pub started_ms: Option<Millis>,
+    pub finished_ms: Option<Millis>,
+    /// Why the job failed or was cancelled.
+    pub reason: Option<String>,
+    /// The id of the last transfer event fed in; owned by the driver.
+    pub cursor: i64,
+    /// Client address → MAC, learned from transfers whose file names carry
+    /// a MAC, to attribute shared files (loads) fetched from that address.
+    pub ip_map: BTreeMap<IpAddr, Mac>,
+}
+
+/// What the driver must do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "action")]
+pub enum Action {
+    /// Point these phones' records at the job's template and target so
+    /// their config files change. Comes before their resets.
+    StartBatch {
+        batch: u32,
+        canary: bool,
+        macs: Vec<Mac>,
+    },
+    ResetPhone {
+        mac: Mac,
+        method: ResetMethod,
+        ip: Option<IpAddr>,
+    },
+    MarkConverted {
+        mac: Mac,
+        file: String,
+    },
+    PhoneFailed {
+        mac: Mac,
+        cause: String,
+    },
+    Fail {
+        reason: String,
+    },
+    Complete {
+        converted: usize,
+        failed: usize,
+    },
+}
+
+impl Action {
+    /// One line for a person reading the job's report.
+    pub fn report_line(&self) -> String {
+        match self {
+            Action::StartBatch { batch, canary, macs } => format!(
+                "batch {batch}{}: {} phone(s) moved to the job's template: {}",
+                if *canary { " (canary)" } else { "" },
+                macs.len(),
+                macs.iter().map(Mac::to_string).collect::<Vec<_>>().join(", ")
+            ),
+            Action::ResetPhone {
+                mac,
+                method: ResetMethod::CheckSync,
+                ip,
+            } => match ip {
+                Some(ip) => format!("{mac}: reset by check-sync NOTIFY to {ip}"),
+                None => format!("{mac}: reset by check-sync NOTIFY (address not yet known)"),
+            },
+            Action::ResetPhone {
+                mac,
+                method: ResetMethod::PowerCycle,
+                ..
+            } => format!(
+                "{mac}: POWER CYCLE NEEDED: an SCCP phone cannot be reset from outside its call manager; unplug its power (or PoE Ethernet) cord"
+            ),
+            Action::MarkConverted { mac, file } => {
+                format!("{mac}: converted (came back asking for {file})")
+            }
+            Action::PhoneFailed { mac, cause } => format!("{mac}: failed: {cause}"),
+            Action::Fail { reason } => format!("job failed: {reason}"),
+            Action::Complete { converted, failed } => {
+                format!("job completed: {converted} converted, {failed} failed")
+            }
+        }
+    }
+}
+
+impl JobState {
+    /// A new job over the selected phones. Phones already running the
+    /// target load count as converted from the start and are never reset.
+    pub fn new(job: Job, selected: Vec<Selected>, now: Millis) -> Result<JobState, JobError> {
+        job.validate()?;
+        let mut seen = std::collections::BTreeSet::new();
+        let phones = selected
+            .into_iter()
+            .filter(|s| seen.insert(s.mac))
+            .map(|s| {
+                let on_target =
+                    s.current_load.as_ref().map(LoadName::as_str) == Some(job.target.load.as_str());
+                PhoneEntry {
+                    mac: s.mac,
+                    reset: ResetMethod::for_load(s.current_load.as_ref()),
+                    batch: None,
+                    started_ms: None,
+                    ip: None,
+                    progress: if on_target {
+                        Progress::already_converted(now)
+                    } else {
+                        Progress::default()
+                    },
+                }
+            })
+            .collect();
+        Ok(JobState {
+            job,
+            status: JobStatus::Pending,
+            phones,
+            batches_started: 0,
+            started_ms: None,
+            finished_ms: None,
+            reason: None,
+            cursor: 0,
+            ip_map: BTreeMap::new(),
+        })
+    }
+
+    pub fn counts(&self) -> Counts {
+        let mut c = Counts::default();
+        for p in &self.phones {
+            match &p.progress.stage {
+                Stage::Converted { .. } => c.converted += 1,
+                Stage::Failed { .. } => c.failed += 1,
+                _ if p.started_ms.is_some() => c.in_progress += 1,
+                _ => c.waiting += 1,
+            }
+        }
+        c
+    }
+
+    pub fn cancel(&mut self, now: Millis, why: &str) -> Result<(), JobError> {
+        self.status = self.status.transition(JobStatus::Cancelled)?;
+        self.finished_ms = Some(now);
+        self.reason = Some(why.to_string());
+        Ok(())
+    }
+
+    fn go(&mut self, to: JobStatus) {
+        // tick only asks for transitions the table allows; a refusal here
+        // would be a bug in tick, so keep the old status rather than panic.
+        if let Ok(s) = self.status.transition(to) {
+            self.status = s;
+        }
+    }
+
+    fn entry_mut(&mut self, mac: Mac) -> Option<&mut PhoneEntry> {
+        self.phones.iter_mut().find(|p| p.mac == mac)
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    pub converted: usize,
+    pub failed: usize,
+    pub in_progress: usize,
+    pub waiting: usize,
+}
+
+/// Advances a job to `now` given the transfers seen since the last tick
+/// (in the order they happened).
+pub fn tick(now: Millis, st: &mut JobState, events: &[TransferEvent]) -> Vec<Action> {
+    let mut out = Vec::new();
+    match (st.status, st.job.schedule) {
+        (JobStatus::Pending, Schedule::At(t)) if t > now => {
+            st.go(JobStatus::Scheduled);
+            return out;
+        }
+        (JobStatus::Scheduled, Schedule::At(t)) if t > now => return out,
+        (JobStatus::Pending | JobStatus::Scheduled, _) => {
+            st.go(JobStatus::Running);
+            st.started_ms = Some(now);
+        }
+        (JobStatus::Running, _) => {}
+        _ => return out,
+    }
+
+    for ev in events {
+        if let (Some(mac), Some(ip)) = (ev.mac, ev.client_ip) {
+            st.ip_map.insert(ip, mac);
+        }
+        let Some(mac) = ev
+            .mac
+            .or_else(|| ev.client_ip.and_then(|ip| st.ip_map.get(&ip).copied()))
+        else {
+            continue;
+        };
+        let target = st.job.target.clone();
+        let Some(entry) = st.entry_mut(mac) else {
+            continue;
+        };
+        if ev.client_ip.is_some() {
+            entry.ip = ev.client_ip;
+        }
+        let was_terminal = entry.is_terminal();
+        entry.progress.apply(mac, &target, ev);
+        if !was_terminal {
+            match &entry.progress.stage {
+                Stage::Converted { file, .. } => out.push(Action::MarkConverted {
+                    mac,
+                    file: file.clone(),
+                }),
+                Stage::Failed { cause } => out.push(Action::PhoneFailed {
+                    mac,
+                    cause: cause.clone(),
+                }),
+                _ => {}
+            }
+        }
+    }
+
+    let timeout = st.job.rollout.phone_timeout_ms;
+    for entry in st.phones.iter_mut() {
+        if let Some(started) = entry.started_ms {
+            if !entry.is_terminal() && now - started >= timeout {
+                let cause = format!(
+                    "no conversion seen within {} min of its reset (last stage: {}{})",
+                    timeout / 60_000,
+                    entry.progress.stage.name(),
+                    entry
+                        .progress
+                        .last_failure
+                        .as_ref()
+                        .map(|f| format!(", last error: {f}"))
+                        .unwrap_or_default()
+                );
+                entry.progress.stage = Stage::Failed {
+                    cause: cause.clone(),
+                };
+                out.push(Action::PhoneFailed {
+                    mac: entry.mac,
+                    cause,
+                });
+            }
+        }
+    }
+
+    let counts = st.counts();
+    if let Some(max) = st.job.rollout.max_failures {
+        if counts.failed >= max as usize {
+            let reason = format!(
+                "{} phone(s) failed, reaching the threshold of {max}; phones not yet started were left alone",
+                counts.failed
+            );
+            return finish_failed(now, st, out, reason);
+        }
+    }
+    let canary = st.job.rollout.canary_size > 0;
+    if canary {
+        if let Some(p) = st
+            .phones
+            .iter()
+            .find(|p| p.batch == Some(0) && p.failure().is_some())
+        {
+            let reason = format!(
+                "canary phone {} failed ({}); the rest of the fleet was not touched",
+                p.mac,
+                p.failure().unwrap_or_default()
+            );
+            return finish_failed(now, st, out, reason);
+        }
+    }
+
+    let in_flight = st
+        .phones
+        .iter()
+        .any(|p| p.started_ms.is_some() && !p.is_terminal());
+    if in_flight {
+        return out;
+    }
+    let size = if canary && st.batches_started == 0 {
+        st.job.rollout.canary_size
+    } else {
+        st.job.rollout.batch_size
+    } as usize;
+    let batch = st.batches_started;
+    let mut macs = Vec::new();
+    for entry in st
+        .phones
+        .iter_mut()
+        .filter(|p| p.started_ms.is_none() && !p.is_terminal())
+        .take(size)
+    {
+        entry.batch = Some(batch);
+        entry.started_ms = Some(now);
+        macs.push((entry.mac, entry.reset, entry.ip));
+    }
+    if macs.is_empty() {
+        st.go(JobStatus::Completed);
+        st.finished_ms = Some(now);
+        out.push(Action::Complete {
+            converted: counts.converted,
+            failed: counts.failed,
+        });
+        return out;
+    }
+    st.batches_started += 1;
+    out.push(Action::StartBatch {
+        batch,
+        canary: canary && batch == 0,
+        macs: macs.iter().map(|m| m.0).collect(),
+    });
+    out.extend(
+        macs.into_iter()
+            .map(|(mac, method, ip)| Action::ResetPhone { mac, method, ip }),
+    );
+    out
+}
+
+fn finish_failed(
+    now: Millis,
+    st: &mut JobState,
+    mut out: Vec<Action>,
+    reason: String,
+) -> Vec<Action> {
+    st.go(JobStatus::Failed);
+    st.finished_ms = Some(now);
+    st.reason = Some(reason.clone());
+    out.push(Action::Fail { reason });
+    out
+}

@@ -1,0 +1,253 @@
+//! The sans-IO scheduler: schedule, canary gating, batches, thresholds.
+
+mod common;
+use common::*;
+
+use phoneflip_device::Mac;
+use phoneflip_jobs::{tick, Action, JobState, JobStatus, ResetMethod, Schedule, Stage};
+
+const MIN: i64 = 60_000;
+
+fn started(actions: &[Action]) -> Vec<(u32, bool, Vec<Mac>)> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::StartBatch {
+                batch,
+                canary,
+                macs,
+            } => Some((*batch, *canary, macs.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+fn converted_boot(n: u32, t0: i64) -> Vec<phoneflip_jobs::TransferEvent> {
+    sccp_to_sip_boot(n, t0)
+}
+
+#[test]
+fn a_job_scheduled_later_waits_for_its_time() {
+    let mut st = JobState::new(
+        job("sip:8.12", Schedule::At(10 * MIN), rollout(2, 0, None)),
+        sccp_phones(2),
+        0,
+    )
+    .unwrap();
+    assert_eq!(st.status, JobStatus::Pending);
+    assert!(tick(0, &mut st, &[]).is_empty());
+    assert_eq!(st.status, JobStatus::Scheduled);
+    assert!(tick(10 * MIN - 1, &mut st, &[]).is_empty());
+    assert_eq!(st.status, JobStatus::Scheduled);
+    let a = tick(10 * MIN, &mut st, &[]);
+    assert_eq!(st.status, JobStatus::Running);
+    assert_eq!(st.started_ms, Some(10 * MIN));
+    assert_eq!(started(&a), vec![(0, false, vec![mac(1), mac(2)])]);
+}
+
+#[test]
+fn canary_gates_the_rest_and_batches_have_their_size() {
+    let mut st = JobState::new(
+        job("sip:8.12", Schedule::Now, rollout(3, 1, None)),
+        sccp_phones(6),
+        0,
+    )
+    .unwrap();
+    let a = tick(0, &mut st, &[]);
+    assert_eq!(st.status, JobStatus::Running);
+    assert_eq!(started(&a), vec![(0, true, vec![mac(1)])]);
+    // SCCP phones cannot be reset remotely: a power cycle with a report line.
+    let resets: Vec<_> = a
+        .iter()
+        .filter(|x| matches!(x, Action::ResetPhone { .. }))
+        .collect();
+    assert_eq!(resets.len(), 1);
+    assert!(matches!(
+        resets[0],
+        Action::ResetPhone {
+            method: ResetMethod::PowerCycle,
+            ..
+        }
+    ));
+    assert!(resets[0].report_line().contains("POWER CYCLE"));
+
+    // The canary is halfway (loader fetched): nobody else starts.
+    let boot = converted_boot(1, MIN);
+    let a = tick(2 * MIN, &mut st, &boot[..8]);
+    assert!(started(&a).is_empty(), "{a:?}");
+    // Another phone fetching files on its own changes nothing either.
+    let a = tick(3 * MIN, &mut st, &converted_boot(5, 2 * MIN)[..3]);
+    assert!(started(&a).is_empty(), "{a:?}");
+
+    let a = tick(4 * MIN, &mut st, &boot[8..]);
+    assert!(a.contains(&Action::MarkConverted {
+        mac: mac(1),
+        file: "SIPDefault.cnf".into()
+    }));
+    assert_eq!(started(&a), vec![(1, false, vec![mac(2), mac(3), mac(4)])]);
+
+    // Batch 1 converts; batch 2 holds what is left (5, 6).
+    let evs: Vec<_> = (2..=4).flat_map(|n| converted_boot(n, 5 * MIN)).collect();
+    let a = tick(6 * MIN, &mut st, &evs);
+    assert_eq!(started(&a), vec![(2, false, vec![mac(5), mac(6)])]);
+    let evs: Vec<_> = (5..=6).flat_map(|n| converted_boot(n, 7 * MIN)).collect();
+    let a = tick(8 * MIN, &mut st, &evs);
+    assert_eq!(
+        a.last(),
+        Some(&Action::Complete {
+            converted: 6,
+            failed: 0
+        })
+    );
+    assert_eq!(st.status, JobStatus::Completed);
+    assert!(tick(9 * MIN, &mut st, &[]).is_empty());
+}
+
+#[test]
+fn a_failed_canary_fails_the_job_and_touches_nobody_else() {
+    let mut st = JobState::new(
+        job("sip:8.12", Schedule::Now, rollout(5, 1, None)),
+        sccp_phones(4),
+        0,
+    )
+    .unwrap();
+    tick(0, &mut st, &[]);
+    let mut loop_ = vec![ev(1, MIN - 1, "SEP<MAC>.cnf.xml", Sent)];
+    loop_.extend((0..3).map(|i| ev(1, MIN + i, "P0S3-8-12-00.loads", failed("State Error"))));
+    let a = tick(2 * MIN, &mut st, &loop_);
+    assert_eq!(st.status, JobStatus::Failed);
+    assert!(matches!(&a[0], Action::PhoneFailed { mac: m, .. } if *m == mac(1)));
+    match a.last().unwrap() {
+        Action::Fail { reason } => {
+            assert!(reason.contains("canary"), "{reason}");
+            assert!(reason.contains("State Error"), "{reason}");
+        }
+        x => panic!("{x:?}"),
+    }
+    assert!(st.phones[1..].iter().all(|p| p.started_ms.is_none()));
+}
+
+#[test]
+fn the_failure_threshold_stops_the_job() {
+    let mut st = JobState::new(
+        job("sip:8.12", Schedule::Now, rollout(4, 0, Some(2))),
+        sccp_phones(8),
+        0,
+    )
+    .unwrap();
+    let a = tick(0, &mut st, &[]);
+    assert_eq!(started(&a)[0].2.len(), 4);
+    // One failure is under the threshold: the job keeps going.
+    let mut f1 = vec![ev(1, MIN - 1, "SEP<MAC>.cnf.xml", Sent)];
+    f1.extend((0..3).map(|i| ev(1, MIN + i, "P003-8-12-00.sbn", failed("Timeout"))));
+    tick(2 * MIN, &mut st, &f1);
+    assert_eq!(st.status, JobStatus::Running);
+    let mut f2 = vec![ev(2, MIN - 1, "SEP<MAC>.cnf.xml", Sent)];
+    f2.extend((0..3).map(|i| ev(2, MIN + i, "P0S3-8-12-00.sb2", failed("State Error"))));
+    let a = tick(3 * MIN, &mut st, &f2);
+    assert_eq!(st.status, JobStatus::Failed);
+    assert!(matches!(a.last(), Some(Action::Fail { reason }) if reason.contains("threshold of 2")));
+    assert_eq!(st.counts().failed, 2);
+    assert!(st.phones[4..].iter().all(|p| p.started_ms.is_none()));
+}
+
+#[test]
+fn a_silent_phone_times_out() {
+    let mut st = JobState::new(
+        job("sip:8.12", Schedule::Now, rollout(1, 0, None)),
+        sip_phones(0).into_iter().chain(sccp_phones(2)).collect(),
+        0,
+    )
+    .unwrap();
+    tick(0, &mut st, &[]);
+    let a = tick(30 * MIN - 1, &mut st, &[]);
+    assert!(a.is_empty());
+    let a = tick(30 * MIN, &mut st, &[]);
+    match &a[0] {
+        Action::PhoneFailed { mac: m, cause } => {
+            assert_eq!(*m, mac(1));
+            assert!(cause.contains("30 min"), "{cause}");
+        }
+        x => panic!("{x:?}"),
+    }
+    // No threshold: the next batch starts.
+    assert_eq!(started(&a), vec![(1, false, vec![mac(2)])]);
+}
+
+#[test]
+fn phones_already_on_target_are_not_reset_and_sip_phones_get_check_sync() {
+    let mut phones = sip_phones(1);
+    phones.push(phoneflip_jobs::Selected {
+        mac: mac(2),
+        current_load: Some("POS3-07-4-00".parse().unwrap()),
+    });
+    let mut st = JobState::new(
+        job("sip:8.12", Schedule::Now, rollout(5, 0, None)),
+        phones,
+        0,
+    )
+    .unwrap();
+    assert!(matches!(
+        st.phones[0].progress.stage,
+        Stage::Converted { .. }
+    ));
+    let a = tick(0, &mut st, &[]);
+    assert_eq!(started(&a), vec![(0, false, vec![mac(2)])]);
+    assert!(a.contains(&Action::ResetPhone {
+        mac: mac(2),
+        method: ResetMethod::CheckSync,
+        ip: None
+    }));
+}
+
+#[test]
+fn shared_files_are_attributed_by_client_address() {
+    // A phone's image fetches carry no MAC; the address it used for its
+    // per-MAC files ties them to it.
+    let mut st = JobState::new(
+        job("sip:8.12", Schedule::Now, rollout(1, 0, None)),
+        sccp_phones(1),
+        0,
+    )
+    .unwrap();
+    tick(0, &mut st, &[]);
+    let boot = sccp_to_sip_boot(1, MIN);
+    assert!(boot.iter().any(|e| e.mac.is_none()));
+    tick(2 * MIN, &mut st, &boot);
+    assert_eq!(st.status, JobStatus::Completed);
+    assert_eq!(st.phones[0].ip, Some(ip(1)));
+}
+
+#[test]
+fn cancel_follows_the_table() {
+    let mut st = JobState::new(
+        job("sip:8.12", Schedule::Now, rollout(1, 0, None)),
+        sccp_phones(1),
+        0,
+    )
+    .unwrap();
+    st.cancel(5, "operator").unwrap();
+    assert_eq!(st.status, JobStatus::Cancelled);
+    assert!(tick(10, &mut st, &[]).is_empty());
+    assert!(st.cancel(6, "again").is_err());
+}
+
+#[test]
+fn bad_jobs_are_refused() {
+    let e = JobState::new(
+        job("sip:8.12", Schedule::Now, rollout(0, 0, None)),
+        vec![],
+        0,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("--batch"), "{e}");
+    let e = JobState::new(
+        job("sip:8.12", Schedule::Now, rollout(1, 0, Some(0))),
+        vec![],
+        0,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("--max-failures"), "{e}");
+}
