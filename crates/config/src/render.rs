@@ -397,10 +397,13 @@ pub fn render(
                 .push("image_version", &image_version)
                 .map_err(|error| RenderError::Value { mac, error })?;
         }
-        if sip_settings {
+        // While W210 applies the template is not written, so it is not
+        // checked against this (old) load either: an intermediate SIP 2.x
+        // hop must not be blocked by settings meant for the final load.
+        if sip_settings && !w210 {
             let source = template_source(template);
             for (k, v) in &template.settings {
-                if check_sip_setting(&source, k, v, rel, lines)? && !w210 {
+                if check_sip_setting(&source, k, v, rel, lines)? {
                     default
                         .set(k, v)
                         .map_err(|error| RenderError::Value { mac, error })?;

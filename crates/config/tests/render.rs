@@ -109,6 +109,31 @@ fn sip_2_3_phone_targeting_8_12_gets_the_w210_minimal_sipdefault() {
 }
 
 #[test]
+fn an_intermediate_sip_2_3_hop_is_not_blocked_by_the_final_template() {
+    // SCCP 3.x goes to SIP 8.12 through SIP 2.3; the template is for 8.12.
+    let t = sip_template(&[("services_url", "http://x/"), ("call_stats", "1")]);
+    let files = render(
+        &phone(Model::Cp7960),
+        &t,
+        &RenderLoad::new(Some(load("P00303020214")), load("POS30203")),
+    )
+    .unwrap();
+    assert_eq!(text(&files, "SIPDefault.cnf"), "image_version: POS30203\n");
+    assert_eq!(text(&files, "OS79XX.TXT"), "POS30203");
+    // Once on 2.3 and moving on, the same template is still not written.
+    let files = render(
+        &phone(Model::Cp7960),
+        &t,
+        &RenderLoad::new(Some(load("POS30203")), load("P0S3-8-12-00")),
+    )
+    .unwrap();
+    assert_eq!(
+        text(&files, "SIPDefault.cnf"),
+        "image_version: P0S3-8-12-00\n"
+    );
+}
+
+#[test]
 fn after_conversion_the_full_sipdefault_is_rendered() {
     let t = sip_template(&[
         ("proxy1_address", "10.0.0.1"),
