@@ -152,13 +152,16 @@ impl Query {
     /// A phone whose current load is unknown never matches a `current`
     /// criterion: selecting phones on a guess is what this avoids.
     pub fn matches(&self, p: &Phone) -> bool {
-        self.model.map_or(true, |m| p.model == m)
-            && self
-                .site
-                .as_ref()
-                .map_or(true, |s| p.site.as_ref() == Some(s))
-            && self.tag.as_ref().map_or(true, |t| p.tags.contains(t))
-            && self.mac_pattern.as_ref().map_or(true, |m| m.matches(p.mac))
+        (self.model.is_none() || self.model == Some(p.model))
+            && (self.site.is_none() || self.site == p.site)
+            && match &self.tag {
+                None => true,
+                Some(t) => p.tags.contains(t),
+            }
+            && match &self.mac_pattern {
+                None => true,
+                Some(m) => m.matches(p.mac),
+            }
             && match &self.current {
                 None => true,
                 Some(CurrentCriterion::Protocol(proto)) => {
