@@ -19,3 +19,7 @@ pub use root::{read_root, Content, Root, RootError, RootFile, BACKUP_DIR};
 pub use scan::{scan, Options, W210_LIMIT};
 pub mod fix;
 pub use fix::{apply as apply_fixes, Applied, FixError};
+pub mod log;
+pub mod timeline;
+pub use log::{parse_log, ParsedLog, Transfer, TransferOutcome};
+pub use timeline::{diagnose, render_timeline, timelines, Timeline};

@@ -1,0 +1,477 @@
+//! TFTP server logs, read into transfers: the reference's log format (which
+//! phoneflip's own server writes too, see `phoneflip_tftp::log`) and
+//! tftpd-hpa's syslog lines.
+//!
+//! ```text
+//! Wed Nov 06 11:58:51 2002: Sending 'OS79XX.TXT' file to 10.1.1.1 in binary mode
+//! Wed Nov 06 11:58:51 2002: Successful.
+//! Nov  6 11:58:51 tftp in.tftpd[812]: RRQ from ::ffff:10.1.1.1 filename OS79XX.TXT
+//! Nov  6 11:58:51 tftp in.tftpd[812]: sending NAK (1, File not found) to ::ffff:10.1.1.1
+//! ```
+//!
+//! A log is user input: any line that is not one of these is counted and
+//! skipped, never an error.
+
+use std::fmt::Write as _;
+use std::net::IpAddr;
+
+use crate::fix::civil_from_days;
+
+/// How a transfer ended, as far as the log tells.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "result", content = "reason", rename_all = "snake_case")]
+pub enum TransferOutcome {
+    Success,
+    NotFound,
+    /// The log's reason, e.g. `State Error`.
+    Failed(String),
+}
+
+/// One request for a file.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Transfer {
+    /// 1-based line of the request in the log.
+    pub line: usize,
+    /// Seconds since 1970 as the log writes them (its time zone; syslog
+    /// lines carry no year and are read as year 2000), for intervals.
+    pub at: Option<i64>,
+    pub client: IpAddr,
+    /// The name as requested.
+    pub file: String,
+    /// An upload (WRQ) rather than a read.
+    pub write: bool,
+    /// `None` when the log never says.
+    pub outcome: Option<TransferOutcome>,
+}
+
+/// What a log held.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ParsedLog {
+    pub transfers: Vec<Transfer>,
+    /// Lines that were none of the known messages.
+    pub skipped: usize,
+}
+
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+const WEEKDAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = (i64::from(m) + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn month(s: &str) -> Option<u32> {
+    MONTHS.iter().position(|m| *m == s).map(|i| i as u32 + 1)
+}
+
+fn hms(s: &str) -> Option<i64> {
+    let mut it = s.split(':');
+    let h: i64 = it.next()?.parse().ok()?;
+    let m: i64 = it.next()?.parse().ok()?;
+    let sec: i64 = it.next()?.split('.').next()?.parse().ok()?;
+    if it.next().is_some() || h > 23 || m > 59 || sec > 60 {
+        return None;
+    }
+    Some(h * 3600 + m * 60 + sec)
+}
+
+fn stamp(y: i64, m: u32, d: u32, secs: i64) -> Option<i64> {
+    if !(1..=31).contains(&d) || !(0..=9999).contains(&y) {
+        return None;
+    }
+    Some(days_from_civil(y, m, d) * 86_400 + secs)
+}
+
+/// `Wed Nov 06 11:58:51 2002: rest` → (time, rest).
+fn reference_prefix(line: &str) -> Option<(i64, &str)> {
+    let (head, rest) = line.split_once(": ")?;
+    let w: Vec<&str> = head.split_whitespace().collect();
+    let [_wd, mon, day, time, year] = w.as_slice() else {
+        return None;
+    };
+    let t = stamp(
+        year.parse().ok()?,
+        month(mon)?,
+        day.parse().ok()?,
+        hms(time)?,
+    )?;
+    Some((t, rest))
+}
+
+/// The time at the start of a syslog line: `Nov  6 11:58:51` (no year) or
+/// RFC 3339 `2002-11-06T11:58:51.123+00:00`.
+fn syslog_time(line: &str) -> Option<i64> {
+    let first = line.split_whitespace().next()?;
+    if let Some((date, time)) = first.split_once('T') {
+        let mut d = date.split('-');
+        let y: i64 = d.next()?.parse().ok()?;
+        let m: u32 = d.next()?.parse().ok()?;
+        let day: u32 = d.next()?.parse().ok()?;
+        if !(1..=12).contains(&m) {
+            return None;
+        }
+        let time = time.get(..8)?;
+        return stamp(y, m, day, hms(time)?);
+    }
+    let w: Vec<&str> = line.split_whitespace().take(3).collect();
+    let [mon, day, time] = w.as_slice() else {
+        return None;
+    };
+    stamp(2000, month(mon)?, day.parse().ok()?, hms(time)?)
+}
+
+fn address(s: &str) -> Option<IpAddr> {
+    let s = s.trim().trim_end_matches('.');
+    let ip: IpAddr = s.parse().ok()?;
+    Some(match ip {
+        IpAddr::V6(v6) => v6
+            .to_ipv4_mapped()
+            .map(IpAddr::V4)
+            .unwrap_or(IpAddr::V6(v6)),
+        v4 => v4,
+    })
+}
+
+fn outcome_of(reason: &str) -> TransferOutcome {
+    let r = reason.trim();
+    if r.eq_ignore_ascii_case("File not found") {
+        TransferOutcome::NotFound
+    } else {
+        TransferOutcome::Failed(r.to_string())
+    }
+}
+
+/// Reads a log in any of the known formats, line by line; formats may be
+/// mixed (a syslog file holding phoneflip's lines too).
+pub fn parse_log(text: &str) -> ParsedLog {
+    let mut log = ParsedLog::default();
+    // Index of the last transfer still waiting for its result line.
+    let mut pending: Option<usize> = None;
+    for (i, raw) in text.split('\n').enumerate() {
+        let line = raw.strip_suffix('\r').unwrap_or(raw);
+        let n = i + 1;
+        if line.trim().is_empty() {
+            continue;
+        }
+        if let Some((at, rest)) = reference_prefix(line) {
+            if let Some(t) = reference_request(rest, n, at) {
+                log.transfers.push(t);
+                pending = Some(log.transfers.len() - 1);
+                continue;
+            }
+            let rest = rest.trim();
+            let result = if rest == "Successful." {
+                Some(TransferOutcome::Success)
+            } else if let Some(inner) = rest
+                .strip_prefix("Failed (")
+                .and_then(|r| r.strip_suffix(")."))
+            {
+                let inner = inner.trim();
+                let inner = inner
+                    .strip_prefix("Refused:")
+                    .map(str::trim)
+                    .unwrap_or(inner);
+                Some(outcome_of(inner))
+            } else {
+                None
+            };
+            match (result, pending) {
+                (Some(o), Some(p)) => {
+                    log.transfers[p].outcome = Some(o);
+                    pending = None;
+                }
+                _ => log.skipped += 1,
+            }
+            continue;
+        }
+        if let Some(msg) = tftpd_message(line) {
+            let at = syslog_time(line);
+            if let Some(t) = tftpd_request(msg, n, at) {
+                log.transfers.push(t);
+                continue;
+            }
+            if let Some((code, reason, to)) = tftpd_nak(msg) {
+                if let Some(t) = log
+                    .transfers
+                    .iter_mut()
+                    .rev()
+                    .find(|t| t.client == to && t.outcome.is_none())
+                {
+                    t.outcome = Some(if code == 1 {
+                        TransferOutcome::NotFound
+                    } else {
+                        outcome_of(reason)
+                    });
+                    continue;
+                }
+            }
+            log.skipped += 1;
+            continue;
+        }
+        // The reference's example wraps "in binary mode" onto its own line.
+        if !matches!(
+            line.trim(),
+            "in binary mode" | "in ascii mode" | "in netascii mode"
+        ) {
+            log.skipped += 1;
+        }
+    }
+    log
+}
+
+fn reference_request(rest: &str, line: usize, at: i64) -> Option<Transfer> {
+    let (write, body) = if let Some(b) = rest.strip_prefix("Sending '") {
+        (false, b)
+    } else {
+        (true, rest.strip_prefix("Receiving '")?)
+    };
+    let sep = if write { "' file from " } else { "' file to " };
+    let cut = body.rfind(sep)?;
+    let file = &body[..cut];
+    let after = &body[cut + sep.len()..];
+    let addr = after.split_whitespace().next()?;
+    Some(Transfer {
+        line,
+        at: Some(at),
+        client: address(addr)?,
+        file: file.to_string(),
+        write,
+        outcome: None,
+    })
+}
+
+/// The message part of a tftpd-hpa syslog line (`… in.tftpd[812]: msg`).
+fn tftpd_message(line: &str) -> Option<&str> {
+    let at = line.find("tftpd[")?;
+    let rest = &line[at..];
+    let close = rest.find("]: ")?;
+    Some(&rest[close + 3..])
+}
+
+fn tftpd_request(msg: &str, line: usize, at: Option<i64>) -> Option<Transfer> {
+    let (write, rest) = if let Some(r) = msg.strip_prefix("RRQ from ") {
+        (false, r)
+    } else {
+        (true, msg.strip_prefix("WRQ from ")?)
+    };
+    let (addr, file) = rest.split_once(" filename ")?;
+    let file = file.trim_end_matches('\n');
+    let file = match file.find(" remapped to ") {
+        Some(i) => &file[..i],
+        None => file,
+    };
+    Some(Transfer {
+        line,
+        at,
+        client: address(addr)?,
+        file: file.to_string(),
+        write,
+        outcome: None,
+    })
+}
+
+/// `sending NAK (1, File not found) to ::ffff:10.1.1.1`
+fn tftpd_nak(msg: &str) -> Option<(u16, &str, IpAddr)> {
+    let rest = msg.strip_prefix("sending NAK (")?;
+    let (inside, to) = rest.rsplit_once(") to ")?;
+    let (code, reason) = inside.split_once(',')?;
+    Some((code.trim().parse().ok()?, reason.trim(), address(to)?))
+}
+
+/// `Wed Nov 06 11:58:51 2002`, the reference's time format.
+pub fn format_time(t: i64) -> String {
+    let days = t.div_euclid(86_400);
+    let r = t.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{} {} {:02} {:02}:{:02}:{:02} {}",
+        WEEKDAYS[days.rem_euclid(7) as usize],
+        MONTHS[(m - 1) as usize],
+        d,
+        r / 3600,
+        r % 3600 / 60,
+        r % 60,
+        y
+    )
+}
+
+/// Writes transfers in the reference's format (the writer half of
+/// [`parse_log`], used by the tests and to print a timeline).
+pub fn write_reference(transfers: &[Transfer]) -> String {
+    let mut o = String::new();
+    for t in transfers {
+        let time = format_time(t.at.unwrap_or(0));
+        if t.write {
+            let _ = writeln!(
+                o,
+                "{time}: Receiving '{}' file from {} in binary mode",
+                t.file, t.client
+            );
+        } else {
+            let _ = writeln!(
+                o,
+                "{time}: Sending '{}' file to {} in binary mode",
+                t.file, t.client
+            );
+        }
+        match &t.outcome {
+            None => {}
+            Some(TransferOutcome::Success) => {
+                let _ = writeln!(o, "{time}: Successful.");
+            }
+            Some(TransferOutcome::NotFound) => {
+                let _ = writeln!(o, "{time}: Failed ( File not found ).");
+            }
+            Some(TransferOutcome::Failed(r)) => {
+                let _ = writeln!(o, "{time}: Failed ( {r} ).");
+            }
+        }
+    }
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const REFERENCE: &str = "Wed Nov 06 11:58:51 2002: Sending 'OS79XX.TXT' file to 10.1.1.1
+in binary mode
+Wed Nov 06 11:58:51 2002: Successful.
+Wed Nov 06 11:58:51 2002: Sending 'POS30300.bin' file to 10.1.1.1
+in binary mode
+Wed Nov 06 11:58:52 2002: Failed ( State Error ).
+Wed Nov 06 11:59:00 2002: Sending 'POS30300.bin' file to 10.1.1.1
+in binary mode
+Wed Nov 06 11:59:02 2002: Failed ( State Error ).
+Wed Nov 06 11:59:10 2002: Sending 'POS30300.bin' file to 10.1.1.1
+in binary mode
+Wed Nov 06 11:59:13 2002: Failed ( State Error ).
+";
+
+    #[test]
+    fn reads_the_references_log() {
+        let log = parse_log(REFERENCE);
+        assert_eq!(log.skipped, 0);
+        assert_eq!(log.transfers.len(), 4);
+        assert_eq!(log.transfers[0].file, "OS79XX.TXT");
+        assert_eq!(log.transfers[0].outcome, Some(TransferOutcome::Success));
+        assert_eq!(
+            log.transfers[3].outcome,
+            Some(TransferOutcome::Failed("State Error".into()))
+        );
+        assert_eq!(
+            log.transfers[3].at.unwrap() - log.transfers[1].at.unwrap(),
+            19
+        );
+        assert_eq!(
+            format_time(log.transfers[0].at.unwrap()),
+            "Wed Nov 06 11:58:51 2002"
+        );
+    }
+
+    #[test]
+    fn reads_phoneflips_log() {
+        // The lines crates/tftp's TransferLog writes.
+        let text = "Wed Nov 06 11:58:51 2002: Sending 'SIP002094D245CB.cnf' file to 10.1.1.1 in binary mode\n\
+                    Wed Nov 06 11:58:51 2002: Failed ( File not found ).\n\
+                    Wed Nov 06 11:58:52 2002: Sending 'x.bin' file to 10.1.1.2 in binary mode\n\
+                    Wed Nov 06 11:58:52 2002: Failed ( State Error: bad ack ).\n\
+                    Wed Nov 06 11:58:53 2002: Receiving 'up.log' file from 10.1.1.2 in binary mode\n\
+                    Wed Nov 06 11:58:53 2002: Failed ( Refused: uploads are disabled ).\n";
+        let log = parse_log(text);
+        assert_eq!(log.skipped, 0);
+        assert_eq!(log.transfers[0].outcome, Some(TransferOutcome::NotFound));
+        assert_eq!(
+            log.transfers[1].outcome,
+            Some(TransferOutcome::Failed("State Error: bad ack".into()))
+        );
+        assert!(log.transfers[2].write);
+    }
+
+    #[test]
+    fn reads_tftpd_hpa_syslog() {
+        let text = "Nov  6 11:58:51 tftp in.tftpd[812]: RRQ from ::ffff:10.1.1.1 filename OS79XX.TXT\n\
+                    Nov  6 11:58:52 tftp in.tftpd[813]: RRQ from ::ffff:10.1.1.1 filename SIP002094D245CB.cnf\n\
+                    Nov  6 11:58:52 tftp in.tftpd[813]: sending NAK (1, File not found) to ::ffff:10.1.1.1\n\
+                    2002-11-06T11:59:22.123456+00:00 tftp in.tftpd[900]: RRQ from 10.1.1.1 filename ./SIP002094D245CB.cnf remapped to SIP002094D245CB.cnf\n\
+                    Nov  6 11:59:30 tftp systemd[1]: Started tftpd-hpa.\n";
+        let log = parse_log(text);
+        assert_eq!(log.transfers.len(), 3);
+        assert_eq!(log.skipped, 1);
+        assert_eq!(
+            log.transfers[0].client,
+            "10.1.1.1".parse::<IpAddr>().unwrap()
+        );
+        assert_eq!(log.transfers[0].outcome, None);
+        assert_eq!(log.transfers[1].outcome, Some(TransferOutcome::NotFound));
+        assert_eq!(log.transfers[2].file, "./SIP002094D245CB.cnf");
+        assert!(log.transfers[2].at.is_some());
+    }
+
+    fn transfer() -> impl Strategy<Value = Transfer> {
+        (
+            0i64..4_000_000_000,
+            any::<[u8; 4]>(),
+            "[A-Za-z0-9._-]{1,20}",
+            any::<bool>(),
+            prop_oneof![
+                Just(None),
+                Just(Some(TransferOutcome::Success)),
+                Just(Some(TransferOutcome::NotFound)),
+                "[A-Za-z][A-Za-z ]{0,15}[a-z]".prop_map(|r| Some(TransferOutcome::Failed(r))),
+            ],
+        )
+            .prop_map(|(at, ip, file, write, outcome)| Transfer {
+                line: 0,
+                at: Some(at),
+                client: IpAddr::from(ip),
+                file,
+                write,
+                outcome,
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn round_trips(ts in proptest::collection::vec(transfer(), 0..12)) {
+            let text = write_reference(&ts);
+            let mut back = parse_log(&text);
+            prop_assert_eq!(back.skipped, 0);
+            for t in &mut back.transfers {
+                t.line = 0;
+            }
+            let expected: Vec<Transfer> = ts
+                .iter()
+                .cloned()
+                .map(|mut t| {
+                    if matches!(&t.outcome, Some(TransferOutcome::Failed(r)) if r.eq_ignore_ascii_case("File not found")) {
+                        t.outcome = Some(TransferOutcome::NotFound);
+                    }
+                    t
+                })
+                .collect();
+            prop_assert_eq!(back.transfers, expected);
+        }
+
+        #[test]
+        fn never_panics(s in "\\PC{0,400}") {
+            let _ = parse_log(&s);
+        }
+
+        #[test]
+        fn never_panics_on_near_misses(
+            prefix in prop_oneof![Just("Wed Nov 06 11:58:51 2002: "), Just("Nov  6 11:58:51 h in.tftpd[1]: "), Just("")],
+            body in "(Sending '|RRQ from |sending NAK \\(|Failed \\(|Successful)[ -~]{0,60}",
+        ) {
+            let _ = parse_log(&format!("{prefix}{body}\n{prefix}{body}"));
+        }
+    }
+}
