@@ -1,0 +1,198 @@
+//! The provisioning pipeline behind a real TFTP server on loopback, fetched
+//! with phoneflip's TFTP client: per-phone files rendered from a SQLite
+//! inventory, unused protocol files absent (error 1), auto-registration,
+//! and the observed load learnt from what the phone fetched.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use phoneflip_inventory::{Inventory, Phone, SqliteInventory};
+use phoneflip_provision::{AutoRegister, Provisioner, Recorder};
+use phoneflip_tftp::client::{fetch, FetchError, FetchOptions};
+use phoneflip_tftp::{Server, ServerConfig, TransferLog};
+
+struct Running {
+    addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+async fn start(
+    root: &std::path::Path,
+    inv: Arc<dyn Inventory>,
+    auto: Option<AutoRegister>,
+) -> Running {
+    let catalogue = Provisioner::catalogue_of(root).unwrap();
+    let source = Arc::new(Provisioner::new(inv.clone(), catalogue, auto));
+    let recorder = Arc::new(Recorder::new(inv));
+    let cfg = ServerConfig::new("127.0.0.1:0".parse().unwrap(), root);
+    let server = Server::bind(cfg, source, recorder, TransferLog::none())
+        .await
+        .unwrap();
+    let addr = server.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        server
+            .run(async {
+                let _ = rx.await;
+            })
+            .await
+            .unwrap();
+    });
+    Running {
+        addr,
+        stop: Some(tx),
+        task,
+    }
+}
+
+impl Running {
+    async fn get(&self, client: &str, name: &str) -> Result<Vec<u8>, FetchError> {
+        fetch(
+            self.addr,
+            format!("{client}:0").parse().unwrap(),
+            name,
+            &FetchOptions::default(),
+        )
+        .await
+    }
+    async fn stop(mut self) {
+        let _ = self.stop.take().unwrap().send(());
+        let _ = self.task.await;
+    }
+}
+
+fn root_with_sip_8_12() -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    for f in [
+        "P0S3-8-12-00.loads",
+        "P0S3-8-12-00.sb2",
+        "P003-8-12-00.bin",
+        "P003-8-12-00.sbn",
+    ] {
+        std::fs::write(d.path().join(f), vec![0x5a; 4096]).unwrap();
+    }
+    std::fs::write(d.path().join("SIPDefault.cnf"), "image_version: STATIC\n").unwrap();
+    d
+}
+
+fn phone(mac: &str, observed: &str, desired: &str) -> Phone {
+    let mut p = Phone::new(mac.parse().unwrap(), "7960".parse().unwrap());
+    p.observed_load = Some(observed.parse().unwrap());
+    p.desired_load = Some(desired.parse().unwrap());
+    p
+}
+
+#[tokio::test]
+async fn renders_per_phone_files_and_learns_the_new_load() {
+    let root = root_with_sip_8_12();
+    let inv: Arc<dyn Inventory> = Arc::new(SqliteInventory::open_in_memory().unwrap());
+    inv.put_phone(&phone("0019AA000001", "P0030801SR02", "P0S3-8-12-00"))
+        .unwrap();
+    let srv = start(root.path(), inv.clone(), None).await;
+    let c = "127.0.0.21";
+
+    // The SCCP 8.1 loader's hunt: its SEP file moves it to SIP 8.12.
+    let sep = String::from_utf8(srv.get(c, "SEP0019AA000001.cnf.xml").await.unwrap()).unwrap();
+    assert!(sep.contains("P0S3-8-12-00"), "{sep}");
+    // SIPDefault.cnf is rendered for this phone (known by its address), not the static one.
+    let sipdef = String::from_utf8(srv.get(c, "SIPDefault.cnf").await.unwrap()).unwrap();
+    assert!(sipdef.contains("image_version: P0S3-8-12-00"), "{sipdef}");
+    assert!(!sipdef.contains("STATIC"));
+
+    // Two-stage upgrade, then the SIP application asks for its files.
+    for f in [
+        "P0S3-8-12-00.loads",
+        "P003-8-12-00.sbn",
+        "P0S3-8-12-00.loads",
+        "P0S3-8-12-00.sb2",
+    ] {
+        assert_eq!(srv.get(c, f).await.unwrap().len(), 4096, "{f}");
+    }
+    let mine = String::from_utf8(srv.get(c, "./SIP0019AA000001.cnf").await.unwrap()).unwrap();
+    assert!(mine.contains("image_version: P0S3-8-12-00"), "{mine}");
+
+    // The recorder flushes in the background.
+    let mac = "0019AA000001".parse().unwrap();
+    let mut learnt = None;
+    for _ in 0..50 {
+        learnt = inv.get_phone(mac).unwrap().unwrap().observed_load;
+        if learnt.as_ref().map(|l| l.as_str()) == Some("P0S3-8-12-00") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(learnt.unwrap().as_str(), "P0S3-8-12-00");
+    let mut timeline = Vec::new();
+    for _ in 0..50 {
+        timeline = inv.timeline(mac, 100).unwrap();
+        if timeline
+            .iter()
+            .any(|e| e.event.file == "SIP0019AA000001.cnf")
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        timeline.iter().any(|e| e.event.file == "P0S3-8-12-00.sb2"),
+        "{timeline:?}"
+    );
+    srv.stop().await;
+}
+
+#[tokio::test]
+async fn unused_protocol_files_are_absent_and_unknown_phones_get_the_root() {
+    let root = root_with_sip_8_12();
+    let inv: Arc<dyn Inventory> = Arc::new(SqliteInventory::open_in_memory().unwrap());
+    inv.put_phone(&phone("0019AA000002", "P0S3-8-12-00", "P0S3-8-12-00"))
+        .unwrap();
+    let srv = start(root.path(), inv.clone(), None).await;
+    // A SIP phone has no MGCP file: error 1, nothing else (CSCee31047).
+    match srv.get("127.0.0.22", "MGC0019AA000002.cnf").await {
+        Err(FetchError::Server { code, .. }) => assert_eq!(code, 1),
+        other => panic!("{other:?}"),
+    }
+    // An unknown phone gets the root's files and nothing rendered.
+    let def = String::from_utf8(srv.get("127.0.0.23", "SIPDefault.cnf").await.unwrap()).unwrap();
+    assert_eq!(def, "image_version: STATIC\n");
+    match srv.get("127.0.0.23", "SIP0019AA0000FF.cnf").await {
+        Err(FetchError::Server { code, .. }) => assert_eq!(code, 1),
+        other => panic!("{other:?}"),
+    }
+    assert!(inv
+        .get_phone("0019AA0000FF".parse().unwrap())
+        .unwrap()
+        .is_none());
+    srv.stop().await;
+}
+
+#[tokio::test]
+async fn auto_registration_adds_the_phone_with_the_default_protocol() {
+    let root = root_with_sip_8_12();
+    let inv: Arc<dyn Inventory> = Arc::new(SqliteInventory::open_in_memory().unwrap());
+    let auto = AutoRegister {
+        protocol: phoneflip_firmware::Protocol::Sip,
+        template: None,
+        model: "7960".parse().unwrap(),
+    };
+    let srv = start(root.path(), inv.clone(), Some(auto)).await;
+    // The universal loader's hunt: with the phone's load unknown no SEP
+    // file is made up (error 1), so the hunt goes on to SIP<MAC>.cnf,
+    // which names the SIP load of the root.
+    match srv.get("127.0.0.24", "SEP0019AA0000AA.cnf.xml").await {
+        Err(FetchError::Server { code, .. }) => assert_eq!(code, 1),
+        other => panic!("{other:?}"),
+    }
+    let sip =
+        String::from_utf8(srv.get("127.0.0.24", "SIP0019AA0000AA.cnf").await.unwrap()).unwrap();
+    assert!(sip.contains("image_version: P0S3-8-12-00"), "{sip}");
+    let p = inv
+        .get_phone("0019AA0000AA".parse().unwrap())
+        .unwrap()
+        .unwrap();
+    assert!(p.auto_registered);
+    assert_eq!(p.desired_protocol, Some(phoneflip_firmware::Protocol::Sip));
+    srv.stop().await;
+}
