@@ -15,3 +15,17 @@ pub use job::{
 };
 pub use progress::{infer, Progress, Stage, TransferEvent, TransferOutcome, IMAGE_FAILURE_LIMIT};
 pub use scheduler::{tick, Action, Counts, JobState, PhoneEntry, ResetMethod, Selected};
+pub mod autoreg;
+pub mod engine;
+pub mod notify;
+pub mod sip;
+pub mod store;
+
+pub use autoreg::{decide, plan_revert, AutoRegistration, Decision, RevertError, RevertPlan};
+pub use engine::{
+    cancel, step, CancelError, Effects, EngineError, EventSource, InventoryEffects,
+    InventoryEvents, SyncBumper,
+};
+pub use notify::{send_check_sync, NotifyError};
+pub use sip::{CheckSyncNotify, NotifyOutcome, SipError, SipResponse, Timers};
+pub use store::{JobStore, MemoryJobStore, SqliteJobStore, StoreError};

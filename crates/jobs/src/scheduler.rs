@@ -55,6 +55,14 @@ pub struct PhoneEntry {
     /// Its address as last seen in a transfer; where a NOTIFY goes.
     pub ip: Option<IpAddr>,
     pub progress: Progress,
+    /// The driver carried out this phone's reset; until then every tick
+    /// asks for it again, so a crash between saving and resetting cannot
+    /// leave a started phone untouched.
+    #[serde(default)]
+    pub reset_done: bool,
+    /// What the reset came to ("200 OK", "power cycle needed", an error).
+    #[serde(default)]
+    pub note: Option<String>,
 }
 
 impl PhoneEntry {
@@ -94,13 +102,16 @@ pub struct JobState {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "action")]
 pub enum Action {
-    /// Point these phones' records at the job's template and target so
-    /// their config files change. Comes before their resets.
+    /// A batch begins (for the report and the dashboard). The work for
+    /// each phone is in its [`Action::ResetPhone`].
     StartBatch {
         batch: u32,
         canary: bool,
         macs: Vec<Mac>,
     },
+    /// Point the phone's record at the job's template and target (so its
+    /// config files change), then reset it; idempotent, and repeated on
+    /// every tick until [`JobState::ack_reset`] confirms it.
     ResetPhone {
         mac: Mac,
         method: ResetMethod,
@@ -178,6 +189,8 @@ impl JobState {
                     batch: None,
                     started_ms: None,
                     ip: None,
+                    reset_done: false,
+                    note: None,
                     progress: if on_target {
                         Progress::already_converted(now)
                     } else {
@@ -210,6 +223,14 @@ impl JobState {
             }
         }
         c
+    }
+
+    /// Records that the driver carried out `mac`'s reset.
+    pub fn ack_reset(&mut self, mac: Mac, note: impl Into<String>) {
+        if let Some(e) = self.entry_mut(mac) {
+            e.reset_done = true;
+            e.note = Some(note.into());
+        }
     }
 
     pub fn cancel(&mut self, now: Millis, why: &str) -> Result<(), JobError> {
@@ -268,6 +289,11 @@ pub fn tick(now: Millis, st: &mut JobState, events: &[TransferEvent]) -> Vec<Act
         else {
             continue;
         };
+        // Transfers from before the job started say nothing about it
+        // (a store replays history to a new job's cursor).
+        if st.started_ms.is_some_and(|t| ev.time_ms < t) {
+            continue;
+        }
         let target = st.job.target.clone();
         let Some(entry) = st.entry_mut(mac) else {
             continue;
@@ -349,6 +375,7 @@ pub fn tick(now: Millis, st: &mut JobState, events: &[TransferEvent]) -> Vec<Act
         .iter()
         .any(|p| p.started_ms.is_some() && !p.is_terminal());
     if in_flight {
+        out.extend(pending_resets(st));
         return out;
     }
     let size = if canary && st.batches_started == 0 {
@@ -366,7 +393,7 @@ pub fn tick(now: Millis, st: &mut JobState, events: &[TransferEvent]) -> Vec<Act
     {
         entry.batch = Some(batch);
         entry.started_ms = Some(now);
-        macs.push((entry.mac, entry.reset, entry.ip));
+        macs.push(entry.mac);
     }
     if macs.is_empty() {
         st.go(JobStatus::Completed);
@@ -381,13 +408,22 @@ pub fn tick(now: Millis, st: &mut JobState, events: &[TransferEvent]) -> Vec<Act
     out.push(Action::StartBatch {
         batch,
         canary: canary && batch == 0,
-        macs: macs.iter().map(|m| m.0).collect(),
+        macs,
     });
-    out.extend(
-        macs.into_iter()
-            .map(|(mac, method, ip)| Action::ResetPhone { mac, method, ip }),
-    );
+    out.extend(pending_resets(st));
     out
+}
+
+/// Started, unfinished phones whose reset the driver has not confirmed.
+fn pending_resets(st: &JobState) -> impl Iterator<Item = Action> + '_ {
+    st.phones
+        .iter()
+        .filter(|p| p.started_ms.is_some() && !p.is_terminal() && !p.reset_done)
+        .map(|p| Action::ResetPhone {
+            mac: p.mac,
+            method: p.reset,
+            ip: p.ip,
+        })
 }
 
 fn finish_failed(

@@ -160,6 +160,7 @@ fn a_silent_phone_times_out() {
     )
     .unwrap();
     tick(0, &mut st, &[]);
+    st.ack_reset(mac(1), "power cycle listed");
     let a = tick(30 * MIN - 1, &mut st, &[]);
     assert!(a.is_empty());
     let a = tick(30 * MIN, &mut st, &[]);
@@ -250,4 +251,30 @@ fn bad_jobs_are_refused() {
     .unwrap_err()
     .to_string();
     assert!(e.contains("--max-failures"), "{e}");
+}
+
+#[test]
+fn resets_are_asked_for_until_acknowledged() {
+    let mut st = JobState::new(
+        job("sip:8.12", Schedule::Now, rollout(2, 0, None)),
+        sccp_phones(2),
+        0,
+    )
+    .unwrap();
+    let resets = |a: &[Action]| {
+        a.iter()
+            .filter_map(|x| match x {
+                Action::ResetPhone { mac, .. } => Some(*mac),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
+    let a = tick(0, &mut st, &[]);
+    assert_eq!(resets(&a), vec![mac(1), mac(2)]);
+    st.ack_reset(mac(1), "power cycle listed");
+    let a = tick(1, &mut st, &[]);
+    assert_eq!(resets(&a), vec![mac(2)], "an unconfirmed reset is repeated");
+    st.ack_reset(mac(2), "power cycle listed");
+    assert!(tick(2, &mut st, &[]).is_empty());
+    assert_eq!(st.phones[0].note.as_deref(), Some("power cycle listed"));
 }
