@@ -31,7 +31,8 @@ pub mod section {
     pub const DOMAIN_FACTS: &str = "domain facts (not in the reference)";
 }
 
-/// The rules a hop or a refusal can cite.
+/// The rules a hop or a refusal can cite. The serde names are part of the
+/// stable JSON of `phoneflip plan --json`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RuleId {
@@ -41,10 +42,14 @@ pub enum RuleId {
     Os79xxNameOnly,
     #[serde(rename = "no_downgrade_below_5_0")]
     NoDowngradeBelow5,
+    #[serde(rename = "state_error_via_sip_2_3")]
     StateErrorViaSip23,
+    #[serde(rename = "latest_sccp_4_before_5")]
     LatestSccp4Before5,
+    #[serde(rename = "via_sccp_6_3")]
     ViaSccp63,
     Gkdefault,
+    #[serde(rename = "w210_minimal_sipdefault")]
     W210MinimalSipDefault,
     EightDotThree,
     OriginalBoot,
@@ -491,6 +496,18 @@ mod tests {
         assert!(reads(&r("sip:6.3"), "gkdefault.cfg"));
         assert!(reads(&r("sip:8.12"), "SIPDefault.cnf"));
         assert!(!reads(&r("sip:8.12"), "OS79XX.TXT"));
+    }
+
+    #[test]
+    fn rule_ids_have_readable_json_names() {
+        let names: Vec<String> = RULES
+            .iter()
+            .map(|r| serde_json::to_string(&r.id).unwrap())
+            .collect();
+        assert_eq!(
+            names.join(","),
+            "\"universal_loader\",\"sip_image_version\",\"sccp_load_information\",\"os79xx_name_only\",\"no_downgrade_below_5_0\",\"state_error_via_sip_2_3\",\"latest_sccp_4_before_5\",\"via_sccp_6_3\",\"gkdefault\",\"w210_minimal_sipdefault\",\"eight_dot_three\",\"original_boot\""
+        );
     }
 
     #[test]
