@@ -174,6 +174,31 @@ impl Query {
     }
 }
 
+impl Query {
+    /// The inventory's phones this query finds, in MAC order.
+    pub fn select(
+        &self,
+        inventory: &dyn phoneflip_inventory::Inventory,
+    ) -> Result<Vec<crate::scheduler::Selected>, phoneflip_inventory::InventoryError> {
+        let filter = phoneflip_inventory::PhoneFilter {
+            site: self.site.clone(),
+            model: self.model,
+            tag: self.tag.clone(),
+            ..Default::default()
+        };
+        let mut phones = inventory.list_phones(&filter)?;
+        phones.retain(|p| self.matches(p));
+        phones.sort_by_key(|p| p.mac);
+        Ok(phones
+            .into_iter()
+            .map(|p| crate::scheduler::Selected {
+                mac: p.mac,
+                current_load: p.observed_load,
+            })
+            .collect())
+    }
+}
+
 /// The protocol and load the job moves phones to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Target {

@@ -265,19 +265,24 @@ pub struct Counts {
 /// (in the order they happened).
 pub fn tick(now: Millis, st: &mut JobState, events: &[TransferEvent]) -> Vec<Action> {
     let mut out = Vec::new();
-    match (st.status, st.job.schedule) {
-        (JobStatus::Pending, Schedule::At(t)) if t > now => {
-            st.go(JobStatus::Scheduled);
-            return out;
-        }
-        (JobStatus::Scheduled, Schedule::At(t)) if t > now => return out,
-        (JobStatus::Pending | JobStatus::Scheduled, _) => {
-            st.go(JobStatus::Running);
-            st.started_ms = Some(now);
-        }
-        (JobStatus::Running, _) => {}
-        _ => return out,
+    if st.status.is_terminal() {
+        return out;
     }
+    let start = match (st.status, st.job.schedule) {
+        (JobStatus::Running, _) => false,
+        (_, Schedule::At(t)) if t > now => {
+            if st.status == JobStatus::Pending {
+                st.go(JobStatus::Scheduled);
+            }
+            false
+        }
+        _ => true,
+    };
+    if start {
+        st.go(JobStatus::Running);
+        st.started_ms = Some(now);
+    }
+    let running = st.status == JobStatus::Running;
 
     for ev in events {
         if let (Some(mac), Some(ip)) = (ev.mac, ev.client_ip) {
@@ -289,17 +294,18 @@ pub fn tick(now: Millis, st: &mut JobState, events: &[TransferEvent]) -> Vec<Act
         else {
             continue;
         };
-        // Transfers from before the job started say nothing about it
-        // (a store replays history to a new job's cursor).
-        if st.started_ms.is_some_and(|t| ev.time_ms < t) {
-            continue;
-        }
+        let started = st.started_ms;
         let target = st.job.target.clone();
         let Some(entry) = st.entry_mut(mac) else {
             continue;
         };
         if ev.client_ip.is_some() {
             entry.ip = ev.client_ip;
+        }
+        // Transfers from before the job started say where the phone is but
+        // nothing about its progress (a store replays history to a new job).
+        if !running || started.is_some_and(|t| ev.time_ms < t) {
+            continue;
         }
         let was_terminal = entry.is_terminal();
         entry.progress.apply(mac, &target, ev);
@@ -318,6 +324,9 @@ pub fn tick(now: Millis, st: &mut JobState, events: &[TransferEvent]) -> Vec<Act
         }
     }
 
+    if !running {
+        return out;
+    }
     let timeout = st.job.rollout.phone_timeout_ms;
     for entry in st.phones.iter_mut() {
         if let Some(started) = entry.started_ms {
