@@ -28,6 +28,12 @@ enum Command {
     Plan(cmd::plan::Args),
     /// DHCP option 66/150 configuration and probe.
     Dhcp(cmd::dhcp::Args),
+    /// Synthetic firmware bundles, and importing a bundle into the TFTP root.
+    Firmware(cmd::firmware::Args),
+    /// Boot one emulated 7940/7960 against a TFTP server.
+    Emulate(cmd::emulate::Args),
+    /// Boot a fleet of emulated phones at once against a TFTP server.
+    Rehearse(cmd::rehearse::Args),
 }
 
 fn main() -> Result<()> {
@@ -43,5 +49,8 @@ fn main() -> Result<()> {
         Command::Name(args) => cmd::name::run(args),
         Command::Plan(args) => cmd::plan::run(args),
         Command::Dhcp(args) => cmd::dhcp::run(args),
+        Command::Firmware(args) => cmd::firmware::run(args),
+        Command::Emulate(args) => cmd::emulate::run(args),
+        Command::Rehearse(args) => cmd::rehearse::run(args),
     }
 }

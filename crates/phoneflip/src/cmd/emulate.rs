@@ -1,0 +1,93 @@
+//! `phoneflip emulate`: boot one emulated 7940/7960 against a TFTP server
+//! and show what it asked for, what it showed and where it ended up.
+
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::time::Instant;
+
+use anyhow::{anyhow, bail, Context, Result};
+use phoneflip_device::{Mac, Model};
+use phoneflip_emulator::driver::{self, DriveOptions, TftpFetcher};
+use phoneflip_emulator::{Flash, Outcome, Phone, PhoneConfig, TftpSetting};
+use phoneflip_firmware::Release;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The TFTP server, HOST:PORT (the phone's alternate TFTP server).
+    #[arg(long)]
+    pub tftp: String,
+    #[arg(long)]
+    pub mac: Mac,
+    /// 7940 or 7960.
+    #[arg(long, default_value = "7960")]
+    pub model: Model,
+    /// The load the phone runs before it boots, e.g. sccp:3.3, sip:8.12.
+    #[arg(long)]
+    pub load: Release,
+    /// The phone's own address.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind: IpAddr,
+    /// Really wait the phone's pauses (20 s application start, 30 s
+    /// config retries) instead of only counting them.
+    #[arg(long)]
+    pub real_time: bool,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn resolve(tftp: &str) -> Result<SocketAddr> {
+    tftp.to_socket_addrs()
+        .with_context(|| format!("--tftp {tftp:?}: write HOST:PORT, e.g. 127.0.0.1:69"))?
+        .next()
+        .ok_or_else(|| anyhow!("--tftp {tftp:?} resolves to no address"))
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let server = resolve(&args.tftp)?;
+    let phone = Phone::new(
+        PhoneConfig {
+            mac: args.mac,
+            model: args.model,
+            tftp: TftpSetting::Manual(server),
+        },
+        Flash::with_load(args.load.protocol, args.load.version),
+    );
+    let opts = DriveOptions {
+        local: args.bind,
+        time_scale: if args.real_time { 1.0 } else { 0.0 },
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the tokio runtime")?;
+    let started = Instant::now();
+    let report = rt.block_on(driver::boot(phone, &TftpFetcher::default(), &opts));
+    let wall = started.elapsed();
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!(
+            "phone {} ({}) from {} on {} via TFTP {}",
+            args.mac, args.model, args.bind, args.load.protocol, server
+        );
+        for e in &report.transcript {
+            println!("{e}");
+        }
+        println!(
+            "final: {}; {} reboot(s), {} bytes, {:.1} s emulated, {:.2} s wall",
+            report.outcome.key(),
+            report.reboots,
+            report.bytes,
+            report.emulated_ms as f64 / 1000.0,
+            wall.as_secs_f64()
+        );
+        if let Some(app) = &report.flash.app {
+            println!("flash: {} ({} {})", app.name, app.protocol, app.version);
+        }
+    }
+    match report.outcome {
+        Outcome::Stable(_) => Ok(()),
+        Outcome::Failed(f) => bail!("the phone ended on \"{}\": {f}", f.display()),
+        Outcome::Unfinished => bail!("the phone did not settle"),
+    }
+}

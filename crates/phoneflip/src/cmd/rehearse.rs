@@ -1,0 +1,175 @@
+//! `phoneflip rehearse`: boot a fleet of emulated phones at once against
+//! the real TFTP server, before a real phone is touched.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use phoneflip_device::{Mac, Model};
+use phoneflip_emulator::driver::{self, DriveOptions, TftpFetcher};
+use phoneflip_emulator::{Flash, Outcome, Phone, PhoneConfig, Report, TftpSetting};
+use phoneflip_firmware::Release;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The TFTP server, HOST:PORT.
+    #[arg(long)]
+    pub tftp: String,
+    /// How many phones boot at once, each from its own 127.x.y.z.
+    #[arg(long, default_value_t = 10)]
+    pub phones: u32,
+    /// The load every phone runs before it boots, e.g. sccp:5.0.
+    #[arg(long)]
+    pub from: Release,
+    #[arg(long, default_value = "7960")]
+    pub model: Model,
+    /// MAC of the first phone; the others count up from it.
+    #[arg(long, default_value = "00AA00000000")]
+    pub first_mac: Mac,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Default, serde::Serialize)]
+struct Group {
+    phones: u32,
+    reboots: u64,
+    bytes: u64,
+    max_emulated_ms: u64,
+    max_wall_ms: u64,
+    example_mac: String,
+    example: String,
+}
+
+fn nth_mac(first: Mac, i: u32) -> Mac {
+    let b = first.bytes();
+    let n = u64::from_be_bytes([0, 0, b[0], b[1], b[2], b[3], b[4], b[5]]).wrapping_add(i as u64);
+    let x = n.to_be_bytes();
+    Mac::new([x[2], x[3], x[4], x[5], x[6], x[7]])
+}
+
+pub fn run(args: Args) -> Result<()> {
+    if args.phones == 0 {
+        bail!("--phones must be at least 1");
+    }
+    let server = super::emulate::resolve(&args.tftp)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the tokio runtime")?;
+    let bar = ProgressBar::new(args.phones as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} phones settled ({elapsed}) {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let started = Instant::now();
+    let results: Vec<(Mac, Report, Duration)> = rt.block_on(async {
+        let fetcher = Arc::new(TftpFetcher::default());
+        let mut set = tokio::task::JoinSet::new();
+        for i in 0..args.phones {
+            let mac = nth_mac(args.first_mac, i);
+            let phone = Phone::new(
+                PhoneConfig {
+                    mac,
+                    model: args.model,
+                    tftp: TftpSetting::Manual(server),
+                },
+                Flash::with_load(args.from.protocol, args.from.version),
+            );
+            let opts = DriveOptions {
+                local: driver::loopback_addr(i),
+                time_scale: 0.0,
+            };
+            let fetcher = fetcher.clone();
+            set.spawn(async move {
+                let t = Instant::now();
+                let r = driver::boot(phone, fetcher.as_ref(), &opts).await;
+                (mac, r, t.elapsed())
+            });
+        }
+        let mut out = Vec::new();
+        let mut failed = 0;
+        while let Some(r) = set.join_next().await {
+            if let Ok(r) = r {
+                if !r.1.outcome.is_stable() {
+                    failed += 1;
+                    bar.set_message(format!("{failed} failed"));
+                }
+                out.push(r);
+            }
+            bar.inc(1);
+        }
+        out
+    });
+    bar.finish_and_clear();
+    let wall = started.elapsed();
+
+    let mut groups: BTreeMap<String, Group> = BTreeMap::new();
+    let mut causes: BTreeMap<String, (u32, String)> = BTreeMap::new();
+    for (mac, r, took) in &results {
+        let g = groups.entry(r.outcome.key()).or_default();
+        g.phones += 1;
+        g.reboots += r.reboots as u64;
+        g.bytes += r.bytes;
+        g.max_emulated_ms = g.max_emulated_ms.max(r.emulated_ms);
+        g.max_wall_ms = g.max_wall_ms.max(took.as_millis() as u64);
+        if g.example_mac.is_empty() {
+            g.example_mac = mac.to_string();
+            g.example = match &r.outcome {
+                Outcome::Failed(f) => f.to_string(),
+                o => o.key(),
+            };
+        }
+        if let Outcome::Failed(f) = &r.outcome {
+            let c = causes
+                .entry(f.cause().to_string())
+                .or_insert((0, f.to_string()));
+            c.0 += 1;
+        }
+    }
+    let failed: u32 = causes.values().map(|c| c.0).sum();
+    if args.json {
+        let v = serde_json::json!({
+            "phones": args.phones,
+            "from": args.from.to_string(),
+            "wall_ms": wall.as_millis() as u64,
+            "groups": groups,
+            "failures": causes.iter().map(|(k, (n, ex))| serde_json::json!({"cause": k, "phones": n, "example": ex})).collect::<Vec<_>>(),
+        });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        println!(
+            "{} phone(s) from {} against {} in {:.2} s wall",
+            args.phones,
+            args.from,
+            server,
+            wall.as_secs_f64()
+        );
+        for (key, g) in &groups {
+            println!(
+                "  {key}: {} phone(s), {:.1} reboots each, {} bytes, up to {:.1} s emulated / {:.2} s wall",
+                g.phones,
+                g.reboots as f64 / g.phones as f64,
+                g.bytes,
+                g.max_emulated_ms as f64 / 1000.0,
+                g.max_wall_ms as f64 / 1000.0
+            );
+        }
+        if !causes.is_empty() {
+            println!("failures by cause:");
+            for (cause, (n, example)) in &causes {
+                println!("  {cause}: {n} phone(s), e.g. {example}");
+            }
+        }
+    }
+    if failed > 0 {
+        bail!(
+            "{failed} of {} phone(s) ended in an error state",
+            args.phones
+        );
+    }
+    Ok(())
+}
