@@ -84,6 +84,8 @@ pub enum PlanError {
     LoaderIsNotALoad { name: String, suggestion: String },
     #[error("{name} is built for another processor (fourth character {processor}); the 7940/7960 run ARM loads, whose fourth character is 3")]
     OtherProcessor { name: String, processor: char },
+    #[error("{release} has no load name: load names hold each version number in two digits, so every number must be below 100 (e.g. sip:8.12, sccp:8.1(2)SR2)")]
+    NoLoadName { release: Release },
     #[error("no plan from {from} to {to} within {max} hops; the rules in phoneflip-plan are inconsistent, please report it")]
     NoPath {
         from: Release,
@@ -253,8 +255,19 @@ fn node_for_release(release: Release, catalogue: &Catalogue) -> Node {
     }
 }
 
+/// Whether a version can be written as a load name (two digits per field).
+fn nameable(v: &Version) -> bool {
+    [Some(v.major), Some(v.minor), v.maint, v.build, v.sr]
+        .into_iter()
+        .flatten()
+        .all(|n| n < 100)
+}
+
 fn resolve(end: &Endpoint, catalogue: &Catalogue) -> Result<Node, PlanError> {
     match end {
+        Endpoint::Release(r) if !nameable(&r.version) && catalogue.find(r).is_none() => {
+            Err(PlanError::NoLoadName { release: *r })
+        }
         Endpoint::Release(r) => Ok(node_for_release(*r, catalogue)),
         Endpoint::Load(l) => {
             if l.is_universal_loader() {
@@ -867,6 +880,26 @@ mod tests {
         ));
         assert!("P0S3-8-12-00.sb2".parse::<Endpoint>().is_err());
         assert!("sccp".parse::<Endpoint>().is_err());
+    }
+
+    #[test]
+    fn huge_versions_are_refused_not_panicked_on() {
+        for r in [
+            "sip:100.0",
+            "sip:2.100",
+            "sccp:8.1(200)",
+            "sccp:8.1(2)SR255",
+        ] {
+            let e = plan(
+                r.parse::<Endpoint>().unwrap(),
+                "sip:8.12".parse::<Endpoint>().unwrap(),
+                None,
+                &Catalogue::builtin(),
+            )
+            .unwrap_err();
+            assert!(matches!(e, PlanError::NoLoadName { .. }), "{r}: {e}");
+            assert!(e.to_string().contains("below 100"));
+        }
     }
 
     #[test]

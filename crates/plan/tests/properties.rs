@@ -276,3 +276,28 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #[test]
+    fn any_input_plans_or_errors_without_panicking(
+        fp in 0usize..3, tp in 0usize..3,
+        a in any::<(u8, u8, Option<u8>, Option<u8>)>(),
+        b in any::<(u8, u8, Option<u8>, Option<u8>)>(),
+        from_text in "[a-zA-Z0-9:.()\\- ]{0,16}",
+        files in proptest::collection::vec("[A-Z0-9a-z.\\-]{0,16}", 0..6),
+    ) {
+        let mk = |p: usize, (major, minor, maint, sr): (u8, u8, Option<u8>, Option<u8>)| {
+            let mut v = Version::new(major, minor);
+            v.maint = maint;
+            v.sr = sr;
+            Release::new(Protocol::ALL[p], v)
+        };
+        let cat = Catalogue::from_file_names(&files);
+        let _ = plan(Endpoint::Release(mk(fp, a)), Endpoint::Release(mk(tp, b)), None, &cat);
+        if let Ok(from) = from_text.parse::<Endpoint>() {
+            if let Ok(p) = plan(from, Endpoint::Release(mk(tp, b)), None, &cat) {
+                let _ = p.render_text();
+            }
+        }
+    }
+}
