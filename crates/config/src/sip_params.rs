@@ -239,6 +239,9 @@ pub fn lookup(name: &str) -> Option<(&'static ParamSpec, Option<u8>)> {
     if let Some(rest) = name.strip_prefix("line") {
         let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
         if digits > 0 {
+            if rest.starts_with('0') {
+                return None;
+            }
             let n: u8 = rest[..digits].parse().ok()?;
             let suffix = &rest[digits..];
             return PARAMS
@@ -515,6 +518,9 @@ mod tests {
         );
         assert_eq!(counts[9], PARAMS.len());
         assert!(known_by(ver("2.3")).all(|p| p.name != "services_url"));
+        assert!(lookup("line01_name").is_none());
+        assert!(lookup("line0_name").is_none());
+        assert!(lookup("line1_nickname").is_none());
     }
 
     #[test]
