@@ -344,11 +344,11 @@ impl fmt::Display for SipProblem {
         match self {
             SipProblem::Unknown { suggestion: Some(s) } => write!(
                 f,
-                "no SIP release from 1.x to 8.12 knows this parameter; did you mean {s}?"
+                "phoneflip's SIP 1.x-8.12 parameter table does not know this parameter; did you mean {s}?"
             ),
             SipProblem::Unknown { suggestion: None } => write!(
                 f,
-                "no SIP release from 1.x to 8.12 knows this parameter; check its spelling or remove it"
+                "phoneflip's SIP 1.x-8.12 parameter table does not know this parameter; check its spelling or remove it"
             ),
             SipProblem::OutOfRange { value, expected } => {
                 write!(f, "the value {value:?} is out of range; write {expected}")
