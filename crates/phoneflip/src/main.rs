@@ -28,6 +28,10 @@ enum Command {
     Plan(cmd::plan::Args),
     /// DHCP option 66/150 configuration and probe.
     Dhcp(cmd::dhcp::Args),
+    /// The phone inventory: import, export and list phones (Bulk Administration CSV).
+    Phones(cmd::phones::Args),
+    /// Named per-protocol settings that phones follow.
+    Templates(cmd::templates::Args),
     /// Synthetic firmware bundles, and importing a bundle into the TFTP root.
     Firmware(cmd::firmware::Args),
     /// Boot one emulated 7940/7960 against a TFTP server.
@@ -49,6 +53,8 @@ fn main() -> Result<()> {
         Command::Name(args) => cmd::name::run(args),
         Command::Plan(args) => cmd::plan::run(args),
         Command::Dhcp(args) => cmd::dhcp::run(args),
+        Command::Phones(args) => cmd::phones::run(args),
+        Command::Templates(args) => cmd::templates::run(args),
         Command::Firmware(args) => cmd::firmware::run(args),
         Command::Emulate(args) => cmd::emulate::run(args),
         Command::Rehearse(args) => cmd::rehearse::run(args),

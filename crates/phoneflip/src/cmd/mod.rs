@@ -4,5 +4,7 @@ pub mod dhcp;
 pub mod emulate;
 pub mod firmware;
 pub mod name;
+pub mod phones;
 pub mod plan;
 pub mod rehearse;
+pub mod templates;

@@ -1,0 +1,273 @@
+//! `phoneflip phones import|export|list`: the fleet inventory from the
+//! command line, in the Bulk Administration CSV format of
+//! `phoneflip_inventory::bulk` (its module doc lists the columns).
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use clap::Subcommand;
+use phoneflip_device::Model;
+use phoneflip_inventory::{
+    bulk, Change, ImportError, Inventory, Phone, PhoneFilter, SqliteInventory,
+};
+
+/// Where the inventory lives; shared by every command that reads or writes it.
+#[derive(clap::Args, Debug, Clone)]
+pub struct DbArg {
+    /// The inventory database (SQLite, created on first import).
+    #[arg(
+        long,
+        env = "PHONEFLIP_DB",
+        default_value = "phoneflip.db",
+        value_name = "PATH"
+    )]
+    pub db: PathBuf,
+}
+
+impl DbArg {
+    /// Opens the inventory, creating it if needed.
+    pub fn open_or_create(&self) -> Result<SqliteInventory> {
+        SqliteInventory::open(&self.db).with_context(|| {
+            format!(
+                "cannot open the inventory {}; pass --db PATH (or set PHONEFLIP_DB) to a writable file",
+                self.db.display()
+            )
+        })
+    }
+
+    /// Opens an inventory that must already exist: reading commands never
+    /// leave an empty database behind in the current directory.
+    pub fn open_existing(&self) -> Result<SqliteInventory> {
+        if !self.db.exists() {
+            bail!(
+                "there is no inventory at {}; import phones first (phoneflip phones import FILE.csv --db {}) \
+                 or point --db (or PHONEFLIP_DB) at an existing one",
+                self.db.display(),
+                self.db.display()
+            );
+        }
+        self.open_or_create()
+    }
+}
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: PhonesCommand,
+}
+
+#[derive(Subcommand)]
+pub enum PhonesCommand {
+    /// Add or update phones from a Bulk Administration style CSV file
+    /// (header row, one phone per line; columns: mac, model, description,
+    /// site, tags, label, template, desired_protocol, desired_load,
+    /// overrides, line1_name .. line6_shortname). All or nothing.
+    Import {
+        /// The CSV file, or - for standard input.
+        file: PathBuf,
+        /// Show what would be added, updated or left unchanged, and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        db: DbArg,
+    },
+    /// Write every phone in the import format (to FILE, or standard output).
+    Export {
+        file: Option<PathBuf>,
+        #[command(flatten)]
+        db: DbArg,
+    },
+    /// List phones.
+    List {
+        /// Print JSON (passwords hidden unless --show-secrets).
+        #[arg(long)]
+        json: bool,
+        #[arg(long)]
+        site: Option<String>,
+        /// 7940 or 7960.
+        #[arg(long)]
+        model: Option<Model>,
+        #[arg(long)]
+        tag: Option<String>,
+        #[arg(long)]
+        template: Option<String>,
+        /// Include line passwords in JSON output.
+        #[arg(long)]
+        show_secrets: bool,
+        #[command(flatten)]
+        db: DbArg,
+    },
+}
+
+pub fn run(args: Args) -> Result<()> {
+    match args.command {
+        PhonesCommand::Import {
+            file,
+            dry_run,
+            json,
+            db,
+        } => import(&file, dry_run, json, &db),
+        PhonesCommand::Export { file, db } => export(file.as_deref(), &db),
+        PhonesCommand::List {
+            json,
+            site,
+            model,
+            tag,
+            template,
+            show_secrets,
+            db,
+        } => {
+            let filter = PhoneFilter {
+                site,
+                model,
+                tag,
+                template,
+                auto_registered: None,
+            };
+            list(&filter, json, show_secrets, &db)
+        }
+    }
+}
+
+fn read_input(file: &Path) -> Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    if file == Path::new("-") {
+        std::io::stdin()
+            .read_to_end(&mut buf)
+            .context("reading the CSV from standard input")?;
+    } else {
+        buf = std::fs::read(file).with_context(|| {
+            format!(
+                "cannot read {}; check the path (phones import takes a CSV file, or - for standard input)",
+                file.display()
+            )
+        })?;
+    }
+    Ok(buf)
+}
+
+fn import(file: &Path, dry_run: bool, json: bool, db: &DbArg) -> Result<()> {
+    let input = read_input(file)?;
+    let store = if dry_run && !db.db.exists() {
+        // A dry run against a database that does not exist yet: check the
+        // file against an empty inventory without creating one.
+        SqliteInventory::open_in_memory().context("creating a scratch inventory")?
+    } else {
+        db.open_or_create()?
+    };
+    let summary = match bulk::import_csv(&store, &input[..], dry_run) {
+        Ok(s) => s,
+        Err(ImportError::Rows(errors)) => {
+            bail!("{}: {errors}", file.display())
+        }
+        Err(ImportError::Store(e)) => {
+            return Err(e)
+                .with_context(|| format!("importing {} into {}", file.display(), db.db.display()))
+        }
+    };
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    if json {
+        serde_json::to_writer_pretty(&mut out, &summary)?;
+        writeln!(out)?;
+    } else {
+        for (mac, change) in &summary.changes {
+            writeln!(out, "{change:<9} {mac}")?;
+        }
+        writeln!(
+            out,
+            "{}: {} added, {} updated, {} unchanged{}",
+            file.display(),
+            summary.count(Change::Added),
+            summary.count(Change::Updated),
+            summary.count(Change::Unchanged),
+            if dry_run {
+                " (dry run: nothing was changed)"
+            } else {
+                ""
+            }
+        )?;
+    }
+    Ok(())
+}
+
+fn export(file: Option<&Path>, db: &DbArg) -> Result<()> {
+    let store = db.open_existing()?;
+    match file {
+        Some(path) => {
+            let f = std::fs::File::create(path).with_context(|| {
+                format!(
+                    "cannot create {}; check that its directory exists and is writable",
+                    path.display()
+                )
+            })?;
+            let mut w = std::io::BufWriter::new(f);
+            bulk::export_csv(&store, &mut w)
+                .with_context(|| format!("writing {}", path.display()))?;
+            w.flush()
+                .with_context(|| format!("writing {}", path.display()))?;
+        }
+        None => {
+            let stdout = std::io::stdout();
+            bulk::export_csv(&store, stdout.lock())
+                .context("writing the CSV to standard output")?;
+        }
+    }
+    Ok(())
+}
+
+fn redact(mut p: Phone) -> Phone {
+    for l in &mut p.lines {
+        if l.password.is_some() {
+            l.password = Some("********".into());
+        }
+    }
+    p
+}
+
+fn list(filter: &PhoneFilter, json: bool, show_secrets: bool, db: &DbArg) -> Result<()> {
+    let store = db.open_existing()?;
+    let phones = store
+        .list_phones(filter)
+        .with_context(|| format!("listing phones in {}", db.db.display()))?;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    if json {
+        let phones: Vec<Phone> = if show_secrets {
+            phones
+        } else {
+            phones.into_iter().map(redact).collect()
+        };
+        serde_json::to_writer_pretty(&mut out, &phones)?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "{:<12} {:<5} {:<10} {:<12} {:<6} {:<14} {:<14} {:<5} DESCRIPTION",
+        "MAC", "MODEL", "SITE", "TEMPLATE", "PROTO", "DESIRED LOAD", "OBSERVED LOAD", "LINES"
+    )?;
+    let dash = |s: Option<&str>| s.unwrap_or("-").to_string();
+    for p in &phones {
+        writeln!(
+            out,
+            "{:<12} {:<5} {:<10} {:<12} {:<6} {:<14} {:<14} {:<5} {}",
+            p.mac,
+            p.model,
+            dash(p.site.as_deref()),
+            dash(p.template.as_deref()),
+            p.target_protocol()
+                .map_or("-".to_string(), |x| x.to_string()),
+            dash(p.desired_load.as_ref().map(|l| l.as_str())),
+            dash(p.observed_load.as_ref().map(|l| l.as_str())),
+            p.lines.len(),
+            p.description.replace('\n', " ")
+        )?;
+    }
+    writeln!(out, "{} phone(s)", phones.len())?;
+    Ok(())
+}

@@ -1,0 +1,130 @@
+//! `phoneflip templates add|list|remove`: named per-protocol defaults that
+//! phones follow (proxy, registrar, CallManager addresses, time zone, ...),
+//! like Bulk Administration phone templates.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use anyhow::{bail, Context, Result};
+use clap::Subcommand;
+use phoneflip_config::Template;
+use phoneflip_firmware::Protocol;
+use phoneflip_inventory::Inventory;
+
+use super::phones::DbArg;
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: TemplatesCommand,
+}
+
+#[derive(Subcommand)]
+pub enum TemplatesCommand {
+    /// Create or replace a template.
+    Add {
+        /// Letters, digits, '_', '.' or '-'.
+        name: String,
+        /// sip or sccp (or mgcp).
+        #[arg(long)]
+        protocol: Protocol,
+        /// Settings as KEY=VALUE, using the protocol's own parameter names
+        /// (proxy1_address=10.0.0.5, time_zone=CET; callmanager1=... for SCCP).
+        settings: Vec<String>,
+        #[command(flatten)]
+        db: DbArg,
+    },
+    /// List templates.
+    List {
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        db: DbArg,
+    },
+    /// Delete a template no phone uses.
+    Remove {
+        name: String,
+        #[command(flatten)]
+        db: DbArg,
+    },
+}
+
+/// Parses `KEY=VALUE` arguments; a key given twice is a mistake, not an
+/// override, so it is refused.
+pub fn parse_settings(items: &[String]) -> Result<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    for item in items {
+        let Some((k, v)) = item.split_once('=') else {
+            bail!("setting {item:?} has no '='; write KEY=VALUE, e.g. proxy1_address=10.0.0.5");
+        };
+        let k = k.trim();
+        if out.insert(k.to_string(), v.to_string()).is_some() {
+            bail!("setting {k:?} is given twice; keep one");
+        }
+    }
+    Ok(out)
+}
+
+pub fn run(args: Args) -> Result<()> {
+    match args.command {
+        TemplatesCommand::Add {
+            name,
+            protocol,
+            settings,
+            db,
+        } => {
+            let template = Template {
+                name: name.clone(),
+                protocol,
+                settings: parse_settings(&settings)?,
+            };
+            let store = db.open_or_create()?;
+            let existed = store.get_template(&name)?.is_some();
+            store
+                .put_template(&template)
+                .with_context(|| format!("saving template {name:?} in {}", db.db.display()))?;
+            println!(
+                "{} template {name} ({protocol}, {} setting(s))",
+                if existed { "replaced" } else { "created" },
+                template.settings.len()
+            );
+            Ok(())
+        }
+        TemplatesCommand::List { json, db } => {
+            let store = db.open_existing()?;
+            let templates = store
+                .list_templates()
+                .with_context(|| format!("listing templates in {}", db.db.display()))?;
+            let stdout = std::io::stdout();
+            let mut out = stdout.lock();
+            if json {
+                serde_json::to_writer_pretty(&mut out, &templates)?;
+                writeln!(out)?;
+            } else {
+                for t in &templates {
+                    writeln!(out, "{} ({})", t.name, t.protocol)?;
+                    for (k, v) in &t.settings {
+                        writeln!(out, "    {k}={v}")?;
+                    }
+                }
+                writeln!(out, "{} template(s)", templates.len())?;
+            }
+            Ok(())
+        }
+        TemplatesCommand::Remove { name, db } => {
+            let store = db.open_existing()?;
+            if store
+                .delete_template(&name)
+                .with_context(|| format!("removing template {name:?} from {}", db.db.display()))?
+            {
+                println!("removed template {name}");
+                Ok(())
+            } else {
+                bail!(
+                    "there is no template {name:?} in {}; see phoneflip templates list",
+                    db.db.display()
+                )
+            }
+        }
+    }
+}
