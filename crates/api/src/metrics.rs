@@ -1,0 +1,92 @@
+//! Prometheus counters for TFTP transfers, fed by the server's event sink
+//! (wrapping the inventory recorder), plus fleet gauges computed on scrape.
+
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use phoneflip_tftp::log::EventOutcome;
+use phoneflip_tftp::{EventSink, TransferEvent};
+
+use crate::fleet::FleetSummary;
+
+#[derive(Default)]
+pub struct Metrics {
+    transfers_ok: AtomicU64,
+    transfers_not_found: AtomicU64,
+    transfers_refused: AtomicU64,
+    transfers_failed: AtomicU64,
+    bytes_sent: AtomicU64,
+    virtual_files: AtomicU64,
+    inner: Option<Arc<dyn EventSink>>,
+}
+
+impl Metrics {
+    /// Counts every event, then hands it on to `inner` (the recorder).
+    pub fn wrapping(inner: Arc<dyn EventSink>) -> Metrics {
+        Metrics {
+            inner: Some(inner),
+            ..Default::default()
+        }
+    }
+
+    pub fn render(&self, fleet: &FleetSummary) -> String {
+        let mut o = String::new();
+        let c = |o: &mut String, name: &str, help: &str, v: u64| {
+            let _ = writeln!(o, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}");
+        };
+        o.push_str("# HELP phoneflip_tftp_transfers_total TFTP read requests by outcome.\n# TYPE phoneflip_tftp_transfers_total counter\n");
+        for (outcome, v) in [
+            ("success", &self.transfers_ok),
+            ("not_found", &self.transfers_not_found),
+            ("refused", &self.transfers_refused),
+            ("failed", &self.transfers_failed),
+        ] {
+            let _ = writeln!(
+                o,
+                "phoneflip_tftp_transfers_total{{outcome=\"{outcome}\"}} {}",
+                v.load(Ordering::Relaxed)
+            );
+        }
+        c(
+            &mut o,
+            "phoneflip_tftp_bytes_sent_total",
+            "Bytes acknowledged by TFTP clients.",
+            self.bytes_sent.load(Ordering::Relaxed),
+        );
+        c(
+            &mut o,
+            "phoneflip_tftp_rendered_files_total",
+            "Files rendered per phone from the inventory.",
+            self.virtual_files.load(Ordering::Relaxed),
+        );
+        o.push_str("# HELP phoneflip_phones Phones in the inventory by conversion state.\n# TYPE phoneflip_phones gauge\n");
+        for (state, n) in &fleet.by_state {
+            let _ = writeln!(o, "phoneflip_phones{{state=\"{state}\"}} {n}");
+        }
+        o.push_str("# HELP phoneflip_phones_by_protocol Phones by the protocol they were seen running.\n# TYPE phoneflip_phones_by_protocol gauge\n");
+        for (p, n) in &fleet.by_protocol {
+            let _ = writeln!(o, "phoneflip_phones_by_protocol{{protocol=\"{p}\"}} {n}");
+        }
+        o
+    }
+}
+
+impl EventSink for Metrics {
+    fn record(&self, event: TransferEvent) {
+        let counter = match &event.outcome {
+            o if o.is_success() => &self.transfers_ok,
+            EventOutcome::NotFound => &self.transfers_not_found,
+            EventOutcome::Refused(_) => &self.transfers_refused,
+            EventOutcome::Transfer(_) => &self.transfers_failed,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        self.bytes_sent.fetch_add(event.bytes, Ordering::Relaxed);
+        if event.virtual_file {
+            self.virtual_files.fetch_add(1, Ordering::Relaxed);
+        }
+        if let Some(inner) = &self.inner {
+            inner.record(event);
+        }
+    }
+}

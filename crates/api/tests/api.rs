@@ -1,0 +1,238 @@
+//! The API through its router (no socket): reads, writes with and without
+//! the token, bad input answered 4xx with a message and nothing changed.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use phoneflip_api::{router, AppState, Metrics};
+use phoneflip_inventory::{Inventory, Phone, SqliteInventory};
+use phoneflip_plan::Catalogue;
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+fn state() -> (AppState, Arc<dyn Inventory>) {
+    let inv: Arc<dyn Inventory> = Arc::new(SqliteInventory::open_in_memory().unwrap());
+    let mut p = Phone::new("0019AA000001".parse().unwrap(), "7960".parse().unwrap());
+    p.observed_load = Some("P0030801SR02".parse().unwrap());
+    p.desired_load = Some("P0S3-8-12-00".parse().unwrap());
+    p.site = Some("hq".into());
+    inv.put_phone(&p).unwrap();
+    (
+        AppState {
+            inventory: inv.clone(),
+            token: Some("s3cret".into()),
+            metrics: Arc::new(Metrics::default()),
+            catalogue: Arc::new(Catalogue::builtin()),
+        },
+        inv,
+    )
+}
+
+async fn call(
+    s: &AppState,
+    method: &str,
+    uri: &str,
+    token: Option<&str>,
+    body: Option<&str>,
+) -> (StatusCode, Value, String) {
+    let mut req = Request::builder().method(method).uri(uri);
+    if let Some(t) = token {
+        req = req.header("authorization", format!("Bearer {t}"));
+    }
+    let req = req
+        .header("content-type", "application/json")
+        .body(Body::from(body.unwrap_or("").to_string()))
+        .unwrap();
+    let resp = router(s.clone()).oneshot(req).await.unwrap();
+    let status = resp.status();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    let text = String::from_utf8_lossy(&bytes).to_string();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::Null),
+        text,
+    )
+}
+
+#[tokio::test]
+async fn reads() {
+    let (s, _) = state();
+    let (st, v, _) = call(&s, "GET", "/api/phones", None, None).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(v[0]["mac"], "0019AA000001");
+    assert_eq!(v[0]["state"], "converting");
+    let (_, v, _) = call(&s, "GET", "/api/fleet", None, None).await;
+    assert_eq!(v["by_state"]["converting"], 1);
+    let (st, v, _) = call(&s, "GET", "/api/phones/00:19:aa:00:00:01", None, None).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["site"], "hq");
+    let (st, v, _) = call(
+        &s,
+        "GET",
+        "/api/plan?from=sccp:3.3&to=sip:8.12&model=7960",
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let hops = v["hops"].as_array().unwrap();
+    assert_eq!(hops.last().unwrap()["to"]["load"], "P0S3-8-12-00", "{v}");
+    assert_eq!(
+        hops[0]["section"],
+        "SCCP Image 3.x/Earlier and 5.x to SIP Image 7.x"
+    );
+    let (st, _, text) = call(&s, "GET", "/metrics", None, None).await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(
+        text.contains("phoneflip_phones{state=\"converting\"} 1"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn every_documented_path_is_served() {
+    let (s, _) = state();
+    let (_, doc, _) = call(&s, "GET", "/openapi.json", None, None).await;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        if item.get("get").is_none() {
+            continue;
+        }
+        let uri = path
+            .replace("{mac}", "0019AA000001")
+            .replace("{name}", "nosuch");
+        let uri = if uri == "/api/plan" {
+            "/api/plan?from=sip:7.4&to=sip:8.12".to_string()
+        } else {
+            uri
+        };
+        let (st, _, text) = call(&s, "GET", &uri, None, None).await;
+        assert!(
+            st == StatusCode::OK || (uri.contains("nosuch") && st == StatusCode::NOT_FOUND),
+            "{uri}: {st} {text}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn writes_need_the_token() {
+    let (s, inv) = state();
+    let body = json!({"mac": "0019AA000002", "model": "7940"}).to_string();
+    let (st, v, _) = call(&s, "PUT", "/api/phones/0019AA000002", None, Some(&body)).await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    assert!(v["error"].as_str().unwrap().contains("Bearer"));
+    let (st, _, _) = call(
+        &s,
+        "PUT",
+        "/api/phones/0019AA000002",
+        Some("wrong"),
+        Some(&body),
+    )
+    .await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    assert!(inv
+        .get_phone("0019AA000002".parse().unwrap())
+        .unwrap()
+        .is_none());
+    let (st, v, _) = call(
+        &s,
+        "PUT",
+        "/api/phones/0019AA000002",
+        Some("s3cret"),
+        Some(&body),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["model"], "7940");
+    let (st, _, _) = call(
+        &s,
+        "DELETE",
+        "/api/phones/0019AA000002",
+        Some("s3cret"),
+        None,
+    )
+    .await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    let (st, _, _) = call(
+        &s,
+        "DELETE",
+        "/api/phones/0019AA000002",
+        Some("s3cret"),
+        None,
+    )
+    .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn bad_input_is_a_4xx_with_a_message_and_changes_nothing() {
+    let (s, inv) = state();
+    let before = inv.list_phones(&Default::default()).unwrap();
+    let t = Some("s3cret");
+    let cases: Vec<(&str, &str, Option<String>, &str)> = vec![
+        (
+            "PUT",
+            "/api/phones/0019AA00000Z",
+            Some(json!({"mac":"0019AA000003","model":"7960"}).to_string()),
+            "hex digit",
+        ),
+        (
+            "PUT",
+            "/api/phones/0019AA000003",
+            Some("{not json".into()),
+            "not a valid phone",
+        ),
+        (
+            "PUT",
+            "/api/phones/0019AA000003",
+            Some(json!({"mac":"0019AA000004","model":"7960"}).to_string()),
+            "differs from the URL",
+        ),
+        (
+            "PUT",
+            "/api/phones/0019AA000003",
+            Some(json!({"mac":"0019AA000003","model":"7970"}).to_string()),
+            "7970",
+        ),
+        (
+            "PUT",
+            "/api/phones/0019AA000003",
+            Some(
+                json!({"mac":"0019AA000003","model":"7960","desired_load":"POS30203.bin"})
+                    .to_string(),
+            ),
+            "without an extension",
+        ),
+        (
+            "PUT",
+            "/api/phones/0019AA000003",
+            Some(json!({"mac":"0019AA000003","model":"7960","template":"nosuch"}).to_string()),
+            "does not exist",
+        ),
+        (
+            "PUT",
+            "/api/templates/bad%20name",
+            Some(json!({"name":"bad name","protocol":"sip"}).to_string()),
+            "not allowed",
+        ),
+        ("GET", "/api/plan?from=sip:5.0&to=sip:4.4", None, "5.0"),
+        (
+            "GET",
+            "/api/plan?from=sccp:3.3",
+            None,
+            "missing query parameter to",
+        ),
+        ("GET", "/api/phones?state=weird", None, "unknown state"),
+    ];
+    for (m, uri, body, needle) in cases {
+        let (st, v, text) = call(&s, m, uri, t, body.as_deref()).await;
+        assert!(st.is_client_error(), "{m} {uri}: {st} {text}");
+        let msg = v["error"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{m} {uri}: no error message: {text}"));
+        assert!(msg.contains(needle), "{m} {uri}: {msg:?} lacks {needle:?}");
+    }
+    assert_eq!(inv.list_phones(&Default::default()).unwrap(), before);
+    assert!(inv.list_templates().unwrap().is_empty());
+}
