@@ -38,6 +38,8 @@ enum Command {
     Emulate(cmd::emulate::Args),
     /// Boot a fleet of emulated phones at once against a TFTP server.
     Rehearse(cmd::rehearse::Args),
+    /// Serve the phones' files over TFTP.
+    Serve(cmd::serve::Args),
 }
 
 fn main() -> Result<()> {
@@ -58,5 +60,6 @@ fn main() -> Result<()> {
         Command::Firmware(args) => cmd::firmware::run(args),
         Command::Emulate(args) => cmd::emulate::run(args),
         Command::Rehearse(args) => cmd::rehearse::run(args),
+        Command::Serve(args) => cmd::serve::run(args),
     }
 }

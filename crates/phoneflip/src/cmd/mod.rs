@@ -7,4 +7,5 @@ pub mod name;
 pub mod phones;
 pub mod plan;
 pub mod rehearse;
+pub mod serve;
 pub mod templates;
