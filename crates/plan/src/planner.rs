@@ -435,11 +435,11 @@ fn sep_load_information(model: Option<Model>, name: &str) -> String {
 /// (`upgradecode:3,0x601,0x0400,0x0100,0.0.0.0,69,CODE,IMAGE`). They come
 /// from the SIP package's gkdefault.txt; keep the file's own if they differ.
 pub const UPGRADECODE_PREFIX: &str = "upgradecode:3,0x601,0x0400,0x0100,0.0.0.0,69";
-/// The model and hardware part of the reference's gkdefault image names
-/// (`CP7940080001…`): the 7940 and 7960 run the same loads and the
-/// reference gives only this one.
-pub const GK_MODEL: &str = "7940";
-pub const GK_HARDWARE: &str = "080001";
+/// The SIP image on the upgradecode line of the reference's gkdefault.txt.
+/// The revert swaps it for the SCCP image with [`GkImage::retarget`], which
+/// keeps its model and hardware part (`CP7940080001`): the 7940 and 7960
+/// run the same loads and the reference shows no other.
+pub const REFERENCE_SIP_GK_IMAGE: &str = "CP7940080001SIP060412A.sbin";
 pub const CFGFMT: &str = "cfgfmt -tsip_ptag.dat gkdefault.txt gkdefault.cfg";
 
 fn reset_for(from: &Release, to: &Release) -> Reset {
@@ -680,24 +680,35 @@ fn build_hop(
     }
 
     if gk {
-        let image_and_code = to.gk_code.as_ref().map(|code| {
-            (
-                GkImage::new(GK_MODEL, GK_HARDWARE, tr.protocol, code.clone()),
-                code.clone(),
-            )
-        });
-        let (image, code) = match &image_and_code {
-            Some((image, code)) => (image.to_string(), code.to_string()),
+        let sip_image: GkImage = REFERENCE_SIP_GK_IMAGE
+            .parse()
+            .expect("the reference's gkdefault image parses");
+        let (image, code) = match &to.gk_code {
+            Some(code) => (
+                sip_image.retarget(tr.protocol, code.clone()).to_string(),
+                code.to_string(),
+            ),
             None => {
                 warnings.push(format!(
-                    "the gkdefault version code of {tr} is not in the catalogue: read it from the SCCP package (the reference's example: SCCP 8.0(4) = 0x051117a, image CP7940080001SCCP051117A.sbin) and write it where the placeholders stand"
+                    "the gkdefault version code of {tr} is not in the catalogue: read it from the package of {tr} (the reference's example: SCCP 8.0(4) = 0x051117a, image CP7940080001SCCP051117A.sbin) and write it where the placeholders stand"
                 ));
+                let tag = match tr.protocol {
+                    Protocol::Mgcp => "MGCP",
+                    _ => "SCCP",
+                };
                 (
-                    format!("CP{GK_MODEL}{GK_HARDWARE}SCCP<CODE>.sbin"),
+                    format!(
+                        "CP{}{}{tag}<CODE>.sbin",
+                        sip_image.model, sip_image.hardware
+                    ),
                     "0x<code>".to_string(),
                 )
             }
         };
+        warnings.push(format!(
+            "in gkdefault.txt the line reads like {UPGRADECODE_PREFIX},{},{REFERENCE_SIP_GK_IMAGE} (a SIP image): replace the version code and the image name as shown",
+            sip_image.code
+        ));
         control.push(ControlFile {
             file: "gkdefault.txt".into(),
             edit: Edit::SetLine,

@@ -648,3 +648,42 @@ fn the_human_rendering_numbers_hops_and_shows_contents() {
     assert!(text.contains("Reference: SIP Images 4.x/Earlier to SCCP Images 6.x/Later"));
     assert!(text.contains("Reset the phone"));
 }
+
+#[test]
+fn an_intermediate_missing_from_the_root_still_appears_and_names_its_file() {
+    let root = Catalogue::from_file_names(["POS30300.bin", "P0030801SR02.bin"]);
+    let via23 = plan(e("sccp:3.3"), e("POS30300"), None, &root).unwrap();
+    let a = &via23.hops[0];
+    assert_eq!(a.to.load.as_deref(), Some("POS30203"));
+    assert!(!a.to.in_catalogue);
+    assert_eq!(
+        a.missing_files.as_deref(),
+        Some(&["POS30203.bin".to_string()][..])
+    );
+    assert!(a
+        .warnings
+        .iter()
+        .any(|w| w.contains("not in the catalogue")));
+    assert_eq!(via23.hops[1].missing_files.as_deref(), Some(&[][..]));
+
+    let via63 = plan(e("sip:4.4"), e("P0030801SR02"), None, &root).unwrap();
+    let a = &via63.hops[0];
+    assert_eq!(a.to.load.as_deref(), Some("P00306000300"));
+    assert_eq!(
+        a.missing_files.as_deref().map(|m| m.len()),
+        Some(4),
+        "all four 6.0(3) files"
+    );
+}
+
+#[test]
+fn gkdefault_hop_shows_the_line_it_replaces() {
+    let h = &p("sip:6.3", "sccp:8.0(4)", None).hops[0];
+    assert!(h.warnings.iter().any(|w| w.contains(
+        "upgradecode:3,0x601,0x0400,0x0100,0.0.0.0,69,0x060412a,CP7940080001SIP060412A.sbin"
+    )));
+    let h = &p("sip:6.3", "mgcp:8.0(1)", None).hops[0];
+    assert!(h.control_files[0]
+        .content
+        .ends_with("CP7940080001MGCP<CODE>.sbin"));
+}
