@@ -684,3 +684,34 @@ fn images_name_themselves() {
     let img = Image::parse(&files["P0S3-8-12-00.sb2"]).unwrap();
     assert_eq!(img.header.load, "P0S3-8-12-00");
 }
+
+mod robustness {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+        /// Whatever a server answers, the phone ends stable, failed or cut
+        /// short, without panicking.
+        #[test]
+        fn any_answers_end_in_a_state(
+            proto in 0usize..3, major in 1u8..10, minor in 0u8..13,
+            body in proptest::collection::vec(any::<u8>(), 0..300),
+            error_every in 0u32..6,
+        ) {
+            let protocol = [Protocol::Sccp, Protocol::Sip, Protocol::Mgcp][proto];
+            let version = phoneflip_firmware::Version::new(major, minor);
+            let p = Phone::new(phone("sip:8.12").config().clone(), Flash::with_load(protocol, version));
+            let mut n = 0;
+            let r = run_with(p, |_| {
+                n += 1;
+                if error_every > 0 && n % error_every == 0 {
+                    Err(FetchError { code: (n % 8) as u16, message: "x".into() })
+                } else {
+                    Ok(body.clone())
+                }
+            });
+            prop_assert!(r.transcript.len() < 5_000);
+        }
+    }
+}
