@@ -21,6 +21,7 @@ pub use planner::{
     ResetMethod, Stop, CFGFMT, LATEST_4_PLACEHOLDER, MAX_HOPS, SCHEMA,
 };
 pub use rules::{
-    boot_entry, check_hop, generation, rule, Allowed, BootEntry, BootFile, Generation, Mechanism,
-    Refusal, Rule, RuleId, BOOT_TABLE, RULES,
+    boot_entry, check_hop, eight_dot_three_applies, generation, reads, rule, universal_loader_from,
+    w210_applies, Allowed, BootEntry, BootFile, Generation, Mechanism, Refusal, Rule, RuleId,
+    BOOT_TABLE, RULES, VIA_SCCP_6_3,
 };
