@@ -32,6 +32,8 @@ enum Command {
     Phones(cmd::phones::Args),
     /// Named per-protocol settings that phones follow.
     Templates(cmd::templates::Args),
+    /// Print one file exactly as a phone would receive it, or write a whole static TFTP root.
+    Render(cmd::render::Args),
     /// Synthetic firmware bundles, and importing a bundle into the TFTP root.
     Firmware(cmd::firmware::Args),
     /// Boot one emulated 7940/7960 against a TFTP server.
@@ -57,6 +59,7 @@ fn main() -> Result<()> {
         Command::Dhcp(args) => cmd::dhcp::run(args),
         Command::Phones(args) => cmd::phones::run(args),
         Command::Templates(args) => cmd::templates::run(args),
+        Command::Render(args) => cmd::render::run(args),
         Command::Firmware(args) => cmd::firmware::run(args),
         Command::Emulate(args) => cmd::emulate::run(args),
         Command::Rehearse(args) => cmd::rehearse::run(args),

@@ -7,5 +7,6 @@ pub mod name;
 pub mod phones;
 pub mod plan;
 pub mod rehearse;
+pub mod render;
 pub mod serve;
 pub mod templates;
