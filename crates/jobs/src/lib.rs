@@ -16,12 +16,15 @@ pub use job::{
 pub use progress::{infer, Progress, Stage, TransferEvent, TransferOutcome, IMAGE_FAILURE_LIMIT};
 pub use scheduler::{tick, Action, Counts, JobState, PhoneEntry, ResetMethod, Selected};
 pub mod autoreg;
+pub mod create;
 pub mod engine;
 pub mod notify;
 pub mod sip;
 pub mod store;
+pub mod time;
 
 pub use autoreg::{decide, plan_revert, AutoRegistration, Decision, RevertError, RevertPlan};
+pub use create::{create_job, CreateError};
 pub use engine::{
     cancel, step, CancelError, Effects, EngineError, EventSource, InventoryEffects,
     InventoryEvents, SyncBumper,
@@ -29,3 +32,4 @@ pub use engine::{
 pub use notify::{send_check_sync, NotifyError};
 pub use sip::{CheckSyncNotify, NotifyOutcome, SipError, SipResponse, Timers};
 pub use store::{JobStore, MemoryJobStore, SqliteJobStore, StoreError};
+pub use time::{format_rfc3339, parse_rfc3339, TimeError};
