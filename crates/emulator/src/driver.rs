@@ -25,7 +25,8 @@ pub trait Fetcher: Send + Sync {
 }
 
 /// Fetches with phoneflip's TFTP client, each request from a fresh port
-/// on the phone's address.
+/// on the phone's address. Like the phones, it resends every 4 s, five
+/// times, before giving up on a round.
 #[derive(Debug, Clone)]
 pub struct TftpFetcher {
     pub options: FetchOptions,
@@ -35,7 +36,7 @@ impl Default for TftpFetcher {
     fn default() -> Self {
         TftpFetcher {
             options: FetchOptions {
-                timeout: Duration::from_secs(2),
+                timeout: Duration::from_secs(4),
                 max_retries: 5,
                 ..FetchOptions::default()
             },
@@ -71,6 +72,10 @@ pub struct DriveOptions {
     /// retries) to really sleep: 0 skips them (the emulated clock still
     /// counts them), 1 is real time.
     pub time_scale: f64,
+    /// A phone whose request goes unanswered retries it from a new source
+    /// port; after this many unanswered rounds the phone is told the
+    /// transfer failed (TFTP error 0).
+    pub fetch_rounds: u32,
 }
 
 impl Default for DriveOptions {
@@ -78,6 +83,7 @@ impl Default for DriveOptions {
         DriveOptions {
             local: IpAddr::V4(Ipv4Addr::LOCALHOST),
             time_scale: 0.0,
+            fetch_rounds: 10,
         }
     }
 }
@@ -104,15 +110,28 @@ pub async fn boot(phone: Phone, fetcher: &impl Fetcher, opts: &DriveOptions) -> 
     loop {
         step = match step {
             Step::Fetch(file) => {
-                let started = Instant::now();
-                let result = match run.phone().tftp_server() {
-                    Some(server) => fetcher.fetch(server, opts.local, &file).await,
-                    None => Err(FetchError {
+                let Some(server) = run.phone().tftp_server() else {
+                    let e = FetchError {
                         code: 0,
                         message: "no TFTP server: set the alternate TFTP server or DHCP option 66 (SIP) / 150 (SCCP)".into(),
-                    }),
+                    };
+                    step = run.fetched(&file, Err(e), Duration::ZERO);
+                    continue;
                 };
-                run.fetched(&file, result, started.elapsed())
+                let mut round = 1;
+                loop {
+                    let started = Instant::now();
+                    let result = fetcher.fetch(server, opts.local, &file).await;
+                    match result {
+                        // No answer at all (a busy server drops requests):
+                        // the phone asks again from a new port.
+                        Err(e) if e.code == 0 && round < opts.fetch_rounds.max(1) => {
+                            run.retrying(&file, &e.message, started.elapsed());
+                            round += 1;
+                        }
+                        result => break run.fetched(&file, result, started.elapsed()),
+                    }
+                }
             }
             Step::Sleep(d) => {
                 if opts.time_scale > 0.0 {
@@ -128,6 +147,86 @@ pub async fn boot(phone: Phone, fetcher: &impl Fetcher, opts: &DriveOptions) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+
+    /// A server that leaves the first `drops` requests of each file
+    /// unanswered, as a busy server at its transfer cap does.
+    struct Busy {
+        files: HashMap<String, Vec<u8>>,
+        drops: u32,
+        seen: Mutex<HashMap<String, u32>>,
+    }
+
+    impl Fetcher for Busy {
+        async fn fetch(&self, _: SocketAddr, _: IpAddr, file: &str) -> Result<Vec<u8>, FetchError> {
+            let n = {
+                let mut seen = self.seen.lock().unwrap();
+                let n = seen.entry(file.to_string()).or_insert(0);
+                *n += 1;
+                *n
+            };
+            if n <= self.drops {
+                return Err(FetchError {
+                    code: 0,
+                    message: "no answer".into(),
+                });
+            }
+            crate::run::memory_fetch(&self.files, file)
+        }
+    }
+
+    fn phone() -> Phone {
+        use crate::phone::{PhoneConfig, TftpSetting};
+        use phoneflip_firmware::Protocol;
+        Phone::new(
+            PhoneConfig {
+                mac: "002094D245CB".parse().unwrap(),
+                model: phoneflip_device::Model::Cp7960,
+                tftp: TftpSetting::Manual("127.0.0.1:69".parse().unwrap()),
+            },
+            crate::Flash::with_load(Protocol::Sccp, "5.0(1.1)".parse().unwrap()),
+        )
+    }
+
+    #[tokio::test]
+    async fn unanswered_requests_are_sent_again_then_reported() {
+        let mut files = HashMap::new();
+        files.insert("OS79XX.TXT".to_string(), b"P00305000101".to_vec());
+        let busy = Busy {
+            files: files.clone(),
+            drops: 2,
+            seen: Mutex::default(),
+        };
+        let r = boot(phone(), &busy, &DriveOptions::default()).await;
+        assert!(r.outcome.is_stable(), "{:?}", r.outcome);
+        assert_eq!(
+            r.retries,
+            2 * 3,
+            "OS79XX.TXT, SEP and XMLDefault twice each"
+        );
+        assert!(r
+            .transcript
+            .iter()
+            .any(|e| matches!(e, crate::run::Entry::Retry { file, .. } if file == "OS79XX.TXT")));
+
+        // A server that never answers: the phone hears of it after the
+        // last round and runs what it has.
+        let dead = Busy {
+            files,
+            drops: u32::MAX,
+            seen: Mutex::default(),
+        };
+        let opts = DriveOptions {
+            fetch_rounds: 3,
+            ..DriveOptions::default()
+        };
+        let r = boot(phone(), &dead, &opts).await;
+        assert!(r
+            .transcript
+            .iter()
+            .any(|e| matches!(e, crate::run::Entry::Error { code: 0, .. })));
+    }
 
     #[test]
     fn loopback_addresses_are_distinct() {

@@ -48,6 +48,12 @@ pub enum Entry {
         at_ms: u64,
         ms: u64,
     },
+    /// A request went unanswered and is sent again from a new port.
+    Retry {
+        at_ms: u64,
+        file: String,
+        why: String,
+    },
 }
 
 impl fmt::Display for Entry {
@@ -86,6 +92,9 @@ impl fmt::Display for Entry {
             },
             Entry::Reboot { at_ms } => write!(f, "{} reboot", t(at_ms)),
             Entry::Wait { at_ms, ms } => write!(f, "{} wait {} s", t(at_ms), ms / 1000),
+            Entry::Retry { at_ms, file, why } => {
+                write!(f, "{} retry {file} from a new port ({why})", t(at_ms))
+            }
         }
     }
 }
@@ -122,6 +131,8 @@ pub struct Report {
     pub flash: Flash,
     pub reboots: u32,
     pub bytes: u64,
+    /// Requests sent again after going unanswered.
+    pub retries: u32,
     /// The phone's own clock: transfer time plus waits.
     pub emulated_ms: u64,
     pub transcript: Vec<Entry>,
@@ -186,6 +197,7 @@ pub struct Run {
     clock: Duration,
     transcript: Vec<Entry>,
     bytes: u64,
+    retries: u32,
     steps: usize,
     outcome: Option<Outcome>,
 }
@@ -197,6 +209,7 @@ impl Run {
             clock: Duration::ZERO,
             transcript: Vec::new(),
             bytes: 0,
+            retries: 0,
             steps: 0,
             outcome: None,
         }
@@ -251,6 +264,18 @@ impl Run {
             }
         };
         self.feed(ev)
+    }
+
+    /// Records a request that went unanswered and is about to be sent
+    /// again; the phone itself only hears of the final result.
+    pub fn retrying(&mut self, file: &str, why: &str, took: Duration) {
+        self.clock += took;
+        self.retries += 1;
+        self.transcript.push(Entry::Retry {
+            at_ms: self.at(),
+            file: file.to_string(),
+            why: why.to_string(),
+        });
     }
 
     pub fn slept(&mut self) -> Step {
@@ -324,6 +349,7 @@ impl Run {
             flash: self.phone.flash().clone(),
             reboots: self.phone.reboots(),
             bytes: self.bytes,
+            retries: self.retries,
             emulated_ms: self.at(),
             transcript: self.transcript.clone(),
         }

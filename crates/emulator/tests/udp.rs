@@ -102,6 +102,7 @@ async fn sccp_5_converts_to_sip_8_12_over_udp() {
     let opts = DriveOptions {
         local: driver::loopback_addr(0),
         time_scale: 0.0,
+        ..DriveOptions::default()
     };
     let r = driver::boot(
         phone(MAC.parse().unwrap(), "sccp:5.0(1.1)", s.addr),
@@ -145,6 +146,7 @@ async fn sip_8_12_reverts_to_sccp_over_udp_and_a_lower_case_mac_fails() {
     let opts = DriveOptions {
         local: driver::loopback_addr(1),
         time_scale: 0.0,
+        ..DriveOptions::default()
     };
     let r = driver::boot(
         phone(MAC.parse().unwrap(), "sip:8.12", s.addr),
@@ -210,6 +212,7 @@ async fn a_small_fleet_boots_at_once_from_distinct_addresses() {
             let opts = DriveOptions {
                 local: driver::loopback_addr(i as u32),
                 time_scale: 0.0,
+                ..DriveOptions::default()
             };
             driver::boot(p, f.as_ref(), &opts).await
         });

@@ -55,6 +55,7 @@ pub fn run(args: Args) -> Result<()> {
     let opts = DriveOptions {
         local: args.bind,
         time_scale: if args.real_time { 1.0 } else { 0.0 },
+        ..DriveOptions::default()
     };
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -37,6 +37,7 @@ pub struct Args {
 struct Group {
     phones: u32,
     reboots: u64,
+    retries: u64,
     bytes: u64,
     max_emulated_ms: u64,
     max_wall_ms: u64,
@@ -82,6 +83,7 @@ pub fn run(args: Args) -> Result<()> {
             let opts = DriveOptions {
                 local: driver::loopback_addr(i),
                 time_scale: 0.0,
+                ..DriveOptions::default()
             };
             let fetcher = fetcher.clone();
             set.spawn(async move {
@@ -113,6 +115,7 @@ pub fn run(args: Args) -> Result<()> {
         let g = groups.entry(r.outcome.key()).or_default();
         g.phones += 1;
         g.reboots += r.reboots as u64;
+        g.retries += r.retries as u64;
         g.bytes += r.bytes;
         g.max_emulated_ms = g.max_emulated_ms.max(r.emulated_ms);
         g.max_wall_ms = g.max_wall_ms.max(took.as_millis() as u64);
@@ -150,9 +153,10 @@ pub fn run(args: Args) -> Result<()> {
         );
         for (key, g) in &groups {
             println!(
-                "  {key}: {} phone(s), {:.1} reboots each, {} bytes, up to {:.1} s emulated / {:.2} s wall",
+                "  {key}: {} phone(s), {:.1} reboots each, {} unanswered requests, {} bytes, up to {:.1} s emulated / {:.2} s wall",
                 g.phones,
                 g.reboots as f64 / g.phones as f64,
+                g.retries,
                 g.bytes,
                 g.max_emulated_ms as f64 / 1000.0,
                 g.max_wall_ms as f64 / 1000.0
