@@ -40,6 +40,8 @@ enum Command {
     Emulate(cmd::emulate::Args),
     /// Boot a fleet of emulated phones at once against a TFTP server.
     Rehearse(cmd::rehearse::Args),
+    /// Bulk migration jobs: create (query, template, target, batches), list, show, cancel.
+    Jobs(cmd::jobs::Args),
     /// Serve the phones' files over TFTP.
     Serve(cmd::serve::Args),
 }
@@ -63,6 +65,7 @@ fn main() -> Result<()> {
         Command::Firmware(args) => cmd::firmware::run(args),
         Command::Emulate(args) => cmd::emulate::run(args),
         Command::Rehearse(args) => cmd::rehearse::run(args),
+        Command::Jobs(args) => cmd::jobs::run(args),
         Command::Serve(args) => cmd::serve::run(args),
     }
 }

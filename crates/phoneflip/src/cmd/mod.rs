@@ -3,6 +3,7 @@
 pub mod dhcp;
 pub mod emulate;
 pub mod firmware;
+pub mod jobs;
 pub mod name;
 pub mod phones;
 pub mod plan;

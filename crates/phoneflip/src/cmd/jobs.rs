@@ -1,0 +1,344 @@
+//! `phoneflip jobs create|list|show|cancel`: bulk migration jobs, as the
+//! reference's Bulk Administration > Migrate Phones and Job Scheduler.
+//! Jobs live in the inventory's database file, in their own tables; the
+//! `serve` process runs them.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use clap::Subcommand;
+use phoneflip_device::{Mac, Model};
+use phoneflip_firmware::Protocol;
+use phoneflip_inventory::{now_millis, SqliteInventory};
+use phoneflip_jobs::{
+    cancel, create_job, format_rfc3339, parse_rfc3339, CurrentCriterion, Job, JobState, JobStore,
+    MacPattern, Query, Rollout, Schedule, SqliteJobStore, Stage, Target,
+};
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: JobsCommand,
+}
+
+/// Where jobs (and the inventory they select from) live.
+#[derive(clap::Args, Debug, Clone)]
+pub struct JobsDb {
+    /// The phoneflip database (SQLite; the inventory's file).
+    #[arg(
+        long,
+        env = "PHONEFLIP_DB",
+        default_value = "phoneflip.db",
+        value_name = "PATH"
+    )]
+    pub db: PathBuf,
+}
+
+impl JobsDb {
+    fn require(&self) -> Result<()> {
+        if !self.db.exists() {
+            bail!(
+                "there is no database at {}; import phones first (phoneflip phones import FILE.csv --db {}) \
+                 or point --db (or PHONEFLIP_DB) at an existing one",
+                self.db.display(),
+                self.db.display()
+            );
+        }
+        Ok(())
+    }
+
+    fn jobs(&self) -> Result<SqliteJobStore> {
+        self.require()?;
+        SqliteJobStore::open(&self.db)
+            .with_context(|| format!("cannot open the jobs in {}", self.db.display()))
+    }
+
+    fn inventory(&self) -> Result<SqliteInventory> {
+        self.require()?;
+        SqliteInventory::open(&self.db)
+            .with_context(|| format!("cannot open the inventory {}", self.db.display()))
+    }
+}
+
+#[derive(clap::Args)]
+pub struct CreateArgs {
+    /// What the job is for, shown in listings.
+    #[arg(long)]
+    pub description: String,
+    /// The template for the target protocol (see `phoneflip templates`).
+    #[arg(long)]
+    pub template: String,
+    /// Target protocol and version, e.g. sip:8.12 or sccp:8.1(2)SR2.
+    #[arg(long, value_name = "PROTOCOL:VERSION")]
+    pub to: Target,
+    /// Only phones of this model (7940 or 7960).
+    #[arg(long)]
+    pub model: Option<Model>,
+    /// Only phones at this site.
+    #[arg(long)]
+    pub site: Option<String>,
+    /// Only phones with this tag.
+    #[arg(long)]
+    pub tag: Option<String>,
+    /// Only phones seen running this protocol (sccp, sip) or this exact load name.
+    #[arg(long, value_name = "PROTOCOL|LOAD")]
+    pub current: Option<String>,
+    /// Only phones whose MAC matches, with * wildcards (e.g. 0019AA*).
+    #[arg(long, value_name = "PATTERN")]
+    pub mac_pattern: Option<MacPattern>,
+    /// Only these phones (comma-separated MACs, which must be in the inventory).
+    #[arg(long, value_delimiter = ',', value_name = "MAC,...")]
+    pub macs: Option<Vec<Mac>>,
+    /// Start at this time (RFC 3339, e.g. 2026-11-25T22:00:00Z) instead of now.
+    #[arg(long, value_name = "RFC3339")]
+    pub at: Option<String>,
+    /// Phones per batch after the canary.
+    #[arg(long, default_value_t = Rollout::default().batch_size)]
+    pub batch: u32,
+    /// Phones that must convert before any other is touched (0: no canary).
+    #[arg(long, default_value_t = Rollout::default().canary_size)]
+    pub canary: u32,
+    /// Stop the job when this many phones have failed (default 1; 0 is refused).
+    #[arg(long)]
+    pub max_failures: Option<u32>,
+    /// Never stop for failures.
+    #[arg(long, conflicts_with = "max_failures")]
+    pub no_failure_limit: bool,
+    /// Minutes a phone may take from its reset to converted.
+    #[arg(long, default_value_t = 30)]
+    pub phone_timeout_min: i64,
+    /// Print the job as JSON.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub db: JobsDb,
+}
+
+#[derive(Subcommand)]
+pub enum JobsCommand {
+    /// Create a migration job: find phones, pick the target's template, run now or later.
+    Create(Box<CreateArgs>),
+    /// List jobs with their progress.
+    List {
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        db: JobsDb,
+    },
+    /// One job's phones and what each did.
+    Show {
+        id: i64,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        db: JobsDb,
+    },
+    /// Cancel a pending, scheduled or running job (phones already reset keep going).
+    Cancel {
+        id: i64,
+        #[command(flatten)]
+        db: JobsDb,
+    },
+}
+
+pub fn run(args: Args) -> Result<()> {
+    match args.command {
+        JobsCommand::Create(args) => {
+            let CreateArgs {
+                description,
+                template,
+                to,
+                model,
+                site,
+                tag,
+                current,
+                mac_pattern,
+                macs,
+                at,
+                batch,
+                canary,
+                max_failures,
+                no_failure_limit,
+                phone_timeout_min,
+                json,
+                db,
+            } = *args;
+            let now = now_millis();
+            let schedule = match at {
+                None => Schedule::Now,
+                Some(s) => Schedule::At(parse_rfc3339(&s).context("--at")?),
+            };
+            let current = current.map(|c| match c.parse::<Protocol>() {
+                Ok(p) => CurrentCriterion::Protocol(p),
+                Err(_) => CurrentCriterion::Load(c),
+            });
+            let job = Job {
+                id: 0,
+                description,
+                query: Query {
+                    model,
+                    site,
+                    current,
+                    mac_pattern,
+                    tag,
+                },
+                template,
+                target: to,
+                schedule,
+                rollout: Rollout {
+                    batch_size: batch,
+                    canary_size: canary,
+                    max_failures: if no_failure_limit {
+                        None
+                    } else {
+                        Some(max_failures.unwrap_or(1))
+                    },
+                    phone_timeout_ms: phone_timeout_min.saturating_mul(60_000),
+                },
+                created_ms: now,
+            };
+            let inv = db.inventory()?;
+            let store = db.jobs()?;
+            let st = create_job(&inv, &store, job, macs.as_deref(), now)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&st)?);
+            } else {
+                let power = st
+                    .phones
+                    .iter()
+                    .filter(|p| p.reset == phoneflip_jobs::ResetMethod::PowerCycle)
+                    .count();
+                println!(
+                    "job {} created: {} phone(s) to {} ({}), {}",
+                    st.job.id,
+                    st.phones.len(),
+                    st.job.target.release,
+                    st.job.target.load,
+                    when(&st)
+                );
+                if power > 0 {
+                    println!(
+                        "{power} of them run SCCP (or an unknown load): they cannot be reset from outside their call manager and will be listed for a power cycle when their batch starts"
+                    );
+                }
+                println!(
+                    "`phoneflip serve` runs it; `phoneflip jobs show {}` follows it",
+                    st.job.id
+                );
+            }
+        }
+        JobsCommand::List { json, db } => {
+            let store = db.jobs()?;
+            let jobs = store.list()?;
+            if json {
+                let rows: Vec<_> = jobs.iter().map(summary).collect();
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else if jobs.is_empty() {
+                println!("no jobs; create one with `phoneflip jobs create`");
+            } else {
+                println!(
+                    "{:>4}  {:<9}  {:<16}  {:>9}  {:>6}  {:>7}  {:<24}  DESCRIPTION",
+                    "ID", "STATUS", "TARGET", "CONVERTED", "FAILED", "WAITING", "WHEN"
+                );
+                for st in &jobs {
+                    let c = st.counts();
+                    println!(
+                        "{:>4}  {:<9}  {:<16}  {:>5}/{:<3}  {:>6}  {:>7}  {:<24}  {}",
+                        st.job.id,
+                        st.status.as_str(),
+                        st.job.target.release.to_string(),
+                        c.converted,
+                        st.phones.len(),
+                        c.failed,
+                        c.waiting + c.in_progress,
+                        when(st),
+                        st.job.description
+                    );
+                }
+            }
+        }
+        JobsCommand::Show { id, json, db } => {
+            let store = db.jobs()?;
+            let st = store.load(id)?.with_context(|| {
+                format!("job {id} does not exist; `phoneflip jobs list` shows the jobs there are")
+            })?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&st)?);
+                return Ok(());
+            }
+            println!(
+                "job {}: {} ({}), {} to {} ({}), template {}",
+                st.job.id,
+                st.job.description,
+                st.status,
+                st.phones.len(),
+                st.job.target.release,
+                st.job.target.load,
+                st.job.template
+            );
+            if let Some(r) = &st.reason {
+                println!("reason: {r}");
+            }
+            for p in &st.phones {
+                let stage = match &p.progress.stage {
+                    Stage::Converted { file, at_ms } => {
+                        format!("converted at {} ({file})", format_rfc3339(*at_ms))
+                    }
+                    Stage::Failed { cause } => format!("failed: {cause}"),
+                    s => s.name().replace('_', " "),
+                };
+                let batch = p.batch.map_or("-".to_string(), |b| b.to_string());
+                println!(
+                    "  {}  batch {batch:>2}  {stage}{}",
+                    p.mac,
+                    p.note
+                        .as_ref()
+                        .map(|n| format!("\n                       {n}"))
+                        .unwrap_or_default()
+                );
+            }
+        }
+        JobsCommand::Cancel { id, db } => {
+            let store = db.jobs()?;
+            let st = cancel(&store, id, now_millis(), "cancelled from the command line")
+                .with_context(|| format!("cannot cancel job {id}"))?;
+            let c = st.counts();
+            println!(
+                "job {id} cancelled: {} converted, {} failed, {} phone(s) left as they were",
+                c.converted,
+                c.failed,
+                c.waiting + c.in_progress
+            );
+        }
+    }
+    Ok(())
+}
+
+fn when(st: &JobState) -> String {
+    match st.job.schedule {
+        Schedule::Now => "runs now".into(),
+        Schedule::At(t) => format!("at {}", format_rfc3339(t)),
+    }
+}
+
+fn summary(st: &JobState) -> serde_json::Value {
+    let c = st.counts();
+    serde_json::json!({
+        "id": st.job.id,
+        "description": st.job.description,
+        "status": st.status,
+        "target": st.job.target.release.to_string(),
+        "load": st.job.target.load.as_str(),
+        "template": st.job.template,
+        "schedule": st.job.schedule,
+        "phones": st.phones.len(),
+        "converted": c.converted,
+        "failed": c.failed,
+        "in_progress": c.in_progress,
+        "waiting": c.waiting,
+        "reason": st.reason,
+        "created": format_rfc3339(st.job.created_ms),
+        "started": st.started_ms.map(format_rfc3339),
+        "finished": st.finished_ms.map(format_rfc3339),
+    })
+}
