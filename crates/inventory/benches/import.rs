@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use phoneflip_config::Template;
 use phoneflip_firmware::Protocol;
-use phoneflip_inventory::{export_csv, import_csv, Change, Inventory, SqliteInventory};
+use phoneflip_inventory::{export_csv, import_csv, parse_csv, Change, Inventory, SqliteInventory};
 
 fn fleet_csv(n: usize) -> String {
     let mut s = String::from(
@@ -54,6 +54,12 @@ fn main() {
         })
         .expect("template");
 
+    let templates = BTreeMap::from([("hq-sip".to_string(), Protocol::Sip)]);
+    let t = Instant::now();
+    let parsed = parse_csv(csv.as_bytes(), &templates).expect("parse");
+    let parse_time = t.elapsed();
+    assert_eq!(parsed.len(), n);
+
     let t = Instant::now();
     let dry = import_csv(&store, csv.as_bytes(), true).expect("dry run");
     let dry_time = t.elapsed();
@@ -75,9 +81,10 @@ fn main() {
     let export_time = t.elapsed();
 
     println!(
-        "import of {n} phones ({} KiB CSV): dry run {:?}, import into empty DB {:?}, \
-         re-import (all unchanged) {:?}, export {:?}",
+        "import of {n} phones ({} KiB CSV): parse and check only {:?}, dry run {:?}, \
+         import into empty DB {:?}, re-import (all unchanged) {:?}, export {:?}",
         csv.len() / 1024,
+        parse_time,
         dry_time,
         import_time,
         reimport_time,

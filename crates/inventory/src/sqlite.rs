@@ -1,7 +1,7 @@
 //! The embedded default store: one SQLite file in WAL mode, migrated at
 //! open. All SQL of the SQLite backend lives here.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::net::IpAddr;
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -82,6 +82,9 @@ CREATE INDEX events_time ON events(time_ms);
 pub fn latest_version() -> i64 {
     MIGRATIONS.last().map_or(0, |m| m.version)
 }
+
+/// From this many phones on, an import reads the stored phones in one scan.
+const BULK_LOOKUP: usize = 256;
 
 type Clock = Arc<dyn Fn() -> Millis + Send + Sync>;
 
@@ -199,6 +202,11 @@ fn write_phone_tx(tx: &Connection, p: &Phone, is_new: bool) -> Result<()> {
             return Err(InventoryError::NoSuchTemplate(t.clone()));
         }
     }
+    write_phone_unchecked_tx(tx, p, is_new)
+}
+
+/// [`write_phone_tx`] for callers that checked the template already.
+fn write_phone_unchecked_tx(tx: &Connection, p: &Phone, is_new: bool) -> Result<()> {
     let mac = p.mac.to_string();
     let mut st = tx.prepare_cached(
         "INSERT INTO phones (mac, model, description, site, label, lines, observed_load, \
@@ -452,28 +460,58 @@ impl Inventory for SqliteInventory {
             dry_run,
             changes: Vec::with_capacity(phones.len()),
         };
+        // One query each for the templates and, for big files, the phones
+        // already stored: ten thousand point lookups cost more than a scan.
+        let templates: HashSet<String> = tx
+            .prepare("SELECT name FROM templates")?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut existing: Option<HashMap<Mac, Phone>> = if phones.len() >= BULK_LOOKUP {
+            let mut st = tx.prepare(&format!("SELECT {PHONE_COLUMNS} FROM phones"))?;
+            let all = st
+                .query_map([], phone_from_row)?
+                .map(|r| r.map(|p| (p.mac, p)))
+                .collect::<rusqlite::Result<_>>()?;
+            Some(all)
+        } else {
+            None
+        };
         for given in phones {
             let mut new = given.clone();
             new.normalize();
             new.validate()?;
-            let change = match get_phone_tx(&tx, new.mac)? {
+            if let Some(t) = &new.template {
+                if !templates.contains(t) {
+                    return Err(InventoryError::NoSuchTemplate(t.clone()));
+                }
+            }
+            let old = match &mut existing {
+                Some(map) => map.remove(&new.mac),
+                None => get_phone_tx(&tx, new.mac)?,
+            };
+            let (change, stored) = match old {
                 None => {
                     new.observed_load = None;
                     new.auto_registered = false;
                     new.created_ms = now;
                     new.updated_ms = now;
-                    write_phone_tx(&tx, &new, true)?;
-                    Change::Added
+                    write_phone_unchecked_tx(&tx, &new, true)?;
+                    (Change::Added, new)
                 }
-                Some(old) if old.same_admin_fields(&new) => Change::Unchanged,
+                Some(old) if old.same_admin_fields(&new) => (Change::Unchanged, old),
                 Some(mut old) => {
                     old.take_admin_fields(&new);
                     old.updated_ms = now;
-                    write_phone_tx(&tx, &old, false)?;
-                    Change::Updated
+                    write_phone_unchecked_tx(&tx, &old, false)?;
+                    (Change::Updated, old)
                 }
             };
-            summary.changes.push((new.mac, change));
+            let mac = stored.mac;
+            if let Some(map) = &mut existing {
+                // A MAC given twice is then seen as stored, as with lookups.
+                map.insert(mac, stored);
+            }
+            summary.changes.push((mac, change));
         }
         if dry_run {
             tx.rollback()?;

@@ -524,3 +524,46 @@ fn a_newer_schema_is_refused_and_left_alone() {
     );
     assert!(e.to_string().contains("upgrade phoneflip"), "{e}");
 }
+
+#[test]
+fn big_imports_take_the_bulk_path_with_the_same_results() {
+    let (s, _) = store();
+    s.put_template(&sip_template()).unwrap();
+    let phones: Vec<Phone> = (0..300u32)
+        .map(|i| {
+            let b = i.to_be_bytes();
+            let mut p = Phone::new(Mac::new([0, 0x19, b[0], b[1], b[2], b[3]]), Model::Cp7960);
+            p.tags = ["bulk".to_string()].into();
+            p.template = Some("hq-sip".into());
+            p
+        })
+        .collect();
+    let sum = s.import_phones(&phones, false).unwrap();
+    assert_eq!(sum.count(Change::Added), 300);
+    s.set_observed_load(phones[7].mac, &"P0030801SR02".parse().unwrap())
+        .unwrap();
+
+    let mut again = phones.clone();
+    again[7].site = Some("moved".into());
+    // The same MAC twice in one batch: the second sees the first's result.
+    again.push(again[7].clone());
+    let sum = s.import_phones(&again, false).unwrap();
+    assert_eq!(sum.count(Change::Updated), 1);
+    assert_eq!(sum.count(Change::Unchanged), 300);
+    let got = s.get_phone(phones[7].mac).unwrap().unwrap();
+    assert_eq!(got.site.as_deref(), Some("moved"));
+    assert_eq!(got.tags, ["bulk".to_string()].into());
+    assert_eq!(
+        got.observed_load.as_ref().map(LoadName::as_str),
+        Some("P0030801SR02")
+    );
+
+    let mut bad = phones.clone();
+    bad[299].template = Some("nope".into());
+    bad[0].site = Some("changed".into());
+    assert!(matches!(
+        s.import_phones(&bad, false),
+        Err(InventoryError::NoSuchTemplate(_))
+    ));
+    assert_eq!(s.get_phone(phones[0].mac).unwrap().unwrap().site, None);
+}
