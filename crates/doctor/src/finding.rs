@@ -100,6 +100,7 @@ pub enum Check {
     Os79xxNameCase,
     Os79xxNotALoad,
     Os79xxWrongForm,
+    LoadWrongForm,
     LoadMissing,
     LoadFileCase,
     ConfigFileCase,

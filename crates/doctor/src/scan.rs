@@ -54,6 +54,19 @@ pub struct Options {
     pub tftp_address: Option<Ipv4Addr>,
 }
 
+/// The DHCP checks alone, for a conversion to SIP, when there is no root
+/// to look at.
+pub fn check_dhcp(opts: &Options) -> Vec<Finding> {
+    let root = Root::default();
+    let mut cx = Ctx {
+        root: &root,
+        opts,
+        out: Vec::new(),
+    };
+    cx.network(true, false, 0);
+    cx.out
+}
+
 /// A per-phone control file, by the name it has on disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PhoneFileKind {
@@ -117,6 +130,9 @@ pub fn scan(root: &Root, opts: &Options) -> Vec<Finding> {
     all_named.extend(xml_loads.iter().cloned());
     all_named.extend(sip_named.iter().cloned());
     all_named.extend(phones.sep.iter().cloned());
+    for n in default_image.iter().chain(&sip_named) {
+        cx.load_form(n);
+    }
     cx.config_loads_present(&all_named);
     cx.no_load(
         os79.is_some() || cx.os79xx_file().is_some(),
@@ -190,6 +206,14 @@ fn sip_of(image: &ImageRef) -> Option<Version> {
         .load()
         .filter(|l| l.protocol() == Protocol::Sip)
         .map(|l| l.version())
+}
+
+fn proto(p: Protocol) -> &'static str {
+    match p {
+        Protocol::Sccp => "SCCP",
+        Protocol::Sip => "SIP",
+        Protocol::Mgcp => "MGCP",
+    }
 }
 
 fn load_list(loads: &BTreeSet<String>) -> String {
@@ -325,7 +349,7 @@ impl<'a> Ctx<'a> {
             line: Some(line),
             phone: None,
         };
-        self.os79xx_form(&named);
+        self.load_form(&named);
         self.os79xx_load_present(&named);
         Some(named)
     }
@@ -393,7 +417,7 @@ impl<'a> Ctx<'a> {
         );
     }
 
-    fn os79xx_form(&mut self, n: &Named) {
+    fn load_form(&mut self, n: &Named) {
         let ImageRef::Load(l) = &n.image else { return };
         if l.protocol() != Protocol::Sip {
             return;
@@ -408,20 +432,39 @@ impl<'a> Ctx<'a> {
             return;
         }
         let right = LoadName::canonical(Protocol::Sip, v);
+        let os79 = n.file.eq_ignore_ascii_case(OS79XX);
+        let (check, sec, symptom, param) = if os79 {
+            (
+                Check::Os79xxWrongForm,
+                section::UNPROVISIONED,
+                Symptom::Unprovisioned,
+                "OS79XX.TXT",
+            )
+        } else {
+            (
+                Check::LoadWrongForm,
+                section::PROTOCOL_APPLICATION_INVALID,
+                Symptom::ProtocolApplicationInvalid,
+                "image_version",
+            )
+        };
         let exists = self.root.has(&format!("{right}.bin"));
-        self.push(
-            Finding::new(Check::Os79xxWrongForm, Severity::Error, section::UNPROVISIONED)
-                .file(&n.file)
-                .line(1)
-                .symptom(Symptom::Unprovisioned)
-                .problem(format!(
-                    "OS79XX.TXT names {l}, SIP {v}, in the wrong form: SIP 2.3 and earlier are written POS3xxyy, SIP 3.0 and later POS3-xx-y-zz"
-                ))
-                .fix(format!(
-                    "write {right} in OS79XX.TXT{}",
-                    if exists { String::new() } else { format!(" and put {right}.bin in the root") }
-                )),
-        );
+        let mut f = Finding::new(check, Severity::Error, sec)
+            .file(&n.file)
+            .line(n.line.unwrap_or(1))
+            .symptom(symptom)
+            .problem(format!(
+                "{} names {l}, SIP {v}, in the wrong form: SIP 2.3 and earlier are written POS3xxyy, SIP 3.0 and later POS3-xx-y-zz",
+                n.file
+            ))
+            .fix(format!(
+                "write {right} in {param}{}",
+                if exists || !os79 { String::new() } else { format!(" and put {right}.bin in the root") }
+            ));
+        if let Some(m) = n.phone {
+            f = f.phone(m);
+        }
+        self.push(f);
     }
 
     /// The file a name makes a phone fetch, and whether it exists (in the
@@ -1085,7 +1128,7 @@ impl<'a> Ctx<'a> {
             let (severity, who) = match signed.first() {
                 Some(r) => (
                     Severity::Error,
-                    format!("phones run {} {}", r.protocol, r.version),
+                    format!("phones run {} {}", proto(r.protocol), r.version),
                 ),
                 None if self.opts.from.is_empty() => {
                     (Severity::Info, "phones already on 5.0 or later".to_string())
@@ -1098,12 +1141,15 @@ impl<'a> Ctx<'a> {
                 .problem(format!(
                     "{} names {load} ({} {}), below 5.0, and {who}: once on 5.0 or later a phone cannot go back to a release earlier than 5.0",
                     n.file,
-                    load.protocol(),
+                    proto(load.protocol()),
                     load.version()
                 ))
                 .fix("target a 5.0 or later load for phones already on 5.0 or later");
             if let Some(l) = n.line {
                 f = f.line(l);
+            }
+            if let Some(m) = n.phone {
+                f = f.phone(m);
             }
             self.push(f);
         }

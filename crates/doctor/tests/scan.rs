@@ -517,3 +517,41 @@ fn a_healthy_sip_8_12_root_has_no_findings() {
     let applied = apply_fixes(dir.path(), &findings, SystemTime::now()).unwrap();
     assert_eq!(applied.backup, None);
 }
+
+#[test]
+fn image_version_in_the_wrong_form() {
+    let dir = build(&[
+        ("SIPDefault.cnf", b"image_version: POS30300\n"),
+        ("POS30300.bin", b"x"),
+    ]);
+    let f = one(&run(dir.path(), &Options::default()), Check::LoadWrongForm);
+    assert!(f.fix.contains("POS3-03-0-00"), "{}", f.fix);
+    assert_eq!(f.line, Some(1));
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+    /// Hand-edited files of any content: the scan reports, never panics,
+    /// and every fix it proposes names a plain file of the root.
+    #[test]
+    fn any_control_file_content_is_scanned(
+        os79 in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40),
+        default in "[ -~\n\r]{0,200}",
+        phone in "[ -~\n]{0,200}",
+        xml in "[ -~\n]{0,120}",
+    ) {
+        let root = phoneflip_doctor::Root::from_contents([
+            ("OS79XX.TXT", os79),
+            ("SIPDefault.cnf", default.into_bytes()),
+            ("SIP002094d245cb.cnf", phone.into_bytes()),
+            ("SEP002094D245CB.cnf.xml", xml.into_bytes()),
+            ("POS30203.bin", b"x".to_vec()),
+        ]);
+        let opts = from(&["sip:2.1", "sip:6.0", "sccp:3.0"]);
+        for f in scan(&root, &opts) {
+            if let Some(Fix::Rename { from, to }) = &f.auto_fix {
+                proptest::prop_assert!(!from.contains('/') && !to.contains('/'));
+            }
+        }
+    }
+}
