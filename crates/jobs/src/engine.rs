@@ -76,6 +76,64 @@ pub trait SyncBumper: Send + Sync {
     fn bump_sync(&self, mac: Mac) -> Result<String, String>;
 }
 
+/// A [`SyncBumper`] over the inventory: raises the phone's `sync`
+/// override, which rendering writes both into `SIP<MAC>.cnf` and into the
+/// `syncinfo.xml` served to that phone. The phone still runs with its old
+/// value, so after the NOTIFY it sees a different SYNC, reboots, and comes
+/// back with the new value in its config (no reboot loop).
+pub struct InventorySyncBumper(pub Arc<dyn Inventory>);
+
+/// The longest SYNC the phones take (SIP 8.x admin guide).
+const MAX_SYNC_LEN: usize = 32;
+
+impl SyncBumper for InventorySyncBumper {
+    fn bump_sync(&self, mac: Mac) -> Result<String, String> {
+        let mut phone = self
+            .0
+            .get_phone(mac)
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("{mac} is not in the inventory"))?;
+        let template_sync = match &phone.template {
+            Some(t) => self
+                .0
+                .get_template(t)
+                .map_err(|e| e.to_string())?
+                .and_then(|t| t.settings.get("sync").cloned()),
+            None => None,
+        };
+        // The SIP loads' default sync is 1.
+        let current = phone
+            .overrides
+            .get("sync")
+            .cloned()
+            .or(template_sync)
+            .unwrap_or_else(|| "1".into());
+        let next = next_sync(&current, phoneflip_inventory::now_millis());
+        phone.overrides.insert("sync".into(), next.clone());
+        self.0.put_phone(&phone).map_err(|e| e.to_string())?;
+        Ok(next)
+    }
+}
+
+/// A value different from `current`: the number after it when it is one,
+/// else the time (sync is a free string of up to 32 characters).
+pub fn next_sync(current: &str, now: Millis) -> String {
+    match current.trim().parse::<u64>() {
+        Ok(n) if n < u64::MAX => (n + 1).to_string(),
+        _ => {
+            let t = now.to_string();
+            if t == current {
+                format!("{t}1")
+            } else {
+                t
+            }
+        }
+    }
+    .chars()
+    .take(MAX_SYNC_LEN)
+    .collect()
+}
+
 const PAGE: usize = 1000;
 
 /// Ticks every unfinished job once at `now`; returns what each did.

@@ -1,9 +1,23 @@
-//! Bulk migration jobs: selecting phones, rolling a protocol/load change out in batches,
-//! inferring each phone's progress from its TFTP fetches, and resetting phones.
+//! Bulk migration jobs (the reference's Bulk Administration > Migrate
+//! Phones and Job Scheduler): selecting phones, rolling a protocol/load
+//! change out in a canary and batches, inferring each phone's progress from
+//! its TFTP fetches only, and resetting phones (check-sync NOTIFY for SIP,
+//! a listed power cycle for SCCP).
 //!
-//! Owns: the job domain, the sans-IO scheduler, job persistence in its own tables,
-//! the SIP check-sync NOTIFY codec and sender, and auto-registration decisions.
-//! Must not touch: the inventory's tables or migrations, the TFTP server, config rendering.
+//! Owns: the job domain and status table ([`job`]), the progress fold
+//! ([`progress`]), the sans-IO scheduler ([`scheduler::tick`]), job
+//! persistence in its own tables and migration table ([`store`]), the
+//! check-sync NOTIFY codec and RFC 3261 timers ([`sip`]) with a tokio UDP
+//! sender ([`notify`]), auto-registration and revert decisions
+//! ([`autoreg`]), and the driver that ties them to the inventory
+//! ([`engine`]).
+//!
+//! Must not touch: the inventory's tables or migrations (only its
+//! [`phoneflip_inventory::Inventory`] trait), the TFTP server, config
+//! rendering (it only sets the `sync` override rendering already honours).
+//!
+//! Wiring into a server, once a second or so:
+//! `engine::step(now, &SqliteJobStore, &InventoryEvents(inv), &InventoryEffects::new(inv, InventorySyncBumper(inv)))`.
 
 pub mod job;
 pub mod progress;
@@ -26,8 +40,8 @@ pub mod time;
 pub use autoreg::{decide, plan_revert, AutoRegistration, Decision, RevertError, RevertPlan};
 pub use create::{create_job, CreateError};
 pub use engine::{
-    cancel, step, CancelError, Effects, EngineError, EventSource, InventoryEffects,
-    InventoryEvents, SyncBumper,
+    cancel, next_sync, step, CancelError, Effects, EngineError, EventSource, InventoryEffects,
+    InventoryEvents, InventorySyncBumper, SyncBumper,
 };
 pub use notify::{send_check_sync, NotifyError};
 pub use sip::{CheckSyncNotify, NotifyOutcome, SipError, SipResponse, Timers};

@@ -110,3 +110,32 @@ fn reverting_deletes_the_phone_and_it_comes_back_as_sccp() {
     assert!(back.auto_registered);
     assert_eq!(back.target_protocol(), Some(Protocol::Sccp));
 }
+
+#[test]
+fn bumping_sync_raises_the_phones_override() {
+    use phoneflip_jobs::{next_sync, InventorySyncBumper, SyncBumper};
+    use std::sync::Arc;
+    let inv = Arc::new(SqliteInventory::open_in_memory().unwrap());
+    inv.put_template(&phoneflip_config::Template {
+        name: "sip".into(),
+        protocol: Protocol::Sip,
+        settings: [("sync".to_string(), "7".to_string())].into(),
+    })
+    .unwrap();
+    let mac: Mac = "002094D245CB".parse().unwrap();
+    let mut p = phoneflip_inventory::Phone::new(mac, Model::Cp7960);
+    p.template = Some("sip".into());
+    inv.put_phone(&p).unwrap();
+    let b = InventorySyncBumper(inv.clone());
+    assert_eq!(b.bump_sync(mac).unwrap(), "8");
+    assert_eq!(b.bump_sync(mac).unwrap(), "9");
+    let p = inv.get_phone(mac).unwrap().unwrap();
+    assert_eq!(p.overrides.get("sync").map(String::as_str), Some("9"));
+    assert!(b.bump_sync("002094D245CC".parse().unwrap()).is_err());
+    assert_eq!(next_sync("release-a", 5), "5");
+    assert_eq!(next_sync("5", 5), "6");
+    assert_eq!(
+        next_sync(&"x".repeat(40), 1_795_631_400_000),
+        "1795631400000"
+    );
+}
