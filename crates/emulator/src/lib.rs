@@ -17,7 +17,9 @@
 //!   their protocol's files: SIP reads `gkdefault.cfg` (5.x/6.x),
 //!   `SIPDefault.cnf`, `SIP<MAC>.cnf`, `RINGLIST.DAT` and compares
 //!   `image_version` with flash; SCCP reads `SEP<MAC>.cnf.xml`, then
-//!   `XMLDefault.cnf.xml`, and compares `loadInformation`.
+//!   `XMLDefault.cnf.xml`, and compares `loadInformation`; MGCP reads
+//!   `MGC<MAC>.cnf` and compares `image_version`. The files each generation
+//!   reads agree with `phoneflip-plan`'s boot table (a test checks it).
 //! - Universal-loader loads (SCCP 6.x+, SIP 7.x+): the loader hunts
 //!   `CTLSEP<MAC>.tlv` → `SEP<MAC>.cnf.xml` → `SIP<MAC>.cnf` →
 //!   `MGC<MAC>.cnf` → `XMLDefault.cnf.xml`, stopping at the first file that
@@ -47,7 +49,10 @@
 //!   Invalid"; `OS79XX.TXT` must name the loader, as the SIP zip does.
 //! - A universal phone asked for a pre-loader load fetches `NAME.bin`.
 //! - Installing a universal loader over a combined image erases it: with
-//!   no load named anywhere the phone shows "No Load Specified".
+//!   no load named anywhere the phone shows "No Load Specified", unless the
+//!   loader shares its load's name (SCCP: `P0030801SR02`), in which case it
+//!   fetches that load's `.loads` (what gkdefault's revert to an SCCP 6.x+
+//!   `.sbin` needs; a SIP loader `P003-…` cannot name its application).
 //! - A missing per-phone `SIP<MAC>.cnf` is re-requested every 30 s; the
 //!   emulator gives up after 3 requests and reports the phone
 //!   unprovisioned. SCCP registration with CallManager and SIP
@@ -60,6 +65,9 @@
 //! - An empty or malformed `SEP<MAC>.cnf.xml` makes the phone reboot;
 //!   more than [`phone::MAX_REBOOTS`] reboots end in "Protocol Application
 //!   Invalid".
+//! - A load fetched by an 8.3 alias (the reference's SIP 2.1 workaround)
+//!   answers to both the alias and the image's own name when the phone
+//!   compares configuration files with flash, and reports its own name.
 //! - Signatures are the image checksum plus a signed flag; TFTP retries
 //!   and timing belong to the driver's client, and time in the core is
 //!   injected (waits are actions, never sleeps).
@@ -81,17 +89,21 @@ pub use run::{Entry, Outcome, Report, Run, Step};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Generation {
-    /// SCCP 5.x and older, SIP 6.x and older: `OS79XX.TXT` and one `.bin`.
+    /// SCCP 5.x and older, SIP and MGCP 6.x and older: `OS79XX.TXT` and
+    /// one `.bin`.
     PreLoader,
-    /// SCCP 6.x and later, SIP 7.x and later: loader + `.loads` + `.sb2`.
+    /// SCCP 6.x and later, SIP and MGCP 7.x and later: loader + `.loads` +
+    /// `.sb2`.
     Universal,
 }
 
 impl Generation {
     pub fn of(protocol: Protocol, version: Version) -> Generation {
+        // MGCP is not in the reference; like phoneflip-plan, it is taken
+        // to follow SIP, whose loads it was released alongside.
         let first_universal = match protocol {
-            Protocol::Sip => 7,
-            Protocol::Sccp | Protocol::Mgcp => 6,
+            Protocol::Sip | Protocol::Mgcp => 7,
+            Protocol::Sccp => 6,
         };
         if version.major >= first_universal {
             Generation::Universal

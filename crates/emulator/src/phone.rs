@@ -86,6 +86,10 @@ pub struct Installed {
     /// The name the phone fetched it by: what it compares configuration
     /// files against, byte for byte.
     pub name: String,
+    /// The name the image carries inside (what Settings > Status >
+    /// Firmware Versions shows). It differs from `name` for a file renamed
+    /// to an 8.3 alias; the phone answers to both.
+    pub image_load: String,
     pub protocol: Protocol,
     pub version: Version,
     pub signed: bool,
@@ -96,11 +100,17 @@ impl Installed {
     fn from_image(name: &str, img: &Image) -> Installed {
         Installed {
             name: name.to_string(),
+            image_load: img.header.load.clone(),
             protocol: img.header.protocol,
             version: img.header.version,
             signed: img.header.signed,
             role: img.header.role,
         }
+    }
+
+    /// Whether a configuration file naming `name` names this load.
+    pub fn is(&self, name: &str) -> bool {
+        self.name == name || self.image_load == name
     }
 
     fn generation(&self) -> Generation {
@@ -126,6 +136,7 @@ impl Flash {
                 loader: None,
                 app: Some(Installed {
                     name: app.to_string(),
+                    image_load: app.to_string(),
                     protocol,
                     version,
                     signed,
@@ -135,6 +146,7 @@ impl Flash {
             Generation::Universal => Flash {
                 loader: Some(Installed {
                     name: synth::loader_name(&app).to_string(),
+                    image_load: synth::loader_name(&app).to_string(),
                     protocol,
                     version,
                     signed,
@@ -142,6 +154,7 @@ impl Flash {
                 }),
                 app: Some(Installed {
                     name: app.to_string(),
+                    image_load: app.to_string(),
                     protocol,
                     version,
                     signed,
@@ -346,6 +359,7 @@ enum Phase {
     Dialplan,
     SccpSep,
     SccpDefault,
+    MgcpMac,
     SyncInfo,
     Stable,
     Failed,
@@ -369,6 +383,8 @@ pub struct Phone {
     session: Session,
     reboots: u32,
     now: Duration,
+    /// The loader's fallback on its own load is tried once per boot.
+    fallback_tried: bool,
 }
 
 impl Phone {
@@ -381,6 +397,7 @@ impl Phone {
             session: Session::default(),
             reboots: 0,
             now: Duration::ZERO,
+            fallback_tried: false,
         }
     }
 
@@ -485,8 +502,10 @@ impl Phone {
         let Some(app) = self.flash.app.clone() else {
             return self.fail(Failure::NoLoadSpecified, out);
         };
+        // What Settings > Status > Firmware Versions shows: the image's own
+        // name, also when it was fetched by an 8.3 alias.
         let s = StableState {
-            load: app.name.clone(),
+            load: app.image_load.clone(),
             protocol: app.protocol,
             version: app.version,
         };
@@ -501,6 +520,7 @@ impl Phone {
 
     fn power_on(&mut self, out: &mut Vec<Action>) {
         self.session = Session::default();
+        self.fallback_tried = false;
         self.state = PhoneState::Booting;
         if self.flash.loader.is_some() {
             let first = self.hunt_files()[0].clone();
@@ -564,6 +584,16 @@ impl Phone {
             Phase::SccpSep => self.on_sccp_xml(true, got, out),
             Phase::SccpDefault => self.on_sccp_xml(false, got, out),
             Phase::SyncInfo => self.on_syncinfo(got, out),
+            Phase::MgcpMac => {
+                if let Ok(bytes) = got {
+                    if let Some(v) =
+                        cfgread::sip_value(&bytes, "image_version").filter(|v| !v.is_empty())
+                    {
+                        self.session.image_version = Some((v, name.to_string()));
+                    }
+                }
+                self.compare_image(out)
+            }
             _ => {}
         }
     }
@@ -586,7 +616,7 @@ impl Phone {
         match cfgread::os79xx(&bytes) {
             Err(d) => self.fail(Failure::Unprovisioned { why: d.to_string() }, out),
             Ok(name) => {
-                if self.flash.app.as_ref().is_some_and(|a| a.name == name) {
+                if self.flash.app.as_ref().is_some_and(|a| a.is(&name)) {
                     self.pre_config(out)
                 } else {
                     self.pre_fetch(&name, "OS79XX.TXT", out)
@@ -638,7 +668,11 @@ impl Phone {
                 self.request("gkdefault.cfg", Phase::GkDefault, out)
             }
             Protocol::Sip => self.request("SIPDefault.cnf", Phase::SipDefault, out),
-            _ => {
+            Protocol::Mgcp => {
+                let f = format!("MGC{}.cnf", self.mac());
+                self.request(&f, Phase::MgcpMac, out)
+            }
+            Protocol::Sccp => {
                 let f = format!("SEP{}.cnf.xml", self.mac());
                 self.request(&f, Phase::SccpSep, out)
             }
@@ -810,7 +844,25 @@ impl Phone {
                 let next = files[i + 1].clone();
                 self.request(&next, Phase::Hunt(i + 1), out)
             }
-            None => self.boot_app(out),
+            None => {
+                // Nothing named and nothing to run: a loader falls back on
+                // the load it shipped with, which it can only name when the
+                // load shares its name (SCCP: P0030801SR02 loader and
+                // application). A SIP loader (P003-…) cannot, and shows
+                // "No Load Specified".
+                let runnable = self
+                    .flash
+                    .app
+                    .as_ref()
+                    .is_some_and(|a| a.role == Role::Application);
+                match self.flash.loader.clone() {
+                    Some(l) if !runnable && l.protocol != Protocol::Sip && !self.fallback_tried => {
+                        self.fallback_tried = true;
+                        self.universal_fetch(&l.name, "the loader's own load", out)
+                    }
+                    _ => self.boot_app(out),
+                }
+            }
         }
     }
 
@@ -821,7 +873,7 @@ impl Phone {
                 && Generation::of(l.protocol(), l.version()) == Generation::PreLoader
         });
         if pre_loader_target {
-            if self.flash.app.as_ref().is_some_and(|a| a.name == name) {
+            if self.flash.app.as_ref().is_some_and(|a| a.is(name)) {
                 return self.boot_app(out);
             }
             let file = format!("{name}.bin");
@@ -863,7 +915,7 @@ impl Phone {
                     .flash
                     .app
                     .as_ref()
-                    .is_some_and(|a| a.name == name && a.role == Role::Application) =>
+                    .is_some_and(|a| a.is(name) && a.role == Role::Application) =>
             {
                 return self.boot_app(out)
             }
@@ -898,7 +950,12 @@ impl Phone {
                 )
             }
         };
-        if self.flash.loader.as_ref().map(|l| l.name.as_str()) != Some(index.loader.as_str()) {
+        if !self
+            .flash
+            .loader
+            .as_ref()
+            .is_some_and(|l| l.is(&index.loader))
+        {
             let ext = if self.flash.signed() { "sbn" } else { "bin" };
             let f = format!("{}.{ext}", index.loader);
             out.push(Action::Display("Upgrading Firmware".into()));
@@ -914,7 +971,12 @@ impl Phone {
                 out,
             );
         }
-        if self.flash.app.as_ref().map(|a| a.name.as_str()) != Some(index.application.as_str()) {
+        if !self
+            .flash
+            .app
+            .as_ref()
+            .is_some_and(|a| a.is(&index.application))
+        {
             let f = format!("{}.sb2", index.application);
             out.push(Action::Display("Upgrading Firmware".into()));
             return self.request(
@@ -1049,7 +1111,7 @@ impl Phone {
             return self.fail(Failure::NoLoadSpecified, out);
         };
         if let Some((want, source)) = self.session.image_version.clone() {
-            if want != app.name {
+            if !app.is(&want) {
                 return match app.generation() {
                     Generation::PreLoader => self.pre_fetch(&want, &source, out),
                     Generation::Universal => self.universal_fetch(&want, &source, out),
@@ -1071,7 +1133,7 @@ impl Phone {
         if let Ok(bytes) = got {
             let entry = cfgread::syncinfo(&bytes)
                 .into_iter()
-                .find(|(v, _)| *v == app.name)
+                .find(|(v, _)| app.is(v))
                 .or_else(|| {
                     cfgread::syncinfo(&bytes)
                         .into_iter()

@@ -345,7 +345,16 @@ fn sip_2_1_takes_an_sccp_load_renamed_to_8_3() {
     );
     put(&mut files, "OS79XX.TXT", "P0305011");
     let r = run_in_memory(phone("sip:2.1"), &files);
-    stable_on(&r, Protocol::Sccp, "P0305011");
+    // The phone runs the image's own load, fetched by its alias.
+    stable_on(&r, Protocol::Sccp, "P00305000101");
+    assert_eq!(r.flash.app.as_ref().unwrap().name, "P0305011");
+    // Booting again with OS79XX.TXT still naming the alias changes nothing.
+    let again = run_in_memory(
+        Phone::new(phone("sccp:5.0(1.1)").config().clone(), r.flash.clone()),
+        &files,
+    );
+    stable_on(&again, Protocol::Sccp, "P00305000101");
+    assert_eq!(again.reboots, 0);
 }
 
 #[test]
