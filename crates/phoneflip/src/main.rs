@@ -28,6 +28,8 @@ enum Command {
     Plan(cmd::plan::Args),
     /// DHCP option 66/150 configuration and probe.
     Dhcp(cmd::dhcp::Args),
+    /// Find the reference's common conversion issues in a TFTP root, its log and DHCP; --fix the safe ones.
+    Doctor(cmd::doctor::Args),
     /// The phone inventory: import, export and list phones (Bulk Administration CSV).
     Phones(cmd::phones::Args),
     /// Named per-protocol settings that phones follow.
@@ -59,6 +61,7 @@ fn main() -> Result<()> {
         Command::Name(args) => cmd::name::run(args),
         Command::Plan(args) => cmd::plan::run(args),
         Command::Dhcp(args) => cmd::dhcp::run(args),
+        Command::Doctor(args) => cmd::doctor::run(args),
         Command::Phones(args) => cmd::phones::run(args),
         Command::Templates(args) => cmd::templates::run(args),
         Command::Render(args) => cmd::render::run(args),

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod dhcp;
+pub mod doctor;
 pub mod emulate;
 pub mod firmware;
 pub mod jobs;

@@ -1,0 +1,173 @@
+//! `phoneflip doctor`: the reference's common issues, found in a TFTP root,
+//! its log and the DHCP setup before a phone runs into them.
+
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+use anyhow::{bail, Context, Result};
+use phoneflip_device::Mac;
+use phoneflip_doctor::{
+    apply_fixes, check_dhcp, diagnose, parse_log, read_root, render, render_applied, render_timeline, scan,
+    timelines, DhcpOption, DhcpView, Finding, Options, Severity, Timeline,
+};
+use phoneflip_firmware::Release;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The TFTP root to examine (the folder the phones' TFTP server serves).
+    pub root: Option<PathBuf>,
+    /// Apply the fixes that are safe to automate (strip .bin, whitespace and
+    /// CR from OS79XX.TXT, rename files to the case the phones ask for,
+    /// write a W210-safe SIPDefault.cnf), after copying the originals to
+    /// ROOT/.phoneflip-backup/<timestamp>/.
+    #[arg(long, requires = "root")]
+    pub fix: bool,
+    /// Machine-readable output.
+    #[arg(long)]
+    pub json: bool,
+    /// A TFTP server log to read (the reference's format, phoneflip's own,
+    /// or tftpd-hpa's syslog lines); repeatable.
+    #[arg(long = "log", value_name = "FILE")]
+    pub logs: Vec<PathBuf>,
+    /// Print each phone's timeline from the logs.
+    #[arg(long)]
+    pub timeline: bool,
+    /// The DHCP server's configuration (dnsmasq, ISC dhcpd, IOS or Kea),
+    /// to check options 66 and 150.
+    #[arg(long, value_name = "FILE")]
+    pub dhcp_config: Option<PathBuf>,
+    /// The JSON of `phoneflip dhcp probe --json`.
+    #[arg(long, value_name = "FILE", conflicts_with = "dhcp_config")]
+    pub dhcp_probe: Option<PathBuf>,
+    /// The load the phones run now, e.g. sccp:3.0 or sip:2.1 (repeatable);
+    /// without it, checks that depend on it warn instead of failing.
+    #[arg(long = "from", value_name = "RELEASE")]
+    pub from: Vec<Release>,
+    /// The phones this conversion is for (repeatable).
+    #[arg(long = "only", value_name = "MAC")]
+    pub only: Vec<Mac>,
+    /// The address of the TFTP server serving ROOT, to compare with DHCP's.
+    #[arg(long, value_name = "ADDR")]
+    pub tftp_address: Option<Ipv4Addr>,
+}
+
+#[derive(serde::Deserialize)]
+struct Probe {
+    option_66: Option<String>,
+    option_150: Option<Vec<Ipv4Addr>>,
+}
+
+fn dhcp_view(args: &Args) -> Result<Option<DhcpView>> {
+    if let Some(p) = &args.dhcp_config {
+        let text = std::fs::read(p)
+            .with_context(|| format!("reading the DHCP configuration {}", p.display()))?;
+        return Ok(Some(DhcpView::parse_config(
+            &p.display().to_string(),
+            &String::from_utf8_lossy(&text),
+        )));
+    }
+    if let Some(p) = &args.dhcp_probe {
+        let text = std::fs::read_to_string(p)
+            .with_context(|| format!("reading the DHCP probe result {}", p.display()))?;
+        let probe: Probe = serde_json::from_str(&text).with_context(|| {
+            format!(
+                "{} is not the JSON of `phoneflip dhcp probe --json`",
+                p.display()
+            )
+        })?;
+        let one = |value: String| DhcpOption {
+            value,
+            line: None,
+            scoped: false,
+        };
+        return Ok(Some(DhcpView {
+            source: p.display().to_string(),
+            option_66: probe.option_66.into_iter().map(one).collect(),
+            option_150: probe
+                .option_150
+                .map(|l| {
+                    one(l
+                        .iter()
+                        .map(|a| a.to_string())
+                        .collect::<Vec<_>>()
+                        .join(","))
+                })
+                .into_iter()
+                .collect(),
+        }));
+    }
+    Ok(None)
+}
+
+pub fn run(args: Args) -> Result<()> {
+    if args.root.is_none() && args.logs.is_empty() && args.dhcp_config.is_none() && args.dhcp_probe.is_none() {
+        bail!("nothing to examine: give a TFTP root (phoneflip doctor /srv/tftp), --log FILE or --dhcp-config FILE");
+    }
+    let opts = Options {
+        from: args.from.clone(),
+        only: (!args.only.is_empty()).then(|| args.only.clone()),
+        dhcp: dhcp_view(&args)?,
+        tftp_address: args.tftp_address,
+    };
+    let root = match &args.root {
+        Some(dir) => Some(read_root(dir)?),
+        None => None,
+    };
+    let mut findings: Vec<Finding> = match &root {
+        Some(r) => scan(r, &opts),
+        None => check_dhcp(&opts),
+    };
+    let mut applied = None;
+    if args.fix {
+        let dir = args.root.as_ref().expect("clap requires ROOT with --fix");
+        let a = apply_fixes(dir, &findings, SystemTime::now())?;
+        if !a.changes.is_empty() {
+            findings = scan(&read_root(dir)?, &opts);
+        }
+        applied = Some(a);
+    }
+    let mut lines: Vec<Timeline> = Vec::new();
+    for path in &args.logs {
+        let bytes = std::fs::read(path)
+            .with_context(|| format!("reading the TFTP log {}", path.display()))?;
+        let log = parse_log(&String::from_utf8_lossy(&bytes));
+        if log.transfers.is_empty() {
+            eprintln!(
+                "warning: {} holds no line phoneflip recognises ({} lines skipped): expected the reference's \"Sending 'FILE' file to ADDR\" lines or tftpd-hpa's \"RRQ from ADDR filename FILE\" (run in.tftpd with --verbose)",
+                path.display(),
+                log.skipped
+            );
+        }
+        let tl = timelines(&log);
+        findings.extend(diagnose(&path.display().to_string(), &tl, root.as_ref()));
+        lines.extend(tl);
+    }
+    findings.sort_by(|a, b| {
+        (a.phone.is_none(), a.phone, a.severity).cmp(&(b.phone.is_none(), b.phone, b.severity))
+    });
+    if args.json {
+        let out = serde_json::json!({
+            "root": args.root,
+            "findings": findings,
+            "fix": applied,
+            "timelines": if args.timeline { Some(&lines) } else { None },
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        if let Some(a) = &applied {
+            print!("{}", render_applied(a));
+        }
+        if args.timeline {
+            for t in &lines {
+                print!("{}", render_timeline(t));
+            }
+        }
+        print!("{}", render(&findings));
+    }
+    if findings.iter().any(|f| f.severity == Severity::Error) {
+        // Scripts and CI can gate a conversion on a clean root.
+        std::process::exit(2);
+    }
+    Ok(())
+}
