@@ -278,3 +278,116 @@ fn resets_are_asked_for_until_acknowledged() {
     assert!(tick(2, &mut st, &[]).is_empty());
     assert_eq!(st.phones[0].note.as_deref(), Some("power cycle listed"));
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::BTreeMap;
+
+    #[derive(Debug, Clone, Copy)]
+    enum Fate {
+        Converts,
+        Fails,
+        Silent,
+    }
+
+    fn fate() -> impl Strategy<Value = Fate> {
+        prop_oneof![
+            6 => Just(Fate::Converts),
+            1 => Just(Fate::Fails),
+            1 => Just(Fate::Silent),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        /// Whatever the phones do, the rollout keeps its promises.
+        #[test]
+        fn rollout_invariants(
+            fates in proptest::collection::vec(fate(), 1..25),
+            batch in 1u32..6,
+            canary in 0u32..3,
+            max in proptest::option::of(1u32..4),
+        ) {
+            let n = fates.len() as u32;
+            let mut st = JobState::new(
+                job("sip:8.12", Schedule::Now, rollout(batch, canary, max)),
+                sccp_phones(n),
+                0,
+            ).unwrap();
+            let mut started_at: BTreeMap<Mac, i64> = BTreeMap::new();
+            let mut converted = 0;
+            let mut batches = 0;
+            let mut t = 0;
+            while !st.status.is_terminal() && t < 2000 * MIN {
+                // Phones started last tick do what their fate says.
+                let mut evs = Vec::new();
+                for (i, f) in fates.iter().enumerate() {
+                    let m = mac(i as u32 + 1);
+                    if started_at.get(&m) == Some(&(t - MIN)) {
+                        match f {
+                            Fate::Converts => evs.extend(sccp_to_sip_boot(i as u32 + 1, t - MIN + 1)),
+                            Fate::Fails => {
+                                evs.push(ev(i as u32 + 1, t - MIN + 1, "SEP<MAC>.cnf.xml", Sent));
+                                for k in 0..3 {
+                                    evs.push(ev(i as u32 + 1, t - MIN + 2 + k, "P0S3-8-12-00.sb2", failed("State Error")));
+                                }
+                            }
+                            Fate::Silent => {}
+                        }
+                    }
+                }
+                let actions = tick(t, &mut st, &evs);
+                for a in &actions {
+                    match a {
+                        Action::StartBatch { batch: b, canary: c, macs } => {
+                            prop_assert_eq!(*b, batches);
+                            batches += 1;
+                            let limit = if canary > 0 && *b == 0 { canary } else { batch };
+                            prop_assert!(macs.len() as u32 <= limit && !macs.is_empty());
+                            prop_assert_eq!(*c, canary > 0 && *b == 0);
+                            // Never two batches in flight.
+                            let others_busy = st.phones.iter().any(|p| {
+                                p.started_ms.is_some() && p.batch != Some(*b) && !p.is_terminal()
+                            });
+                            prop_assert!(!others_busy);
+                            if canary > 0 && *b > 0 {
+                                prop_assert!(st.phones.iter().filter(|p| p.batch == Some(0)).all(|p| p.is_converted()));
+                            }
+                            for m in macs {
+                                started_at.insert(*m, t);
+                            }
+                        }
+                        Action::ResetPhone { mac: m, .. } => st.ack_reset(*m, "power cycle listed"),
+                        Action::MarkConverted { .. } => converted += 1,
+                        _ => {}
+                    }
+                }
+                t += MIN;
+            }
+            prop_assert!(st.status.is_terminal(), "stuck in {}", st.status);
+            let c = st.counts();
+            prop_assert_eq!(c.converted, converted);
+            match st.status {
+                JobStatus::Completed => {
+                    prop_assert!(st.phones.iter().all(|p| p.is_terminal()));
+                    prop_assert!(match max { Some(m) => (c.failed as u32) < m, None => true });
+                    prop_assert!(canary == 0 || st.phones.iter().filter(|p| p.batch == Some(0)).all(|p| p.is_converted()));
+                }
+                JobStatus::Failed => {
+                    let canary_failed = canary > 0
+                        && st.phones.iter().any(|p| p.batch == Some(0) && p.failure().is_some());
+                    prop_assert!(max.is_some_and(|m| c.failed as u32 >= m) || canary_failed);
+                }
+                s => prop_assert!(false, "unexpected {}", s),
+            }
+            // Only phones whose fate was to convert ever converted.
+            for (i, f) in fates.iter().enumerate() {
+                if st.phones[i].is_converted() {
+                    prop_assert!(matches!(f, Fate::Converts));
+                }
+            }
+        }
+    }
+}
