@@ -2,7 +2,10 @@
 //! root made from imported synthetic bundles, emulated phones booting from
 //! their own 127.x.y.z addresses.
 
+use std::collections::HashMap;
 use std::path::Path;
+
+mod common;
 use std::sync::Arc;
 
 use phoneflip_device::{Mac, Model};
@@ -85,7 +88,7 @@ fn dump(r: &Report) -> String {
     r.transcript.iter().map(|e| format!("{e}\n")).collect()
 }
 
-const MAC: &str = "002094D245CB";
+use common::MAC;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sccp_5_converts_to_sip_8_12_over_udp() {
@@ -228,4 +231,49 @@ async fn a_small_fleet_boots_at_once_from_distinct_addresses() {
         n += 1;
     }
     assert_eq!(n, 20);
+}
+
+/// Every procedure of the reference, as phoneflip-plan writes it, over UDP:
+/// per hop, the root is written to disk and served by a fresh server, and
+/// the phone (its flash kept across hops) must reach the hop's load.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_planned_conversion_over_udp() {
+    for (i, (from, to)) in common::PAIRS.iter().enumerate() {
+        let f: Release = from.parse().unwrap();
+        let p = common::plan_for(from, to);
+        let mut files: HashMap<String, Vec<u8>> = HashMap::new();
+        let mut flash = Flash::with_load(f.protocol, f.version);
+        for hop in &p.hops {
+            common::apply(&mut files, hop);
+            let dir = tempfile::tempdir().unwrap();
+            let root = dir.path().join("root");
+            std::fs::create_dir(&root).unwrap();
+            for (name, bytes) in &files {
+                std::fs::write(root.join(name), bytes).unwrap();
+            }
+            let s = start(&root, dir).await;
+            let phone = Phone::new(
+                PhoneConfig {
+                    mac: MAC.parse().unwrap(),
+                    model: Model::Cp7960,
+                    tftp: TftpSetting::Manual(s.addr),
+                },
+                flash.clone(),
+            );
+            let opts = DriveOptions {
+                local: driver::loopback_addr(100 + i as u32),
+                ..DriveOptions::default()
+            };
+            let r = driver::boot(phone, &TftpFetcher::default(), &opts).await;
+            let want = hop.to.load.as_deref().unwrap();
+            assert!(
+                matches!(&r.outcome, Outcome::Stable(st) if st.load == want),
+                "{from} -> {to}, hop {}: {:?}\n{}",
+                hop.step,
+                r.outcome,
+                dump(&r)
+            );
+            flash = r.flash;
+        }
+    }
 }
