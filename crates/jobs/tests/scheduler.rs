@@ -372,7 +372,11 @@ mod properties {
             match st.status {
                 JobStatus::Completed => {
                     prop_assert!(st.phones.iter().all(|p| p.is_terminal()));
-                    prop_assert!(match max { Some(m) => (c.failed as u32) < m, None => true });
+                    let under = match max {
+                        Some(m) => (c.failed as u32) < m,
+                        None => true,
+                    };
+                    prop_assert!(under);
                     prop_assert!(canary == 0 || st.phones.iter().filter(|p| p.batch == Some(0)).all(|p| p.is_converted()));
                 }
                 JobStatus::Failed => {
