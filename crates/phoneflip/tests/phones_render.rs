@@ -57,7 +57,8 @@ fn setup(d: &Path) {
         "mac,model,template,desired_load,line1_name,line1_password\n\
          002094D245CB,7960,hq-sip,P0S3-8-12-00,1001,pw1\n\
          0019AABB0001,7940,hq-sccp,P0030801SR02,,\n\
-         0019AABB0002,7940,,,,\n",
+         0019AABB0002,7940,,,,\n\
+         0019AABB0003,7960,hq-sccp,P0030801SR02,,\n",
     )
     .unwrap();
     ok(d, &["phones", "import", "fleet.csv"]);
@@ -144,7 +145,7 @@ fn render_all_writes_a_static_root() {
 
     let out =
         String::from_utf8(ok(d, &["render", "--all", "--out", "root", "--root", "fw"])).unwrap();
-    assert!(out.contains("for 2 phone(s)"), "{out}");
+    assert!(out.contains("for 3 phone(s)"), "{out}");
     assert!(out.contains("plus 1 file(s) copied from the root"), "{out}");
     assert!(out.contains("0019AABB0002"), "{out}");
 
@@ -173,6 +174,17 @@ fn render_all_writes_a_static_root() {
             d,
             &["render", "--mac", "0019AABB0001", "SEP0019AABB0001.cnf.xml"]
         )
+    );
+    // The 7940 and the 7960 share one XMLDefault.cnf.xml holding both
+    // models' loads.
+    let xml = std::fs::read_to_string(root.join("XMLDefault.cnf.xml")).unwrap();
+    assert!(
+        xml.contains("<loadInformation8 model=\"IP Phone 7940\">P0030801SR02</loadInformation8>"),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("<loadInformation7 model=\"IP Phone 7960\">P0030801SR02</loadInformation7>"),
+        "{xml}"
     );
     // Files phoneflip does not render come from --root.
     assert_eq!(

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
-use phoneflip_config::{FileKind, FileName};
+use phoneflip_config::{FileKind, FileName, XmlDefault};
 use phoneflip_device::Mac;
 use phoneflip_inventory::{Inventory, PhoneFilter};
 use phoneflip_plan::Catalogue;
@@ -143,6 +143,33 @@ fn one(p: &Provisioner, mac: Mac, file: &str, root: Option<&Path>) -> Result<Vec
     }
 }
 
+/// XMLDefault.cnf.xml carries one `loadInformationN` per model, so phones
+/// of different models that agree on the CallManagers share one file
+/// holding every model's load. `None` when they disagree.
+fn merge_xml_default(variants: &[(Vec<u8>, Vec<Mac>)]) -> Option<Vec<u8>> {
+    let mut merged: Option<XmlDefault> = None;
+    for (bytes, _) in variants {
+        let x = XmlDefault::parse("XMLDefault.cnf.xml", bytes).ok()?;
+        match &mut merged {
+            None => merged = Some(x),
+            Some(m) => {
+                if m.call_managers != x.call_managers || m.other_loads != x.other_loads {
+                    return None;
+                }
+                for (model, load) in x.loads {
+                    match m.loads.get(&model) {
+                        Some(l) if l.as_str() != load.as_str() => return None,
+                        _ => {
+                            m.loads.insert(model, load);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    merged.map(|m| m.to_bytes())
+}
+
 /// Writes every phone's files. Shared files (OS79XX.TXT, SIPDefault.cnf,
 /// XMLDefault.cnf.xml, ...) exist once in a static root: when phones need
 /// different contents for one, the most common wins and the others are
@@ -194,6 +221,12 @@ fn all(p: &Provisioner, store: &dyn Inventory, out: &Path, root: Option<&Path>) 
     let mut conflicts = Vec::new();
     for (name, variants) in shared {
         let mut variants: Vec<(Vec<u8>, Vec<Mac>)> = variants.into_iter().collect();
+        if variants.len() > 1 && name == "XMLDefault.cnf.xml" {
+            if let Some(merged) = merge_xml_default(&variants) {
+                files.insert(name, merged);
+                continue;
+            }
+        }
         variants.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(a.0.cmp(&b.0)));
         for (_, macs) in &variants[1..] {
             conflicts.push(format!(
