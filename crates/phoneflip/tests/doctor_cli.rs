@@ -43,8 +43,14 @@ fn finds_groups_and_fixes() {
     let (code, out, err) = doctor(&[root, "--fix"]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("originals copied to"), "{out}");
-    assert!(out.contains("rename SIP002094d245cb.cnf to SIP002094D245CB.cnf"), "{out}");
-    assert_eq!(fs::read(dir.path().join("OS79XX.TXT")).unwrap(), b"POS30203\n");
+    assert!(
+        out.contains("rename SIP002094d245cb.cnf to SIP002094D245CB.cnf"),
+        "{out}"
+    );
+    assert_eq!(
+        fs::read(dir.path().join("OS79XX.TXT")).unwrap(),
+        b"POS30203\n"
+    );
     assert!(dir.path().join("SIP002094D245CB.cnf").is_file());
     let backup = fs::read_dir(dir.path().join(".phoneflip-backup"))
         .unwrap()
@@ -52,7 +58,10 @@ fn finds_groups_and_fixes() {
         .unwrap()
         .unwrap()
         .path();
-    assert_eq!(fs::read(backup.join("OS79XX.TXT")).unwrap(), b"POS30203.bin\r\n");
+    assert_eq!(
+        fs::read(backup.join("OS79XX.TXT")).unwrap(),
+        b"POS30203.bin\r\n"
+    );
 
     let (code, out, _) = doctor(&[root]);
     assert_eq!(code, 0, "{out}");
@@ -63,7 +72,8 @@ fn finds_groups_and_fixes() {
 fn json_output() {
     let dir = broken_root();
     let (_, out, err) = doctor(&[dir.path().to_str().unwrap(), "--json"]);
-    let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}{err}"));
+    let v: serde_json::Value =
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}{err}"));
     let findings = v["findings"].as_array().unwrap();
     assert!(findings.iter().any(|f| f["check"] == "os79xx_extension"
         && f["symptom"] == "Unprovisioned"
@@ -98,9 +108,15 @@ Wed Nov 06 11:59:02 2002: Failed ( State Error ).\n",
         dhcp.to_str().unwrap(),
     ]);
     assert_eq!(code, 2, "{out}{err}");
-    assert!(out.contains("go through") || out.contains("SIP image 2.3 first"), "{out}");
+    assert!(
+        out.contains("go through") || out.contains("SIP image 2.3 first"),
+        "{out}"
+    );
     assert!(out.contains("option 150 but not option 66"), "{out}");
-    assert!(out.contains("POS30300.bin") && out.contains("Failed ( State Error )"), "{out}");
+    assert!(
+        out.contains("POS30300.bin") && out.contains("Failed ( State Error )"),
+        "{out}"
+    );
 
     let (code, _, err) = doctor(&[]);
     assert_ne!(code, 0);

@@ -8,8 +8,8 @@ use std::time::SystemTime;
 use anyhow::{bail, Context, Result};
 use phoneflip_device::Mac;
 use phoneflip_doctor::{
-    apply_fixes, check_dhcp, diagnose, parse_log, read_root, render, render_applied, render_timeline, scan,
-    timelines, DhcpOption, DhcpView, Finding, Options, Severity, Timeline,
+    apply_fixes, check_dhcp, diagnose, parse_log, read_root, render, render_applied,
+    render_timeline, scan, timelines, DhcpOption, DhcpView, Finding, Options, Severity, Timeline,
 };
 use phoneflip_firmware::Release;
 
@@ -101,7 +101,11 @@ fn dhcp_view(args: &Args) -> Result<Option<DhcpView>> {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    if args.root.is_none() && args.logs.is_empty() && args.dhcp_config.is_none() && args.dhcp_probe.is_none() {
+    if args.root.is_none()
+        && args.logs.is_empty()
+        && args.dhcp_config.is_none()
+        && args.dhcp_probe.is_none()
+    {
         bail!("nothing to examine: give a TFTP root (phoneflip doctor /srv/tftp), --log FILE or --dhcp-config FILE");
     }
     let opts = Options {
