@@ -40,6 +40,31 @@ fn fleet_csv(n: usize) -> String {
     s
 }
 
+/// This process's CPU time (user + system) in milliseconds, from
+/// /proc/self/stat (Linux; USER_HZ is 100 on every Linux target). Wall time
+/// on a busy shared machine says little, CPU time says what the import
+/// costs.
+fn cpu_ms() -> Option<u64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let after = stat.rsplit_once(')')?.1;
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let ticks: u64 = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+    Some(ticks * 10)
+}
+
+/// Runs `f`, returning its result, wall time and CPU time.
+fn timed<T>(f: impl FnOnce() -> T) -> (T, String) {
+    let cpu = cpu_ms();
+    let t = Instant::now();
+    let v = f();
+    let wall = t.elapsed();
+    let cpu = match (cpu, cpu_ms()) {
+        (Some(a), Some(b)) => format!(" (CPU {} ms)", b - a),
+        _ => String::new(),
+    };
+    (v, format!("{wall:.1?}{cpu}"))
+}
+
 fn main() {
     let full = std::env::args().any(|a| a == "--bench");
     let n = if full { 10_000 } else { 200 };
@@ -55,34 +80,25 @@ fn main() {
         .expect("template");
 
     let templates = BTreeMap::from([("hq-sip".to_string(), Protocol::Sip)]);
-    let t = Instant::now();
-    let parsed = parse_csv(csv.as_bytes(), &templates).expect("parse");
-    let parse_time = t.elapsed();
+    let (parsed, parse_time) = timed(|| parse_csv(csv.as_bytes(), &templates).expect("parse"));
     assert_eq!(parsed.len(), n);
 
-    let t = Instant::now();
-    let dry = import_csv(&store, csv.as_bytes(), true).expect("dry run");
-    let dry_time = t.elapsed();
+    let (dry, dry_time) = timed(|| import_csv(&store, csv.as_bytes(), true).expect("dry run"));
     assert_eq!(dry.count(Change::Added), n);
 
-    let t = Instant::now();
-    let first = import_csv(&store, csv.as_bytes(), false).expect("import");
-    let import_time = t.elapsed();
+    let (first, import_time) = timed(|| import_csv(&store, csv.as_bytes(), false).expect("import"));
     assert_eq!(first.count(Change::Added), n);
 
-    let t = Instant::now();
-    let again = import_csv(&store, csv.as_bytes(), false).expect("re-import");
-    let reimport_time = t.elapsed();
+    let (again, reimport_time) =
+        timed(|| import_csv(&store, csv.as_bytes(), false).expect("re-import"));
     assert_eq!(again.count(Change::Unchanged), n);
 
-    let t = Instant::now();
     let mut out = Vec::with_capacity(csv.len() * 2);
-    export_csv(&store, &mut out).expect("export");
-    let export_time = t.elapsed();
+    let ((), export_time) = timed(|| export_csv(&store, &mut out).expect("export"));
 
     println!(
-        "import of {n} phones ({} KiB CSV): parse and check only {:?}, dry run {:?}, \
-         import into empty DB {:?}, re-import (all unchanged) {:?}, export {:?}",
+        "import of {n} phones ({} KiB CSV):\n  parse and check only      {}\n  dry run                   {}\n  \
+         import into empty DB      {}\n  re-import (all unchanged) {}\n  export                    {}",
         csv.len() / 1024,
         parse_time,
         dry_time,
