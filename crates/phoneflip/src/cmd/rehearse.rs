@@ -10,19 +10,29 @@ use indicatif::{ProgressBar, ProgressStyle};
 use phoneflip_device::{Mac, Model};
 use phoneflip_emulator::driver::{self, DriveOptions, TftpFetcher};
 use phoneflip_emulator::{Flash, Outcome, Phone, PhoneConfig, Report, TftpSetting};
-use phoneflip_firmware::Release;
+use phoneflip_firmware::{LoadName, Release};
+use phoneflip_inventory::{Inventory, PhoneFilter};
 
 #[derive(clap::Args)]
 pub struct Args {
     /// The TFTP server, HOST:PORT.
     #[arg(long)]
     pub tftp: String,
-    /// How many phones boot at once, each from its own 127.x.y.z.
-    #[arg(long, default_value_t = 10)]
-    pub phones: u32,
-    /// The load every phone runs before it boots, e.g. sccp:5.0.
+    /// How many phones boot at once, each from its own 127.x.y.z
+    /// (default 10, or every phone of the inventory with --inventory).
     #[arg(long)]
-    pub from: Release,
+    pub phones: Option<u32>,
+    /// The load every phone runs before it boots, e.g. sccp:5.0; with
+    /// --inventory, for phones whose load has not been observed yet.
+    #[arg(long, required_unless_present = "inventory")]
+    pub from: Option<Release>,
+    /// Emulate the inventory's phones: their MACs, models, observed loads,
+    /// and check that each reaches its desired load.
+    #[arg(long)]
+    pub inventory: bool,
+    #[command(flatten)]
+    pub db: super::phones::DbArg,
+    /// Model of the phones without --inventory.
     #[arg(long, default_value = "7960")]
     pub model: Model,
     /// MAC of the first phone; the others count up from it.
@@ -45,6 +55,56 @@ struct Group {
     example: String,
 }
 
+/// One phone to emulate: who it is, what it runs, what it should end on.
+struct Spec {
+    mac: Mac,
+    model: Model,
+    from: Release,
+    desired: Option<LoadName>,
+}
+
+fn specs(args: &Args) -> Result<Vec<Spec>> {
+    if !args.inventory {
+        let from = args
+            .from
+            .context("--from is required without --inventory")?;
+        let n = args.phones.unwrap_or(10);
+        return Ok((0..n)
+            .map(|i| Spec {
+                mac: nth_mac(args.first_mac, i),
+                model: args.model,
+                from,
+                desired: None,
+            })
+            .collect());
+    }
+    let inv = args.db.open_existing()?;
+    let phones = inv
+        .list_phones(&PhoneFilter::default())
+        .with_context(|| format!("listing the phones of {}", args.db.db.display()))?;
+    let mut out = Vec::new();
+    for p in phones
+        .into_iter()
+        .take(args.phones.unwrap_or(u32::MAX) as usize)
+    {
+        let from = match (&p.observed_load, args.from) {
+            (Some(l), _) => Release::new(l.protocol(), l.version()),
+            (None, Some(f)) => f,
+            (None, None) => bail!(
+                "phone {} has no observed load yet; pass --from (e.g. --from sccp:5.0) for the load such phones run",
+                p.mac
+            ),
+        };
+        out.push(Spec {
+            mac: p.mac,
+            model: p.model,
+            from,
+            desired: p.desired_load.clone(),
+        });
+    }
+    Ok(out)
+}
+
 fn nth_mac(first: Mac, i: u32) -> Mac {
     let b = first.bytes();
     let n = u64::from_be_bytes([0, 0, b[0], b[1], b[2], b[3], b[4], b[5]]).wrapping_add(i as u64);
@@ -53,32 +113,36 @@ fn nth_mac(first: Mac, i: u32) -> Mac {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    if args.phones == 0 {
-        bail!("--phones must be at least 1");
+    let specs = specs(&args)?;
+    if specs.is_empty() {
+        bail!(
+            "no phones to rehearse: --phones must be at least 1, and an inventory must hold phones"
+        );
     }
+    let count = specs.len() as u32;
     let server = super::emulate::resolve(&args.tftp)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the tokio runtime")?;
-    let bar = ProgressBar::new(args.phones as u64);
+    let bar = ProgressBar::new(count as u64);
     bar.set_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} phones settled ({elapsed}) {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let started = Instant::now();
-    let results: Vec<(Mac, Report, Duration)> = rt.block_on(async {
+    let results: Vec<(Spec, Report, Duration)> = rt.block_on(async {
         let fetcher = Arc::new(TftpFetcher::default());
         let mut set = tokio::task::JoinSet::new();
-        for i in 0..args.phones {
-            let mac = nth_mac(args.first_mac, i);
+        for (i, spec) in specs.into_iter().enumerate() {
+            let i = i as u32;
             let phone = Phone::new(
                 PhoneConfig {
-                    mac,
-                    model: args.model,
+                    mac: spec.mac,
+                    model: spec.model,
                     tftp: TftpSetting::Manual(server),
                 },
-                Flash::with_load(args.from.protocol, args.from.version),
+                Flash::with_load(spec.from.protocol, spec.from.version),
             );
             let opts = DriveOptions {
                 local: driver::loopback_addr(i),
@@ -89,7 +153,7 @@ pub fn run(args: Args) -> Result<()> {
             set.spawn(async move {
                 let t = Instant::now();
                 let r = driver::boot(phone, fetcher.as_ref(), &opts).await;
-                (mac, r, t.elapsed())
+                (spec, r, t.elapsed())
             });
         }
         let mut out = Vec::new();
@@ -111,8 +175,26 @@ pub fn run(args: Args) -> Result<()> {
 
     let mut groups: BTreeMap<String, Group> = BTreeMap::new();
     let mut causes: BTreeMap<String, (u32, String)> = BTreeMap::new();
-    for (mac, r, took) in &results {
-        let g = groups.entry(r.outcome.key()).or_default();
+    for (spec, r, took) in &results {
+        let mac = spec.mac;
+        // A phone that settled on another load than the inventory wants
+        // is a failure of the rehearsal even though the phone is fine.
+        let off_target = match (&r.outcome, &spec.desired) {
+            (Outcome::Stable(s), Some(d)) if s.load != d.as_str() => Some(d.as_str()),
+            _ => None,
+        };
+        let key = match off_target {
+            Some(d) => format!("{} (desired {d})", r.outcome.key()),
+            None => r.outcome.key(),
+        };
+        if let Some(d) = off_target {
+            let c = causes.entry("not_on_desired_load".to_string()).or_insert((
+                0,
+                format!("phone {mac} settled on {} instead of {d}", r.outcome.key()),
+            ));
+            c.0 += 1;
+        }
+        let g = groups.entry(key).or_default();
         g.phones += 1;
         g.reboots += r.reboots as u64;
         g.retries += r.retries as u64;
@@ -134,10 +216,15 @@ pub fn run(args: Args) -> Result<()> {
         }
     }
     let failed: u32 = causes.values().map(|c| c.0).sum();
+    let from = match (args.inventory, args.from) {
+        (true, Some(f)) => format!("the inventory's loads (unobserved: {f})"),
+        (true, None) => "the inventory's loads".to_string(),
+        (false, f) => f.map(|f| f.to_string()).unwrap_or_default(),
+    };
     if args.json {
         let v = serde_json::json!({
-            "phones": args.phones,
-            "from": args.from.to_string(),
+            "phones": count,
+            "from": from,
             "wall_ms": wall.as_millis() as u64,
             "groups": groups,
             "failures": causes.iter().map(|(k, (n, ex))| serde_json::json!({"cause": k, "phones": n, "example": ex})).collect::<Vec<_>>(),
@@ -146,8 +233,8 @@ pub fn run(args: Args) -> Result<()> {
     } else {
         println!(
             "{} phone(s) from {} against {} in {:.2} s wall",
-            args.phones,
-            args.from,
+            count,
+            from,
             server,
             wall.as_secs_f64()
         );
@@ -170,10 +257,7 @@ pub fn run(args: Args) -> Result<()> {
         }
     }
     if failed > 0 {
-        bail!(
-            "{failed} of {} phone(s) ended in an error state",
-            args.phones
-        );
+        bail!("{failed} of {count} phone(s) ended in an error state or off their desired load");
     }
     Ok(())
 }
