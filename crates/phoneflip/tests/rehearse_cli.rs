@@ -1,0 +1,144 @@
+//! `phoneflip emulate` and `phoneflip rehearse` through the real binary,
+//! against phoneflip's TFTP server started by the test on 127.0.0.1.
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+
+use phoneflip_emulator::synth::{self, SizeProfile};
+use phoneflip_firmware::Protocol;
+use phoneflip_tftp::{NoVirtualFiles, Server, ServerConfig, TransferLog};
+
+fn phoneflip() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_phoneflip"))
+}
+
+/// A TFTP server on its own runtime thread, serving `root`.
+struct Running {
+    addr: std::net::SocketAddr,
+    _rt: tokio::runtime::Runtime,
+}
+
+fn serve(root: &Path) -> Running {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let server = rt.block_on(async {
+        Server::bind(
+            ServerConfig::new("127.0.0.1:0".parse().unwrap(), root),
+            Arc::new(NoVirtualFiles),
+            Arc::new(()),
+            TransferLog::none(),
+        )
+        .await
+        .unwrap()
+    });
+    let addr = server.local_addr().unwrap();
+    rt.spawn(server.run(std::future::pending::<()>()));
+    Running { addr, _rt: rt }
+}
+
+fn sip_8_12_root(dir: &Path, macs: &[&str]) -> std::path::PathBuf {
+    let bundle = synth::synth(Protocol::Sip, "8.12".parse().unwrap(), SizeProfile::Small).unwrap();
+    let zip = synth::write_zip(&bundle, dir).unwrap();
+    let root = dir.join("root");
+    assert!(synth::import(&zip, &root).unwrap().problems.is_empty());
+    for mac in macs {
+        std::fs::write(
+            root.join(format!("SIP{mac}.cnf")),
+            "image_version: P0S3-8-12-00\nline1_name: 100\n",
+        )
+        .unwrap();
+    }
+    std::fs::write(root.join("SIPDefault.cnf"), "image_version: P0S3-8-12-00\n").unwrap();
+    root
+}
+
+#[test]
+fn emulate_converts_one_phone_and_fails_another_with_its_cause() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = sip_8_12_root(dir.path(), &["002094D245CB"]);
+    let s = serve(&root);
+    let out = phoneflip()
+        .args([
+            "emulate",
+            "--tftp",
+            &s.addr.to_string(),
+            "--mac",
+            "0020.94d2.45cb",
+        ])
+        .args(["--model", "7960", "--load", "sccp:5.0(1.1)"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("RRQ  P003-8-12-00.sbn"), "{stdout}");
+    assert!(
+        stdout.contains("final: stable sip P0S3-8-12-00; 2 reboot(s)"),
+        "{stdout}"
+    );
+
+    // A phone with no file naming a load: the loader has nothing to run.
+    let out = phoneflip()
+        .args([
+            "emulate",
+            "--tftp",
+            &s.addr.to_string(),
+            "--mac",
+            "00AA00000042",
+        ])
+        .args(["--load", "sccp:5.0(1.1)"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("No Load Specified"));
+}
+
+#[test]
+fn rehearse_boots_a_fleet_and_groups_it_by_final_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let macs = ["00AA00000000", "00AA00000001", "00AA00000002"];
+    let root = sip_8_12_root(dir.path(), &macs);
+    let s = serve(&root);
+    let out = phoneflip()
+        .args(["rehearse", "--tftp", &s.addr.to_string(), "--phones", "3"])
+        .args(["--from", "sccp:5.0", "--first-mac", "00AA00000000"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("stable sip P0S3-8-12-00: 3 phone(s), 2.0 reboots each"),
+        "{stdout}"
+    );
+
+    // Five phones, two without their SIP<MAC>.cnf: failures by cause.
+    let out = phoneflip()
+        .args([
+            "rehearse",
+            "--tftp",
+            &s.addr.to_string(),
+            "--phones",
+            "5",
+            "--json",
+        ])
+        .args(["--from", "sccp:5.0", "--first-mac", "00AA00000000"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["phones"], 5);
+    assert_eq!(v["groups"]["stable sip P0S3-8-12-00"]["phones"], 3);
+    assert_eq!(v["failures"][0]["cause"], "no_load_specified");
+    assert_eq!(v["failures"][0]["phones"], 2);
+}
