@@ -225,6 +225,15 @@ pub struct Progress {
     pub last_seen_ms: Option<Millis>,
     /// The previous request was a `SEP<MAC>.cnf.xml` not found.
     pub after_missing_sep: bool,
+    /// Times the application image was fetched whole. A phone that keeps
+    /// fetching it and never comes back on the new protocol refuses it
+    /// after the transfer (the server sees success, the phone's screen
+    /// says why).
+    #[serde(default)]
+    pub application_fetches: u32,
+    /// The last image-related transfer was the target's `.loads`, sent.
+    #[serde(default)]
+    pub index_fetched: bool,
 }
 
 impl Default for Progress {
@@ -235,6 +244,8 @@ impl Default for Progress {
             last_failure: None,
             last_seen_ms: None,
             after_missing_sep: false,
+            application_fetches: 0,
+            index_fetched: false,
         }
     }
 }
@@ -252,12 +263,25 @@ impl Progress {
         match role {
             FileRole::Index | FileRole::Loader | FileRole::Application => {
                 self.raise(Stage::ImageRequested);
+                self.index_fetched = role == FileRole::Index && ev.outcome == TransferOutcome::Sent;
                 match &ev.outcome {
                     TransferOutcome::Sent => {
                         self.image_failures = 0;
                         match role {
                             FileRole::Loader => self.raise(Stage::LoaderFetched),
-                            FileRole::Application => self.raise(Stage::ImageFetched),
+                            FileRole::Application => {
+                                self.raise(Stage::ImageFetched);
+                                self.application_fetches += 1;
+                                if self.application_fetches >= IMAGE_FAILURE_LIMIT {
+                                    self.stage = Stage::Failed {
+                                        cause: format!(
+                                            "{} was fetched {} times without the phone booting it: the phone refuses the image (State Error, Image Authentication Failed or Protocol Application Invalid on its screen)",
+                                            base_name(&ev.file),
+                                            self.application_fetches
+                                        ),
+                                    };
+                                }
+                            }
                             _ => {}
                         }
                     }
@@ -269,6 +293,21 @@ impl Progress {
                         self.fail_once(format!("{}: {why}", base_name(&ev.file)))
                     }
                 }
+            }
+            // The loader read the target's index, found that flash already
+            // holds it, and started the application, which asks for a
+            // file only the SIP application asks for: the phone runs the
+            // target (its inventory record was stale). Not for SCCP/MGCP,
+            // whose files the loader's own hunt also asks for.
+            FileRole::TargetConfig
+                if self.stage == Stage::ImageRequested
+                    && self.index_fetched
+                    && base_name(&ev.file) == "SIPDefault.cnf" =>
+            {
+                self.stage = Stage::Converted {
+                    at_ms: ev.time_ms,
+                    file: "SIPDefault.cnf (already on the target load)".to_string(),
+                };
             }
             FileRole::TargetConfig if self.stage == Stage::ImageFetched => {
                 self.stage = Stage::Converted {

@@ -152,3 +152,28 @@ fn other_loads_and_files_change_nothing() {
     ];
     assert_eq!(infer(mac(1), &sip812(), &events).stage, Stage::Idle);
 }
+
+#[test]
+fn sipdefault_after_a_failed_loader_is_the_old_application() {
+    // The index was read, the loader transfer failed, and the old SIP
+    // application came back: not converted.
+    let events = vec![
+        ev(1, 0, "P0S3-8-12-00.loads", Sent),
+        ev(1, 1, "P003-8-12-00.sbn", failed("Timeout")),
+        ev(1, 2, "SIPDefault.cnf", Sent),
+    ];
+    assert_eq!(
+        infer(mac(1), &sip812(), &events).stage,
+        Stage::ImageRequested
+    );
+    // Whereas index then straight to SIPDefault.cnf is the target running.
+    let events = vec![
+        ev(1, 0, "SEP<MAC>.cnf.xml", Sent),
+        ev(1, 1, "P0S3-8-12-00.loads", Sent),
+        ev(1, 2, "SIPDefault.cnf", Sent),
+    ];
+    assert!(matches!(
+        infer(mac(1), &sip812(), &events).stage,
+        Stage::Converted { .. }
+    ));
+}
