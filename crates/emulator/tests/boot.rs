@@ -724,3 +724,31 @@ mod robustness {
         }
     }
 }
+
+#[test]
+fn sip_8_12_normal_boot_matches_the_real_log() {
+    // domain facts: CTLSEP (not found) -> SEP<MAC>.cnf.xml -> .loads ->
+    // ~20 s -> SIPDefault.cnf -> ./SIP<MAC>.cnf -> RINGLIST.DAT, dialplan.xml
+    let mut files = sip_8_12_site();
+    put(
+        &mut files,
+        &format!("SEP{MAC}.cnf.xml"),
+        r#"<device><deviceProtocol>SIP</deviceProtocol><loadInformation model="IP Phone 7960">P0S3-8-12-00</loadInformation></device>"#,
+    );
+    let r = run_in_memory(phone("sip:8.12"), &files);
+    stable_on(&r, Protocol::Sip, "P0S3-8-12-00");
+    assert_eq!(
+        r.requests(),
+        [
+            format!("CTLSEP{MAC}.tlv").as_str(),
+            &format!("SEP{MAC}.cnf.xml"),
+            "P0S3-8-12-00.loads",
+            "SIPDefault.cnf",
+            &format!("./{}", sip_mac()),
+            "RINGLIST.DAT",
+            "dialplan.xml"
+        ]
+    );
+    assert_eq!(r.emulated_ms, 20_000);
+    assert_eq!(r.reboots, 0);
+}
