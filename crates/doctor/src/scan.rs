@@ -19,9 +19,10 @@ use crate::dhcp_conf::DhcpView;
 use crate::finding::{section, Check, Finding, Fix, Severity, Symptom};
 use crate::root::{Content, Root};
 
-/// SIP 2.x and earlier cannot download a `SIPDefault.cnf` larger than this
-/// (the reference gives no number; this is the emulator's threshold).
-// TODO(doctor): use phoneflip-emulator's phone::BUFFER_FULL_LIMIT once it exists
+/// SIP 2.x and earlier cannot download a `SIPDefault.cnf` larger than this.
+/// The reference gives no number; this is the emulator's
+/// `phone::BUFFER_FULL_LIMIT`, kept equal by a test rather than by a
+/// dependency on the emulator (its tokio driver has no place here).
 pub const W210_LIMIT: u64 = 2048;
 
 pub const OS79XX: &str = "OS79XX.TXT";
