@@ -42,6 +42,9 @@ pub struct Transfer {
     pub write: bool,
     /// `None` when the log never says.
     pub outcome: Option<TransferOutcome>,
+    /// A line the server added about this request, such as phoneflip's
+    /// `'X' not found, but 'x' exists: …`.
+    pub note: Option<String>,
 }
 
 /// What a log held.
@@ -187,6 +190,9 @@ pub fn parse_log(text: &str) -> ParsedLog {
                     log.transfers[p].outcome = Some(o);
                     pending = None;
                 }
+                (None, Some(p)) if rest.starts_with(&format!("'{}'", log.transfers[p].file)) => {
+                    log.transfers[p].note = Some(rest.to_string());
+                }
                 _ => log.skipped += 1,
             }
             continue;
@@ -244,6 +250,7 @@ fn reference_request(rest: &str, line: usize, at: i64) -> Option<Transfer> {
         file: file.to_string(),
         write,
         outcome: None,
+        note: None,
     })
 }
 
@@ -274,6 +281,7 @@ fn tftpd_request(msg: &str, line: usize, at: Option<i64>) -> Option<Transfer> {
         file: file.to_string(),
         write,
         outcome: None,
+        note: None,
     })
 }
 
@@ -320,6 +328,9 @@ pub fn write_reference(transfers: &[Transfer]) -> String {
                 "{time}: Sending '{}' file to {} in binary mode",
                 t.file, t.client
             );
+        }
+        if let Some(n) = &t.note {
+            let _ = writeln!(o, "{time}: {n}");
         }
         match &t.outcome {
             None => {}
@@ -433,6 +444,12 @@ Wed Nov 06 11:59:13 2002: Failed ( State Error ).
                 line: 0,
                 at: Some(at),
                 client: IpAddr::from(ip),
+                note: (at % 3 == 0).then(|| {
+                    format!(
+                        "'{file}' not found, but '{}' exists",
+                        file.to_ascii_lowercase()
+                    )
+                }),
                 file,
                 write,
                 outcome,

@@ -103,7 +103,15 @@ impl Diag<'_> {
     /// What the root says about a file the phone could not get.
     fn in_root(&self, file: &str) -> String {
         let Some(root) = self.root else {
-            return String::new();
+            // The server may have said it (phoneflip's does).
+            return self
+                .t
+                .transfers
+                .iter()
+                .filter(|t| normalized(&t.file) == file)
+                .find_map(|t| t.note.as_ref())
+                .map(|n| format!(" (the server noted: {n})"))
+                .unwrap_or_default();
         };
         if root.has(file) {
             return format!(" ({file} is in the root now)");
