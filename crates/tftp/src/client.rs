@@ -132,6 +132,9 @@ pub async fn fetch(
     let mut rx = Receiver::client(server, &opts.request(filename), limits, Instant::now());
     let mut out = Vec::with_capacity(1500);
     let mut inbuf = vec![0u8; 65536];
+    // Re-armed only when it fires (see the server's transfer loop).
+    let timer = tokio::time::sleep_until(rx.deadline().unwrap_or_else(Instant::now).into());
+    tokio::pin!(timer);
     loop {
         while let Some(to) = rx.poll_transmit(&mut out) {
             sock.send_to(&out, to).await.map_err(io)?;
@@ -166,7 +169,6 @@ pub async fn fetch(
                 }
             };
         }
-        let deadline = rx.deadline().unwrap_or_else(Instant::now);
         tokio::select! {
             r = sock.recv_from(&mut inbuf) => {
                 // Errors (ICMP port unreachable surfaces here on Linux) are
@@ -175,7 +177,12 @@ pub async fn fetch(
                     rx.handle_packet(from, &inbuf[..n], Instant::now());
                 }
             }
-            _ = tokio::time::sleep_until(deadline.into()) => rx.handle_timeout(Instant::now()),
+            _ = &mut timer => {
+                rx.handle_timeout(Instant::now());
+                if let Some(d) = rx.deadline() {
+                    timer.as_mut().reset(d.into());
+                }
+            }
         }
     }
 }

@@ -488,6 +488,11 @@ async fn handle_read(shared: &Shared, from: SocketAddr, req: Request) {
     let mut out = Vec::with_capacity(neg.blksize as usize + 4);
     let mut inbuf = vec![0u8; 1024];
     let rate_limited = shared.cfg.client_rate.is_some();
+    // The timer is armed lazily: progress moves the machine's deadline on
+    // every ACK, but the sleep is only re-armed when it fires, so the hot
+    // path costs no timer-wheel update per packet.
+    let timer = tokio::time::sleep_until(m.deadline().unwrap_or_else(Instant::now).into());
+    tokio::pin!(timer);
     loop {
         let mut waited = false;
         while let Some(to) = m.poll_transmit(&mut out) {
@@ -508,14 +513,19 @@ async fn handle_read(shared: &Shared, from: SocketAddr, req: Request) {
         if waited {
             m.restart_timer(Instant::now());
         }
-        let Some(deadline) = m.deadline() else { break };
         tokio::select! {
             r = sock.recv_from(&mut inbuf) => {
                 if let Ok((n, src)) = r {
                     m.handle_packet(src, &inbuf[..n], Instant::now());
                 }
             }
-            _ = tokio::time::sleep_until(deadline.into()) => m.handle_timeout(Instant::now()),
+            _ = &mut timer => {
+                m.handle_timeout(Instant::now());
+                match m.deadline() {
+                    Some(d) => timer.as_mut().reset(d.into()),
+                    None => continue,
+                }
+            }
         }
     }
     let outcome = m.outcome().cloned().unwrap_or(Outcome::Timeout);

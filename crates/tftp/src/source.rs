@@ -267,3 +267,75 @@ impl DiskRoot {
         None
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::sanitize_name;
+    use proptest::prelude::*;
+
+    fn root_with_secret() -> (tempfile::TempDir, DiskRoot) {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("root");
+        std::fs::create_dir_all(root.join("a")).unwrap();
+        std::fs::write(root.join("a/f"), b"inside-a").unwrap();
+        std::fs::write(root.join("f"), b"inside").unwrap();
+        std::fs::write(dir.path().join("f"), b"SECRET").unwrap();
+        std::fs::write(dir.path().join("secret"), b"SECRET").unwrap();
+        std::os::unix::fs::symlink(dir.path().join("secret"), root.join("s")).unwrap();
+        std::os::unix::fs::symlink(dir.path(), root.join("up")).unwrap();
+        let disk = DiskRoot::new(&root, 1 << 20, 1 << 20).unwrap();
+        (dir, disk)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+        /// Whatever name a client sends, nothing outside the root is served.
+        #[test]
+        fn nothing_outside_the_root_is_ever_served(parts in prop::collection::vec(
+            prop_oneof![Just(".."), Just("."), Just(""), Just("a"), Just("f"), Just("s"), Just("up"), Just("secret"), Just("\\"), Just("/")], 0..6)) {
+            let (_dir, disk) = root_with_secret();
+            let name = parts.join("/");
+            if let Ok(rel) = sanitize_name(&name) {
+                if let DiskLookup::Found(c) = disk.lookup(&rel) {
+                    let data = c.to_bytes().unwrap();
+                    prop_assert!(&data[..] != b"SECRET", "{name:?} served a file outside the root");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn cache_serves_new_content_after_a_change() {
+        let (_dir, disk) = root_with_secret();
+        let DiskLookup::Found(c) = disk.lookup("f") else {
+            panic!()
+        };
+        assert_eq!(&c.to_bytes().unwrap()[..], b"inside");
+        std::fs::write(disk.root().join("f"), b"changed!").unwrap();
+        let DiskLookup::Found(c) = disk.lookup("f") else {
+            panic!()
+        };
+        assert_eq!(&c.to_bytes().unwrap()[..], b"changed!");
+        assert!(matches!(disk.lookup("s"), DiskLookup::Escapes(_)));
+        assert!(matches!(disk.lookup("up/secret"), DiskLookup::Escapes(_)));
+        assert!(
+            matches!(disk.lookup("F"), DiskLookup::NotFound { case_match: Some(ref m) } if m == "f")
+        );
+        assert!(matches!(disk.lookup("a"), DiskLookup::NotFound { .. }));
+    }
+
+    #[test]
+    fn big_files_are_read_block_by_block() {
+        let dir = tempfile::tempdir().unwrap();
+        let data: Vec<u8> = (0..10_000u32).map(|i| i as u8).collect();
+        std::fs::write(dir.path().join("big"), &data).unwrap();
+        let disk = DiskRoot::new(dir.path(), 100, 1000).unwrap();
+        let DiskLookup::Found(c @ Content::File { .. }) = disk.lookup("big") else {
+            panic!("expected an open file")
+        };
+        let mut buf = [0u8; 512];
+        assert_eq!(c.read_at(9_800, &mut buf).unwrap(), 200);
+        assert_eq!(&buf[..200], &data[9_800..]);
+    }
+}

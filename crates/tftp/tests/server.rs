@@ -532,3 +532,52 @@ async fn shutdown_finishes_transfers_in_flight() {
     let r = fetch(addr, any_port(), "P0S3-8-12-00.sb2", &opts).await;
     assert!(matches!(r, Err(FetchError::Timeout { .. })), "{r:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_tid_gets_error_5_and_the_transfer_continues() {
+    let data = pattern(3000, 8);
+    let d2 = data.clone();
+    let srv = start(move |r| write(r, "f.bin", &d2)).await;
+    let sock = UdpSocket::bind(any_port()).await.unwrap();
+    let intruder = UdpSocket::bind(any_port()).await.unwrap();
+    let rrq = Packet::Rrq(Request {
+        filename: "f.bin".into(),
+        mode: Mode::Octet,
+        options: vec![],
+    })
+    .to_vec();
+    sock.send_to(&rrq, srv.addr).await.unwrap();
+    let mut buf = [0u8; 600];
+    let mut got = Vec::new();
+    let mut block = 1u16;
+    loop {
+        let (n, tid) = sock.recv_from(&mut buf).await.unwrap();
+        let Packet::Data { block: b, data: d } = Packet::parse(&buf[..n]).unwrap() else {
+            panic!()
+        };
+        assert_eq!(b, block);
+        got.extend_from_slice(&d);
+        if block == 2 {
+            // Another port sends to this transfer's TID: ERROR 5 to it.
+            intruder
+                .send_to(&Packet::Ack { block: 2 }.to_vec(), tid)
+                .await
+                .unwrap();
+            let (n, from) = intruder.recv_from(&mut buf).await.unwrap();
+            assert_eq!(from, tid);
+            assert!(matches!(
+                Packet::parse(&buf[..n]).unwrap(),
+                Packet::Error { code: 5, .. }
+            ));
+        }
+        sock.send_to(&Packet::Ack { block }.to_vec(), tid)
+            .await
+            .unwrap();
+        if d.len() < 512 {
+            break;
+        }
+        block += 1;
+    }
+    assert!(got == data);
+    srv.shutdown().await;
+}
