@@ -1,0 +1,346 @@
+//! Starting the servers under test on loopback, each in its own process
+//! where possible so CPU and memory are measured the same way for all.
+
+use std::io::{BufRead, BufReader};
+use std::net::{SocketAddr, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use phoneflip_tftp::client::{fetch, FetchOptions};
+use phoneflip_tftp::{Server, ServerConfig, TransferLog};
+
+use crate::{fleet, BenchError};
+
+/// Concurrent transfers allowed by every server, so none of them queues
+/// a boot storm of 512 clients behind its default cap (dnsmasq's is 50,
+/// phoneflip's image cap is 250).
+pub const TRANSFER_CAP: usize = 4096;
+
+/// How the harness runs phoneflip's server.
+#[derive(Debug, Clone)]
+pub enum PhoneflipLaunch {
+    /// Run `program args... --root ROOT --phones N` (it must call
+    /// [`server_child_main`]): measured like the peers.
+    Exec { program: PathBuf, args: Vec<String> },
+    /// A thread of the harness process: no separate CPU/memory figures.
+    /// For the harness's own test.
+    InProcess,
+}
+
+pub struct Running {
+    pub name: &'static str,
+    pub addr: SocketAddr,
+    /// None for an in-process server.
+    pub pid: Option<u32>,
+    child: Option<Child>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn server_config(root: &Path, bind: SocketAddr) -> ServerConfig {
+    let mut cfg = ServerConfig::new(bind, root);
+    cfg.max_transfers = TRANSFER_CAP;
+    cfg.max_image_transfers = TRANSFER_CAP;
+    cfg
+}
+
+async fn bind_phoneflip(root: &Path, phones: usize) -> Result<Server, BenchError> {
+    let prov = Arc::new(fleet::provisioner(root, phones)?);
+    Server::bind(
+        server_config(root, "127.0.0.1:0".parse().expect("address")),
+        prov,
+        Arc::new(()),
+        TransferLog::none(),
+    )
+    .await
+    .map_err(|e| BenchError::Setup {
+        what: "phoneflip TFTP server on 127.0.0.1".into(),
+        reason: e.to_string(),
+    })
+}
+
+/// Body of the phoneflip server process: phoneflip's TFTP server with the
+/// provisioning pipeline over an in-memory inventory of `phones` phones,
+/// on an ephemeral loopback port printed as `READY <addr>` on standard
+/// output; it stops when standard input closes (the harness exited).
+pub fn server_child_main(root: &Path, phones: usize) -> Result<(), BenchError> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| BenchError::Setup {
+            what: "tokio runtime".into(),
+            reason: e.to_string(),
+        })?;
+    rt.block_on(async {
+        let server = bind_phoneflip(root, phones).await?;
+        let addr = server.local_addr().map_err(|e| BenchError::Setup {
+            what: "phoneflip server address".into(),
+            reason: e.to_string(),
+        })?;
+        println!("READY {addr}");
+        let stdin_closed = tokio::task::spawn_blocking(|| {
+            let mut sink = Vec::new();
+            let _ = std::io::Read::read_to_end(&mut std::io::stdin(), &mut sink);
+        });
+        server
+            .run(async {
+                let _ = stdin_closed.await;
+            })
+            .await
+            .map_err(|e| BenchError::Setup {
+                what: "phoneflip server".into(),
+                reason: e.to_string(),
+            })
+    })
+}
+
+pub fn start_phoneflip(
+    launch: &PhoneflipLaunch,
+    root: &Path,
+    phones: usize,
+) -> Result<Running, BenchError> {
+    match launch {
+        PhoneflipLaunch::Exec { program, args } => {
+            let mut child = Command::new(program)
+                .args(args)
+                .arg("--root")
+                .arg(root)
+                .arg("--phones")
+                .arg(phones.to_string())
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .spawn()
+                .map_err(|e| BenchError::Setup {
+                    what: format!("starting {}", program.display()),
+                    reason: e.to_string(),
+                })?;
+            let mut line = String::new();
+            let stdout = child.stdout.take().expect("piped stdout");
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let addr = line
+                .strip_prefix("READY ")
+                .and_then(|a| a.trim().parse().ok())
+                .ok_or_else(|| BenchError::Setup {
+                    what: format!("phoneflip server process {}", program.display()),
+                    reason: format!("expected `READY <addr>` on its output, got {line:?}"),
+                })?;
+            Ok(Running {
+                name: "phoneflip",
+                addr,
+                pid: Some(child.id()),
+                child: Some(child),
+                stop: None,
+                thread: None,
+            })
+        }
+        PhoneflipLaunch::InProcess => {
+            let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+            let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+            let root = root.to_path_buf();
+            let thread = std::thread::spawn(move || {
+                let rt = match tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .enable_all()
+                    .build()
+                {
+                    Ok(rt) => rt,
+                    Err(e) => {
+                        let _ = addr_tx.send(Err(e.to_string()));
+                        return;
+                    }
+                };
+                rt.block_on(async move {
+                    match bind_phoneflip(&root, phones).await {
+                        Ok(server) => {
+                            let _ = addr_tx.send(server.local_addr().map_err(|e| e.to_string()));
+                            let _ = server
+                                .run(async {
+                                    let _ = stop_rx.await;
+                                })
+                                .await;
+                        }
+                        Err(e) => {
+                            let _ = addr_tx.send(Err(e.to_string()));
+                        }
+                    }
+                });
+            });
+            let addr = addr_rx
+                .recv()
+                .map_err(|e| e.to_string())
+                .and_then(|r| r)
+                .map_err(|reason| BenchError::Setup {
+                    what: "in-process phoneflip server".into(),
+                    reason,
+                })?;
+            Ok(Running {
+                name: "phoneflip",
+                addr,
+                pid: None,
+                child: None,
+                stop: Some(stop_tx),
+                thread: Some(thread),
+            })
+        }
+    }
+}
+
+/// A binary on PATH or in /usr/sbin (not always on a user's PATH).
+pub fn find_binary(name: &str) -> Option<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect())
+        .unwrap_or_default();
+    dirs.push("/usr/sbin".into());
+    dirs.push("/sbin".into());
+    dirs.into_iter().map(|d| d.join(name)).find(|p| p.is_file())
+}
+
+fn free_port(ip: &str) -> Result<u16, BenchError> {
+    UdpSocket::bind((ip, 0))
+        .and_then(|s| s.local_addr())
+        .map(|a| a.port())
+        .map_err(|e| BenchError::Setup {
+            what: format!("a free UDP port on {ip}"),
+            reason: e.to_string(),
+        })
+}
+
+fn spawn_quiet(program: &Path, args: &[String]) -> Result<Child, BenchError> {
+    Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| BenchError::Setup {
+            what: format!("starting {}", program.display()),
+            reason: e.to_string(),
+        })
+}
+
+/// tftpd-hpa in the foreground on an ephemeral loopback port, chrooted to
+/// the root (`--secure`), as `nobody`.
+pub fn start_tftpd_hpa(bin: &Path, root: &Path) -> Result<Running, BenchError> {
+    let port = free_port("127.0.0.1")?;
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("address");
+    let child = spawn_quiet(
+        bin,
+        &[
+            "--foreground".into(),
+            "--address".into(),
+            addr.to_string(),
+            "--user".into(),
+            "nobody".into(),
+            "--secure".into(),
+            root.display().to_string(),
+        ],
+    )?;
+    Ok(Running {
+        name: "tftpd-hpa",
+        addr,
+        pid: Some(child.id()),
+        child: Some(child),
+        stop: None,
+        thread: None,
+    })
+}
+
+/// dnsmasq 2.90 serves TFTP on port 69 only (no option moves it), so it
+/// gets a loopback address of its own when 127.0.0.1:69 is taken.
+pub fn start_dnsmasq(bin: &Path, root: &Path) -> Result<Running, BenchError> {
+    let ip = (1..=40)
+        .map(|i| format!("127.0.0.{i}"))
+        .find(|ip| UdpSocket::bind((ip.as_str(), 69)).is_ok())
+        .ok_or_else(|| BenchError::Setup {
+            what: "dnsmasq".into(),
+            reason: "UDP port 69 is taken on 127.0.0.1..127.0.0.40 (or we may not bind below 1024: run as root)".into(),
+        })?;
+    let child = spawn_quiet(
+        bin,
+        &[
+            "--keep-in-foreground".into(),
+            "--conf-file=/dev/null".into(),
+            "--port=0".into(),
+            "--enable-tftp".into(),
+            format!("--tftp-root={}", root.display()),
+            format!("--listen-address={ip}"),
+            "--bind-interfaces".into(),
+            format!("--tftp-max={TRANSFER_CAP}"),
+            "--quiet-tftp".into(),
+            "--pid-file=".into(),
+            "--user=nobody".into(),
+        ],
+    )?;
+    Ok(Running {
+        name: "dnsmasq",
+        addr: format!("{ip}:69").parse().expect("address"),
+        pid: Some(child.id()),
+        child: Some(child),
+        stop: None,
+        thread: None,
+    })
+}
+
+/// Waits until `server` serves `probe` correctly (up to 5 s).
+pub async fn wait_ready(server: &mut Running, probe: &str, want: &[u8]) -> Result<(), BenchError> {
+    let opts = FetchOptions {
+        timeout: Duration::from_millis(200),
+        max_retries: 1,
+        ..FetchOptions::default()
+    };
+    let mut last = String::from("no answer");
+    for _ in 0..25 {
+        if let Some(c) = server.child.as_mut() {
+            if let Ok(Some(status)) = c.try_wait() {
+                let mut err = String::new();
+                if let Some(mut e) = c.stderr.take() {
+                    let _ = std::io::Read::read_to_string(&mut e, &mut err);
+                }
+                return Err(BenchError::Setup {
+                    what: server.name.into(),
+                    reason: format!("exited with {status}: {}", err.trim()),
+                });
+            }
+        }
+        match fetch(
+            server.addr,
+            "127.0.0.1:0".parse().expect("address"),
+            probe,
+            &opts,
+        )
+        .await
+        {
+            Ok(d) if d == want => return Ok(()),
+            Ok(d) => {
+                last = format!(
+                    "{probe} came back with {} bytes, not {}",
+                    d.len(),
+                    want.len()
+                )
+            }
+            Err(e) => last = e.to_string(),
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    Err(BenchError::Setup {
+        what: format!("{} on {}", server.name, server.addr),
+        reason: last,
+    })
+}
