@@ -16,7 +16,7 @@ use phoneflip_inventory::Inventory;
 use crate::job::{Job, JobId, Millis};
 use crate::notify::send_check_sync;
 use crate::progress::TransferEvent;
-use crate::scheduler::{tick, Action, JobState, ResetMethod};
+use crate::scheduler::{tick, Action, JobState, ResetMethod, ResetReport};
 use crate::sip::{NotifyOutcome, Timers};
 use crate::store::{JobStore, StoreError};
 
@@ -58,14 +58,14 @@ impl<T: EventSource + ?Sized> EventSource for Arc<T> {
 /// The outside world a reset needs.
 pub trait Effects: Send + Sync {
     /// Points the phone's record at the job's template and target, then
-    /// resets it; returns a line for the job's report. Must be idempotent.
+    /// resets it (or says a person must). Must be idempotent.
     fn reset(
         &self,
         job: &Job,
         mac: Mac,
         method: ResetMethod,
         ip: Option<IpAddr>,
-    ) -> impl std::future::Future<Output = String> + Send;
+    ) -> impl std::future::Future<Output = ResetReport> + Send;
 }
 
 /// The hook the config side implements: give the phone a new `sync` value
@@ -172,9 +172,9 @@ where
         let mut reset_any = false;
         for a in &actions {
             if let Action::ResetPhone { mac, method, ip } = a {
-                let note = effects.reset(&st.job, *mac, *method, *ip).await;
-                tracing::info!(job = id, %mac, "{note}");
-                st.ack_reset(*mac, note);
+                let report = effects.reset(&st.job, *mac, *method, *ip).await;
+                tracing::info!(job = id, %mac, "{}", report.line);
+                st.ack_reset(*mac, report);
                 reset_any = true;
             } else {
                 tracing::info!(job = id, "{}", a.report_line());
@@ -261,43 +261,55 @@ impl<B: SyncBumper> InventoryEffects<B> {
 }
 
 impl<B: SyncBumper> Effects for InventoryEffects<B> {
-    async fn reset(&self, job: &Job, mac: Mac, method: ResetMethod, ip: Option<IpAddr>) -> String {
+    async fn reset(
+        &self,
+        job: &Job,
+        mac: Mac,
+        method: ResetMethod,
+        ip: Option<IpAddr>,
+    ) -> ResetReport {
         let line = match self.apply(job, mac) {
             Ok(l) => l,
-            Err(e) => return format!("could not point {mac} at the job's template: {e}"),
+            Err(e) => return ResetReport::power_cycle(format!(
+                "could not point {mac} at the job's template: {e}; fix that, then power cycle it"
+            )),
         };
         if method == ResetMethod::PowerCycle {
-            return format!(
+            return ResetReport::power_cycle(format!(
                 "POWER CYCLE NEEDED for {mac}: an SCCP phone cannot be reset from outside its call manager; unplug its power (or PoE Ethernet) cord"
-            );
+            ));
         }
         let Some(ip) = ip else {
-            return format!(
+            return ResetReport::power_cycle(format!(
                 "POWER CYCLE NEEDED for {mac}: no address seen for it in the TFTP log yet, so no NOTIFY can reach it"
-            );
+            ));
         };
         let Some(user) = line else {
-            return format!(
+            return ResetReport::power_cycle(format!(
                 "POWER CYCLE NEEDED for {mac}: it has no line 1 name, which the NOTIFY's request URI needs"
-            );
+            ));
         };
         let sync = match self.bumper.bump_sync(mac) {
             Ok(s) => s,
-            Err(e) => return format!("could not bump sync for {mac}: {e}; no NOTIFY sent"),
+            Err(e) => {
+                return ResetReport::power_cycle(format!(
+                    "could not bump sync for {mac}: {e}; no NOTIFY sent, power cycle it"
+                ))
+            }
         };
         let seed = self.seed.fetch_add(1, Ordering::Relaxed);
         let phone = SocketAddr::new(ip, self.sip_port);
         match send_check_sync(&user, phone, self.bind, self.timers, seed).await {
-            Ok(NotifyOutcome::Accepted { status, reason }) => {
-                format!("sync {sync}; check-sync NOTIFY to {user}@{phone}: {status} {reason}")
-            }
-            Ok(NotifyOutcome::Rejected { status, reason }) => format!(
+            Ok(NotifyOutcome::Accepted { status, reason }) => ResetReport::done(format!(
+                "sync {sync}; check-sync NOTIFY to {user}@{phone}: {status} {reason}"
+            )),
+            Ok(NotifyOutcome::Rejected { status, reason }) => ResetReport::power_cycle(format!(
                 "sync {sync}; check-sync NOTIFY to {user}@{phone} refused: {status} {reason}; power cycle it"
-            ),
-            Ok(NotifyOutcome::TimedOut { sends }) => format!(
+            )),
+            Ok(NotifyOutcome::TimedOut { sends }) => ResetReport::power_cycle(format!(
                 "sync {sync}; check-sync NOTIFY to {user}@{phone}: no answer after {sends} sends; power cycle it"
-            ),
-            Err(e) => format!("{e}; power cycle {mac}"),
+            )),
+            Err(e) => ResetReport::power_cycle(format!("{e}; power cycle {mac}")),
         }
     }
 }

@@ -28,7 +28,9 @@ pub use job::{
     Rollout, Schedule, Target,
 };
 pub use progress::{infer, Progress, Stage, TransferEvent, TransferOutcome, IMAGE_FAILURE_LIMIT};
-pub use scheduler::{tick, Action, Counts, JobState, PhoneEntry, ResetMethod, Selected};
+pub use scheduler::{
+    tick, Action, Counts, JobState, PhoneEntry, ResetMethod, ResetReport, Selected,
+};
 pub mod autoreg;
 pub mod create;
 pub mod engine;

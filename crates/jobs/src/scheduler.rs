@@ -63,6 +63,33 @@ pub struct PhoneEntry {
     /// What the reset came to ("200 OK", "power cycle needed", an error).
     #[serde(default)]
     pub note: Option<String>,
+    /// A person must pull this phone's power: SCCP, or the NOTIFY failed.
+    #[serde(default)]
+    pub needs_power_cycle: bool,
+}
+
+/// What carrying out a reset came to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResetReport {
+    /// One line for the job's report.
+    pub line: String,
+    /// The phone was not (or could not be) reset remotely.
+    pub power_cycle: bool,
+}
+
+impl ResetReport {
+    pub fn done(line: impl Into<String>) -> Self {
+        ResetReport {
+            line: line.into(),
+            power_cycle: false,
+        }
+    }
+    pub fn power_cycle(line: impl Into<String>) -> Self {
+        ResetReport {
+            line: line.into(),
+            power_cycle: true,
+        }
+    }
 }
 
 impl PhoneEntry {
@@ -191,6 +218,7 @@ impl JobState {
                     ip: None,
                     reset_done: false,
                     note: None,
+                    needs_power_cycle: false,
                     progress: if on_target {
                         Progress::already_converted(now)
                     } else {
@@ -226,11 +254,22 @@ impl JobState {
     }
 
     /// Records that the driver carried out `mac`'s reset.
-    pub fn ack_reset(&mut self, mac: Mac, note: impl Into<String>) {
+    pub fn ack_reset(&mut self, mac: Mac, report: ResetReport) {
         if let Some(e) = self.entry_mut(mac) {
             e.reset_done = true;
-            e.note = Some(note.into());
+            e.note = Some(report.line);
+            e.needs_power_cycle = report.power_cycle;
         }
+    }
+
+    /// Phones a person must power-cycle now: started, not finished, and
+    /// not reset remotely (the job's "power cycle list").
+    pub fn power_cycle_list(&self) -> Vec<Mac> {
+        self.phones
+            .iter()
+            .filter(|p| p.started_ms.is_some() && !p.is_terminal() && p.needs_power_cycle)
+            .map(|p| p.mac)
+            .collect()
     }
 
     pub fn cancel(&mut self, now: Millis, why: &str) -> Result<(), JobError> {

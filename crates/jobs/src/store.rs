@@ -104,9 +104,10 @@ impl JobStore for MemoryJobStore {
 }
 
 /// The job schema's migrations, applied in order; each runs once.
-const MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    "CREATE TABLE jobs (
+const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        "CREATE TABLE jobs (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
         description TEXT NOT NULL,
         status TEXT NOT NULL,
@@ -134,7 +135,12 @@ const MIGRATIONS: &[(i64, &str)] = &[(
         PRIMARY KEY (job_id, mac)
     );
     CREATE INDEX job_phones_mac ON job_phones(mac);",
-)];
+    ),
+    (
+        2,
+        "ALTER TABLE job_phones ADD COLUMN needs_power_cycle INTEGER NOT NULL DEFAULT 0;",
+    ),
+];
 
 /// SQLite job store; may share the inventory's database file.
 pub struct SqliteJobStore {
@@ -301,11 +307,11 @@ impl SqliteJobStore {
             let mut stmt = tx
                 .prepare_cached(
                     "INSERT INTO job_phones (job_id, position, mac, reset, batch, started_ms, ip,
-                        stage, progress, reset_done, note)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+                        stage, progress, reset_done, note, needs_power_cycle)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
                      ON CONFLICT (job_id, mac) DO UPDATE SET position = ?2, reset = ?4,
                         batch = ?5, started_ms = ?6, ip = ?7, stage = ?8, progress = ?9,
-                        reset_done = ?10, note = ?11",
+                        reset_done = ?10, note = ?11, needs_power_cycle = ?12",
                 )
                 .map_err(|e| self.sql(e))?;
             for (i, p) in st.phones.iter().enumerate() {
@@ -322,7 +328,8 @@ impl SqliteJobStore {
                     p.progress.stage.name(),
                     progress,
                     p.reset_done,
-                    p.note
+                    p.note,
+                    p.needs_power_cycle
                 ])
                 .map_err(|e| self.sql(e))?;
             }
@@ -372,7 +379,8 @@ impl SqliteJobStore {
         let ip_map = serde_json::from_str(&ip_map).map_err(|e| self.corrupt(id, "ip map", e))?;
         let mut stmt = conn
             .prepare_cached(
-                "SELECT mac, reset, batch, started_ms, ip, progress, reset_done, note
+                "SELECT mac, reset, batch, started_ms, ip, progress, reset_done, note,
+                    needs_power_cycle
                  FROM job_phones WHERE job_id = ?1 ORDER BY position",
             )
             .map_err(|e| self.sql(e))?;
@@ -385,6 +393,7 @@ impl SqliteJobStore {
             String,
             bool,
             Option<String>,
+            bool,
         );
         let rows = stmt
             .query_map([id], |r| {
@@ -397,13 +406,16 @@ impl SqliteJobStore {
                     r.get(5)?,
                     r.get(6)?,
                     r.get(7)?,
+                    r.get(8)?,
                 ))
             })
             .map_err(|e| self.sql(e))?
             .collect::<std::result::Result<Vec<PhoneRow>, _>>()
             .map_err(|e| self.sql(e))?;
         let mut phones = Vec::with_capacity(rows.len());
-        for (mac, reset, batch, started_ms, ip, progress, reset_done, note) in rows {
+        for (mac, reset, batch, started_ms, ip, progress, reset_done, note, needs_power_cycle) in
+            rows
+        {
             let mac: Mac = mac.parse().map_err(|e| self.corrupt(id, "phone MAC", e))?;
             let reset =
                 parse_reset(&reset).ok_or_else(|| self.corrupt(id, "reset method", &reset))?;
@@ -425,6 +437,7 @@ impl SqliteJobStore {
                 progress,
                 reset_done,
                 note,
+                needs_power_cycle,
             });
         }
         Ok(Some(JobState {

@@ -175,7 +175,7 @@ async fn a_job_survives_a_restart_and_finishes() {
     let id;
     {
         let store = SqliteJobStore::open(&db).unwrap();
-        assert_eq!(store.schema_version().unwrap(), 1);
+        assert_eq!(store.schema_version().unwrap(), 2);
         let st = store
             .create(JobState::new(spec, selected, T0).unwrap())
             .unwrap();
@@ -227,6 +227,8 @@ async fn a_job_survives_a_restart_and_finishes() {
             assert!(p.note.as_ref().unwrap().contains("POWER CYCLE NEEDED"));
             assert!(p.reset_done);
         }
+        assert_eq!(st.power_cycle_list(), vec![mac(2), mac(3)]);
+        assert!(!st.phones[0].needs_power_cycle);
 
         // Phone 2 converts, phone 3 is half-way (loader fetched) when the
         // server goes down.
@@ -251,6 +253,11 @@ async fn a_job_survives_a_restart_and_finishes() {
         Stage::Converted { .. }
     ));
     assert_eq!(st.phones[2].progress.stage, Stage::LoaderFetched);
+    assert_eq!(
+        st.power_cycle_list(),
+        vec![mac(3)],
+        "kept across the restart"
+    );
     assert!(st.cursor > 0);
     assert_eq!(store.active().unwrap(), vec![id]);
 
@@ -274,6 +281,7 @@ async fn a_job_survives_a_restart_and_finishes() {
     assert_eq!(st.status, JobStatus::Completed);
     assert_eq!(st.finished_ms, Some(T0 + 20 * MIN));
     assert!(store.active().unwrap().is_empty());
+    assert!(st.power_cycle_list().is_empty());
     // The branch phone was never touched.
     assert_eq!(inv.get_phone(mac(4)).unwrap().unwrap().template, None);
     assert_eq!(notifies.lock().unwrap().len(), 1);
@@ -336,4 +344,50 @@ fn memory_and_sqlite_stores_agree() {
         assert!(store.active().unwrap().is_empty());
         assert!(phoneflip_jobs::cancel(store, 1, 6, "again").is_err());
     }
+}
+
+#[test]
+fn a_version_1_job_database_is_migrated() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("old.db");
+    {
+        // The first release's schema, as it was written.
+        let c = rusqlite::Connection::open(&db).unwrap();
+        c.execute_batch(
+            "CREATE TABLE jobs_schema_version (version INTEGER PRIMARY KEY, applied_ms INTEGER NOT NULL);
+             INSERT INTO jobs_schema_version VALUES (1, 0);
+             CREATE TABLE jobs (id INTEGER PRIMARY KEY AUTOINCREMENT, description TEXT NOT NULL,
+                status TEXT NOT NULL, spec TEXT NOT NULL, created_ms INTEGER NOT NULL,
+                started_ms INTEGER, finished_ms INTEGER, reason TEXT,
+                cursor INTEGER NOT NULL DEFAULT 0, batches_started INTEGER NOT NULL DEFAULT 0,
+                ip_map TEXT NOT NULL DEFAULT '{}');
+             CREATE TABLE job_phones (job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+                position INTEGER NOT NULL, mac TEXT NOT NULL, reset TEXT NOT NULL, batch INTEGER,
+                started_ms INTEGER, ip TEXT, stage TEXT NOT NULL, progress TEXT NOT NULL,
+                reset_done INTEGER NOT NULL DEFAULT 0, note TEXT, PRIMARY KEY (job_id, mac));
+             CREATE INDEX job_phones_mac ON job_phones(mac);",
+        )
+        .unwrap();
+    }
+    let store = SqliteJobStore::open(&db).unwrap();
+    assert_eq!(store.schema_version().unwrap(), 2);
+    let st = store
+        .create(
+            JobState::new(
+                job("sip:8.12", Schedule::Now, rollout(1, 0, None)),
+                sccp_phones(1),
+                0,
+            )
+            .unwrap(),
+        )
+        .unwrap();
+    assert_eq!(store.load(st.job.id).unwrap().unwrap(), st);
+    // And a database from a newer phoneflip is refused, not misread.
+    drop(store);
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute("INSERT INTO jobs_schema_version VALUES (99, 0)", [])
+        .unwrap();
+    let e = SqliteJobStore::open(&db).err().unwrap().to_string();
+    assert!(e.contains("upgrade phoneflip"), "{e}");
 }

@@ -4,7 +4,9 @@ mod common;
 use common::*;
 
 use phoneflip_device::Mac;
-use phoneflip_jobs::{tick, Action, JobState, JobStatus, ResetMethod, Schedule, Stage};
+use phoneflip_jobs::{
+    tick, Action, JobState, JobStatus, ResetMethod, ResetReport, Schedule, Stage,
+};
 
 const MIN: i64 = 60_000;
 
@@ -160,7 +162,7 @@ fn a_silent_phone_times_out() {
     )
     .unwrap();
     tick(0, &mut st, &[]);
-    st.ack_reset(mac(1), "power cycle listed");
+    st.ack_reset(mac(1), ResetReport::power_cycle("power cycle listed"));
     let a = tick(30 * MIN - 1, &mut st, &[]);
     assert!(a.is_empty());
     let a = tick(30 * MIN, &mut st, &[]);
@@ -271,10 +273,10 @@ fn resets_are_asked_for_until_acknowledged() {
     };
     let a = tick(0, &mut st, &[]);
     assert_eq!(resets(&a), vec![mac(1), mac(2)]);
-    st.ack_reset(mac(1), "power cycle listed");
+    st.ack_reset(mac(1), ResetReport::power_cycle("power cycle listed"));
     let a = tick(1, &mut st, &[]);
     assert_eq!(resets(&a), vec![mac(2)], "an unconfirmed reset is repeated");
-    st.ack_reset(mac(2), "power cycle listed");
+    st.ack_reset(mac(2), ResetReport::power_cycle("power cycle listed"));
     assert!(tick(2, &mut st, &[]).is_empty());
     assert_eq!(st.phones[0].note.as_deref(), Some("power cycle listed"));
 }
@@ -359,7 +361,7 @@ mod properties {
                                 started_at.insert(*m, t);
                             }
                         }
-                        Action::ResetPhone { mac: m, .. } => st.ack_reset(*m, "power cycle listed"),
+                        Action::ResetPhone { mac: m, .. } => st.ack_reset(*m, ResetReport::power_cycle("power cycle listed")),
                         Action::MarkConverted { .. } => converted += 1,
                         _ => {}
                     }
