@@ -693,8 +693,9 @@ impl Phone {
         let bytes = match got {
             Ok(b) => b,
             Err((code, message)) => {
+                let named = if stem.is_empty() { file } else { stem };
                 let why = if code == FILE_NOT_FOUND {
-                    format!("{source} names {stem} but {file} is not on the TFTP server (names are case-sensitive; extract the whole vendor zip)")
+                    format!("{source} names {named} but {file} is not on the TFTP server (names are case-sensitive; extract the whole vendor zip)")
                 } else {
                     format!("fetching {file} failed with TFTP error {code} ({message})")
                 };
