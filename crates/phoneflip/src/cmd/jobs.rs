@@ -279,6 +279,17 @@ pub fn run(args: Args) -> Result<()> {
             if let Some(r) = &st.reason {
                 println!("reason: {r}");
             }
+            let power = st.power_cycle_list();
+            if !power.is_empty() {
+                println!(
+                    "POWER CYCLE these phones now (unplug power or PoE Ethernet): {}",
+                    power
+                        .iter()
+                        .map(|m| m.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            }
             for p in &st.phones {
                 let stage = match &p.progress.stage {
                     Stage::Converted { file, at_ms } => {
@@ -337,6 +348,7 @@ fn summary(st: &JobState) -> serde_json::Value {
         "in_progress": c.in_progress,
         "waiting": c.waiting,
         "reason": st.reason,
+        "power_cycle": st.power_cycle_list(),
         "created": format_rfc3339(st.job.created_ms),
         "started": st.started_ms.map(format_rfc3339),
         "finished": st.finished_ms.map(format_rfc3339),
