@@ -188,6 +188,36 @@ where
     Ok(out)
 }
 
+/// Runs [`step`] every `every` on the wall clock, forever; what `serve`
+/// spawns (and aborts on shutdown). Errors are logged and retried on the
+/// next round: a locked database or a busy inventory is not fatal.
+pub async fn run<S, E, F>(
+    store: Arc<S>,
+    events: Arc<E>,
+    effects: Arc<F>,
+    every: std::time::Duration,
+) where
+    S: JobStore + ?Sized,
+    E: EventSource + ?Sized,
+    F: Effects + ?Sized,
+{
+    let mut ticker = tokio::time::interval(every);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        if let Err(e) = step(
+            phoneflip_inventory::now_millis(),
+            store.as_ref(),
+            events.as_ref(),
+            effects.as_ref(),
+        )
+        .await
+        {
+            tracing::warn!("job engine: {e}; retrying");
+        }
+    }
+}
+
 /// Cancels a job through its store.
 pub fn cancel<S: JobStore + ?Sized>(
     store: &S,
@@ -270,9 +300,11 @@ impl<B: SyncBumper> Effects for InventoryEffects<B> {
     ) -> ResetReport {
         let line = match self.apply(job, mac) {
             Ok(l) => l,
-            Err(e) => return ResetReport::power_cycle(format!(
+            Err(e) => {
+                return ResetReport::power_cycle(format!(
                 "could not point {mac} at the job's template: {e}; fix that, then power cycle it"
-            )),
+            ))
+            }
         };
         if method == ResetMethod::PowerCycle {
             return ResetReport::power_cycle(format!(

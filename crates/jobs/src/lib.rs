@@ -42,7 +42,7 @@ pub mod time;
 pub use autoreg::{decide, plan_revert, AutoRegistration, Decision, RevertError, RevertPlan};
 pub use create::{create_job, CreateError};
 pub use engine::{
-    cancel, next_sync, step, CancelError, Effects, EngineError, EventSource, InventoryEffects,
+    cancel, next_sync, run, step, CancelError, Effects, EngineError, EventSource, InventoryEffects,
     InventoryEvents, InventorySyncBumper, SyncBumper,
 };
 pub use notify::{send_check_sync, NotifyError};

@@ -391,3 +391,57 @@ fn a_version_1_job_database_is_migrated() {
     let e = SqliteJobStore::open(&db).err().unwrap().to_string();
     assert!(e.contains("upgrade phoneflip"), "{e}");
 }
+
+#[tokio::test]
+async fn the_run_loop_starts_a_due_job_on_the_wall_clock() {
+    use phoneflip_jobs::{Effects, EventSource, ResetMethod, ResetReport};
+    struct NoEvents;
+    impl EventSource for NoEvents {
+        fn events_after(&self, _: i64, _: usize) -> Result<Vec<(i64, TransferEvent)>, String> {
+            Ok(Vec::new())
+        }
+    }
+    struct ListOnly;
+    impl Effects for ListOnly {
+        async fn reset(
+            &self,
+            _: &phoneflip_jobs::Job,
+            mac: Mac,
+            method: ResetMethod,
+            _: Option<std::net::IpAddr>,
+        ) -> ResetReport {
+            assert_eq!(method, ResetMethod::PowerCycle);
+            ResetReport::power_cycle(format!("{mac}: power cycle"))
+        }
+    }
+    let store = Arc::new(phoneflip_jobs::MemoryJobStore::new());
+    let id = store
+        .create(
+            JobState::new(
+                job("sip:8.12", Schedule::At(0), rollout(5, 0, None)),
+                sccp_phones(2),
+                0,
+            )
+            .unwrap(),
+        )
+        .unwrap()
+        .job
+        .id;
+    let task = tokio::spawn(phoneflip_jobs::run(
+        store.clone(),
+        Arc::new(NoEvents),
+        Arc::new(ListOnly),
+        std::time::Duration::from_millis(10),
+    ));
+    let mut st = store.load(id).unwrap().unwrap();
+    for _ in 0..500 {
+        if st.power_cycle_list().len() == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        st = store.load(id).unwrap().unwrap();
+    }
+    task.abort();
+    assert_eq!(st.status, JobStatus::Running);
+    assert_eq!(st.power_cycle_list(), vec![mac(1), mac(2)]);
+}
