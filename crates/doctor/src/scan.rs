@@ -135,8 +135,14 @@ pub fn scan(root: &Root, opts: &Options) -> Vec<Finding> {
         cx.load_form(n);
     }
     cx.config_loads_present(&all_named);
+    // OS79XX.TXT only names an image for phones on pre-loader loads.
+    let os79_read = opts.from.is_empty()
+        || opts
+            .from
+            .iter()
+            .any(|r| generation(r.protocol, r.version) == Generation::OriginalBoot);
     cx.no_load(
-        os79.is_some() || cx.os79xx_file().is_some(),
+        os79_read && (os79.is_some() || cx.os79xx_file().is_some()),
         &default_image,
         &xml_loads,
         &phones,
@@ -858,12 +864,19 @@ impl<'a> Ctx<'a> {
             .map(|p| p.mac)
             .chain(phones.sep.iter().filter_map(|n| n.phone))
             .collect();
+        // A phone with an image in flash keeps it; one without shows
+        // No Load Specified.
+        let symptom = if self.opts.from.is_empty() {
+            Symptom::NoLoadSpecified
+        } else {
+            Symptom::KeepsCurrentLoad
+        };
         let fix = "name the image in the configuration files: image_version in SIPDefault.cnf (SIP), loadInformation in XMLDefault.cnf.xml (SCCP), or OS79XX.TXT for phones on older loads";
         if named.is_empty() {
             self.push(
                 Finding::new(Check::NoLoadSpecified, Severity::Error, section::NO_LOAD_SPECIFIED)
-                    .symptom(Symptom::NoLoadSpecified)
-                    .problem("no configuration file in the root names an image: no OS79XX.TXT, no image_version, no loadInformation; a phone without an image in flash shows No Load Specified")
+                    .symptom(symptom)
+                    .problem("no configuration file the phones read names an image (OS79XX.TXT for pre-loader loads, image_version, loadInformation): a phone keeps the image it has, and one without an image in flash shows No Load Specified")
                     .fix(fix),
             );
             return;
@@ -878,7 +891,7 @@ impl<'a> Ctx<'a> {
                     )
                     .phone(p.mac)
                     .file(&p.file)
-                    .symptom(Symptom::NoLoadSpecified)
+                    .symptom(symptom)
                     .problem(format!(
                         "neither {} nor any root-wide file names an image for this phone",
                         p.file
@@ -991,10 +1004,28 @@ impl<'a> Ctx<'a> {
             {
                 continue;
             }
-            let missing: BTreeSet<String> = release_files(load)
-                .into_iter()
-                .filter(|f| !root.has(f))
-                .collect();
+            let mut missing = BTreeSet::new();
+            for want in release_files(load).into_iter().filter(|f| !root.has(f)) {
+                match self.rename_fix(&want) {
+                    (Some(found), fix) => {
+                        let found = found.to_string();
+                        let safe = fix.is_some();
+                        self.push(
+                            Finding::new(Check::LoadFileCase, Severity::Error, section::PROTOCOL_APPLICATION_INVALID)
+                                .file(&found)
+                                .symptom(Symptom::ProtocolApplicationInvalid)
+                                .problem(format!(
+                                    "release {name} needs {want}, but the root has it only as {found}; the phones compare file names case-sensitively"
+                                ))
+                                .fix(if safe { format!("rename {found} to {want}") } else { format!("keep one file named exactly {want}") })
+                                .auto(fix),
+                        );
+                    }
+                    (None, _) => {
+                        missing.insert(want);
+                    }
+                }
+            }
             if missing.is_empty() {
                 continue;
             }

@@ -125,3 +125,170 @@ fn a_root_fixed_by_doctor_converts_an_sccp_3_phone_to_sip_2_3() {
         transcript(&r)
     );
 }
+
+/// A site for `target` as the vendor zip would leave it, plus the SIP
+/// files naming the load.
+fn site(target: &str) -> HashMap<String, Vec<u8>> {
+    let r: Release = target.parse().unwrap();
+    let mut files: HashMap<String, Vec<u8>> =
+        synth::synth(r.protocol, r.version, SizeProfile::Small)
+            .unwrap()
+            .files
+            .into_iter()
+            .collect();
+    let load = phoneflip_firmware::LoadName::canonical(r.protocol, r.version);
+    files.insert(
+        "SIPDefault.cnf".into(),
+        format!("image_version: {load}\n").into_bytes(),
+    );
+    files.insert(
+        format!("SIP{MAC}.cnf"),
+        format!("image_version: {load}\nline1_name: 100\n").into_bytes(),
+    );
+    files
+}
+
+fn write_root(files: &HashMap<String, Vec<u8>>) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (n, b) in files {
+        fs::write(dir.path().join(n), b).unwrap();
+    }
+    dir
+}
+
+fn rename(files: &mut HashMap<String, Vec<u8>>, from: &str, to: &str) {
+    let b = files
+        .remove(from)
+        .unwrap_or_else(|| panic!("{from} not in the site"));
+    files.insert(to.to_string(), b);
+}
+
+/// Doctor and emulator judge the same roots: where the emulated phone
+/// does not reach its target, the doctor reports an error; where the
+/// doctor can fix everything, the fixed root converts the phone.
+#[test]
+fn doctor_errors_match_the_emulators_failures() {
+    type Break = fn(&mut HashMap<String, Vec<u8>>);
+    let big = || {
+        let mut s = String::from("image_version: POS30203\n");
+        while s.len() <= BUFFER_FULL_LIMIT {
+            s.push_str("# settings\n");
+        }
+        s.into_bytes()
+    };
+    let _ = big;
+    let cases: Vec<(&str, &str, &str, Break, bool)> = vec![
+        ("sccp:5.0(1.1)", "sip:8.12", "P0S3-8-12-00", |_| {}, true),
+        ("sccp:8.1(2)SR2", "sip:8.12", "P0S3-8-12-00", |_| {}, true),
+        ("sccp:3.3", "sip:2.3", "POS30203", |_| {}, true),
+        (
+            "sccp:3.3",
+            "sip:2.3",
+            "POS30203",
+            |f| {
+                f.insert("OS79XX.TXT".into(), b"POS30203.bin\n".to_vec());
+            },
+            true,
+        ),
+        (
+            "sccp:5.0(1.1)",
+            "sip:8.12",
+            "P0S3-8-12-00",
+            |f| {
+                f.insert("OS79XX.TXT".into(), b"P003-8-12-00\r\n".to_vec());
+            },
+            true,
+        ),
+        (
+            "sccp:8.1(2)SR2",
+            "sip:8.12",
+            "P0S3-8-12-00",
+            |f| {
+                rename(
+                    f,
+                    &format!("SIP{MAC}.cnf"),
+                    &format!("SIP{}.cnf", MAC.to_ascii_lowercase()),
+                );
+            },
+            true,
+        ),
+        (
+            "sccp:8.1(2)SR2",
+            "sip:8.12",
+            "P0S3-8-12-00",
+            |f| {
+                rename(f, "P0S3-8-12-00.sb2", "p0s3-8-12-00.SB2");
+            },
+            true,
+        ),
+        (
+            "sccp:8.1(2)SR2",
+            "sip:8.12",
+            "P0S3-8-12-00",
+            |f| {
+                f.remove("P0S3-8-12-00.sb2");
+            },
+            false,
+        ),
+        (
+            "sccp:3.3",
+            "sip:2.3",
+            "POS30203",
+            |f| {
+                let mut s = String::from("image_version: POS30203\n");
+                while s.len() <= BUFFER_FULL_LIMIT {
+                    s.push_str("# settings the phones read once converted\n");
+                }
+                f.insert("SIPDefault.cnf".into(), s.into_bytes());
+            },
+            true,
+        ),
+        ("sip:5.0", "sip:2.3", "POS30203", |_| {}, false),
+        (
+            "sccp:8.1(2)SR2",
+            "sip:8.12",
+            "P0S3-8-12-00",
+            |f| {
+                f.insert(
+                    "SIPDefault.cnf".into(),
+                    b"proxy1_address: 10.0.0.1\n".to_vec(),
+                );
+                f.insert(format!("SIP{MAC}.cnf"), b"line1_name: 100\n".to_vec());
+            },
+            false,
+        ),
+    ];
+    for (i, (from, target, load, breaks, fixable)) in cases.into_iter().enumerate() {
+        let mut files = site(target);
+        breaks(&mut files);
+        let dir = write_root(&files);
+        let opts = Options {
+            from: vec![from.parse().unwrap()],
+            ..Options::default()
+        };
+        let findings = scan(&read_root(dir.path()).unwrap(), &opts);
+        let errors: Vec<_> = findings
+            .iter()
+            .filter(|f| f.severity == phoneflip_doctor::Severity::Error)
+            .collect();
+        let r = run_in_memory(phone(from), &served(dir.path()));
+        let converted = matches!(&r.outcome, Outcome::Stable(s) if s.load == load);
+        assert_eq!(
+            converted,
+            errors.is_empty(),
+            "case {i} ({from} -> {target}): emulator {:?}, doctor {errors:#?}\n{}",
+            r.outcome,
+            transcript(&r)
+        );
+        if !converted && fixable {
+            apply_fixes(dir.path(), &findings, SystemTime::now()).unwrap();
+            let r = run_in_memory(phone(from), &served(dir.path()));
+            assert!(
+                matches!(&r.outcome, Outcome::Stable(s) if s.load == load),
+                "case {i}: not converted after --fix: {:?}\n{}",
+                r.outcome,
+                transcript(&r)
+            );
+        }
+    }
+}

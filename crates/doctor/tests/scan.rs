@@ -292,11 +292,28 @@ fn no_load_specified_anywhere() {
         ("SIP002094D245CB.cnf", b"line1_name: 100\n"),
     ]);
     let f = one(
-        &run(dir.path(), &from(&["sip:8.12"])),
+        &run(dir.path(), &Options::default()),
         Check::NoLoadSpecified,
     );
     assert_eq!(f.symptom, Some(Symptom::NoLoadSpecified));
     assert_eq!(f.section, "\"No Load Specified\" Error");
+    // Phones with an image in flash keep it.
+    let f = one(
+        &run(dir.path(), &from(&["sip:8.12"])),
+        Check::NoLoadSpecified,
+    );
+    assert_eq!(f.symptom, Some(Symptom::KeepsCurrentLoad));
+    // OS79XX.TXT names an image only for pre-loader phones.
+    fs::write(dir.path().join("OS79XX.TXT"), b"P003-8-12-00\n").unwrap();
+    one(
+        &run(dir.path(), &from(&["sccp:8.1(2)SR2"])),
+        Check::NoLoadSpecified,
+    );
+    assert!(only(
+        &run(dir.path(), &from(&["sccp:5.0(1.1)"])),
+        Check::NoLoadSpecified
+    )
+    .is_empty());
 }
 
 #[test]
