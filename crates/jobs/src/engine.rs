@@ -167,8 +167,13 @@ where
                 break;
             }
         }
+        let before = st.clone();
         let actions = tick(now, &mut st, &evs);
-        store.save(&st)?;
+        // Most ticks change nothing; a fleet-sized job is not rewritten
+        // every second for nothing.
+        if st != before {
+            store.save(&st)?;
+        }
         let mut reset_any = false;
         for a in &actions {
             if let Action::ResetPhone { mac, method, ip } = a {
