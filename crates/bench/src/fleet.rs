@@ -52,11 +52,15 @@ pub fn static_mac(i: usize) -> Mac {
 /// The file phone `i` asks for: even phones are moving to SIP 8.12
 /// (SIP<MAC>.cnf), odd ones stay on SCCP 8.1(2)SR2 (SEP<MAC>.cnf.xml).
 pub fn rendered_name(i: usize) -> String {
-    if i % 2 == 0 {
-        format!("SIP{}.cnf", phone_mac(i))
-    } else {
+    if is_sccp(i) {
         format!("SEP{}.cnf.xml", phone_mac(i))
+    } else {
+        format!("SIP{}.cnf", phone_mac(i))
     }
+}
+
+fn is_sccp(i: usize) -> bool {
+    i % 2 == 1
 }
 
 pub fn static_name(i: usize) -> String {
@@ -97,16 +101,16 @@ pub fn inventory(phones: usize) -> Result<Arc<dyn Inventory>, BenchError> {
         reason: e.to_string(),
     })?;
     for i in 0..phones {
-        let model = if i % 3 == 0 {
+        let model = if i % 3 == 1 {
             Model::Cp7940
         } else {
             Model::Cp7960
         };
         let mut p = Phone::new(phone_mac(i), model);
-        let load = if i % 2 == 0 {
-            "P0S3-8-12-00"
-        } else {
+        let load = if is_sccp(i) {
             "P0030801SR02"
+        } else {
+            "P0S3-8-12-00"
         };
         p.observed_load = Some(load.parse().expect("valid load"));
         p.desired_load = Some(load.parse().expect("valid load"));

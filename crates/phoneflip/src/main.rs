@@ -36,6 +36,8 @@ enum Command {
     Templates(cmd::templates::Args),
     /// Print one file exactly as a phone would receive it, or write a whole static TFTP root.
     Render(cmd::render::Args),
+    /// Benchmarks on loopback: `bench tftp` compares phoneflip's TFTP server with tftpd-hpa and dnsmasq.
+    Bench(cmd::bench::Args),
     /// Synthetic firmware bundles, and importing a bundle into the TFTP root.
     Firmware(cmd::firmware::Args),
     /// Boot one emulated 7940/7960 against a TFTP server.
@@ -65,6 +67,7 @@ fn main() -> Result<()> {
         Command::Phones(args) => cmd::phones::run(args),
         Command::Templates(args) => cmd::templates::run(args),
         Command::Render(args) => cmd::render::run(args),
+        Command::Bench(args) => cmd::bench::run(args),
         Command::Firmware(args) => cmd::firmware::run(args),
         Command::Emulate(args) => cmd::emulate::run(args),
         Command::Rehearse(args) => cmd::rehearse::run(args),

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod bench;
 pub mod dhcp;
 pub mod doctor;
 pub mod emulate;
