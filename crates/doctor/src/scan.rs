@@ -337,6 +337,19 @@ impl<'a> Ctx<'a> {
         let bytes = file.bytes()?.to_vec();
         let (image, line) = match Os79xx::parse(&bytes) {
             Ok(f) => (Some(f.image), 1),
+            Err(_) if self.renamed_8_3(&bytes).is_some() => {
+                let alias = self.renamed_8_3(&bytes).unwrap_or_default();
+                self.push(
+                    Finding::new(Check::Os79xxNotALoad, Severity::Info, section::NOT_ACCEPTING_SCCP)
+                        .file(&name)
+                        .line(1)
+                        .problem(format!(
+                            "OS79XX.TXT names {alias}, which is not a load name; {alias}.bin is in the root, so it is taken as a load renamed to DOS 8.3 (the reference's workaround for SIP 2.1 and earlier)"
+                        ))
+                        .fix("nothing, if this is such a rename; otherwise write the load name (POS3xxyy, POS3-xx-y-zz or P003aabbccdd)"),
+                );
+                (Some(ImageRef::Alias(alias)), 1)
+            }
             Err(e) => {
                 let cleaned = clean_os79xx(&bytes);
                 let fix = cleaned.as_ref().map(|c| Fix::Rewrite {
@@ -361,14 +374,27 @@ impl<'a> Ctx<'a> {
         Some(named)
     }
 
+    /// A name that is no load, but has its `.bin` in the root and fits
+    /// 8.3: a load renamed as the reference suggests for SIP 2.1.
+    fn renamed_8_3(&self, bytes: &[u8]) -> Option<String> {
+        let text = std::str::from_utf8(bytes).ok()?;
+        let name = text.strip_suffix('\n').unwrap_or(text);
+        let ok = !name.is_empty()
+            && name.len() <= 8
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        (ok && self.root.has(&format!("{name}.bin"))).then(|| name.to_string())
+    }
+
     fn os79xx_missing(&mut self) {
-        let needed = self
-            .opts
-            .from
-            .iter()
-            .any(|r| generation(r.protocol, r.version) == Generation::OriginalBoot);
-        let all_universal = !self.opts.from.is_empty() && !needed;
-        if all_universal {
+        let gk = self.root.has(GKDEFAULT);
+        let needed = self.opts.from.iter().any(|r| {
+            generation(r.protocol, r.version) == Generation::OriginalBoot
+                // SIP 5.x/6.x reach SCCP through gkdefault.cfg instead.
+                && !(gk && r.protocol == Protocol::Sip && matches!(r.version.major, 5 | 6))
+        });
+        if !self.opts.from.is_empty() && !needed {
             return;
         }
         let target = self
@@ -1192,7 +1218,14 @@ impl<'a> Ctx<'a> {
             .and_then(|n| n.image.load())
             .filter(|l| l.protocol() == Protocol::Sccp && !l.is_universal_loader())
             .cloned()
-            .or_else(|| xml.first().and_then(|n| n.image.load().cloned()));
+            .or_else(|| xml.first().and_then(|n| n.image.load().cloned()))
+            .or_else(|| {
+                named
+                    .iter()
+                    .filter_map(|n| n.image.load())
+                    .find(|l| l.protocol() == Protocol::Sccp && !l.is_universal_loader())
+                    .cloned()
+            });
         let Some(target) = sccp_target else { return };
         let sip56 = |v: Version| v.major == 5 || v.major == 6;
         let from = self
@@ -1262,7 +1295,7 @@ impl<'a> Ctx<'a> {
             return;
         };
         self.push(
-            Finding::new(Check::StateErrorRisk, Severity::Warning, section::ENABLE_SIP)
+            Finding::new(Check::StateErrorRisk, Severity::Error, section::ENABLE_SIP)
                 .file(&n.file)
                 .line(1)
                 .symptom(Symptom::StateError)

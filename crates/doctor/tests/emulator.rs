@@ -163,104 +163,151 @@ fn rename(files: &mut HashMap<String, Vec<u8>>, from: &str, to: &str) {
     files.insert(to.to_string(), b);
 }
 
+fn bundle(release: &str) -> HashMap<String, Vec<u8>> {
+    let r: Release = release.parse().unwrap();
+    synth::synth(r.protocol, r.version, SizeProfile::Small)
+        .unwrap()
+        .files
+        .into_iter()
+        .collect()
+}
+
 /// Doctor and emulator judge the same roots: where the emulated phone
 /// does not reach its target, the doctor reports an error; where the
 /// doctor can fix everything, the fixed root converts the phone.
 #[test]
 fn doctor_errors_match_the_emulators_failures() {
-    type Break = fn(&mut HashMap<String, Vec<u8>>);
-    let big = || {
-        let mut s = String::from("image_version: POS30203\n");
-        while s.len() <= BUFFER_FULL_LIMIT {
-            s.push_str("# settings\n");
-        }
-        s.into_bytes()
-    };
-    let _ = big;
-    let cases: Vec<(&str, &str, &str, Break, bool)> = vec![
-        ("sccp:5.0(1.1)", "sip:8.12", "P0S3-8-12-00", |_| {}, true),
-        ("sccp:8.1(2)SR2", "sip:8.12", "P0S3-8-12-00", |_| {}, true),
-        ("sccp:3.3", "sip:2.3", "POS30203", |_| {}, true),
+    type Site = fn() -> HashMap<String, Vec<u8>>;
+    let cases: Vec<(&str, &str, Site, bool)> = vec![
+        ("sccp:5.0(1.1)", "P0S3-8-12-00", || site("sip:8.12"), true),
+        ("sccp:8.1(2)SR2", "P0S3-8-12-00", || site("sip:8.12"), true),
+        ("sccp:3.3", "POS30203", || site("sip:2.3"), true),
         (
             "sccp:3.3",
-            "sip:2.3",
             "POS30203",
-            |f| {
+            || {
+                let mut f = site("sip:2.3");
                 f.insert("OS79XX.TXT".into(), b"POS30203.bin\n".to_vec());
+                f
             },
             true,
         ),
         (
             "sccp:5.0(1.1)",
-            "sip:8.12",
             "P0S3-8-12-00",
-            |f| {
+            || {
+                let mut f = site("sip:8.12");
                 f.insert("OS79XX.TXT".into(), b"P003-8-12-00\r\n".to_vec());
+                f
             },
             true,
         ),
         (
             "sccp:8.1(2)SR2",
-            "sip:8.12",
             "P0S3-8-12-00",
-            |f| {
+            || {
+                let mut f = site("sip:8.12");
                 rename(
-                    f,
+                    &mut f,
                     &format!("SIP{MAC}.cnf"),
                     &format!("SIP{}.cnf", MAC.to_ascii_lowercase()),
                 );
+                f
             },
             true,
         ),
         (
             "sccp:8.1(2)SR2",
-            "sip:8.12",
             "P0S3-8-12-00",
-            |f| {
-                rename(f, "P0S3-8-12-00.sb2", "p0s3-8-12-00.SB2");
+            || {
+                let mut f = site("sip:8.12");
+                rename(&mut f, "P0S3-8-12-00.sb2", "p0s3-8-12-00.SB2");
+                f
             },
             true,
         ),
         (
             "sccp:8.1(2)SR2",
-            "sip:8.12",
             "P0S3-8-12-00",
-            |f| {
+            || {
+                let mut f = site("sip:8.12");
                 f.remove("P0S3-8-12-00.sb2");
+                f
             },
             false,
         ),
         (
             "sccp:3.3",
-            "sip:2.3",
             "POS30203",
-            |f| {
+            || {
+                let mut f = site("sip:2.3");
                 let mut s = String::from("image_version: POS30203\n");
                 while s.len() <= BUFFER_FULL_LIMIT {
                     s.push_str("# settings the phones read once converted\n");
                 }
                 f.insert("SIPDefault.cnf".into(), s.into_bytes());
+                f
             },
             true,
         ),
-        ("sip:5.0", "sip:2.3", "POS30203", |_| {}, false),
+        // No downgrade below 5.0.
+        ("sip:5.0", "POS30203", || site("sip:2.3"), false),
+        // No image named where a universal-loader phone looks.
         (
             "sccp:8.1(2)SR2",
-            "sip:8.12",
             "P0S3-8-12-00",
-            |f| {
+            || {
+                let mut f = site("sip:8.12");
                 f.insert(
                     "SIPDefault.cnf".into(),
                     b"proxy1_address: 10.0.0.1\n".to_vec(),
                 );
                 f.insert(format!("SIP{MAC}.cnf"), b"line1_name: 100\n".to_vec());
+                f
+            },
+            false,
+        ),
+        // SIP 3.x from particularly old SCCP: State Error.
+        ("sccp:3.3", "POS3-03-0-00", || site("sip:3.0"), false),
+        // SIP 2.1 and an SCCP name longer than 8.3 ...
+        (
+            "sip:2.1",
+            "P00305000101",
+            || {
+                let mut f = bundle("sccp:5.0(1.1)");
+                f.insert("OS79XX.TXT".into(), b"P00305000101\n".to_vec());
+                f
+            },
+            false,
+        ),
+        // ... and the same load renamed to 8.3, as the reference suggests.
+        (
+            "sip:2.1",
+            "P00305000101",
+            || {
+                let mut f = HashMap::new();
+                let b = bundle("sccp:5.0(1.1)");
+                f.insert("P0305011.bin".to_string(), b["P00305000101.bin"].clone());
+                f.insert("OS79XX.TXT".into(), b"P0305011\n".to_vec());
+                f
+            },
+            true,
+        ),
+        // SIP 6.x to SCCP through gkdefault.cfg, with and without it.
+        ("sip:6.4", "P00308000400", sip6_to_sccp, true),
+        (
+            "sip:6.4",
+            "P00308000400",
+            || {
+                let mut f = sip6_to_sccp();
+                f.remove("gkdefault.cfg");
+                f
             },
             false,
         ),
     ];
-    for (i, (from, target, load, breaks, fixable)) in cases.into_iter().enumerate() {
-        let mut files = site(target);
-        breaks(&mut files);
+    for (i, (from, load, build, fixable)) in cases.into_iter().enumerate() {
+        let files = build();
         let dir = write_root(&files);
         let opts = Options {
             from: vec![from.parse().unwrap()],
@@ -276,7 +323,7 @@ fn doctor_errors_match_the_emulators_failures() {
         assert_eq!(
             converted,
             errors.is_empty(),
-            "case {i} ({from} -> {target}): emulator {:?}, doctor {errors:#?}\n{}",
+            "case {i} ({from} -> {load}): emulator {:?}, doctor {errors:#?}\n{}",
             r.outcome,
             transcript(&r)
         );
@@ -291,4 +338,19 @@ fn doctor_errors_match_the_emulators_failures() {
             );
         }
     }
+}
+
+fn sip6_to_sccp() -> HashMap<String, Vec<u8>> {
+    let mut f = bundle("sccp:8.0(4)");
+    let sbin = synth::gk_image(Protocol::Sccp, "8.0(4)".parse().unwrap()).to_string();
+    f.insert(
+        "gkdefault.cfg".into(),
+        format!("#txt\nupgradecode:3,0x601,0x0400,0x0100,0.0.0.0,69,0x080004a,{sbin}\n")
+            .into_bytes(),
+    );
+    f.insert(
+        format!("SEP{MAC}.cnf.xml"),
+        br#"<device><loadInformation model="IP Phone 7960">P00308000400</loadInformation></device>"#.to_vec(),
+    );
+    f
 }
