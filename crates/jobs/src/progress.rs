@@ -381,6 +381,64 @@ mod tests {
     }
 
     #[test]
+    fn tftp_server_events_map_to_transfer_events() {
+        use phoneflip_tftp::log::{Direction, EventOutcome};
+        use std::time::{Duration, UNIX_EPOCH};
+        let mac: Mac = "0019AA000001".parse().unwrap();
+        let make = |outcome| phoneflip_tftp::TransferEvent {
+            file: "POS30300.bin".into(),
+            client: "10.1.1.1:50000".parse().unwrap(),
+            mac: Some(mac),
+            direction: Direction::Send,
+            virtual_file: false,
+            bytes: 512,
+            size: Some(1024),
+            outcome,
+            started: UNIX_EPOCH,
+            ended: UNIX_EPOCH + Duration::from_millis(1500),
+        };
+        let e = TransferEvent::from(&make(EventOutcome::Transfer(
+            phoneflip_tftp::Outcome::Protocol("unexpected ACK".into()),
+        )));
+        assert_eq!(e.time_ms, 1500);
+        assert_eq!(e.mac, Some(mac));
+        assert_eq!(e.client_ip, Some("10.1.1.1".parse().unwrap()));
+        match e.outcome {
+            TransferOutcome::Failed(w) => assert!(w.starts_with("State Error"), "{w}"),
+            o => panic!("{o:?}"),
+        }
+        let ok = TransferEvent::from(&make(EventOutcome::Transfer(
+            phoneflip_tftp::Outcome::Success,
+        )));
+        assert_eq!(ok.outcome, TransferOutcome::Sent);
+        let nf = TransferEvent::from(&make(EventOutcome::NotFound));
+        assert_eq!(nf.outcome, TransferOutcome::NotFound);
+    }
+
+    #[test]
+    fn inventory_events_map_to_transfer_events() {
+        use phoneflip_inventory::{Event, Outcome};
+        let e = Event {
+            time_ms: 7,
+            mac: None,
+            client_ip: "10.1.1.1".parse().unwrap(),
+            client_port: 1,
+            file: "P0S3-8-12-00.sb2".into(),
+            bytes: 3,
+            outcome: Outcome::Aborted,
+            detail: Some("State Error".into()),
+        };
+        let t = TransferEvent::from(&e);
+        assert_eq!(t.outcome, TransferOutcome::Failed("State Error".into()));
+        let t = TransferEvent::from(&Event {
+            outcome: Outcome::TimedOut,
+            detail: None,
+            ..e
+        });
+        assert_eq!(t.outcome, TransferOutcome::Failed("timed_out".into()));
+    }
+
+    #[test]
     fn old_loads_have_a_bin_application() {
         let t: Target = "sip:6.3".parse().unwrap();
         let mac: Mac = "0019AA000001".parse().unwrap();
