@@ -7,6 +7,7 @@
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
+mod app;
 mod cmd;
 
 #[derive(Parser)]
@@ -30,14 +31,8 @@ enum Command {
     Dhcp(cmd::dhcp::Args),
     /// Find the reference's common conversion issues in a TFTP root, its log and DHCP; --fix the safe ones.
     Doctor(cmd::doctor::Args),
-    /// The phone inventory: import, export and list phones (Bulk Administration CSV).
-    Phones(cmd::phones::Args),
-    /// Named per-protocol settings that phones follow.
-    Templates(cmd::templates::Args),
-    /// Print one file exactly as a phone would receive it, or write a whole static TFTP root.
-    Render(cmd::render::Args),
-    /// Benchmarks on loopback: `bench tftp` compares phoneflip's TFTP server with tftpd-hpa and dnsmasq.
-    Bench(cmd::bench::Args),
+    /// Serve the phones' files over TFTP.
+    Serve(cmd::serve::Args),
     /// Synthetic firmware bundles, and importing a bundle into the TFTP root.
     Firmware(cmd::firmware::Args),
     /// Boot one emulated 7940/7960 against a TFTP server.
@@ -46,8 +41,14 @@ enum Command {
     Rehearse(cmd::rehearse::Args),
     /// Bulk migration jobs: create (query, template, target, batches), list, show, cancel.
     Jobs(cmd::jobs::Args),
-    /// Serve the phones' files over TFTP.
-    Serve(cmd::serve::Args),
+    /// The phone inventory: import, export and list phones (Bulk Administration CSV).
+    Phones(cmd::phones::Args),
+    /// Named per-protocol settings that phones follow.
+    Templates(cmd::templates::Args),
+    /// Print one file exactly as a phone would receive it, or write a whole static TFTP root.
+    Render(cmd::render::Args),
+    /// Benchmarks on loopback: `bench tftp` compares phoneflip's TFTP server with tftpd-hpa and dnsmasq.
+    Bench(cmd::bench::Args),
 }
 
 fn main() -> Result<()> {
@@ -64,14 +65,14 @@ fn main() -> Result<()> {
         Command::Plan(args) => cmd::plan::run(args),
         Command::Dhcp(args) => cmd::dhcp::run(args),
         Command::Doctor(args) => cmd::doctor::run(args),
-        Command::Phones(args) => cmd::phones::run(args),
-        Command::Templates(args) => cmd::templates::run(args),
-        Command::Render(args) => cmd::render::run(args),
-        Command::Bench(args) => cmd::bench::run(args),
+        Command::Serve(args) => cmd::serve::run(args),
         Command::Firmware(args) => cmd::firmware::run(args),
         Command::Emulate(args) => cmd::emulate::run(args),
         Command::Rehearse(args) => cmd::rehearse::run(args),
         Command::Jobs(args) => cmd::jobs::run(args),
-        Command::Serve(args) => cmd::serve::run(args),
+        Command::Phones(args) => cmd::phones::run(args),
+        Command::Templates(args) => cmd::templates::run(args),
+        Command::Render(args) => cmd::render::run(args),
+        Command::Bench(args) => cmd::bench::run(args),
     }
 }

@@ -1,100 +1,207 @@
-//! `phoneflip serve`: the TFTP server the phones boot from.
+//! `phoneflip serve`: the main job. TFTP with per-phone files rendered
+//! from the inventory, the HTTP API and live dashboard, and the bulk
+//! migration job runner, in one process on an embedded SQLite inventory.
 //!
-//! Standalone for now (files under `--root`); the inventory-backed
-//! per-phone files plug in through `phoneflip_tftp::FileSource` and the
-//! transfer records leave through `phoneflip_tftp::EventSink`, both passed
-//! to `Server::bind` below.
+//! Settings come from flags, then environment variables (`PHONEFLIP_*`),
+//! then a TOML file (`--config`), then defaults.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-use phoneflip_tftp::{NoVirtualFiles, Server, ServerConfig, TransferLog};
+use phoneflip_device::Model;
+use phoneflip_firmware::Protocol;
+use phoneflip_provision::AutoRegister;
+use phoneflip_tftp::{ServerConfig, TransferLog};
+use serde::Deserialize;
 
-#[derive(clap::Args)]
+use crate::app::{self, AppConfig};
+
+#[derive(clap::Args, Default)]
 pub struct Args {
-    /// TFTP root: firmware images and configuration files the phones fetch.
-    #[arg(long, value_name = "DIR")]
-    pub root: PathBuf,
-    /// Address and UDP port for TFTP (port 69 needs root or
-    /// CAP_NET_BIND_SERVICE).
-    #[arg(long, value_name = "ADDR:PORT", default_value = "0.0.0.0:69")]
-    pub tftp: SocketAddr,
-    /// Append the transfer log here instead of standard error.
-    #[arg(long, value_name = "FILE")]
+    /// TOML file with any of the settings below (keys as the long flags,
+    /// with '_' for '-'); flags and environment variables win over it.
+    #[arg(long, value_name = "FILE", env = "PHONEFLIP_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// TFTP root: firmware images and static files the phones fetch.
+    #[arg(long, value_name = "DIR", env = "PHONEFLIP_ROOT")]
+    pub root: Option<PathBuf>,
+    /// Address and UDP port for TFTP [default: 0.0.0.0:69; port 69 needs
+    /// root or CAP_NET_BIND_SERVICE].
+    #[arg(long, value_name = "ADDR:PORT", env = "PHONEFLIP_TFTP")]
+    pub tftp: Option<SocketAddr>,
+    /// Address and TCP port of the HTTP API and dashboard [default:
+    /// 127.0.0.1:8080].
+    #[arg(long, value_name = "ADDR:PORT", env = "PHONEFLIP_HTTP")]
+    pub http: Option<SocketAddr>,
+    /// Run TFTP only, without the HTTP API and dashboard.
+    #[arg(long)]
+    pub no_http: bool,
+    /// Inventory database [default: phoneflip.db].
+    #[arg(long, value_name = "PATH", env = "PHONEFLIP_DB")]
+    pub db: Option<PathBuf>,
+    /// Bearer token that API writes must carry; without it the API is
+    /// read-only.
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "PHONEFLIP_API_TOKEN",
+        hide_env_values = true
+    )]
+    pub api_token: Option<String>,
+    /// Auto-registration: an unknown phone that asks for its own file is
+    /// added to the inventory and gets this protocol (sip or sccp), like
+    /// CallManager's Auto Registration Phone Protocol. Off by default.
+    #[arg(long, value_name = "PROTOCOL", env = "PHONEFLIP_AUTO_REGISTER")]
+    pub auto_register: Option<Protocol>,
+    /// Template given to auto-registered phones.
+    #[arg(long, value_name = "NAME")]
+    pub auto_register_template: Option<String>,
+    /// Model assumed for auto-registered phones [default: 7960].
+    #[arg(long, value_name = "MODEL")]
+    pub auto_register_model: Option<Model>,
+    /// Append the transfer log (the reference's format) here instead of
+    /// standard error.
+    #[arg(long, value_name = "FILE", env = "PHONEFLIP_LOG")]
     pub log: Option<PathBuf>,
     /// Concurrent transfers; requests beyond are dropped and the phones
-    /// retry. Keep it above the number of phones that boot at once.
-    #[arg(long, value_name = "N", default_value_t = 1000)]
-    pub max_transfers: usize,
-    /// Concurrent firmware image downloads (.bin .sbn .loads .sb2 .sbin .zip).
-    #[arg(long, value_name = "N", default_value_t = 250)]
-    pub max_image_transfers: usize,
-    /// Per-client rate limit in bytes per second (default: unlimited).
+    /// retry. Keep it above the number of phones that boot at once
+    /// [default: 1000].
+    #[arg(long, value_name = "N")]
+    pub max_transfers: Option<usize>,
+    /// Concurrent firmware image downloads (.bin .sbn .loads .sb2 .sbin
+    /// .zip) [default: 250].
+    #[arg(long, value_name = "N")]
+    pub max_image_transfers: Option<usize>,
+    /// Per-client rate limit in bytes per second [default: unlimited].
     #[arg(long, value_name = "BYTES_PER_S")]
     pub client_rate: Option<u64>,
     /// Accept uploads (WRQ) into this folder; read-only without it.
     #[arg(long, value_name = "DIR")]
     pub upload_dir: Option<PathBuf>,
-    /// Retransmission timeout in milliseconds when the client sets none.
-    #[arg(long, value_name = "MS", default_value_t = 1000)]
-    pub timeout_ms: u64,
-    /// Create a demo root in DIR when it is empty or missing (synthetic
-    /// files with real names; the image is NOT firmware).
+    /// Retransmission timeout in milliseconds when the client sets none
+    /// [default: 1000].
+    #[arg(long, value_name = "MS")]
+    pub timeout_ms: Option<u64>,
+    /// Seconds between two ticks of the bulk migration jobs [default: 1].
+    #[arg(long, value_name = "S")]
+    pub jobs_every: Option<u64>,
+    /// Create a demo: synthetic firmware in an empty root and a 20-phone
+    /// fleet in an empty inventory (the images are NOT firmware).
     #[arg(long)]
     pub demo: bool,
 }
 
+/// The TOML file: the same settings as the flags.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    root: Option<PathBuf>,
+    tftp: Option<SocketAddr>,
+    http: Option<SocketAddr>,
+    no_http: Option<bool>,
+    db: Option<PathBuf>,
+    api_token: Option<String>,
+    auto_register: Option<Protocol>,
+    auto_register_template: Option<String>,
+    auto_register_model: Option<Model>,
+    log: Option<PathBuf>,
+    max_transfers: Option<usize>,
+    max_image_transfers: Option<usize>,
+    client_rate: Option<u64>,
+    upload_dir: Option<PathBuf>,
+    timeout_ms: Option<u64>,
+    jobs_every: Option<u64>,
+    demo: Option<bool>,
+}
+
+fn read_config(path: &Path) -> Result<FileConfig> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the config file {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("{}: not a valid phoneflip serve config (keys are the long flags of `phoneflip serve --help`, with '_' for '-')", path.display()))
+}
+
 pub fn run(args: Args) -> Result<()> {
-    if args.demo {
-        create_demo_root(&args.root)?;
+    let file = match &args.config {
+        Some(p) => read_config(p)?,
+        None => FileConfig::default(),
+    };
+    let Some(root) = args.root.or(file.root) else {
+        bail!("no TFTP root: pass --root DIR (or root = \"DIR\" in the config file); add --demo to create a demo root there");
+    };
+    let db = args
+        .db
+        .or(file.db)
+        .unwrap_or_else(|| PathBuf::from("phoneflip.db"));
+    if args.demo || file.demo.unwrap_or(false) {
+        app::create_demo(&root, &db)?;
     }
-    if !args.root.is_dir() {
+    if !root.is_dir() {
         bail!(
             "TFTP root {} is not a directory: create it and put the phones' files in it, or pass --demo for a demo root",
-            args.root.display()
+            root.display()
         );
     }
-    let log = match &args.log {
-        Some(p) => TransferLog::file(p)?,
+    let log_path = args.log.or(file.log);
+    let log = match &log_path {
+        Some(p) => TransferLog::file(p)
+            .with_context(|| format!("opening the transfer log {}", p.display()))?,
         None => TransferLog::stderr(),
     };
-    let mut cfg = ServerConfig::new(args.tftp, &args.root);
-    cfg.max_transfers = args.max_transfers.max(1);
-    cfg.max_image_transfers = args.max_image_transfers.max(1);
-    cfg.client_rate = args.client_rate;
-    cfg.upload_dir = args.upload_dir.clone();
-    cfg.limits.default_timeout = Duration::from_millis(args.timeout_ms.clamp(10, 255_000));
+    let tftp = args
+        .tftp
+        .or(file.tftp)
+        .unwrap_or_else(|| "0.0.0.0:69".parse().expect("valid address"));
+    let mut cfg = ServerConfig::new(tftp, &root);
+    if let Some(n) = args.max_transfers.or(file.max_transfers) {
+        cfg.max_transfers = n.max(1);
+    }
+    if let Some(n) = args.max_image_transfers.or(file.max_image_transfers) {
+        cfg.max_image_transfers = n.max(1);
+    }
+    cfg.client_rate = args.client_rate.or(file.client_rate);
+    cfg.upload_dir = args.upload_dir.or(file.upload_dir);
+    let timeout_ms = args.timeout_ms.or(file.timeout_ms).unwrap_or(1000);
+    cfg.limits.default_timeout = Duration::from_millis(timeout_ms.clamp(10, 255_000));
+    let no_http = args.no_http || file.no_http.unwrap_or(false);
+    let http = if no_http {
+        None
+    } else {
+        Some(
+            args.http
+                .or(file.http)
+                .unwrap_or_else(|| "127.0.0.1:8080".parse().expect("valid address")),
+        )
+    };
+    let auto_register = args
+        .auto_register
+        .or(file.auto_register)
+        .map(|protocol| AutoRegister {
+            protocol,
+            template: args
+                .auto_register_template
+                .clone()
+                .or(file.auto_register_template.clone()),
+            model: args
+                .auto_register_model
+                .or(file.auto_register_model)
+                .unwrap_or(Model::Cp7960),
+        });
+    let app_cfg = AppConfig {
+        tftp: cfg,
+        log,
+        db,
+        http,
+        api_token: args.api_token.or(file.api_token),
+        auto_register,
+        jobs_every: Duration::from_secs(args.jobs_every.or(file.jobs_every).unwrap_or(1).max(1)),
+    };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the tokio runtime")?;
-    rt.block_on(async move {
-        let server = Server::bind(cfg, Arc::new(NoVirtualFiles), Arc::new(()), log)
-            .await
-            .with_context(|| {
-                if args.tftp.port() < 1024 {
-                    format!(
-                        "ports below 1024 need root or CAP_NET_BIND_SERVICE; try --tftp {}:6969",
-                        args.tftp.ip()
-                    )
-                } else {
-                    format!("is another TFTP server already using {}?", args.tftp)
-                }
-            })?;
-        let addr = server.local_addr()?;
-        eprintln!(
-            "phoneflip: serving TFTP from {} on {addr} (up to {} transfers{}); Ctrl-C stops after transfers in flight",
-            server.root().display(),
-            args.max_transfers,
-            if args.upload_dir.is_some() { ", uploads enabled" } else { ", read-only" },
-        );
-        server.run(shutdown_signal()).await?;
-        eprintln!("phoneflip: TFTP server stopped");
-        Ok(())
-    })
+    rt.block_on(app::run(app_cfg, shutdown_signal()))
 }
 
 async fn shutdown_signal() {
@@ -110,52 +217,4 @@ async fn shutdown_signal() {
         }
     }
     let _ = tokio::signal::ctrl_c().await;
-}
-
-/// Files with the names a SIP 8.12 conversion uses, so the server can be
-/// tried on a fresh machine. The image is a marked placeholder: real
-/// phones must get Cisco's files unchanged (domain-facts.md).
-fn create_demo_root(root: &Path) -> Result<()> {
-    if root.is_dir()
-        && std::fs::read_dir(root)
-            .with_context(|| format!("reading {}", root.display()))?
-            .next()
-            .is_some()
-    {
-        eprintln!(
-            "phoneflip: {} is not empty; --demo leaves it as it is",
-            root.display()
-        );
-        return Ok(());
-    }
-    std::fs::create_dir_all(root)
-        .with_context(|| format!("creating demo root {}", root.display()))?;
-    let mut image =
-        b"PHONEFLIP DEMO FILE - NOT A FIRMWARE IMAGE - DO NOT SERVE TO REAL PHONES\n".to_vec();
-    image.resize(64 * 1024, 0);
-    let files: [(&str, &[u8]); 5] = [
-        ("OS79XX.TXT", b"P003-8-12-00"),
-        (
-            "SIPDefault.cnf",
-            b"# phoneflip demo\nimage_version: P0S3-8-12-00\nproxy1_address: 192.0.2.10\nproxy1_port: 5060\n",
-        ),
-        (
-            "SIP002094D245CB.cnf",
-            b"# phoneflip demo\nimage_version: P0S3-8-12-00\nline1_name: 1001\nline1_displayname: \"Demo phone\"\n",
-        ),
-        (
-            "SEP002094D245CB.cnf.xml",
-            b"<device><deviceProtocol>SIP</deviceProtocol><loadInformation model=\"IP Phone 7960\">P0S3-8-12-00</loadInformation></device>\n",
-        ),
-        ("P0S3-8-12-00.loads", &image),
-    ];
-    for (name, data) in files {
-        let p = root.join(name);
-        std::fs::write(&p, data).with_context(|| format!("writing {}", p.display()))?;
-    }
-    eprintln!(
-        "phoneflip: created a demo TFTP root in {} (P0S3-8-12-00.loads is a 64 KiB placeholder, not firmware)",
-        root.display()
-    );
-    Ok(())
 }

@@ -1,0 +1,230 @@
+//! The running `phoneflip serve` process: the TFTP server with per-phone
+//! files from the inventory, the recorder, the HTTP API with the dashboard,
+//! and the bulk-migration job runner, all sharing one inventory.
+//!
+//! Owns start-up order and shutdown (Ctrl-C drains TFTP transfers in
+//! flight, then flushes the recorder) and the demo fleet. The pieces
+//! themselves live in their crates.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use phoneflip_api::{router, AppState, Metrics};
+use phoneflip_config::{Line, Template};
+use phoneflip_device::{Mac, Model};
+use phoneflip_firmware::{Protocol, Version};
+use phoneflip_inventory::{Inventory, Phone, PhoneFilter, SqliteInventory};
+use phoneflip_jobs::{InventoryEffects, InventoryEvents, InventorySyncBumper, SqliteJobStore};
+use phoneflip_provision::{AutoRegister, Provisioner, Recorder};
+use phoneflip_tftp::{Server, ServerConfig, TransferLog};
+use tracing::{info, warn};
+
+pub struct AppConfig {
+    pub tftp: ServerConfig,
+    pub log: TransferLog,
+    pub db: PathBuf,
+    /// HTTP API and dashboard; `None` = TFTP only.
+    pub http: Option<SocketAddr>,
+    pub api_token: Option<String>,
+    pub auto_register: Option<AutoRegister>,
+    /// How often bulk-migration jobs are ticked.
+    pub jobs_every: Duration,
+}
+
+/// Runs until Ctrl-C (or `shutdown` resolves).
+pub async fn run(
+    cfg: AppConfig,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<()> {
+    let inventory: Arc<dyn Inventory> = Arc::new(
+        SqliteInventory::open(&cfg.db)
+            .with_context(|| format!("opening the inventory {}", cfg.db.display()))?,
+    );
+    let catalogue = Provisioner::catalogue_of(&cfg.tftp.root)
+        .with_context(|| format!("reading the TFTP root {}", cfg.tftp.root.display()))?;
+    let provisioner = Arc::new(Provisioner::new(
+        inventory.clone(),
+        catalogue.clone(),
+        cfg.auto_register.clone(),
+    ));
+    let recorder = Arc::new(Recorder::new(inventory.clone()));
+    let metrics = Arc::new(Metrics::wrapping(recorder.clone()));
+    let tftp_addr = cfg.tftp.bind;
+    let server = Server::bind(cfg.tftp, provisioner, metrics.clone(), cfg.log)
+        .await
+        .with_context(|| {
+            if tftp_addr.port() < 1024 {
+                format!("binding TFTP to {tftp_addr}: ports below 1024 need root or CAP_NET_BIND_SERVICE; try --tftp 127.0.0.1:6969")
+            } else {
+                format!("binding TFTP to {tftp_addr}")
+            }
+        })?;
+    let tftp_local = server.local_addr()?;
+    info!("TFTP on {tftp_local}");
+    println!("phoneflip: TFTP on {tftp_local}");
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    });
+
+    let mut http_task = None;
+    if let Some(addr) = cfg.http {
+        let state = AppState {
+            inventory: inventory.clone(),
+            token: cfg.api_token.clone(),
+            metrics: metrics.clone(),
+            catalogue: Arc::new(catalogue),
+        };
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("binding the HTTP API to {addr}"))?;
+        let local = listener.local_addr()?;
+        println!("phoneflip: dashboard on http://{local}/  (API under /api, metrics /metrics, OpenAPI /openapi.json)");
+        if cfg.api_token.is_none() {
+            println!("phoneflip: no --api-token: the API is read-only");
+        }
+        let mut rx = stop_rx.clone();
+        http_task = Some(tokio::spawn(async move {
+            let _ = axum::serve(listener, router(state))
+                .with_graceful_shutdown(async move {
+                    let _ = rx.wait_for(|s| *s).await;
+                })
+                .await;
+        }));
+    }
+
+    let jobs = Arc::new(
+        SqliteJobStore::open(&cfg.db)
+            .with_context(|| format!("opening the job store {}", cfg.db.display()))?,
+    );
+    let jobs_inventory = inventory.clone();
+    let mut jobs_rx = stop_rx.clone();
+    let every = cfg.jobs_every;
+    let jobs_task = tokio::spawn(async move {
+        let events = InventoryEvents(jobs_inventory.clone());
+        let effects =
+            InventoryEffects::new(jobs_inventory.clone(), InventorySyncBumper(jobs_inventory));
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = jobs_rx.wait_for(|s| *s) => break,
+            }
+            if let Err(e) = phoneflip_jobs::step(
+                phoneflip_inventory::now_millis(),
+                jobs.as_ref(),
+                &events,
+                &effects,
+            )
+            .await
+            {
+                warn!(error = %e, "bulk migration jobs could not advance");
+            }
+        }
+    });
+
+    let mut rx = stop_rx.clone();
+    server
+        .run(async move {
+            let _ = rx.wait_for(|s| *s).await;
+        })
+        .await?;
+    let _ = jobs_task.await;
+    if let Some(t) = http_task {
+        let _ = t.await;
+    }
+    drop(metrics);
+    if let Ok(r) = Arc::try_unwrap(recorder) {
+        r.close();
+    }
+    println!("phoneflip: stopped");
+    Ok(())
+}
+
+/// The demo: synthetic firmware bundles imported into an empty root, and a
+/// small fleet with a SIP template in an empty inventory, so a new user
+/// sees a conversion happen (`phoneflip rehearse --inventory`).
+pub fn create_demo(root: &Path, db: &Path) -> Result<()> {
+    std::fs::create_dir_all(root)
+        .with_context(|| format!("creating the demo root {}", root.display()))?;
+    let empty = std::fs::read_dir(root)?.next().is_none();
+    if empty {
+        let tmp = root.join(".phoneflip-demo-bundles");
+        std::fs::create_dir_all(&tmp)?;
+        // SIP last: its bundle's OS79XX.TXT (the universal loader's name)
+        // is what phones on pre-loader loads read before they have said
+        // who they are; per-phone files take over once they have.
+        for (p, v) in [
+            (Protocol::Sccp, "8.1(2)SR2".parse::<Version>()?),
+            (Protocol::Sccp, "5.0(1.1)".parse::<Version>()?),
+            (Protocol::Sip, Version::new(8, 12)),
+        ] {
+            let bundle = phoneflip_emulator::synth::synth(
+                p,
+                v,
+                phoneflip_emulator::synth::SizeProfile::Real,
+            )
+            .with_context(|| format!("synthesising a demo {p} {v} bundle"))?;
+            let zip = phoneflip_emulator::synth::write_zip(&bundle, &tmp)?;
+            phoneflip_emulator::synth::import(&zip, root)
+                .with_context(|| format!("importing {} into {}", zip.display(), root.display()))?;
+        }
+        std::fs::remove_dir_all(&tmp)?;
+        println!(
+            "phoneflip: demo TFTP root created in {} (synthetic firmware, NOT for real phones)",
+            root.display()
+        );
+    }
+    let inv = SqliteInventory::open(db).with_context(|| format!("opening {}", db.display()))?;
+    if inv.list_phones(&PhoneFilter::default())?.is_empty() {
+        let mut settings = std::collections::BTreeMap::new();
+        settings.insert("proxy1_address".to_string(), "127.0.0.1".to_string());
+        settings.insert("proxy_register".to_string(), "1".to_string());
+        inv.put_template(&Template {
+            name: "demo-sip".into(),
+            protocol: Protocol::Sip,
+            settings,
+        })?;
+        for i in 0..20u32 {
+            let b = i.to_be_bytes();
+            let mac = Mac::new([0x00, 0x19, 0xAA, b[1], b[2], b[3]]);
+            let model = if i % 3 == 0 {
+                Model::Cp7940
+            } else {
+                Model::Cp7960
+            };
+            let mut p = Phone::new(mac, model);
+            p.description = format!("demo phone {}", i + 1);
+            p.site = Some(if i < 10 { "hq".into() } else { "branch".into() });
+            p.observed_load = Some(
+                if i % 2 == 0 {
+                    "P0030801SR02"
+                } else {
+                    "P00305000101"
+                }
+                .parse()?,
+            );
+            p.desired_load = Some("P0S3-8-12-00".parse()?);
+            p.template = Some("demo-sip".into());
+            p.lines = vec![Line {
+                number: 1,
+                name: format!("{}", 2001 + i),
+                authname: Some(format!("{}", 2001 + i)),
+                password: Some(format!("demo{}", 2001 + i)),
+                displayname: Some(format!("Demo {}", i + 1)),
+                shortname: None,
+            }];
+            inv.put_phone(&p)?;
+        }
+        println!(
+            "phoneflip: demo fleet of 20 phones (SCCP 8.1(2)SR2 and 5.0(1.1), to SIP 8.12) in {}",
+            db.display()
+        );
+    }
+    Ok(())
+}
