@@ -3,25 +3,32 @@
 //! "Common Issues and Troubleshooting Tips" lists, before a phone runs into
 //! them; explains each in the reference's terms and fixes what is safe.
 //!
-//! Owns the checks (pure: [`scan`] over a listing of the root's files), the
-//! fixes and their backup, the log readers and the timeline patterns.
-//! Must not touch: the TFTP server, the inventory or rendering; it judges
-//! files the way a phone would read them and never serves them.
+//! Owns the checks (pure: [`scan`] over a [`Root`], the listing of the
+//! root's files; [`read_root`] is the only place that reads a directory),
+//! the safe fixes and their backup ([`fix`]), the log readers ([`log`]),
+//! the per-phone timelines and their patterns ([`timeline`]), and the
+//! human report ([`render`]).
+//!
+//! Must not touch: the TFTP server, the inventory, rendering or the
+//! planner's decisions; it judges files the way a phone would read them
+//! (the emulator's tests hold it to that) and never serves them. Load-name
+//! syntax comes from `phoneflip-firmware`, file formats from
+//! `phoneflip-config`, rules and section titles from `phoneflip-plan`.
 
 pub mod dhcp_conf;
 pub mod finding;
+pub mod fix;
+pub mod log;
+pub mod render;
 pub mod root;
 pub mod scan;
+pub mod timeline;
 
 pub use dhcp_conf::{DhcpOption, DhcpView};
 pub use finding::{Check, Finding, Fix, Severity, Symptom};
+pub use fix::{apply as apply_fixes, Applied, FixError};
+pub use log::{parse_log, ParsedLog, Transfer, TransferOutcome};
+pub use render::{render, render_applied};
 pub use root::{read_root, Content, Root, RootError, RootFile, BACKUP_DIR};
 pub use scan::{check_dhcp, scan, Options, W210_LIMIT};
-pub mod fix;
-pub use fix::{apply as apply_fixes, Applied, FixError};
-pub mod log;
-pub mod timeline;
-pub use log::{parse_log, ParsedLog, Transfer, TransferOutcome};
 pub use timeline::{diagnose, render_timeline, timelines, Timeline};
-pub mod render;
-pub use render::{render, render_applied};
