@@ -118,6 +118,18 @@ Wed Nov 06 11:59:02 2002: Failed ( State Error ).\n",
         "{out}"
     );
 
+    // The JSON `phoneflip dhcp probe --json` prints.
+    let probe = dir.path().join("probe.json");
+    fs::write(
+        &probe,
+        r#"{"server":"10.0.0.1","offered_address":"10.0.0.50","option_66":null,"option_150":["10.0.0.2"],"sip_phones_find_tftp":false,"sccp_phones_find_tftp":true,"findings":[]}"#,
+    )
+    .unwrap();
+    let (code, out, err) = doctor(&["--dhcp-probe", probe.to_str().unwrap(), "--json"]);
+    assert_eq!(code, 2, "{out}{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["findings"][0]["check"], "dhcp_no66", "{out}");
+
     let (code, _, err) = doctor(&[]);
     assert_ne!(code, 0);
     assert!(err.contains("nothing to examine"), "{err}");
