@@ -21,6 +21,8 @@ th{background:#eef0f4} tr.sel{background:#fff6d6} tbody tr{cursor:pointer}
 <h1>phoneflip fleet</h1><div id="updated">loading…</div>
 <h2>Phones by state</h2><div class="cards" id="states"></div>
 <h2>Phones by observed load</h2><div class="cards" id="loads"></div>
+<h2>Migration jobs</h2>
+<table id="jobs"><thead><tr><th>Job</th><th>Description</th><th>Target</th><th>Status</th><th>Converted</th><th>In progress</th><th>Waiting</th><th>Failed</th></tr></thead><tbody></tbody></table>
 <h2>Phones</h2>
 <table id="phones"><thead><tr><th>MAC</th><th>Model</th><th>Site</th><th>Runs</th><th>Wanted</th><th>State</th></tr></thead><tbody></tbody></table>
 <h2 id="tl-title">Recent TFTP requests</h2>
@@ -37,6 +39,9 @@ async function refresh(){
     cards("states", fleet.by_state); cards("loads", fleet.by_load);
     document.querySelector("#phones tbody").innerHTML = phones.map(p =>
       `<tr data-mac="${p.mac}" class="${p.mac===selected?"sel":""}"><td>${p.mac}</td><td>${p.model}</td><td>${esc(p.site)}</td><td>${esc(p.observed_load)}</td><td>${esc(p.desired_load ?? p.desired_protocol)}</td><td class="st-${p.state}">${p.state}</td></tr>`).join("");
+    const jobs = await fetch("/api/jobs").then(r => r.ok ? r.json() : []);
+    document.querySelector("#jobs tbody").innerHTML = jobs.map(j =>
+      `<tr><td>${j.job.id}</td><td>${esc(j.job.description)}</td><td>${esc(j.job.target.load)}</td><td>${esc(j.status)}</td><td>${j.counts.converted}</td><td>${j.counts.in_progress}</td><td>${j.counts.waiting}</td><td class="${j.counts.failed?"bad":""}">${j.counts.failed}</td></tr>`).join("") || `<tr><td colspan="8"><i>no jobs</i></td></tr>`;
     const evs = selected ? await fetch(`/api/phones/${selected}/timeline?limit=50`).then(r=>r.json())
                          : (await fetch("/api/events?limit=10000").then(r=>r.json())).slice(-50).reverse();
     document.getElementById("tl-title").textContent = selected ? `Timeline of ${selected}` : "Recent TFTP requests";

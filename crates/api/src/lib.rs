@@ -10,11 +10,13 @@
 mod dashboard;
 mod error;
 mod fleet;
+mod jobs;
 mod metrics;
 mod openapi;
 mod routes;
 
 pub use error::ApiError;
 pub use fleet::{phone_state, FleetSummary, PhoneState, PhoneView};
+pub use jobs::{JobView, NewJob};
 pub use metrics::Metrics;
 pub use routes::{router, AppState};

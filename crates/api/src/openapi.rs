@@ -88,7 +88,9 @@ pub fn document() -> Value {
         if *auth {
             op["security"] = json!([{"bearer": []}]);
             op["responses"]["401"] = json!({"description": "Missing or wrong bearer token"});
-            op["requestBody"] = json!({"required": *method == "put", "content": {"application/json": {"schema": {"type": "object"}}}});
+            if *method == "put" || *path == "/api/jobs" {
+                op["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": {"type": "object"}}}});
+            }
         }
         paths
             .entry(path.to_string())

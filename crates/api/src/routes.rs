@@ -28,6 +28,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Releases in the TFTP root, for `/api/plan`.
     pub catalogue: Arc<Catalogue>,
+    /// Bulk migration jobs; `None` when the server runs none.
+    pub jobs: Option<Arc<dyn phoneflip_jobs::JobStore>>,
 }
 
 type ApiResult<T> = Result<T, ApiError>;
@@ -43,7 +45,7 @@ where
         .map_err(|e| ApiError::Internal(format!("inventory task failed: {e}")))?
 }
 
-fn authorize(state: &AppState, headers: &HeaderMap) -> ApiResult<()> {
+pub(crate) fn authorize(state: &AppState, headers: &HeaderMap) -> ApiResult<()> {
     let Some(token) = &state.token else {
         return Err(ApiError::Unauthorized(
             "writes are disabled: start serve with --api-token TOKEN (or PHONEFLIP_API_TOKEN) and send Authorization: Bearer TOKEN".into(),
@@ -75,7 +77,7 @@ fn parse_mac(s: &str) -> ApiResult<Mac> {
         .map_err(|e: phoneflip_device::MacError| ApiError::BadRequest(e.to_string()))
 }
 
-fn json_body<T: serde::de::DeserializeOwned>(body: &Bytes, what: &str) -> ApiResult<T> {
+pub(crate) fn json_body<T: serde::de::DeserializeOwned>(body: &Bytes, what: &str) -> ApiResult<T> {
     serde_json::from_slice(body).map_err(|e| {
         ApiError::BadRequest(format!(
             "the request body is not a valid {what}: {e} (line {}, column {})",
@@ -103,6 +105,15 @@ pub fn router(state: AppState) -> Router {
         .route("/api/templates/{name}", get(get_template).put(put_template))
         .route("/api/events", get(events))
         .route("/api/plan", get(get_plan))
+        .route(
+            "/api/jobs",
+            get(crate::jobs::list).post(crate::jobs::create),
+        )
+        .route("/api/jobs/{id}", get(crate::jobs::get))
+        .route(
+            "/api/jobs/{id}/cancel",
+            axum::routing::post(crate::jobs::cancel_job),
+        )
         .route("/metrics", get(metrics))
         .route(
             "/openapi.json",

@@ -25,6 +25,7 @@ fn state() -> (AppState, Arc<dyn Inventory>) {
             token: Some("s3cret".into()),
             metrics: Arc::new(Metrics::default()),
             catalogue: Arc::new(Catalogue::builtin()),
+            jobs: Some(Arc::new(phoneflip_jobs::MemoryJobStore::new())),
         },
         inv,
     )
@@ -101,7 +102,8 @@ async fn every_documented_path_is_served() {
         }
         let uri = path
             .replace("{mac}", "0019AA000001")
-            .replace("{name}", "nosuch");
+            .replace("{name}", "nosuch")
+            .replace("{id}", "nosuch-42");
         let uri = if uri == "/api/plan" {
             "/api/plan?from=sip:7.4&to=sip:8.12".to_string()
         } else {
@@ -109,7 +111,7 @@ async fn every_documented_path_is_served() {
         };
         let (st, _, text) = call(&s, "GET", &uri, None, None).await;
         assert!(
-            st == StatusCode::OK || (uri.contains("nosuch") && st == StatusCode::NOT_FOUND),
+            st == StatusCode::OK || (uri.contains("nosuch") && st.is_client_error()),
             "{uri}: {st} {text}"
         );
     }
@@ -235,4 +237,43 @@ async fn bad_input_is_a_4xx_with_a_message_and_changes_nothing() {
     }
     assert_eq!(inv.list_phones(&Default::default()).unwrap(), before);
     assert!(inv.list_templates().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn jobs_are_created_listed_and_cancelled() {
+    let (s, _) = state();
+    let t = Some("s3cret");
+    let job = json!({"description": "move hq to SIP", "template": "sip-hq", "to": "sip:8.12",
+                     "query": {"site": "hq"}, "at": "2030-01-01T08:00:00Z",
+                     "rollout": {"batch_size": 10, "canary_size": 1, "max_failures": 2, "phone_timeout_ms": 900000}})
+        .to_string();
+    let (st, v, _) = call(&s, "POST", "/api/jobs", t, Some(&job)).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
+    assert!(v["error"].as_str().unwrap().contains("sip-hq"), "{v}");
+    let tpl =
+        json!({"name": "sip-hq", "protocol": "sip", "settings": {"proxy1_address": "192.0.2.10"}})
+            .to_string();
+    let (st, _, text) = call(&s, "PUT", "/api/templates/sip-hq", t, Some(&tpl)).await;
+    assert_eq!(st, StatusCode::OK, "{text}");
+    let (st, _, _) = call(&s, "POST", "/api/jobs", None, Some(&job)).await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    let (st, v, text) = call(&s, "POST", "/api/jobs", t, Some(&job)).await;
+    assert_eq!(st, StatusCode::OK, "{text}");
+    let id = v["job"]["id"].as_i64().unwrap();
+    assert_eq!(v["status"], "pending", "{v}");
+    assert_eq!(v["job"]["schedule"]["at"], 1893484800000i64, "{v}");
+    assert_eq!(v["phones"].as_array().unwrap().len(), 1);
+    let (_, v, _) = call(&s, "GET", "/api/jobs", None, None).await;
+    assert_eq!(v.as_array().unwrap().len(), 1);
+    let (st, v, text) = call(&s, "POST", &format!("/api/jobs/{id}/cancel"), t, None).await;
+    assert_eq!(st, StatusCode::OK, "{text}");
+    assert_eq!(v["status"], "cancelled");
+    let (st, _, _) = call(&s, "POST", &format!("/api/jobs/{id}/cancel"), t, None).await;
+    assert_eq!(st, StatusCode::CONFLICT);
+    let (st, _, _) = call(&s, "POST", "/api/jobs/999/cancel", t, None).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let bad = json!({"description": "x", "template": "sip-hq", "to": "sip:8.x"}).to_string();
+    let (st, v, _) = call(&s, "POST", "/api/jobs", t, Some(&bad)).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    assert!(v["error"].as_str().unwrap().contains("sip:8.12"), "{v}");
 }

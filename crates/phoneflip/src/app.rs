@@ -72,6 +72,10 @@ pub async fn run(
         let _ = stop_tx.send(true);
     });
 
+    let jobs = Arc::new(
+        SqliteJobStore::open(&cfg.db)
+            .with_context(|| format!("opening the job store {}", cfg.db.display()))?,
+    );
     let mut http_task = None;
     if let Some(addr) = cfg.http {
         let state = AppState {
@@ -79,6 +83,7 @@ pub async fn run(
             token: cfg.api_token.clone(),
             metrics: metrics.clone(),
             catalogue: Arc::new(catalogue),
+            jobs: Some(jobs.clone()),
         };
         let listener = tokio::net::TcpListener::bind(addr)
             .await
@@ -98,10 +103,6 @@ pub async fn run(
         }));
     }
 
-    let jobs = Arc::new(
-        SqliteJobStore::open(&cfg.db)
-            .with_context(|| format!("opening the job store {}", cfg.db.display()))?,
-    );
     let jobs_inventory = inventory.clone();
     let mut jobs_rx = stop_rx.clone();
     let every = cfg.jobs_every;
