@@ -572,3 +572,21 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn misnamed_and_malformed_os79xx_is_renamed_then_rewritten() {
+    let dir = build(&[POS30203, ("Os79xx.txt", b"pos30203.BIN \r\n")]);
+    let opts = Options::default();
+    let findings = run(dir.path(), &opts);
+    one(&findings, Check::Os79xxFileCase);
+    let after = fix_and_rescan(dir.path(), &findings, &opts, Check::Os79xxFileCase);
+    assert!(
+        after.iter().all(|f| f.severity != Severity::Error),
+        "{after:#?}"
+    );
+    assert_eq!(
+        fs::read(dir.path().join("OS79XX.TXT")).unwrap(),
+        b"POS30203\n"
+    );
+    assert!(!dir.path().join("Os79xx.txt").exists());
+}
