@@ -323,12 +323,16 @@ pub fn render(
     }
 
     // SCCP XML, for SCCP targets and for SCCP phones that read it to leave.
+    // Also on the gkdefault hop: the SIP 5.x/6.x phone never reads it, but
+    // once gkdefault.cfg has installed the SCCP image, its loader hunts
+    // CTLSEP -> SEP<MAC>.cnf.xml -> SIP<MAC>.cnf, and without a SEP file the
+    // SIP file's image_version would send it straight back to SIP.
     let current_sccp_universal = current.is_some_and(|c| {
         c.protocol() == Protocol::Sccp
             && generation(c.protocol(), c.version()) == Generation::UniversalLoader
     });
     let sccp_settings = template.protocol == Protocol::Sccp;
-    if !gk && (target.protocol() == Protocol::Sccp || current_sccp_universal) {
+    if target.protocol() == Protocol::Sccp || current_sccp_universal {
         let cms = if sccp_settings {
             call_managers(phone, template)?
         } else {

@@ -349,7 +349,10 @@ fn sip_6_to_sccp_goes_through_gkdefault() {
         "CP7940080001SCCP051117A.sbin"
     );
     assert!(get(&files, "OS79XX.TXT").is_none());
-    assert!(get(&files, "SEP002094D245CB.cnf.xml").is_none());
+    // Waiting for the SCCP loader's hunt once gkdefault.cfg has installed
+    // the SCCP image, so that SIP<MAC>.cnf cannot send it back to SIP.
+    let sep = text(&files, "SEP002094D245CB.cnf.xml");
+    assert!(sep.contains("P00308000400"), "{sep}");
     // The SIP phone keeps its own image until gkdefault.cfg moves it.
     assert_eq!(
         text(&files, "SIPDefault.cnf").lines().nth(1),

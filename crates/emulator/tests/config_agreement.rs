@@ -79,14 +79,6 @@ fn template(protocol: Protocol) -> Template {
 #[test]
 fn rendered_files_take_the_phone_through_every_planned_hop() {
     for (from, to) in common::PAIRS {
-        // Known disagreement, reported to phoneflip-config: for the SIP
-        // 5.x/6.x -> SCCP gkdefault hop, render keeps `image_version:
-        // <the SIP load>` in SIP<MAC>.cnf and writes no SEP<MAC>.cnf.xml,
-        // so once the .sbin has installed the SCCP loader, its hunt
-        // (CTLSEP -> SEP -> SIP<MAC>.cnf) sends the phone back to SIP.
-        if from.starts_with("sip:6") {
-            continue;
-        }
         let f: Release = from.parse().unwrap();
         let p = common::plan_for(from, to);
         let mut root: HashMap<String, Vec<u8>> = HashMap::new();
@@ -118,7 +110,12 @@ fn rendered_files_take_the_phone_through_every_planned_hop() {
                 .unwrap_or_else(|e| panic!("{from} -> {to}, hop {}: {e}", hop.step));
             if std::env::var("SHOW_RENDER").is_ok() {
                 for file in &files {
-                    eprintln!("{from}->{to} hop {}: {}:\n{}", hop.step, file.name, String::from_utf8_lossy(&file.bytes));
+                    eprintln!(
+                        "{from}->{to} hop {}: {}:\n{}",
+                        hop.step,
+                        file.name,
+                        String::from_utf8_lossy(&file.bytes)
+                    );
                 }
             }
             for file in files {
