@@ -2,6 +2,7 @@
 //! the reference section that explains it and the fix.
 
 use std::fmt;
+use std::net::IpAddr;
 
 use phoneflip_device::Mac;
 use serde::{Serialize, Serializer};
@@ -156,6 +157,9 @@ pub struct Finding {
     pub severity: Severity,
     /// The phone it concerns; `None` for root-wide findings.
     pub phone: Option<Mac>,
+    /// The phone's address, for findings from a TFTP log.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client: Option<IpAddr>,
     pub file: Option<String>,
     /// 1-based line in `file`.
     pub line: Option<usize>,
@@ -176,6 +180,7 @@ impl Finding {
             check,
             severity,
             phone: None,
+            client: None,
             file: None,
             line: None,
             symptom: None,
@@ -187,6 +192,10 @@ impl Finding {
     }
     pub fn phone(mut self, mac: Mac) -> Self {
         self.phone = Some(mac);
+        self
+    }
+    pub fn client(mut self, ip: IpAddr) -> Self {
+        self.client = Some(ip);
         self
     }
     pub fn file(mut self, file: impl Into<String>) -> Self {

@@ -35,6 +35,8 @@ pub struct Transfer {
     /// Seconds since 1970 as the log writes them (its time zone; syslog
     /// lines carry no year and are read as year 2000), for intervals.
     pub at: Option<i64>,
+    /// Whether the log gave the year (syslog's classic format does not).
+    pub has_year: bool,
     pub client: IpAddr,
     /// The name as requested.
     pub file: String,
@@ -199,7 +201,12 @@ pub fn parse_log(text: &str) -> ParsedLog {
         }
         if let Some(msg) = tftpd_message(line) {
             let at = syslog_time(line);
-            if let Some(t) = tftpd_request(msg, n, at) {
+            // RFC 3339 stamps (`2002-11-06T…`) carry the year.
+            let has_year = line
+                .split_whitespace()
+                .next()
+                .is_some_and(|w| w.contains('T'));
+            if let Some(t) = tftpd_request(msg, n, at, has_year) {
                 log.transfers.push(t);
                 continue;
             }
@@ -246,6 +253,7 @@ fn reference_request(rest: &str, line: usize, at: i64) -> Option<Transfer> {
     Some(Transfer {
         line,
         at: Some(at),
+        has_year: true,
         client: address(addr)?,
         file: file.to_string(),
         write,
@@ -262,7 +270,7 @@ fn tftpd_message(line: &str) -> Option<&str> {
     Some(&rest[close + 3..])
 }
 
-fn tftpd_request(msg: &str, line: usize, at: Option<i64>) -> Option<Transfer> {
+fn tftpd_request(msg: &str, line: usize, at: Option<i64>, line_has_year: bool) -> Option<Transfer> {
     let (write, rest) = if let Some(r) = msg.strip_prefix("RRQ from ") {
         (false, r)
     } else {
@@ -276,6 +284,7 @@ fn tftpd_request(msg: &str, line: usize, at: Option<i64>) -> Option<Transfer> {
     };
     Some(Transfer {
         line,
+        has_year: at.is_some() && line_has_year,
         at,
         client: address(addr)?,
         file: file.to_string(),
@@ -291,6 +300,13 @@ fn tftpd_nak(msg: &str) -> Option<(u16, &str, IpAddr)> {
     let (inside, to) = rest.rsplit_once(") to ")?;
     let (code, reason) = inside.split_once(',')?;
     Some((code.trim().parse().ok()?, reason.trim(), address(to)?))
+}
+
+/// `Nov 06 11:58:51`: a time from a log that gave no year.
+pub fn format_time_no_year(t: i64) -> String {
+    let full = format_time(t);
+    // "Wed Nov 06 11:58:51 2002" -> "Nov 06 11:58:51"
+    full.get(4..19).unwrap_or(&full).to_string()
 }
 
 /// `Wed Nov 06 11:58:51 2002`, the reference's time format.
@@ -443,6 +459,7 @@ Wed Nov 06 11:59:13 2002: Failed ( State Error ).
             .prop_map(|(at, ip, file, write, outcome)| Transfer {
                 line: 0,
                 at: Some(at),
+                has_year: true,
                 client: IpAddr::from(ip),
                 note: (at % 3 == 0).then(|| {
                     format!(

@@ -25,21 +25,30 @@ fn one(o: &mut String, f: &Finding) {
     let _ = writeln!(o, "          fix:         {}{auto}", f.fix);
 }
 
-/// The report: one block per phone (by MAC), then root-wide findings,
-/// then a count.
+/// The report: one block per phone (by MAC, or by address for a log's
+/// phone whose MAC it never revealed), then root-wide findings, then a
+/// count. Expects findings sorted with [`sort`].
 pub fn render(findings: &[Finding]) -> String {
     let mut o = String::new();
     let mut current = None;
     let mut root_header = false;
     for f in findings {
-        match f.phone {
-            Some(m) if current != Some(m) => {
-                current = Some(m);
-                let _ = writeln!(o, "Phone {m}");
+        let key = (f.phone, f.client);
+        match key {
+            (None, None) => {
+                if !root_header {
+                    root_header = true;
+                    let _ = writeln!(o, "TFTP root and network");
+                }
             }
-            None if !root_header => {
-                root_header = true;
-                let _ = writeln!(o, "TFTP root and network");
+            _ if current != Some(key) => {
+                current = Some(key);
+                let _ = match key {
+                    (Some(m), Some(ip)) => writeln!(o, "Phone {m} ({ip})"),
+                    (Some(m), None) => writeln!(o, "Phone {m}"),
+                    (None, Some(ip)) => writeln!(o, "Phone at {ip}"),
+                    (None, None) => Ok(()),
+                };
             }
             _ => {}
         }
@@ -73,4 +82,20 @@ pub fn render_applied(a: &Applied) -> String {
         let _ = writeln!(o, "  not done: {c}: {why}");
     }
     o
+}
+
+/// Phones first (by MAC, then address), then root-wide findings; worst
+/// first within each.
+pub fn sort(findings: &mut [Finding]) {
+    findings.sort_by(|a, b| {
+        let key = |f: &Finding| {
+            (
+                f.phone.is_none() && f.client.is_none(),
+                f.phone,
+                f.client,
+                f.severity,
+            )
+        };
+        key(a).cmp(&key(b))
+    });
 }

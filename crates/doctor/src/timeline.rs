@@ -10,7 +10,7 @@ use phoneflip_firmware::{ImageFile, ImageKind, Protocol};
 use serde::Serialize;
 
 use crate::finding::{section, Check, Finding, Severity, Symptom};
-use crate::log::{format_time, ParsedLog, Transfer, TransferOutcome};
+use crate::log::{format_time, format_time_no_year, ParsedLog, Transfer, TransferOutcome};
 use crate::root::Root;
 
 /// The requests of one client, in log order.
@@ -78,7 +78,11 @@ pub fn render_timeline(t: &Timeline) -> String {
     };
     let _ = writeln!(o, "{who}: {} requests", t.transfers.len());
     for tr in &t.transfers {
-        let time = tr.at.map(format_time).unwrap_or_else(|| "?".into());
+        let time = match tr.at {
+            Some(t) if tr.has_year => format_time(t),
+            Some(t) => format_time_no_year(t),
+            None => "?".into(),
+        };
         let _ = writeln!(o, "  {time}  {:<28} {}", tr.file, outcome_text(&tr.outcome));
     }
     o
@@ -93,7 +97,10 @@ struct Diag<'a> {
 
 impl Diag<'_> {
     fn finding(&self, check: Check, severity: Severity, sec: &'static str, line: usize) -> Finding {
-        let mut f = Finding::new(check, severity, sec).file(self.log).line(line);
+        let mut f = Finding::new(check, severity, sec)
+            .file(self.log)
+            .line(line)
+            .client(self.t.client);
         if let Some(m) = self.t.mac {
             f = f.phone(m);
         }
