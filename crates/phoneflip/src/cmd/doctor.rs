@@ -9,7 +9,8 @@ use anyhow::{bail, Context, Result};
 use phoneflip_device::Mac;
 use phoneflip_doctor::{
     apply_fixes, check_dhcp, diagnose, parse_log, read_root, render, render_applied,
-    render_timeline, scan, timelines, DhcpOption, DhcpView, Finding, Options, Severity, Timeline,
+    render_timeline, scan, sort_findings, timelines, DhcpOption, DhcpView, Finding, Options,
+    Severity, Timeline,
 };
 use phoneflip_firmware::Release;
 
@@ -147,9 +148,7 @@ pub fn run(args: Args) -> Result<()> {
         findings.extend(diagnose(&path.display().to_string(), &tl, root.as_ref()));
         lines.extend(tl);
     }
-    findings.sort_by(|a, b| {
-        (a.phone.is_none(), a.phone, a.severity).cmp(&(b.phone.is_none(), b.phone, b.severity))
-    });
+    sort_findings(&mut findings);
     if args.json {
         let out = serde_json::json!({
             "root": args.root,
