@@ -4,7 +4,7 @@ use std::path::Path;
 use std::sync::{Arc, RwLock};
 
 use bytes::Bytes;
-use phoneflip_config::{render_one, FileKind, FileName, RenderLoad, Template};
+use phoneflip_config::{render_one, FileKind, FileName, GkDefault, RenderLoad, Template};
 use phoneflip_device::{Mac, Model};
 use phoneflip_firmware::{LoadName, Protocol};
 use phoneflip_inventory::{now_millis, Inventory, Phone, RenderInputs};
@@ -38,6 +38,13 @@ pub enum Decision {
     /// Rendering or planning failed; the root's file (if any) is served
     /// and the reason is logged.
     Failed { mac: Mac, reason: String },
+}
+
+/// Where a phone goes next.
+struct Next {
+    target: LoadName,
+    current: Option<LoadName>,
+    gk_image: Option<phoneflip_firmware::GkImage>,
 }
 
 /// Renders per-phone files from the inventory for the TFTP server.
@@ -105,13 +112,10 @@ impl Provisioner {
         }
     }
 
-    /// The load the phone must run next: the first hop of its plan, or the
+    /// The load the phone must run next: the first hop of its plan (with
+    /// the gkdefault image when that hop goes through gkdefault), or the
     /// desired load itself when the phone's current load is unknown.
-    fn next_target(
-        &self,
-        inputs: &RenderInputs,
-        model: Model,
-    ) -> Result<Option<(LoadName, Option<LoadName>)>, String> {
+    fn next_target(&self, inputs: &RenderInputs, model: Model) -> Result<Option<Next>, String> {
         let catalogue = self.catalogue.read().unwrap_or_else(|p| p.into_inner());
         let desired = match (&inputs.desired_load, inputs.desired_protocol) {
             (Some(l), _) => l.clone(),
@@ -131,7 +135,11 @@ impl Provisioner {
             (None, None) => return Ok(None),
         };
         let Some(current) = inputs.observed_load.clone() else {
-            return Ok(Some((desired, None)));
+            return Ok(Some(Next {
+                target: desired,
+                current: None,
+                gk_image: None,
+            }));
         };
         let p = plan(
             Endpoint::Load(current.clone()),
@@ -140,22 +148,36 @@ impl Provisioner {
             &catalogue,
         )
         .map_err(|e| e.to_string())?;
-        let next = match p.hops.first() {
-            None => desired,
-            Some(hop) => match &hop.to.load {
-                Some(l) => l
-                    .parse()
-                    .map_err(|e: phoneflip_firmware::LoadNameError| e.to_string())?,
-                None => {
-                    return Err(format!(
-                        "the next hop ({}) needs a load that is not in the TFTP root: {}",
-                        hop.to.release,
-                        hop.files.join(", ")
-                    ))
-                }
-            },
+        let Some(hop) = p.hops.first() else {
+            return Ok(Some(Next {
+                target: desired,
+                current: Some(current),
+                gk_image: None,
+            }));
         };
-        Ok(Some((next, Some(current))))
+        let target = match &hop.to.load {
+            Some(l) => l
+                .parse()
+                .map_err(|e: phoneflip_firmware::LoadNameError| e.to_string())?,
+            None => {
+                return Err(format!(
+                    "the next hop ({}) needs a load that is not in the TFTP root: {}",
+                    hop.to.release,
+                    hop.files.join(", ")
+                ))
+            }
+        };
+        let gk_image = hop
+            .control_files
+            .iter()
+            .find(|c| c.file == "gkdefault.txt")
+            .and_then(|c| GkDefault::parse("gkdefault.txt", c.content.as_bytes()).ok())
+            .and_then(|g| g.upgrade().map(|u| u.image.clone()));
+        Ok(Some(Next {
+            target,
+            current: Some(current),
+            gk_image,
+        }))
     }
 
     /// The whole pipeline for one request; pure apart from the inventory.
@@ -183,7 +205,11 @@ impl Provisioner {
             Err(reason) => return (Decision::Failed { mac, reason }, None),
         };
         let model = inputs.settings.model;
-        let (target, current) = match self.next_target(&inputs, model) {
+        let Next {
+            target,
+            current,
+            gk_image,
+        } = match self.next_target(&inputs, model) {
             Ok(Some(t)) => t,
             Ok(None) => return (Decision::NothingWanted(mac), None),
             Err(reason) => return (Decision::Failed { mac, reason }, None),
@@ -194,7 +220,7 @@ impl Provisioner {
             settings: Default::default(),
         });
         let mut load = RenderLoad::new(current, target.clone());
-        load.gk_image = None;
+        load.gk_image = gk_image;
         match render_one(&inputs.settings, &template, &load, &name.base) {
             Ok(Some(file)) => (
                 Decision::Rendered { mac, target },

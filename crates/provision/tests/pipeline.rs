@@ -196,3 +196,36 @@ async fn auto_registration_adds_the_phone_with_the_default_protocol() {
     assert_eq!(p.desired_protocol, Some(phoneflip_firmware::Protocol::Sip));
     srv.stop().await;
 }
+
+#[tokio::test]
+async fn sip_6_to_sccp_gets_gkdefault_and_a_sep_file() {
+    let d = tempfile::tempdir().unwrap();
+    for f in [
+        "P00308000400.loads",
+        "P00308000400.sb2",
+        "P00308000400.bin",
+        "P00308000400.sbn",
+        "CP7940080001SCCP051117A.sbin",
+    ] {
+        std::fs::write(d.path().join(f), vec![0x5a; 1024]).unwrap();
+    }
+    let inv: Arc<dyn Inventory> = Arc::new(SqliteInventory::open_in_memory().unwrap());
+    let mut p = phone("0019AA000003", "POS3-06-0-00", "P00308000400");
+    p.model = "7940".parse().unwrap();
+    inv.put_phone(&p).unwrap();
+    let srv = start(d.path(), inv.clone(), None).await;
+    let c = "127.0.0.25";
+    let gk = String::from_utf8(srv.get(c, "SIP0019AA000003.cnf").await.unwrap()).unwrap();
+    // The SIP phone keeps its image: gkdefault.cfg does the move.
+    assert!(gk.contains("image_version: POS3-06-0-00"), "{gk}");
+    let txt = String::from_utf8(srv.get(c, "gkdefault.txt").await.unwrap()).unwrap();
+    assert!(
+        txt.contains(
+            "upgradecode:3,0x601,0x0400,0x0100,0.0.0.0,69,0x051117a,CP7940080001SCCP051117A.sbin"
+        ),
+        "{txt}"
+    );
+    let sep = String::from_utf8(srv.get(c, "SEP0019AA000003.cnf.xml").await.unwrap()).unwrap();
+    assert!(sep.contains("P00308000400"), "{sep}");
+    srv.stop().await;
+}
