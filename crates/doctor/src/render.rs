@@ -35,12 +35,11 @@ pub fn render(findings: &[Finding]) -> String {
     for f in findings {
         let key = (f.phone, f.client);
         match key {
-            (None, None) => {
-                if !root_header {
-                    root_header = true;
-                    let _ = writeln!(o, "TFTP root and network");
-                }
+            (None, None) if !root_header => {
+                root_header = true;
+                let _ = writeln!(o, "TFTP root and network");
             }
+            (None, None) => {}
             _ if current != Some(key) => {
                 current = Some(key);
                 let _ = match key {
