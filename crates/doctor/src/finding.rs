@@ -116,6 +116,7 @@ pub enum Check {
     SccpName83,
     DowngradeBelow5,
     GkdefaultMissing,
+    GkdefaultWrongImage,
     StateErrorRisk,
     DhcpNo66,
     SharedTftpServer,

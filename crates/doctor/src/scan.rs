@@ -6,7 +6,7 @@ use std::net::Ipv4Addr;
 
 use phoneflip_config::sip_params::{self, SipProblem};
 use phoneflip_config::{
-    ImageRef, Os79xx, Os79xxDefect, SepDevice, SipCnf, XmlDefault, CFGFMT_COMMAND,
+    GkDefault, ImageRef, Os79xx, Os79xxDefect, SepDevice, SipCnf, XmlDefault, CFGFMT_COMMAND,
 };
 use phoneflip_device::Mac;
 use phoneflip_firmware::{
@@ -1261,7 +1261,11 @@ impl<'a> Ctx<'a> {
             (None, Some(w)) => (Severity::Warning, w),
             _ => return,
         };
-        if self.root.has(GKDEFAULT) || !self.root.other_case(GKDEFAULT).is_empty() {
+        if let Some(bytes) = self.root.get(GKDEFAULT).and_then(|f| f.bytes()) {
+            self.gkdefault_upgradecode(bytes, &target, severity);
+            return;
+        }
+        if !self.root.other_case(GKDEFAULT).is_empty() {
             return;
         }
         let txt = self.root.has(GKDEFAULT_TXT);
@@ -1277,6 +1281,68 @@ impl<'a> Ctx<'a> {
                 } else {
                     format!("take gkdefault.txt from the SIP load, point its upgradecode at the SCCP image, then run `{CFGFMT_COMMAND}`")
                 }),
+        );
+    }
+
+    /// A gkdefault.cfg in the `#txt` form must point its upgradecode at
+    /// the SCCP image, and that image must be in the root. The binary form
+    /// `cfgfmt` writes is not public, so it is taken on trust.
+    fn gkdefault_upgradecode(&mut self, bytes: &[u8], target: &LoadName, severity: Severity) {
+        if !bytes.starts_with(b"#txt") {
+            return;
+        }
+        let up = match GkDefault::parse(GKDEFAULT, bytes) {
+            Ok(g) => g.upgrade().cloned(),
+            Err(e) => {
+                self.push(
+                    Finding::new(
+                        Check::GkdefaultWrongImage,
+                        severity,
+                        section::SIP_5_6_TO_SCCP,
+                    )
+                    .file(GKDEFAULT)
+                    .line(e.line)
+                    .symptom(Symptom::KeepsCurrentLoad)
+                    .problem(format!("gkdefault.cfg cannot be read: {}", e.problem))
+                    .fix(e.fix.clone()),
+                );
+                return;
+            }
+        };
+        let Some(up) = up else {
+            self.push(
+                Finding::new(Check::GkdefaultWrongImage, severity, section::SIP_5_6_TO_SCCP)
+                    .file(GKDEFAULT)
+                    .symptom(Symptom::KeepsCurrentLoad)
+                    .problem("gkdefault.cfg has no upgradecode line: the SIP 5.x/6.x phone is not told which SCCP image to load")
+                    .fix(format!("add the upgradecode line naming the SCCP image, then run `{CFGFMT_COMMAND}`")),
+            );
+            return;
+        };
+        let image = up.image.as_str().to_string();
+        let problem = if up.image.protocol != Protocol::Sccp {
+            format!(
+                "gkdefault.cfg's upgradecode still names the {} image {image}: it must name the SCCP file to load ({target})",
+                proto(up.image.protocol)
+            )
+        } else if !self.root.has(&image) {
+            format!("gkdefault.cfg's upgradecode names {image}, which is not in the TFTP root")
+        } else {
+            return;
+        };
+        let line = bytes
+            .split(|&b| b == b'\n')
+            .position(|l| l.trim_ascii_start().starts_with(b"upgradecode:"))
+            .map_or(1, |i| i + 1);
+        self.push(
+            Finding::new(Check::GkdefaultWrongImage, severity, section::SIP_5_6_TO_SCCP)
+                .file(GKDEFAULT)
+                .line(line)
+                .symptom(Symptom::KeepsCurrentLoad)
+                .problem(problem)
+                .fix(format!(
+                    "in gkdefault.txt, replace the version code and image name with those of the SCCP image you downloaded, then run `{CFGFMT_COMMAND}`"
+                )),
         );
     }
 
