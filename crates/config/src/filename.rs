@@ -98,6 +98,22 @@ impl FileKind {
             _ => None,
         }
     }
+
+    /// Whether [`render`](crate::render) can produce this kind of file
+    /// (the control files), as opposed to files served as they are
+    /// (images, rings, dial plans) or never had (CTLSEP).
+    pub fn is_rendered(&self) -> bool {
+        matches!(
+            self,
+            FileKind::Os79xx
+                | FileKind::SipDefault
+                | FileKind::SipMac(_)
+                | FileKind::SepMac(_)
+                | FileKind::XmlDefault
+                | FileKind::SyncInfo
+                | FileKind::GkDefaultTxt
+        )
+    }
 }
 
 impl FileName {

@@ -16,8 +16,8 @@ use phoneflip_plan::rules::w210_applies;
 use phoneflip_plan::{check_hop, generation, Generation, Mechanism, RuleId};
 
 use crate::filename::{
-    sep_mac_name, sip_mac_name, FileKind, FileName, GKDEFAULT_TXT, OS79XX_TXT, SIP_DEFAULT,
-    SYNCINFO_XML, XML_DEFAULT,
+    sep_mac_name, sip_mac_name, FileName, GKDEFAULT_TXT, OS79XX_TXT, SIP_DEFAULT, SYNCINFO_XML,
+    XML_DEFAULT,
 };
 use crate::gkdefault::{GkDefault, UpgradeCode, CFGFMT_NOTE};
 use crate::image_ref::ImageRef;
@@ -534,17 +534,7 @@ pub fn render_one(
     if name.kind.mac().is_some_and(|m| m != phone.mac) {
         return Ok(None);
     }
-    let rendered_kind = matches!(
-        name.kind,
-        FileKind::Os79xx
-            | FileKind::SipDefault
-            | FileKind::SipMac(_)
-            | FileKind::SepMac(_)
-            | FileKind::XmlDefault
-            | FileKind::SyncInfo
-            | FileKind::GkDefaultTxt
-    );
-    if !rendered_kind {
+    if !name.kind.is_rendered() {
         return Ok(None);
     }
     Ok(render(phone, template, load)?

@@ -4,7 +4,7 @@ use std::path::Path;
 use std::sync::{Arc, RwLock};
 
 use bytes::Bytes;
-use phoneflip_config::{render_one, FileKind, FileName, GkDefault, RenderLoad, Template};
+use phoneflip_config::{render_one, FileName, GkDefault, RenderLoad, Template};
 use phoneflip_device::{Mac, Model};
 use phoneflip_firmware::{LoadName, Protocol};
 use phoneflip_inventory::{now_millis, Inventory, Phone, RenderInputs};
@@ -183,20 +183,10 @@ impl Provisioner {
     /// The whole pipeline for one request; pure apart from the inventory.
     pub fn decide(&self, requested: &str, mac: Option<Mac>) -> (Decision, Option<Bytes>) {
         let name = FileName::classify(requested);
-        let rendered_kind = matches!(
-            name.kind,
-            FileKind::Os79xx
-                | FileKind::SipDefault
-                | FileKind::SipMac(_)
-                | FileKind::SepMac(_)
-                | FileKind::XmlDefault
-                | FileKind::SyncInfo
-                | FileKind::GkDefaultTxt
-        );
         let Some(mac) = name.kind.mac().or(mac) else {
             return (Decision::Root, None);
         };
-        if !rendered_kind {
+        if !name.kind.is_rendered() {
             return (Decision::Root, None);
         }
         let inputs = match self.lookup(mac, &name) {
