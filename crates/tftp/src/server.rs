@@ -180,7 +180,7 @@ impl Server {
             })?),
             None => None,
         };
-        let sock = UdpSocket::bind(cfg.bind).await.map_err(|e| {
+        let sock = bind_request_socket(cfg.bind).map_err(|e| {
             io::Error::new(
                 e.kind(),
                 format!("cannot bind the TFTP socket to {}: {e}", cfg.bind),
@@ -308,6 +308,67 @@ impl Server {
             drop(guard);
         });
     }
+}
+
+/// Size asked for the request socket's receive buffer: a boot storm sends
+/// a thousand RRQs at once, and the default (about 200 KB) holds only a few
+/// hundred before the kernel drops the rest (the phones would retry only
+/// 4 s later). The kernel caps it at net.core.rmem_max.
+const REQUEST_RCVBUF: usize = 4 << 20;
+
+fn bind_request_socket(addr: SocketAddr) -> io::Result<UdpSocket> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let sock = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+    if let Err(e) = sock.set_recv_buffer_size(REQUEST_RCVBUF) {
+        tracing::debug!("cannot enlarge the TFTP request socket buffer: {e}");
+    }
+    if sock.recv_buffer_size().unwrap_or(0) < REQUEST_RCVBUF {
+        // Beyond net.core.rmem_max only with CAP_NET_ADMIN (a server on
+        // port 69 usually runs as root); failure just keeps the default.
+        use std::os::fd::AsRawFd;
+        let size = REQUEST_RCVBUF as libc::c_int;
+        // SAFETY: setsockopt reads `size` for the given length only.
+        unsafe {
+            libc::setsockopt(
+                sock.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_RCVBUFFORCE,
+                &size as *const libc::c_int as *const libc::c_void,
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            );
+        }
+    }
+    sock.bind(&addr.into())?;
+    sock.set_nonblocking(true)?;
+    UdpSocket::from_std(sock.into())
+}
+
+/// Raises the soft limit on open files towards `wanted` (each transfer
+/// holds one socket), up to the hard limit; returns the resulting limit.
+pub fn raise_fd_limit(wanted: u64) -> io::Result<u64> {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit only read and write the struct we pass.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    if lim.rlim_cur < wanted {
+        let target = wanted.min(lim.rlim_max);
+        if target > lim.rlim_cur {
+            let new = libc::rlimit {
+                rlim_cur: target,
+                rlim_max: lim.rlim_max,
+            };
+            // SAFETY: as above.
+            if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &new) } != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            lim.rlim_cur = target;
+        }
+    }
+    Ok(lim.rlim_cur)
 }
 
 struct Finish<'a> {

@@ -581,3 +581,49 @@ async fn wrong_tid_gets_error_5_and_the_transfer_continues() {
     assert!(got == data);
     srv.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn boot_storm_of_a_thousand_phones_at_once() {
+    // 1,000 client sockets plus 1,000 transfer sockets.
+    let limit = phoneflip_tftp::server::raise_fd_limit(4096).unwrap_or(0);
+    if limit < 2600 {
+        eprintln!("SKIPPED: open-file limit {limit} is too low for 1,000 concurrent transfers");
+        return;
+    }
+    let mut srv = start(|r| {
+        for i in 0..1000 {
+            write(
+                r,
+                &format!("SIP{:012X}.cnf", i),
+                format!("line1_name: {i}\n").as_bytes(),
+            );
+        }
+    })
+    .await;
+    let mut tasks = Vec::new();
+    for i in 0..1000u64 {
+        let addr = srv.addr;
+        tasks.push(tokio::spawn(async move {
+            let opts = FetchOptions {
+                timeout: Duration::from_millis(500),
+                max_retries: 10,
+                ..FetchOptions::default()
+            };
+            let d = fetch(addr, any_port(), &format!("SIP{i:012X}.cnf"), &opts)
+                .await
+                .unwrap();
+            assert_eq!(d, format!("line1_name: {i}\n").as_bytes());
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let mut ok = 0;
+    while ok < 1000 {
+        let ev = srv.next_event().await;
+        assert!(ev.outcome.is_success(), "{ev:?}");
+        assert!(ev.mac.is_some());
+        ok += 1;
+    }
+    srv.shutdown().await;
+}
