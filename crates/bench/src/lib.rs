@@ -223,13 +223,22 @@ async fn run_async(config: &Config, progress: &mut dyn FnMut(&str)) -> Result<Re
     let mut notes = Vec::new();
     let probe = fleet::static_name(0);
 
+    let meter = servers::Meter::new(dir.path());
+    if !meter.uses_perf() {
+        let n = "perf is not usable here: CPU comes from /proc, which misses tftpd-hpa's forked transfer processes (install linux-perf and run as root)".to_string();
+        progress(&n);
+        notes.push(n);
+    }
     let mut running = Vec::new();
-    let mut pf = servers::start_phoneflip(&config.phoneflip, &root, files)?;
+    let mut pf = servers::start_phoneflip(&config.phoneflip, &root, files, &meter)?;
     servers::wait_ready(&mut pf, &probe, &contents.static_files[0]).await?;
     running.push(pf);
     if config.peers {
-        type Starter =
-            fn(&std::path::Path, &std::path::Path) -> Result<servers::Running, BenchError>;
+        type Starter = fn(
+            &std::path::Path,
+            &std::path::Path,
+            &servers::Meter,
+        ) -> Result<servers::Running, BenchError>;
         let peers: [(&str, &str, &str, Starter); 2] = [
             (
                 "tftpd-hpa",
@@ -247,7 +256,7 @@ async fn run_async(config: &Config, progress: &mut dyn FnMut(&str)) -> Result<Re
                 notes.push(n);
                 continue;
             };
-            let started = match start(&path, &root) {
+            let started = match start(&path, &root, &meter) {
                 Ok(mut s) => servers::wait_ready(&mut s, &probe, &contents.static_files[0])
                     .await
                     .map(|_| s),
@@ -265,7 +274,7 @@ async fn run_async(config: &Config, progress: &mut dyn FnMut(&str)) -> Result<Re
     }
     let server_list = running
         .iter()
-        .map(|s| (s.name, s.addr.to_string()))
+        .map(|s| (s.name, format!("{} (CPU: {})", s.addr, s.cpu_method())))
         .collect();
 
     let mut cells = Vec::new();
@@ -287,9 +296,13 @@ async fn run_async(config: &Config, progress: &mut dyn FnMut(&str)) -> Result<Re
                         procstat::reset_peak(pid);
                         procstat::RssSampler::start(pid, Duration::from_millis(50))
                     });
-                    let cpu0 = s.pid.and_then(procstat::cpu_secs);
+                    let cpu0 = s.cpu_secs();
                     let r = load::run(s.addr, scenario, clients, config.bounds, &contents).await;
-                    let cpu1 = s.pid.and_then(procstat::cpu_secs);
+                    // perf prints every 100 ms: let the last interval land.
+                    if s.pid.is_some() {
+                        tokio::time::sleep(Duration::from_millis(250)).await;
+                    }
+                    let cpu1 = s.cpu_secs();
                     let tree = sampler.map(|x| x.finish());
                     let hwm = s.pid.and_then(procstat::peak_rss_kib);
                     let peak = match (tree, hwm) {

@@ -29,6 +29,22 @@ pub fn cpu_secs(pid: u32) -> Option<f64> {
     Some(ticks as f64 / clock_ticks())
 }
 
+/// Total task-clock (seconds) in a `perf stat -I ... -x ,` log so far.
+/// Lines are `time,count,msec,task-clock,...`; "<not counted>" intervals
+/// (nothing ran) add nothing.
+pub fn perf_task_clock_secs(log: &std::path::Path) -> f64 {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| {
+            let mut f = l.split(',');
+            let _time = f.next()?;
+            let count: f64 = f.next()?.trim().parse().ok()?;
+            (f.next()? == "msec").then_some(count / 1000.0)
+        })
+        .sum()
+}
+
 fn status_kib(pid: u32, key: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status

@@ -32,15 +32,54 @@ pub enum PhoneflipLaunch {
 pub struct Running {
     pub name: &'static str,
     pub addr: SocketAddr,
-    /// None for an in-process server.
+    /// The server process (not perf); None for an in-process server.
     pub pid: Option<u32>,
+    /// `perf stat -I` output counting the server and every process it
+    /// forks; None when measured from /proc.
+    perf_log: Option<PathBuf>,
     child: Option<Child>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
+impl Running {
+    /// CPU seconds used so far by the server and its children. Through
+    /// perf when available: tftpd-hpa forks a child per transfer and lets
+    /// the kernel reap it (SIGCHLD ignored), so /proc's cutime never sees
+    /// their time.
+    pub fn cpu_secs(&self) -> Option<f64> {
+        match &self.perf_log {
+            Some(log) => Some(crate::procstat::perf_task_clock_secs(log)),
+            None => self.pid.and_then(crate::procstat::cpu_secs),
+        }
+    }
+
+    /// How the CPU column is measured.
+    pub fn cpu_method(&self) -> &'static str {
+        match (&self.perf_log, self.pid) {
+            (Some(_), _) => "perf stat task-clock (process and forked children)",
+            (None, Some(_)) => "/proc utime+stime+cutime+cstime",
+            (None, None) => "not measured (in-process)",
+        }
+    }
+}
+
 impl Drop for Running {
     fn drop(&mut self) {
+        if self.perf_log.is_some() {
+            // perf exits once its workload has: stop the server first.
+            if let Some(pid) = self.pid {
+                let _ = Command::new("kill").arg(pid.to_string()).status();
+            }
+            if let Some(c) = self.child.as_mut() {
+                for _ in 0..50 {
+                    if matches!(c.try_wait(), Ok(Some(_))) {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            }
+        }
         if let Some(mut c) = self.child.take() {
             let _ = c.kill();
             let _ = c.wait();
@@ -52,6 +91,74 @@ impl Drop for Running {
             let _ = t.join();
         }
     }
+}
+
+/// Wraps `program args` in `perf stat` when perf works here, so CPU is
+/// counted for the server and all it forks, the same way for every server.
+pub struct Meter {
+    perf: Option<PathBuf>,
+    dir: PathBuf,
+}
+
+impl Meter {
+    /// Probes perf once (it may be installed but not allowed).
+    pub fn new(dir: &Path) -> Meter {
+        let perf = find_binary("perf").filter(|perf| {
+            Command::new(perf)
+                .args(["stat", "-e", "task-clock", "-x", ",", "--", "true"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .map(|s| s.success())
+                .unwrap_or(false)
+        });
+        Meter {
+            perf,
+            dir: dir.to_path_buf(),
+        }
+    }
+
+    pub fn uses_perf(&self) -> bool {
+        self.perf.is_some()
+    }
+
+    fn command(&self, name: &str, program: &Path, args: &[String]) -> (Command, Option<PathBuf>) {
+        match &self.perf {
+            Some(perf) => {
+                let log = self.dir.join(format!("{name}.perf"));
+                let mut c = Command::new(perf);
+                c.args(["stat", "-e", "task-clock", "-I", "100", "-x", ",", "-o"])
+                    .arg(&log)
+                    .arg("--")
+                    .arg(program)
+                    .args(args);
+                (c, Some(log))
+            }
+            None => {
+                let mut c = Command::new(program);
+                c.args(args);
+                (c, None)
+            }
+        }
+    }
+}
+
+/// The server's pid: perf's child when wrapped, else the child itself.
+fn server_pid(child: &Child, wrapped: bool) -> Option<u32> {
+    if !wrapped {
+        return Some(child.id());
+    }
+    for _ in 0..100 {
+        let path = format!("/proc/{0}/task/{0}/children", child.id());
+        if let Some(pid) = std::fs::read_to_string(path)
+            .ok()
+            .and_then(|s| s.split_whitespace().next().and_then(|p| p.parse().ok()))
+        {
+            return Some(pid);
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    None
 }
 
 fn server_config(root: &Path, bind: SocketAddr) -> ServerConfig {
@@ -115,15 +222,19 @@ pub fn start_phoneflip(
     launch: &PhoneflipLaunch,
     root: &Path,
     phones: usize,
+    meter: &Meter,
 ) -> Result<Running, BenchError> {
     match launch {
         PhoneflipLaunch::Exec { program, args } => {
-            let mut child = Command::new(program)
-                .args(args)
-                .arg("--root")
-                .arg(root)
-                .arg("--phones")
-                .arg(phones.to_string())
+            let mut args = args.clone();
+            args.extend([
+                "--root".into(),
+                root.display().to_string(),
+                "--phones".into(),
+                phones.to_string(),
+            ]);
+            let (mut cmd, perf_log) = meter.command("phoneflip", program, &args);
+            let mut child = cmd
                 .stdin(Stdio::piped())
                 .stdout(Stdio::piped())
                 .spawn()
@@ -144,7 +255,8 @@ pub fn start_phoneflip(
             Ok(Running {
                 name: "phoneflip",
                 addr,
-                pid: Some(child.id()),
+                pid: server_pid(&child, perf_log.is_some()),
+                perf_log,
                 child: Some(child),
                 stop: None,
                 thread: None,
@@ -194,6 +306,7 @@ pub fn start_phoneflip(
                 name: "phoneflip",
                 addr,
                 pid: None,
+                perf_log: None,
                 child: None,
                 stop: Some(stop_tx),
                 thread: Some(thread),
@@ -222,10 +335,14 @@ fn free_port(ip: &str) -> Result<u16, BenchError> {
         })
 }
 
-fn spawn_quiet(program: &Path, args: &[String]) -> Result<Child, BenchError> {
-    Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
+fn spawn_quiet(
+    meter: &Meter,
+    name: &str,
+    program: &Path,
+    args: &[String],
+) -> Result<(Child, Option<PathBuf>), BenchError> {
+    let (mut cmd, log) = meter.command(name, program, args);
+    cmd.stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -233,14 +350,17 @@ fn spawn_quiet(program: &Path, args: &[String]) -> Result<Child, BenchError> {
             what: format!("starting {}", program.display()),
             reason: e.to_string(),
         })
+        .map(|c| (c, log))
 }
 
 /// tftpd-hpa in the foreground on an ephemeral loopback port, chrooted to
 /// the root (`--secure`), as `nobody`.
-pub fn start_tftpd_hpa(bin: &Path, root: &Path) -> Result<Running, BenchError> {
+pub fn start_tftpd_hpa(bin: &Path, root: &Path, meter: &Meter) -> Result<Running, BenchError> {
     let port = free_port("127.0.0.1")?;
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("address");
-    let child = spawn_quiet(
+    let (child, perf_log) = spawn_quiet(
+        meter,
+        "tftpd-hpa",
         bin,
         &[
             "--foreground".into(),
@@ -255,7 +375,8 @@ pub fn start_tftpd_hpa(bin: &Path, root: &Path) -> Result<Running, BenchError> {
     Ok(Running {
         name: "tftpd-hpa",
         addr,
-        pid: Some(child.id()),
+        pid: server_pid(&child, perf_log.is_some()),
+        perf_log,
         child: Some(child),
         stop: None,
         thread: None,
@@ -264,7 +385,7 @@ pub fn start_tftpd_hpa(bin: &Path, root: &Path) -> Result<Running, BenchError> {
 
 /// dnsmasq 2.90 serves TFTP on port 69 only (no option moves it), so it
 /// gets a loopback address of its own when 127.0.0.1:69 is taken.
-pub fn start_dnsmasq(bin: &Path, root: &Path) -> Result<Running, BenchError> {
+pub fn start_dnsmasq(bin: &Path, root: &Path, meter: &Meter) -> Result<Running, BenchError> {
     let ip = (1..=40)
         .map(|i| format!("127.0.0.{i}"))
         .find(|ip| UdpSocket::bind((ip.as_str(), 69)).is_ok())
@@ -272,7 +393,9 @@ pub fn start_dnsmasq(bin: &Path, root: &Path) -> Result<Running, BenchError> {
             what: "dnsmasq".into(),
             reason: "UDP port 69 is taken on 127.0.0.1..127.0.0.40 (or we may not bind below 1024: run as root)".into(),
         })?;
-    let child = spawn_quiet(
+    let (child, perf_log) = spawn_quiet(
+        meter,
+        "dnsmasq",
         bin,
         &[
             "--keep-in-foreground".into(),
@@ -291,7 +414,8 @@ pub fn start_dnsmasq(bin: &Path, root: &Path) -> Result<Running, BenchError> {
     Ok(Running {
         name: "dnsmasq",
         addr: format!("{ip}:69").parse().expect("address"),
-        pid: Some(child.id()),
+        pid: server_pid(&child, perf_log.is_some()),
+        perf_log,
         child: Some(child),
         stop: None,
         thread: None,
