@@ -305,6 +305,8 @@ fn doctor_errors_match_the_emulators_failures() {
             },
             false,
         ),
+        // gkdefault.cfg left pointing at the SIP image (step 5 skipped).
+        ("sip:6.4", "P00308000400", gk_still_sip, false),
     ];
     for (i, (from, load, build, fixable)) in cases.into_iter().enumerate() {
         let files = build();
@@ -351,6 +353,17 @@ fn sip6_to_sccp() -> HashMap<String, Vec<u8>> {
     f.insert(
         format!("SEP{MAC}.cnf.xml"),
         br#"<device><loadInformation model="IP Phone 7960">P00308000400</loadInformation></device>"#.to_vec(),
+    );
+    f
+}
+
+fn gk_still_sip() -> HashMap<String, Vec<u8>> {
+    let mut f = sip6_to_sccp();
+    let sip = synth::gk_image(Protocol::Sip, "6.4".parse().unwrap()).to_string();
+    f.insert(
+        "gkdefault.cfg".into(),
+        format!("#txt\nupgradecode:3,0x601,0x0400,0x0100,0.0.0.0,69,0x060400a,{sip}\n")
+            .into_bytes(),
     );
     f
 }
