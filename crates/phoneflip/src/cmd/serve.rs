@@ -197,6 +197,16 @@ pub fn run(args: Args) -> Result<()> {
         auto_register,
         jobs_every: Duration::from_secs(args.jobs_every.or(file.jobs_every).unwrap_or(1).max(1)),
     };
+    // One socket per transfer: make room for the transfer cap.
+    let wanted = 2 * app_cfg.tftp.max_transfers as u64 + 256;
+    match phoneflip_tftp::server::raise_fd_limit(wanted) {
+        Ok(got) if got < wanted => eprintln!(
+            "phoneflip: warning: open-file limit is {got}, below the {wanted} that --max-transfers {} needs; raise it (ulimit -n) or lower --max-transfers",
+            app_cfg.tftp.max_transfers
+        ),
+        Ok(_) => {}
+        Err(e) => eprintln!("phoneflip: warning: cannot read the open-file limit: {e}"),
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
