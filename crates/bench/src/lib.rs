@@ -182,6 +182,8 @@ pub struct Report {
     pub ceiling: Vec<Ceiling>,
     /// Skipped peers and other things the reader must know.
     pub notes: Vec<String>,
+    /// Mean size of the rendered per-phone files.
+    pub rendered_size: Option<usize>,
 }
 
 fn machine() -> String {
@@ -367,6 +369,10 @@ async fn run_async(config: &Config, progress: &mut dyn FnMut(&str)) -> Result<Re
         cells,
         ceiling,
         notes,
+        rendered_size: (!contents.rendered_files.is_empty()).then(|| {
+            contents.rendered_files.iter().map(Vec::len).sum::<usize>()
+                / contents.rendered_files.len()
+        }),
     })
 }
 
@@ -400,6 +406,14 @@ impl Report {
                 .collect::<Vec<_>>()
                 .join(", ")
         );
+        if let Some(size) = self.rendered_size {
+            let _ = writeln!(
+                s,
+                "Files: 1 MiB image; static per-phone configs of {} bytes; rendered SIP<MAC>.cnf / SEP<MAC>.cnf.xml of {size} bytes on average (phoneflip renders each request from an in-memory SQLite inventory of {} phones; the peers serve the same bytes from the root).",
+                fleet::STATIC_LEN,
+                self.config.clients.iter().max().copied().unwrap_or(1)
+            );
+        }
         for n in &self.notes {
             let _ = writeln!(s, "\n**{n}**");
         }

@@ -46,6 +46,16 @@ impl Scenario {
         }
     }
 
+    /// Short name for `--only`.
+    pub fn key(self) -> &'static str {
+        match self {
+            Scenario::Image512 => "image512",
+            Scenario::Image1428 => "image1428",
+            Scenario::StaticConfig => "static",
+            Scenario::RenderedConfig => "rendered",
+        }
+    }
+
     fn options(self) -> FetchOptions {
         FetchOptions {
             blksize: (self == Scenario::Image1428).then_some(1428),

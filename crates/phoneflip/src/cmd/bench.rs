@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-use phoneflip_bench::{Config, PhoneflipLaunch};
+use phoneflip_bench::{Config, PhoneflipLaunch, Scenario};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -55,6 +55,9 @@ pub struct TftpArgs {
     /// Most fetches per client per cell.
     #[arg(long, value_name = "N")]
     pub max_fetches: Option<u64>,
+    /// Only these scenarios: image512, image1428, static, rendered.
+    #[arg(long, value_name = "NAME,...", value_delimiter = ',')]
+    pub only: Option<Vec<String>>,
     /// phoneflip only: do not start tftpd-hpa and dnsmasq.
     #[arg(long)]
     pub no_peers: bool,
@@ -99,6 +102,18 @@ fn tftp(a: TftpArgs) -> Result<()> {
         config.bounds.max_fetches = m.max(1);
     }
     config.peers = !a.no_peers;
+    if let Some(only) = a.only {
+        let mut picked = Vec::new();
+        for name in &only {
+            match Scenario::ALL.iter().find(|s| s.key() == name.as_str()) {
+                Some(s) => picked.push(*s),
+                None => bail!(
+                    "--only: unknown scenario {name:?}; use image512, image1428, static or rendered"
+                ),
+            }
+        }
+        config.scenarios = picked;
+    }
     if cfg!(debug_assertions) {
         eprintln!("phoneflip bench: WARNING: this is a debug build; build with --release for meaningful numbers");
     }
