@@ -10,6 +10,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::sync::Arc;
 
+use phoneflip_config::Line;
 use phoneflip_device::{Mac, Model};
 use phoneflip_inventory::{Inventory, Phone, SqliteInventory};
 use phoneflip_provision::{Decision, Provisioner};
@@ -115,6 +116,19 @@ pub fn inventory(phones: usize) -> Result<Arc<dyn Inventory>, BenchError> {
         p.observed_load = Some(load.parse().expect("valid load"));
         p.desired_load = Some(load.parse().expect("valid load"));
         p.description = format!("bench phone {i}");
+        p.label = Some(format!("Desk {i}"));
+        // Every line the model has, fully set, as a real fleet's are.
+        let lines = if model == Model::Cp7940 { 2 } else { 6 };
+        p.lines = (1..=lines)
+            .map(|n| Line {
+                number: n,
+                name: format!("{}", 20000 + i * 10 + n as usize),
+                authname: Some(format!("auth{}", 20000 + i * 10 + n as usize)),
+                password: Some(format!("secret-{i}-{n}")),
+                displayname: Some(format!("Bench Phone {i} line {n}")),
+                shortname: Some(format!("{}", 20000 + i * 10 + n as usize)),
+            })
+            .collect();
         inv.put_phone(&p).map_err(|e| BenchError::Setup {
             what: format!("phone {} in the inventory", phone_mac(i)),
             reason: e.to_string(),

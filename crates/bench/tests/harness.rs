@@ -66,6 +66,7 @@ fn rendered_files_come_from_the_provisioning_pipeline() {
     // SIP phones get SIP<MAC>.cnf aiming at SIP 8.12, SCCP phones an XML file.
     let sip = String::from_utf8(contents.rendered_files[0].clone()).unwrap();
     assert!(sip.contains("P0S3-8-12-00"), "{sip}");
+    assert!(sip.contains("line1_name: 20001"), "{sip}");
     let sep = String::from_utf8(contents.rendered_files[1].clone()).unwrap();
     assert!(sep.contains("P0030801SR02"), "{sep}");
     assert!(fleet::rendered_name(1).starts_with("SEP"));
