@@ -86,6 +86,9 @@ stat_cpu() { # utime+stime of a process, in clock ticks
   awk '{ s = $0; sub(/^.*\) /, "", s); split(s, f, " "); print f[12] + f[13] }' "/proc/$1/stat"
 }
 hwm_kb() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"; }
+# UDP datagrams the kernel dropped because a socket's receive buffer was
+# full (whole network namespace: other traffic on the machine counts too).
+udp_drops() { awk '$1 == "Udp:" && $2 ~ /^[0-9]/ { print $6 }' /proc/net/snmp; }
 
 RESULTS="$WORK/results.tsv"
 : > "$RESULTS"
@@ -112,10 +115,12 @@ one_run() { # $1 = max image transfers, $2 = run number
   done
   local cpu0; cpu0=$(stat_cpu "$SERVER_PID")
 
-  local rc=0
+  local rc=0 drops0 drops1
+  drops0=$(udp_drops)
   /usr/bin/time -f '%e %U %S %M' -o "$dir/rehearse.time" \
     "$BIN" rehearse --tftp "$addr" --inventory --from 'sccp:5.0(1.1)' --db "$dir/inv.db" --json \
     > "$dir/rehearse.json" 2> "$dir/rehearse.err" || rc=$?
+  drops1=$(udp_drops)
   sleep 1 # let the recorder write the last observations
   local cpu1 hwm
   cpu1=$(stat_cpu "$SERVER_PID")
@@ -139,10 +144,10 @@ one_run() { # $1 = max image transfers, $2 = run number
   s_cpu=$(awk -v a="$cpu0" -v b="$cpu1" -v t="$TICK" 'BEGIN { printf "%.2f", (b - a) / t }')
   s_total=$(awk -v b="$cpu1" -v t="$TICK" 'BEGIN { printf "%.2f", b / t }')
   local r_cpu; r_cpu=$(awk -v u="$r_user" -v s="$r_sys" 'BEGIN { printf "%.2f", u + s }')
-  printf '%s\t%s\t%.2f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
+  printf '%s\t%s\t%.2f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
     "$mit" "$run" "$(awk -v w="$wall_ms" 'BEGIN { print w / 1000 }')" "$states" "$reboots" "$retries" "$bytes" \
-    "$s_cpu" "$s_total" "$((hwm / 1024))" "$r_cpu" "$((r_rss / 1024))" "$rc" >> "$RESULTS"
-  echo "  max-image-transfers $mit run $run: $(tail -1 "$RESULTS" | cut -f3) s wall, $retries unanswered, server $s_cpu s CPU / $((hwm / 1024)) MiB, rehearse $r_cpu s CPU / $((r_rss / 1024)) MiB, exit $rc [$states]" >&2
+    "$s_cpu" "$s_total" "$((hwm / 1024))" "$r_cpu" "$((r_rss / 1024))" "$rc" "$((drops1 - drops0))" >> "$RESULTS"
+  echo "  max-image-transfers $mit run $run: $(tail -1 "$RESULTS" | cut -f3) s wall, $retries unanswered, $((drops1 - drops0)) UDP drops, server $s_cpu s CPU / $((hwm / 1024)) MiB, rehearse $r_cpu s CPU / $((r_rss / 1024)) MiB, exit $rc [$states]" >&2
   [ "${KEEP:-0}" = 1 ] || rm -rf "$dir"
 }
 
@@ -160,15 +165,15 @@ col() { awk -F'\t' -v m="$1" -v c="$2" '$1 == m { print $c }' "$RESULTS" | media
   echo "Fleet rehearsal: $PHONES phones, SCCP 5.0(1.1) -> SIP 8.12 (P0S3-8-12-00), real-size synthetic images, loopback;"
   echo "medians of $RUNS run(s); $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) after the runs."
   echo
-  echo "| --max-image-transfers | wall s | final states (every run) | reboots | unanswered requests | MB sent | server CPU s | server peak RSS MiB | rehearse CPU s | rehearse peak RSS MiB |"
-  echo "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|"
+  echo "| --max-image-transfers | wall s | final states (every run) | reboots | unanswered requests | MB sent | server CPU s | server peak RSS MiB | rehearse CPU s | rehearse peak RSS MiB | UDP receive-buffer drops |"
+  echo "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"
   for mit in ${MITS//,/ }; do
     states=$(awk -F'\t' -v m="$mit" '$1 == m { print $4 }' "$RESULTS" | sort -u | paste -sd'|' | sed 's/|/ <br> /g')
-    printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$mit" "$(col "$mit" 3)" "$states" \
+    printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$mit" "$(col "$mit" 3)" "$states" \
       "$(col "$mit" 5)" "$(col "$mit" 6)" "$(awk -v b="$(col "$mit" 7)" 'BEGIN { printf "%.1f", b / 1e6 }')" \
-      "$(col "$mit" 8)" "$(col "$mit" 10)" "$(col "$mit" 11)" "$(col "$mit" 12)"
+      "$(col "$mit" 8)" "$(col "$mit" 10)" "$(col "$mit" 11)" "$(col "$mit" 12)" "$(col "$mit" 14)"
   done
   echo
-  echo "Runs (wall s / unanswered / server CPU s / server RSS MiB / rehearse exit code):"
-  awk -F'\t' '{ printf "- max-image-transfers %s run %s: %s s / %s / %s s / %s MiB / exit %s\n", $1, $2, $3, $6, $8, $10, $13 }' "$RESULTS"
+  echo "Runs (wall s / unanswered / UDP drops / server CPU s during the rehearsal, since start / server RSS MiB / rehearse exit code):"
+  awk -F'\t' '{ printf "- max-image-transfers %s run %s: %s s / %s / %s / %s s, %s s / %s MiB / exit %s\n", $1, $2, $3, $6, $14, $8, $9, $10, $13 }' "$RESULTS"
 } | tee "${OUT:-/dev/null}"
