@@ -490,13 +490,23 @@ pub fn render(
             .or_else(|| template.settings.get("sync"))
             .filter(|_| sip_settings && !w210);
         if let Some(sync) = sync {
-            let info = SyncInfo {
-                root: None,
-                images: vec![SyncImage {
-                    version: image_version.clone(),
+            // A phone matches the IMAGE line of the image it runs, not the
+            // one it is about to get: a phone still on its current SIP load
+            // needs a line of its own, or a check-sync never reboots it.
+            let mut images = Vec::new();
+            if let Some(c) = current
+                .filter(|c| c.protocol() == Protocol::Sip && c.as_str() != image_version.as_str())
+            {
+                images.push(SyncImage {
+                    version: c.to_string(),
                     sync: sync.clone(),
-                }],
-            };
+                });
+            }
+            images.push(SyncImage {
+                version: image_version.clone(),
+                sync: sync.clone(),
+            });
+            let info = SyncInfo { root: None, images };
             let bytes = info.to_bytes().map_err(|e| RenderError::SipSetting {
                 origin: template_source(template),
                 key: "sync".into(),

@@ -176,6 +176,35 @@ fn after_conversion_the_full_sipdefault_is_rendered() {
 }
 
 #[test]
+fn syncinfo_also_names_the_sip_load_the_phone_still_runs() {
+    // A check-sync reaches a phone still on its old load: it looks for the
+    // IMAGE line of that load, so the line must be there or it never
+    // reboots into the new one (domain-facts, remote reset).
+    let t = sip_template(&[("sync", "2")]);
+    let files = render(
+        &phone(Model::Cp7960),
+        &t,
+        &RenderLoad::new(Some(load("POS3-07-4-00")), load("P0S3-8-12-00")),
+    )
+    .unwrap();
+    assert_eq!(
+        text(&files, "syncinfo.xml"),
+        "<IMAGE VERSION=\"POS3-07-4-00\" SYNC=\"2\"/>\n<IMAGE VERSION=\"P0S3-8-12-00\" SYNC=\"2\"/>\n"
+    );
+    // An SCCP phone has no SIP image to match: only the target's line.
+    let files = render(
+        &phone(Model::Cp7960),
+        &t,
+        &RenderLoad::new(Some(load("P0030801SR02")), load("P0S3-8-12-00")),
+    )
+    .unwrap();
+    assert_eq!(
+        text(&files, "syncinfo.xml"),
+        "<IMAGE VERSION=\"P0S3-8-12-00\" SYNC=\"2\"/>\n"
+    );
+}
+
+#[test]
 fn a_parameter_the_target_load_does_not_know_is_an_error_naming_it() {
     let t = sip_template(&[("services_url", "http://x/")]);
     let e = render(
