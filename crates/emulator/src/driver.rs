@@ -4,15 +4,24 @@
 //!
 //! The transfer itself is behind [`Fetcher`] so the core never sees a
 //! socket; [`TftpFetcher`] uses `phoneflip_tftp::client::fetch`.
+//!
+//! [`boot`] runs one boot; [`live`] (and [`LivePhone`] on its own task)
+//! keeps a phone up afterwards with a real SIP UDP endpoint, so a server
+//! can reset it with a check-sync NOTIFY as it would a real phone.
 
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use phoneflip_firmware::Protocol;
 use phoneflip_tftp::client::{self, FetchOptions};
+use tokio::net::UdpSocket;
+use tokio::sync::{oneshot, watch};
 
-use crate::phone::Phone;
-use crate::run::{FetchError, Report, Run, Step};
+use crate::phone::{Phone, PhoneState};
+use crate::run::{FetchError, Outcome, Report, Run, Step};
+use crate::sip::{Agent, Heard};
 
 /// Fetches one file for a phone.
 pub trait Fetcher: Send + Sync {
@@ -106,7 +115,14 @@ pub fn loopback_addr(i: u32) -> IpAddr {
 /// (a SIP phone ignores DHCP option 150).
 pub async fn boot(phone: Phone, fetcher: &impl Fetcher, opts: &DriveOptions) -> Report {
     let mut run = Run::new(phone);
-    let mut step = run.start();
+    let step = run.start();
+    drive(&mut run, step, fetcher, opts).await;
+    run.report()
+}
+
+/// Carries out `step` and the steps that follow until the phone is stable
+/// or failed.
+async fn drive(run: &mut Run, mut step: Step, fetcher: &impl Fetcher, opts: &DriveOptions) {
     loop {
         step = match step {
             Step::Fetch(file) => {
@@ -139,7 +155,247 @@ pub async fn boot(phone: Phone, fetcher: &impl Fetcher, opts: &DriveOptions) -> 
                 }
                 run.slept()
             }
-            Step::Done => return run.report(),
+            Step::Done => return,
+        }
+    }
+}
+
+/// The SIP side of a live phone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SipOptions {
+    /// The UDP port the phone's SIP stack listens on (`voip_control_port`,
+    /// 5060 by default), on the phone's own address.
+    pub port: u16,
+}
+
+impl Default for SipOptions {
+    fn default() -> Self {
+        SipOptions { port: 5060 }
+    }
+}
+
+/// One datagram on a live phone's SIP port.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SipEntry {
+    /// The phone's clock (see [`Run::idle`]).
+    pub at_ms: u64,
+    pub from: SocketAddr,
+    pub heard: Heard,
+    /// The status line sent back, if any (`200 OK`).
+    pub answered: Option<u16>,
+}
+
+/// What a live phone is doing, published after every change.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LiveStatus {
+    /// Where the phone's SIP application answers, while it is up and idle.
+    pub listening: Option<SocketAddr>,
+    /// How the last boot or check-sync ended; `None` while it is under way.
+    pub outcome: Option<Outcome>,
+    pub reboots: u32,
+    /// check-sync NOTIFYs answered 200 OK and acted on.
+    pub check_syncs: u32,
+}
+
+/// A live phone's whole life: every boot's transcript in one, and its SIP
+/// traffic.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct LiveReport {
+    pub boot: Report,
+    pub sip: Vec<SipEntry>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LiveError {
+    #[error("emulated phone {mac} cannot listen for SIP on {addr}: {source}; pick another --sip-port, or stop whatever holds it")]
+    Bind {
+        mac: String,
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Boots `phone`, then keeps it alive until `stop` resolves: while it runs
+/// a SIP load and is stable it answers SIP on its own address at
+/// `sip.port` ([`crate::sip::Agent`]), and a check-sync NOTIFY makes it do
+/// what the SIP loads do (after idle, fetch `syncinfo.xml`; reboot and
+/// fetch its files again when the SYNC differs, else reload the dial
+/// plan). `status` is updated on every change.
+///
+/// The socket is bound the first time the phone is up on SIP and kept
+/// until the end, so a test's port cannot be taken by someone else while
+/// the phone reboots; what arrives while it reboots is thrown away unread,
+/// as a rebooting phone never sees it.
+pub async fn live(
+    phone: Phone,
+    fetcher: &impl Fetcher,
+    opts: &DriveOptions,
+    sip: &SipOptions,
+    stop: impl Future<Output = ()>,
+    status: &watch::Sender<LiveStatus>,
+) -> Result<LiveReport, LiveError> {
+    tokio::pin!(stop);
+    let mac = phone.config().mac.to_string();
+    let mut agent = Agent::new(&mac);
+    let mut log = Vec::new();
+    let mut run = Run::new(phone);
+    let mut check_syncs = 0;
+    let publish = |run: &Run, listening: Option<SocketAddr>, check_syncs: u32| {
+        let outcome = match run.phone().state() {
+            PhoneState::Stable(s) => Some(Outcome::Stable(s.clone())),
+            PhoneState::Failed(f) => Some(Outcome::Failed(f.clone())),
+            _ => None,
+        };
+        status.send_replace(LiveStatus {
+            listening,
+            outcome,
+            reboots: run.phone().reboots(),
+            check_syncs,
+        });
+    };
+    publish(&run, None, 0);
+    let first = run.start();
+    let stopped = tokio::select! {
+        _ = &mut stop => true,
+        _ = drive(&mut run, first, fetcher, opts) => false,
+    };
+    let mut sock: Option<UdpSocket> = None;
+    let mut heard_up_to = run.phone().reboots();
+    let mut buf = vec![0u8; 65_535];
+    if !stopped {
+        loop {
+            let on_sip =
+                matches!(run.phone().state(), PhoneState::Stable(s) if s.protocol == Protocol::Sip);
+            if !on_sip {
+                // Failed, or on SCCP/MGCP: nothing will reach it any more.
+                publish(&run, None, check_syncs);
+                stop.as_mut().await;
+                break;
+            }
+            let addr = SocketAddr::new(opts.local, sip.port);
+            if sock.is_none() {
+                let s = UdpSocket::bind(addr)
+                    .await
+                    .map_err(|source| LiveError::Bind {
+                        mac: mac.clone(),
+                        addr,
+                        source,
+                    })?;
+                sock = Some(s);
+            }
+            let Some(s) = sock.as_ref() else { break };
+            if run.phone().reboots() != heard_up_to {
+                while s.try_recv_from(&mut buf).is_ok() {}
+                heard_up_to = run.phone().reboots();
+            }
+            publish(&run, Some(addr), check_syncs);
+            let idle_since = Instant::now();
+            let (n, from) = tokio::select! {
+                _ = &mut stop => break,
+                r = s.recv_from(&mut buf) => match r {
+                    Ok(x) => x,
+                    // An ICMP error from an earlier reply: nothing to read.
+                    Err(_) => continue,
+                },
+            };
+            run.idle(idle_since.elapsed());
+            let reply = agent.handle(&buf[..n], from);
+            let answered = reply
+                .send
+                .as_ref()
+                .and_then(|b| crate::sip::Response::parse(b).ok().map(|r| r.status));
+            if let Some(bytes) = &reply.send {
+                if let Err(e) = s.send_to(bytes, from).await {
+                    tracing::debug!(%mac, %from, error = %e, "SIP answer not sent");
+                }
+            }
+            let check_sync = matches!(reply.heard, Heard::CheckSync { .. });
+            log.push(SipEntry {
+                at_ms: run.clock().as_millis() as u64,
+                from,
+                heard: reply.heard,
+                answered,
+            });
+            if check_sync {
+                check_syncs += 1;
+                publish(&run, None, check_syncs);
+                let next = run.notify_check_sync();
+                let stopped = tokio::select! {
+                    _ = &mut stop => true,
+                    _ = drive(&mut run, next, fetcher, opts) => false,
+                };
+                if stopped {
+                    break;
+                }
+            }
+        }
+    }
+    publish(&run, None, check_syncs);
+    Ok(LiveReport {
+        boot: run.report(),
+        sip: log,
+    })
+}
+
+/// A [`live`] phone on its own task.
+pub struct LivePhone {
+    status: watch::Receiver<LiveStatus>,
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<Result<LiveReport, LiveError>>,
+}
+
+impl LivePhone {
+    pub fn spawn<F: Fetcher + 'static>(
+        phone: Phone,
+        fetcher: Arc<F>,
+        opts: DriveOptions,
+        sip: SipOptions,
+    ) -> LivePhone {
+        let (tx, rx) = watch::channel(LiveStatus::default());
+        let (stop_tx, stop_rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let stop = async {
+                let _ = stop_rx.await;
+            };
+            live(phone, fetcher.as_ref(), &opts, &sip, stop, &tx).await
+        });
+        LivePhone {
+            status: rx,
+            stop: Some(stop_tx),
+            task,
+        }
+    }
+
+    pub fn status(&self) -> LiveStatus {
+        self.status.borrow().clone()
+    }
+
+    /// Waits until `pred` holds, at most `timeout`; on timeout (or if the
+    /// phone's task ended) returns the last status seen as the error.
+    pub async fn wait_for(
+        &mut self,
+        pred: impl Fn(&LiveStatus) -> bool,
+        timeout: Duration,
+    ) -> Result<LiveStatus, LiveStatus> {
+        let r = tokio::time::timeout(timeout, async {
+            self.status.wait_for(|s| pred(s)).await.map(|s| s.clone())
+        })
+        .await;
+        match r {
+            Ok(Ok(s)) => Ok(s),
+            _ => Err(self.status.borrow().clone()),
+        }
+    }
+
+    /// Stops the phone and returns its report.
+    pub async fn stop(mut self) -> Result<LiveReport, LiveError> {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        match self.task.await {
+            Ok(r) => r,
+            Err(e) => std::panic::resume_unwind(e.into_panic()),
         }
     }
 }

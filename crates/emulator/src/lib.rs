@@ -77,6 +77,7 @@ pub mod driver;
 pub mod image;
 pub mod phone;
 pub mod run;
+pub mod sip;
 pub mod synth;
 
 use phoneflip_firmware::{Protocol, Version};

@@ -35,6 +35,12 @@ pub const CONFIG_RETRY: Duration = Duration::from_secs(30);
 /// The universal loader's pause while the application starts.
 pub const APP_START: Duration = Duration::from_secs(20);
 
+/// After a check-sync NOTIFY the SIP application waits until it has been
+/// idle this long before fetching `syncinfo.xml` (domain-facts, "Remote
+/// reset of SIP phones"). The emulated phone is always idle, so it is one
+/// wait.
+pub const CHECK_SYNC_IDLE: Duration = Duration::from_secs(20);
+
 /// The reference's State Error log shows a retry every ~8 s, three times.
 pub const STATE_ERROR_RETRY: Duration = Duration::from_secs(8);
 pub const STATE_ERROR_TRIES: u32 = 3;
@@ -360,6 +366,8 @@ enum Phase {
     SccpSep,
     SccpDefault,
     MgcpMac,
+    /// A check-sync arrived: waiting to be idle before `syncinfo.xml`.
+    SyncIdle,
     SyncInfo,
     Stable,
     Failed,
@@ -458,7 +466,8 @@ impl Phone {
                     .as_ref()
                     .is_some_and(|a| a.protocol == Protocol::Sip);
                 if self.phase == Phase::Stable && sip_app {
-                    self.request("syncinfo.xml", Phase::SyncInfo, &mut out);
+                    self.phase = Phase::SyncIdle;
+                    out.push(Action::Wait(CHECK_SYNC_IDLE));
                 }
             }
             Event::FileReceived { name, bytes } => self.file(&name, Ok(bytes), &mut out),
@@ -535,6 +544,7 @@ impl Phone {
     fn timeout(&mut self, out: &mut Vec<Action>) {
         match self.phase.clone() {
             Phase::AppStarting => self.app_config(out),
+            Phase::SyncIdle => self.request("syncinfo.xml", Phase::SyncInfo, out),
             Phase::SipMacWait { path, tries } => {
                 self.request(&path.clone(), Phase::SipMac { path, tries }, out)
             }

@@ -219,6 +219,11 @@ impl Run {
         &self.phone
     }
 
+    /// The phone's clock: transfer time, waits and idle time so far.
+    pub fn clock(&self) -> Duration {
+        self.clock
+    }
+
     fn at(&self) -> u64 {
         self.clock.as_millis() as u64
     }
@@ -283,9 +288,19 @@ impl Run {
     }
 
     /// Sends a SIP `NOTIFY check-sync` to a phone that is stable.
+    ///
+    /// Each NOTIFY starts a new episode of a long-lived phone, so the
+    /// [`MAX_STEPS`] guard against loops counts from here again.
     pub fn notify_check_sync(&mut self) -> Step {
         self.outcome = None;
+        self.steps = 0;
         self.feed(Event::NotifyCheckSync)
+    }
+
+    /// Time the phone spent idle (a live phone waiting for SIP requests),
+    /// so that its transcript keeps the real spacing of events.
+    pub fn idle(&mut self, d: Duration) {
+        self.clock += d;
     }
 
     fn feed(&mut self, first: Event) -> Step {
