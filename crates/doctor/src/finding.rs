@@ -112,6 +112,7 @@ pub enum Check {
     SipParameter,
     BundleIncomplete,
     EmptyImage,
+    RingList,
     W210,
     SccpName83,
     DowngradeBelow5,

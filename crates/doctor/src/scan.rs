@@ -6,7 +6,8 @@ use std::net::Ipv4Addr;
 
 use phoneflip_config::sip_params::{self, SipProblem};
 use phoneflip_config::{
-    GkDefault, ImageRef, Os79xx, Os79xxDefect, SepDevice, SipCnf, XmlDefault, CFGFMT_COMMAND,
+    GkDefault, ImageRef, Os79xx, Os79xxDefect, RingList, SepDevice, SipCnf, XmlDefault,
+    CFGFMT_COMMAND,
 };
 use phoneflip_device::Mac;
 use phoneflip_firmware::{
@@ -149,6 +150,7 @@ pub fn scan(root: &Root, opts: &Options) -> Vec<Finding> {
     );
     cx.sip_parameters(default_image.as_ref(), default_cnf.as_ref(), &phones);
     cx.bundles();
+    cx.ringlist();
 
     if let Some(n) = &os79 {
         all_named.push(n.clone());
@@ -1069,6 +1071,46 @@ impl<'a> Ctx<'a> {
                         load_list(&missing)
                     ))
                     .fix("unzip the release's ZIP package into the root of the TFTP server (do not copy files by hand)"),
+            );
+        }
+    }
+
+    /// RINGLIST.DAT's audio files must be in the root too.
+    fn ringlist(&mut self) {
+        let Some(bytes) = self.root.get("RINGLIST.DAT").and_then(|f| f.bytes()) else {
+            return;
+        };
+        let list = match RingList::parse("RINGLIST.DAT", bytes) {
+            Ok(l) => l,
+            Err(e) => {
+                self.push(
+                    Finding::new(Check::RingList, Severity::Warning, section::ENABLE_SIP)
+                        .file("RINGLIST.DAT")
+                        .line(e.line)
+                        .problem(format!("RINGLIST.DAT cannot be read: {}", e.problem))
+                        .fix(e.fix.clone()),
+                );
+                return;
+            }
+        };
+        for ring in &list.rings {
+            if self.root.has(&ring.file) {
+                continue;
+            }
+            let (found, fix) = self.rename_fix(&ring.file);
+            let found = found.map(str::to_string);
+            self.push(
+                Finding::new(Check::RingList, Severity::Warning, section::ENABLE_SIP)
+                    .file("RINGLIST.DAT")
+                    .problem(match &found {
+                        Some(f) => format!("RINGLIST.DAT lists {} ({}), which the root has only as {f}", ring.file, ring.name),
+                        None => format!("RINGLIST.DAT lists {} ({}), which is not in the root", ring.file, ring.name),
+                    })
+                    .fix(match &found {
+                        Some(f) => format!("rename {f} to {}", ring.file),
+                        None => format!("copy {} into the root (the audio files listed in RINGLIST.DAT must be in the root directory of the TFTP server), or remove the line", ring.file),
+                    })
+                    .auto(fix),
             );
         }
     }

@@ -590,3 +590,28 @@ fn misnamed_and_malformed_os79xx_is_renamed_then_rewritten() {
     );
     assert!(!dir.path().join("Os79xx.txt").exists());
 }
+
+#[test]
+fn ringlist_files_must_be_in_the_root() {
+    let dir = build(&[
+        (
+            "RINGLIST.DAT",
+            b"Chirp\tchirp1.raw\r\nClassic\tringer1.pcm\r\n",
+        ),
+        ("Ringer1.PCM", b"audio"),
+    ]);
+    let opts = Options::default();
+    let findings = run(dir.path(), &opts);
+    let rings = only(&findings, Check::RingList);
+    assert_eq!(rings.len(), 2, "{findings:#?}");
+    assert!(rings
+        .iter()
+        .any(|f| f.problem.contains("chirp1.raw") && f.auto_fix.is_none()));
+    assert!(rings.iter().any(|f| f.auto_fix
+        == Some(Fix::Rename {
+            from: "Ringer1.PCM".into(),
+            to: "ringer1.pcm".into()
+        })));
+    apply_fixes(dir.path(), &findings, SystemTime::now()).unwrap();
+    assert_eq!(only(&run(dir.path(), &opts), Check::RingList).len(), 1);
+}
