@@ -1,5 +1,8 @@
 //! `phoneflip doctor`: the reference's common issues, found in a TFTP root,
 //! its log and the DHCP setup before a phone runs into them.
+//!
+//! Exits with status 2 when errors remain (after `--fix`), so a script can
+//! refuse to reset phones against a root that would fail them.
 
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
