@@ -5,7 +5,9 @@
 //! format ([`image`]), synthetic vendor bundles and their import into a TFTP
 //! root ([`synth`]), the phone's own reading of the files it fetches
 //! ([`cfgread`]), a synchronous runner over an in-memory file set
-//! ([`run`]) and the UDP driver ([`driver`]). Must not touch: the TFTP
+//! ([`run`]), the phone's SIP agent for remote reset ([`sip`]) and the UDP
+//! driver ([`driver`]: one boot, or a live phone listening for SIP on its
+//! own address). Must not touch: the TFTP
 //! server, the planner, the inventory or rendering; it only reads what a
 //! server hands it, so that it can judge their output the way a phone would.
 //!
@@ -28,8 +30,10 @@
 //!   SIP application then waits ~20 s, fetches `SIPDefault.cnf` and
 //!   `./SIP<MAC>.cnf` (8.x prefixes `tftp_cfg_dir`, `./` by default),
 //!   re-requesting the latter every 30 s while it is missing, then
-//!   `RINGLIST.DAT` and `dialplan.xml`. `NOTIFY check-sync` fetches
-//!   `syncinfo.xml` and reboots when the `SYNC` differs.
+//!   `RINGLIST.DAT` and `dialplan.xml`. `NOTIFY check-sync` (answered
+//!   200 OK by [`sip::Agent`]) waits 20 s for idle, fetches `syncinfo.xml`
+//!   and reboots when the `SYNC` of its image's line (or `*`) differs from
+//!   its `sync`, else reloads `dialplan.xml`.
 //! - Flash (loader, application, signed or not) survives reboots; the
 //!   no-downgrade-below-5.0 rule (a signed phone refuses an unsigned image);
 //!   SIP 2.1 and earlier refusing names longer than 8.3; case-sensitive
