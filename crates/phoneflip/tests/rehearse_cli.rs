@@ -142,3 +142,121 @@ fn rehearse_boots_a_fleet_and_groups_it_by_final_state() {
     assert_eq!(v["failures"][0]["cause"], "no_load_specified");
     assert_eq!(v["failures"][0]["phones"], 2);
 }
+
+/// Reads a child's stdout lines on a thread, so every wait is bounded.
+fn lines_of(out: std::process::ChildStdout) -> std::sync::mpsc::Receiver<String> {
+    use std::io::BufRead;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+fn wait_line(rx: &std::sync::mpsc::Receiver<String>, want: &str, seen: &mut String) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(l) => {
+                seen.push_str(&l);
+                seen.push('\n');
+                if l.contains(want) {
+                    return l;
+                }
+            }
+            Err(_) => panic!("no line with {want:?} within 15 s; output so far:\n{seen}"),
+        }
+    }
+}
+
+/// A `--stay` child must not outlive a failed test.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn emulate_stay_listens_for_sip_and_reboots_on_check_sync() {
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().unwrap();
+    let root = sip_8_12_root(dir.path(), &["002094D245CC"]);
+    std::fs::write(
+        root.join("syncinfo.xml"),
+        "<IMAGE VERSION=\"*\" SYNC=\"2\"/>\n",
+    )
+    .unwrap();
+    let s = serve(&root);
+    // A port outside the ephemeral range, free on the phone's address.
+    let bind: std::net::IpAddr = "127.100.9.1".parse().unwrap();
+    let port = (20_000 + (std::process::id() % 9_000) as u16..30_000)
+        .find(|p| std::net::UdpSocket::bind((bind, *p)).is_ok())
+        .unwrap();
+    let mut child = KillOnDrop(
+        phoneflip()
+            .args(["emulate", "--tftp", &s.addr.to_string()])
+            .args(["--mac", "002094D245CC", "--load", "sip:8.12"])
+            .args(["--bind", &bind.to_string(), "--stay"])
+            .args(["--sip-port", &port.to_string()])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let rx = lines_of(child.0.stdout.take().unwrap());
+    let mut seen = String::new();
+    let first = wait_line(&rx, "listening for SIP on", &mut seen);
+    assert!(first.contains(&format!("{bind}:{port}")), "{first}");
+    assert!(first.contains("stable sip P0S3-8-12-00"), "{first}");
+
+    // The job side's NOTIFY, over real UDP.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let timers = phoneflip_jobs::Timers {
+        t1_ms: 100,
+        t2_ms: 400,
+        timeout_ms: 3_200,
+    };
+    let outcome = rt
+        .block_on(phoneflip_jobs::send_check_sync(
+            "100",
+            std::net::SocketAddr::new(bind, port),
+            None,
+            timers,
+            7,
+        ))
+        .unwrap();
+    assert!(
+        matches!(
+            outcome,
+            phoneflip_jobs::NotifyOutcome::Accepted { status: 200, .. }
+        ),
+        "{outcome:?}"
+    );
+    // SYNC 2 differs from the phone's default 1: it reboots and is back.
+    let again = wait_line(&rx, "1 check-sync(s), 1 reboot(s)", &mut seen);
+    assert!(again.contains("listening for SIP"), "{again}");
+
+    // Ctrl-C: the phone stops and prints its whole story.
+    let status = Command::new("kill")
+        .args(["-INT", &child.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    wait_line(&rx, "final: stable sip P0S3-8-12-00", &mut seen);
+    let exit = child.0.wait().unwrap();
+    assert!(exit.success(), "{seen}");
+    assert!(seen.contains("CheckSync"), "{seen}");
+    assert!(seen.contains("-> RRQ  syncinfo.xml"), "{seen}");
+    assert!(seen.contains("reboot"), "{seen}");
+}
