@@ -752,7 +752,29 @@ mod tests {
         fn any_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
             let mut a = Agent::new("t");
             let _ = a.handle(&bytes, SRC.parse().unwrap());
-            let _ = Response::parse(&bytes);
+            // Whatever parses writes back to itself (as the fuzz target
+            // checks).
+            if let Ok(r) = Request::parse(&bytes) {
+                prop_assert_eq!(Request::parse(&r.to_bytes()), Ok(r));
+            }
+            if let Ok(r) = Response::parse(&bytes) {
+                prop_assert_eq!(Response::parse(&r.to_bytes()), Ok(r));
+            }
+        }
+
+        #[test]
+        fn near_sip_bytes_parse_back_to_themselves(
+            lines in prop::collection::vec("[ -~\t\r]{0,30}", 1..8),
+            sep in prop_oneof![Just("\r\n"), Just("\n")],
+            start in prop_oneof![Just("NOTIFY sip:1@h SIP/2.0"), Just("SIP/2.0 200 OK"), Just("\r\nOPTIONS sip:x SIP/2.0")],
+        ) {
+            let text = format!("{start}{sep}{}{sep}{sep}", lines.join(sep));
+            if let Ok(r) = Request::parse(text.as_bytes()) {
+                prop_assert_eq!(Request::parse(&r.to_bytes()), Ok(r));
+            }
+            if let Ok(r) = Response::parse(text.as_bytes()) {
+                prop_assert_eq!(Response::parse(&r.to_bytes()), Ok(r));
+            }
         }
 
         #[test]
