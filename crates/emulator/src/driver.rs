@@ -236,98 +236,135 @@ pub async fn live(
     status: &watch::Sender<LiveStatus>,
 ) -> Result<LiveReport, LiveError> {
     tokio::pin!(stop);
-    let mac = phone.config().mac.to_string();
-    let mut agent = Agent::new(&mac);
-    let mut log = Vec::new();
     let mut run = Run::new(phone);
-    let mut check_syncs = 0;
-    let publish = |run: &Run, listening: Option<SocketAddr>, check_syncs: u32| {
-        let outcome = match run.phone().state() {
-            PhoneState::Stable(s) => Some(Outcome::Stable(s.clone())),
-            PhoneState::Failed(f) => Some(Outcome::Failed(f.clone())),
-            _ => None,
-        };
-        status.send_replace(LiveStatus {
-            listening,
-            outcome,
-            reboots: run.phone().reboots(),
-            check_syncs,
-        });
-    };
-    publish(&run, None, 0);
+    publish(status, &run, None, 0);
     let first = run.start();
     let stopped = tokio::select! {
         _ = &mut stop => true,
         _ = drive(&mut run, first, fetcher, opts) => false,
     };
+    if stopped {
+        publish(status, &run, None, 0);
+        return Ok(LiveReport {
+            boot: run.report(),
+            sip: Vec::new(),
+        });
+    }
+    stay(run, fetcher, opts, sip, stop, status).await
+}
+
+/// Boots `phone` once, like [`boot`], and hands back the [`Run`] so that
+/// the phone can [`stay`] up afterwards.
+pub async fn booted(phone: Phone, fetcher: &impl Fetcher, opts: &DriveOptions) -> Run {
+    let mut run = Run::new(phone);
+    let step = run.start();
+    drive(&mut run, step, fetcher, opts).await;
+    run
+}
+
+fn publish(
+    status: &watch::Sender<LiveStatus>,
+    run: &Run,
+    listening: Option<SocketAddr>,
+    check_syncs: u32,
+) {
+    let outcome = match run.phone().state() {
+        PhoneState::Stable(s) => Some(Outcome::Stable(s.clone())),
+        PhoneState::Failed(f) => Some(Outcome::Failed(f.clone())),
+        _ => None,
+    };
+    status.send_replace(LiveStatus {
+        listening,
+        outcome,
+        reboots: run.phone().reboots(),
+        check_syncs,
+    });
+}
+
+/// Keeps a booted phone up until `stop` resolves: the second half of
+/// [`live`].
+pub async fn stay(
+    mut run: Run,
+    fetcher: &impl Fetcher,
+    opts: &DriveOptions,
+    sip: &SipOptions,
+    stop: impl Future<Output = ()>,
+    status: &watch::Sender<LiveStatus>,
+) -> Result<LiveReport, LiveError> {
+    tokio::pin!(stop);
+    let mac = run.phone().config().mac.to_string();
+    let mut agent = Agent::new(&mac);
+    let mut log = Vec::new();
+    let mut check_syncs = 0;
+    let publish = |run: &Run, listening: Option<SocketAddr>, check_syncs: u32| {
+        publish(status, run, listening, check_syncs)
+    };
     let mut sock: Option<UdpSocket> = None;
     let mut heard_up_to = run.phone().reboots();
     let mut buf = vec![0u8; 65_535];
-    if !stopped {
-        loop {
-            let on_sip =
-                matches!(run.phone().state(), PhoneState::Stable(s) if s.protocol == Protocol::Sip);
-            if !on_sip {
-                // Failed, or on SCCP/MGCP: nothing will reach it any more.
-                publish(&run, None, check_syncs);
-                stop.as_mut().await;
-                break;
+    loop {
+        let on_sip =
+            matches!(run.phone().state(), PhoneState::Stable(s) if s.protocol == Protocol::Sip);
+        if !on_sip {
+            // Failed, or on SCCP/MGCP: nothing will reach it any more.
+            publish(&run, None, check_syncs);
+            stop.as_mut().await;
+            break;
+        }
+        let addr = SocketAddr::new(opts.local, sip.port);
+        if sock.is_none() {
+            let s = UdpSocket::bind(addr)
+                .await
+                .map_err(|source| LiveError::Bind {
+                    mac: mac.clone(),
+                    addr,
+                    source,
+                })?;
+            sock = Some(s);
+        }
+        let Some(s) = sock.as_ref() else { break };
+        if run.phone().reboots() != heard_up_to {
+            while s.try_recv_from(&mut buf).is_ok() {}
+            heard_up_to = run.phone().reboots();
+        }
+        publish(&run, Some(addr), check_syncs);
+        let idle_since = Instant::now();
+        let (n, from) = tokio::select! {
+            _ = &mut stop => break,
+            r = s.recv_from(&mut buf) => match r {
+                Ok(x) => x,
+                // An ICMP error from an earlier reply: nothing to read.
+                Err(_) => continue,
+            },
+        };
+        run.idle(idle_since.elapsed());
+        let reply = agent.handle(&buf[..n], from);
+        let answered = reply
+            .send
+            .as_ref()
+            .and_then(|b| crate::sip::Response::parse(b).ok().map(|r| r.status));
+        if let Some(bytes) = &reply.send {
+            if let Err(e) = s.send_to(bytes, from).await {
+                tracing::debug!(%mac, %from, error = %e, "SIP answer not sent");
             }
-            let addr = SocketAddr::new(opts.local, sip.port);
-            if sock.is_none() {
-                let s = UdpSocket::bind(addr)
-                    .await
-                    .map_err(|source| LiveError::Bind {
-                        mac: mac.clone(),
-                        addr,
-                        source,
-                    })?;
-                sock = Some(s);
-            }
-            let Some(s) = sock.as_ref() else { break };
-            if run.phone().reboots() != heard_up_to {
-                while s.try_recv_from(&mut buf).is_ok() {}
-                heard_up_to = run.phone().reboots();
-            }
-            publish(&run, Some(addr), check_syncs);
-            let idle_since = Instant::now();
-            let (n, from) = tokio::select! {
-                _ = &mut stop => break,
-                r = s.recv_from(&mut buf) => match r {
-                    Ok(x) => x,
-                    // An ICMP error from an earlier reply: nothing to read.
-                    Err(_) => continue,
-                },
+        }
+        let check_sync = matches!(reply.heard, Heard::CheckSync { .. });
+        log.push(SipEntry {
+            at_ms: run.clock().as_millis() as u64,
+            from,
+            heard: reply.heard,
+            answered,
+        });
+        if check_sync {
+            check_syncs += 1;
+            publish(&run, None, check_syncs);
+            let next = run.notify_check_sync();
+            let stopped = tokio::select! {
+                _ = &mut stop => true,
+                _ = drive(&mut run, next, fetcher, opts) => false,
             };
-            run.idle(idle_since.elapsed());
-            let reply = agent.handle(&buf[..n], from);
-            let answered = reply
-                .send
-                .as_ref()
-                .and_then(|b| crate::sip::Response::parse(b).ok().map(|r| r.status));
-            if let Some(bytes) = &reply.send {
-                if let Err(e) = s.send_to(bytes, from).await {
-                    tracing::debug!(%mac, %from, error = %e, "SIP answer not sent");
-                }
-            }
-            let check_sync = matches!(reply.heard, Heard::CheckSync { .. });
-            log.push(SipEntry {
-                at_ms: run.clock().as_millis() as u64,
-                from,
-                heard: reply.heard,
-                answered,
-            });
-            if check_sync {
-                check_syncs += 1;
-                publish(&run, None, check_syncs);
-                let next = run.notify_check_sync();
-                let stopped = tokio::select! {
-                    _ = &mut stop => true,
-                    _ = drive(&mut run, next, fetcher, opts) => false,
-                };
-                if stopped {
-                    break;
-                }
+            if stopped {
+                break;
             }
         }
     }
