@@ -260,3 +260,74 @@ fn emulate_stay_listens_for_sip_and_reboots_on_check_sync() {
     assert!(seen.contains("-> RRQ  syncinfo.xml"), "{seen}");
     assert!(seen.contains("reboot"), "{seen}");
 }
+
+#[test]
+fn rehearse_stay_keeps_sip_phones_listening_for_check_sync() {
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().unwrap();
+    let macs = ["00AA00000000", "00AA00000001"];
+    let root = sip_8_12_root(dir.path(), &macs);
+    std::fs::write(
+        root.join("syncinfo.xml"),
+        "<IMAGE VERSION=\"*\" SYNC=\"2\"/>\n",
+    )
+    .unwrap();
+    let s = serve(&root);
+    let addrs: Vec<std::net::IpAddr> = (0..2)
+        .map(phoneflip_emulator::driver::loopback_addr)
+        .collect();
+    let port = (20_000 + (std::process::id() % 9_000) as u16 + 100..30_000)
+        .find(|p| {
+            addrs
+                .iter()
+                .all(|a| std::net::UdpSocket::bind((*a, *p)).is_ok())
+        })
+        .unwrap();
+    let mut child = KillOnDrop(
+        phoneflip()
+            .args(["rehearse", "--tftp", &s.addr.to_string()])
+            .args(["--phones", "2", "--from", "sip:8.12", "--stay"])
+            .args(["--sip-port", &port.to_string()])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let rx = lines_of(child.0.stdout.take().unwrap());
+    let mut seen = String::new();
+    wait_line(&rx, "phones stay up", &mut seen);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let timers = phoneflip_jobs::Timers {
+        t1_ms: 100,
+        t2_ms: 400,
+        timeout_ms: 3_200,
+    };
+    for (i, a) in addrs.iter().enumerate() {
+        let o = rt
+            .block_on(phoneflip_jobs::send_check_sync(
+                "100",
+                std::net::SocketAddr::new(*a, port),
+                None,
+                timers,
+                i as u64,
+            ))
+            .unwrap();
+        assert!(
+            matches!(
+                o,
+                phoneflip_jobs::NotifyOutcome::Accepted { status: 200, .. }
+            ),
+            "{a}: {o:?}\n{seen}"
+        );
+    }
+    let status = Command::new("kill")
+        .args(["-INT", &child.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    wait_line(&rx, "2 check-sync NOTIFY(s) taken", &mut seen);
+    assert!(child.0.wait().unwrap().success(), "{seen}");
+}

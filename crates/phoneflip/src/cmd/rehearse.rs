@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use phoneflip_device::{Mac, Model};
-use phoneflip_emulator::driver::{self, DriveOptions, TftpFetcher};
+use phoneflip_emulator::driver::{self, DriveOptions, LiveStatus, SipOptions, TftpFetcher};
 use phoneflip_emulator::{Flash, Outcome, Phone, PhoneConfig, Report, TftpSetting};
 use phoneflip_firmware::{LoadName, Release};
 use phoneflip_inventory::{Inventory, PhoneFilter};
@@ -41,6 +41,16 @@ pub struct Args {
     /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,
+    /// After the rehearsal, keep the phones up until Ctrl-C: those on a
+    /// SIP load listen for SIP on their own 127.100.x.y address, so a
+    /// job's check-sync NOTIFY (from `serve`) resets them as it would
+    /// real phones.
+    #[arg(long)]
+    pub stay: bool,
+    /// The UDP port the phones' SIP stacks listen on with --stay (the
+    /// port `serve` sends its NOTIFYs to).
+    #[arg(long, default_value_t = 5060, requires = "stay")]
+    pub sip_port: u16,
 }
 
 #[derive(Default, serde::Serialize)]
@@ -131,8 +141,10 @@ pub fn run(args: Args) -> Result<()> {
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let started = Instant::now();
-    let results: Vec<(Spec, Report, Duration)> = rt.block_on(async {
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let (results, mut alive): (Vec<(Spec, Report, Duration)>, _) = rt.block_on(async {
         let fetcher = Arc::new(TftpFetcher::default());
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         let mut set = tokio::task::JoinSet::new();
         for (i, spec) in specs.into_iter().enumerate() {
             let i = i as u32;
@@ -150,25 +162,41 @@ pub fn run(args: Args) -> Result<()> {
                 ..DriveOptions::default()
             };
             let fetcher = fetcher.clone();
+            let tx = tx.clone();
+            let mut stop_rx = stop_rx.clone();
+            let (stay, sip) = (
+                args.stay,
+                SipOptions {
+                    port: args.sip_port,
+                },
+            );
             set.spawn(async move {
                 let t = Instant::now();
-                let r = driver::boot(phone, fetcher.as_ref(), &opts).await;
-                (spec, r, t.elapsed())
+                let run = driver::booted(phone, fetcher.as_ref(), &opts).await;
+                let _ = tx.send((spec, run.report(), t.elapsed()));
+                drop(tx);
+                if !stay {
+                    return None;
+                }
+                let (status, _) = tokio::sync::watch::channel(LiveStatus::default());
+                let stop = async move {
+                    let _ = stop_rx.wait_for(|s| *s).await;
+                };
+                Some(driver::stay(run, fetcher.as_ref(), &opts, &sip, stop, &status).await)
             });
         }
+        drop(tx);
         let mut out = Vec::new();
         let mut failed = 0;
-        while let Some(r) = set.join_next().await {
-            if let Ok(r) = r {
-                if !r.1.outcome.is_stable() {
-                    failed += 1;
-                    bar.set_message(format!("{failed} failed"));
-                }
-                out.push(r);
+        while let Some(r) = rx.recv().await {
+            if !r.1.outcome.is_stable() {
+                failed += 1;
+                bar.set_message(format!("{failed} failed"));
             }
+            out.push(r);
             bar.inc(1);
         }
-        out
+        (out, set)
     });
     bar.finish_and_clear();
     let wall = started.elapsed();
@@ -256,8 +284,54 @@ pub fn run(args: Args) -> Result<()> {
             }
         }
     }
+    if args.stay {
+        stay(&rt, &mut alive, &stop_tx, args.sip_port);
+    }
     if failed > 0 {
         bail!("{failed} of {count} phone(s) ended in an error state or off their desired load");
     }
     Ok(())
+}
+
+/// Waits for Ctrl-C while the phones stay up, then says what the SIP ones
+/// went through.
+fn stay(
+    rt: &tokio::runtime::Runtime,
+    alive: &mut tokio::task::JoinSet<Option<Result<driver::LiveReport, driver::LiveError>>>,
+    stop: &tokio::sync::watch::Sender<bool>,
+    port: u16,
+) {
+    println!(
+        "phones stay up; those on SIP listen on their 127.100.x.y:{port} for check-sync NOTIFYs; Ctrl-C to stop"
+    );
+    let lives = rt.block_on(async {
+        let _ = tokio::signal::ctrl_c().await;
+        stop.send_replace(true);
+        let mut v = Vec::new();
+        while let Some(r) = alive.join_next().await {
+            if let Ok(Some(r)) = r {
+                v.push(r);
+            }
+        }
+        v
+    });
+    let mut now: BTreeMap<String, u32> = BTreeMap::new();
+    let mut notifies = 0;
+    for l in lives {
+        match l {
+            Ok(l) => {
+                notifies += l
+                    .sip
+                    .iter()
+                    .filter(|e| matches!(e.heard, phoneflip_emulator::sip::Heard::CheckSync { .. }))
+                    .count();
+                *now.entry(l.boot.outcome.key()).or_default() += 1;
+            }
+            Err(e) => println!("  {e}"),
+        }
+    }
+    println!("while staying: {notifies} check-sync NOTIFY(s) taken; the phones now:");
+    for (k, n) in now {
+        println!("  {k}: {n} phone(s)");
+    }
 }
