@@ -353,10 +353,23 @@ async fn a_job_resets_listening_sip_phones_with_check_sync_and_they_convert() {
         );
         assert_eq!(r.boot.reboots, 3, "check-sync, loader, application\n{d}");
     }
-    // The inventory learnt the new load from the fetches.
+    // The job pointed the records at the target, and the inventory learnt
+    // from the fetches that the phones run it.
+    let deadline = Instant::now() + LIMIT;
     for (mac, ..) in &fleet {
-        let p = inv.get_phone(*mac).unwrap().unwrap();
-        assert_eq!(p.desired_load.unwrap().as_str(), TARGET);
+        loop {
+            let p = inv.get_phone(*mac).unwrap().unwrap();
+            assert_eq!(p.desired_load.as_ref().unwrap().as_str(), TARGET);
+            if p.observed_load.as_ref().map(|l| l.as_str()) == Some(TARGET) {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{mac}: observed {:?}",
+                p.observed_load
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
     let _ = tftp.stop.map(|s| s.send(()));
     let _ = tftp.task.await;
