@@ -13,7 +13,7 @@
 # Usage: scripts/bench-rehearsal.sh [--phones N] [--runs R]
 #          [--max-image-transfers N[,N...]] [--out FILE] [--no-build]
 # Env:   CARGO_TARGET_DIR (where the release binary is built; default
-#        target/), PHONEFLIP (use this binary, skip the build), KEEP=1
+#        target/), PHONEFLIP (use this binary, skip the build), TMPDIR, KEEP=1
 #        (keep the temp dir).
 # Needs: a release build of phoneflip, jq, GNU time (/usr/bin/time), Linux /proc.
 set -euo pipefail
@@ -52,7 +52,7 @@ fi
 [ -x "$BIN" ] || { echo "bench-rehearsal: no phoneflip binary at $BIN; build it with cargo build --release -p phoneflip or set PHONEFLIP" >&2; exit 2; }
 
 TICK=$(getconf CLK_TCK)
-WORK=$(mktemp -d /tmp/phoneflip-bench-rehearsal.XXXXXX)
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/phoneflip-bench-rehearsal.XXXXXX")
 SERVER_PID=""
 cleanup() {
   if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
@@ -140,14 +140,20 @@ one_run() { # $1 = max image transfers, $2 = run number
   retries=$(jq '[.groups[].retries] | add' "$dir/rehearse.json")
   bytes=$(jq '[.groups[].bytes] | add' "$dir/rehearse.json")
   read -r r_wall r_user r_sys r_rss < "$dir/rehearse.time"
+  # The server's transfer log: requests it refused at the image cap (each
+  # costs the phone a 4 s wait before it asks again), and transfers that
+  # failed for another reason than a missing file or that refusal.
+  local refused others
+  refused=$(grep -c 'the image cap' "$dir/transfers.log" || true)
+  others=$(grep 'Failed (' "$dir/transfers.log" | grep -vc 'the image cap\|File not found' || true)
   local s_cpu s_total
   s_cpu=$(awk -v a="$cpu0" -v b="$cpu1" -v t="$TICK" 'BEGIN { printf "%.2f", (b - a) / t }')
   s_total=$(awk -v b="$cpu1" -v t="$TICK" 'BEGIN { printf "%.2f", b / t }')
   local r_cpu; r_cpu=$(awk -v u="$r_user" -v s="$r_sys" 'BEGIN { printf "%.2f", u + s }')
-  printf '%s\t%s\t%.2f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
+  printf '%s\t%s\t%.2f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
     "$mit" "$run" "$(awk -v w="$wall_ms" 'BEGIN { print w / 1000 }')" "$states" "$reboots" "$retries" "$bytes" \
-    "$s_cpu" "$s_total" "$((hwm / 1024))" "$r_cpu" "$((r_rss / 1024))" "$rc" "$((drops1 - drops0))" >> "$RESULTS"
-  echo "  max-image-transfers $mit run $run: $(tail -1 "$RESULTS" | cut -f3) s wall, $retries unanswered, $((drops1 - drops0)) UDP drops, server $s_cpu s CPU / $((hwm / 1024)) MiB, rehearse $r_cpu s CPU / $((r_rss / 1024)) MiB, exit $rc [$states]" >&2
+    "$s_cpu" "$s_total" "$((hwm / 1024))" "$r_cpu" "$((r_rss / 1024))" "$rc" "$((drops1 - drops0))" "$refused" "$others" >> "$RESULTS"
+  echo "  max-image-transfers $mit run $run: $(tail -1 "$RESULTS" | cut -f3) s wall, $retries unanswered rounds, $refused refused at the cap, $others other failed transfers, $((drops1 - drops0)) UDP drops, server $s_cpu s CPU / $((hwm / 1024)) MiB, rehearse $r_cpu s CPU / $((r_rss / 1024)) MiB, exit $rc [$states]" >&2
   [ "${KEEP:-0}" = 1 ] || rm -rf "$dir"
 }
 
@@ -165,15 +171,15 @@ col() { awk -F'\t' -v m="$1" -v c="$2" '$1 == m { print $c }' "$RESULTS" | media
   echo "Fleet rehearsal: $PHONES phones, SCCP 5.0(1.1) -> SIP 8.12 (P0S3-8-12-00), real-size synthetic images, loopback;"
   echo "medians of $RUNS run(s); $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) after the runs."
   echo
-  echo "| --max-image-transfers | wall s | final states (every run) | reboots | unanswered requests | MB sent | server CPU s | server peak RSS MiB | rehearse CPU s | rehearse peak RSS MiB | UDP receive-buffer drops |"
-  echo "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+  echo "| --max-image-transfers | wall s | final states (every run) | reboots | unanswered rounds (phone side) | requests refused at the cap (server log) | other failed transfers | MB sent | server CPU s | server peak RSS MiB | rehearse CPU s | rehearse peak RSS MiB | UDP receive-buffer drops |"
+  echo "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
   for mit in ${MITS//,/ }; do
     states=$(awk -F'\t' -v m="$mit" '$1 == m { print $4 }' "$RESULTS" | sort -u | paste -sd'|' | sed 's/|/ <br> /g')
-    printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$mit" "$(col "$mit" 3)" "$states" \
-      "$(col "$mit" 5)" "$(col "$mit" 6)" "$(awk -v b="$(col "$mit" 7)" 'BEGIN { printf "%.1f", b / 1e6 }')" \
+    printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$mit" "$(col "$mit" 3)" "$states" \
+      "$(col "$mit" 5)" "$(col "$mit" 6)" "$(col "$mit" 15)" "$(col "$mit" 16)" "$(awk -v b="$(col "$mit" 7)" 'BEGIN { printf "%.1f", b / 1e6 }')" \
       "$(col "$mit" 8)" "$(col "$mit" 10)" "$(col "$mit" 11)" "$(col "$mit" 12)" "$(col "$mit" 14)"
   done
   echo
-  echo "Runs (wall s / unanswered / UDP drops / server CPU s during the rehearsal, since start / server RSS MiB / rehearse exit code):"
-  awk -F'\t' '{ printf "- max-image-transfers %s run %s: %s s / %s / %s / %s s, %s s / %s MiB / exit %s\n", $1, $2, $3, $6, $14, $8, $9, $10, $13 }' "$RESULTS"
+  echo "Runs (wall s / unanswered rounds / refused at the cap / UDP drops / server CPU s during the rehearsal, since start / server RSS MiB / rehearse exit code):"
+  awk -F'\t' '{ printf "- max-image-transfers %s run %s: %s s / %s / %s / %s / %s s, %s s / %s MiB / exit %s\n", $1, $2, $3, $6, $15, $14, $8, $9, $10, $13 }' "$RESULTS"
 } | tee "${OUT:-/dev/null}"
