@@ -225,8 +225,11 @@ pub enum LiveError {
 ///
 /// The socket is bound the first time the phone is up on SIP and kept
 /// until the end, so a test's port cannot be taken by someone else while
-/// the phone reboots; what arrives while it reboots is thrown away unread,
-/// as a rebooting phone never sees it.
+/// the phone reboots; what arrives while it is busy or rebooting waits in
+/// the socket, and after a reboot what is queued is thrown away unread
+/// (as far as the reactor has seen it), as a rebooting phone never sees
+/// it. A NOTIFY resent meanwhile is still answered only once: the agent
+/// remembers what it answered.
 pub async fn live(
     phone: Phone,
     fetcher: &impl Fetcher,
