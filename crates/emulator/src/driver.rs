@@ -228,7 +228,7 @@ pub enum LiveError {
 /// the phone reboots; what arrives while it is busy or rebooting waits in
 /// the socket, and after a reboot what is queued is thrown away unread
 /// (as far as the reactor has seen it), as a rebooting phone never sees
-/// it. A NOTIFY resent meanwhile is still answered only once: the agent
+/// it. A NOTIFY resent meanwhile is still acted on only once: the agent
 /// remembers what it answered.
 pub async fn live(
     phone: Phone,
