@@ -32,6 +32,8 @@ pub struct AppConfig {
     pub auto_register: Option<AutoRegister>,
     /// How often bulk-migration jobs are ticked.
     pub jobs_every: Duration,
+    /// The phones' SIP port, where check-sync NOTIFYs go (`voip_control_port`).
+    pub phone_sip_port: u16,
 }
 
 /// Runs until Ctrl-C (or `shutdown` resolves).
@@ -106,10 +108,12 @@ pub async fn run(
     let jobs_inventory = inventory.clone();
     let mut jobs_rx = stop_rx.clone();
     let every = cfg.jobs_every;
+    let sip_port = cfg.phone_sip_port;
     let jobs_task = tokio::spawn(async move {
         let events = InventoryEvents(jobs_inventory.clone());
-        let effects =
+        let mut effects =
             InventoryEffects::new(jobs_inventory.clone(), InventorySyncBumper(jobs_inventory));
+        effects.sip_port = sip_port;
         let mut tick = tokio::time::interval(every);
         loop {
             tokio::select! {

@@ -87,6 +87,10 @@ pub struct Args {
     /// Seconds between two ticks of the bulk migration jobs [default: 1].
     #[arg(long, value_name = "S")]
     pub jobs_every: Option<u64>,
+    /// UDP port the phones listen on for SIP (their voip_control_port),
+    /// where jobs send check-sync NOTIFYs [default: 5060].
+    #[arg(long, value_name = "PORT")]
+    pub phone_sip_port: Option<u16>,
     /// Create a demo: synthetic firmware in an empty root and a 20-phone
     /// fleet in an empty inventory (the images are NOT firmware).
     #[arg(long)]
@@ -113,6 +117,7 @@ struct FileConfig {
     upload_dir: Option<PathBuf>,
     timeout_ms: Option<u64>,
     jobs_every: Option<u64>,
+    phone_sip_port: Option<u16>,
     demo: Option<bool>,
 }
 
@@ -196,6 +201,7 @@ pub fn run(args: Args) -> Result<()> {
         api_token: args.api_token.or(file.api_token),
         auto_register,
         jobs_every: Duration::from_secs(args.jobs_every.or(file.jobs_every).unwrap_or(1).max(1)),
+        phone_sip_port: args.phone_sip_port.or(file.phone_sip_port).unwrap_or(5060),
     };
     // One socket per transfer: make room for the transfer cap.
     let wanted = 2 * app_cfg.tftp.max_transfers as u64 + 256;
