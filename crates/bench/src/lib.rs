@@ -328,12 +328,14 @@ async fn run_async(config: &Config, progress: &mut dyn FnMut(&str)) -> Result<Re
             }
             for cell in &row {
                 progress(&format!(
-                    "{} | {} clients | {}: {:.1} files/s, {} failed",
+                    "{} | {} clients | {}: {:.1} files/s, {} failed ({} files in {:.1} s over all runs)",
                     scenario.label(),
                     clients,
                     cell.server,
                     cell.files_per_sec(),
-                    cell.failed()
+                    cell.failed(),
+                    cell.files(),
+                    cell.samples.iter().map(|x| x.secs).sum::<f64>()
                 ));
             }
             cells.extend(row);
