@@ -8,7 +8,7 @@
 # its own process (CPU from /proc/PID/stat utime+stime, peak RSS from
 # /proc/PID/status VmHWM, read just before it is stopped), then
 # `phoneflip rehearse --inventory --json` under /usr/bin/time. Each setting
-# of --max-image-transfers is run R times; the table shows medians.
+# of --max-image-transfers is run R times, interleaved; the table shows medians.
 #
 # Usage: scripts/bench-rehearsal.sh [--phones N] [--runs R]
 #          [--max-image-transfers N[,N...]] [--out FILE] [--no-build]
@@ -101,6 +101,9 @@ one_run() { # $1 = max image transfers, $2 = run number
   "$BIN" templates add bench-sip --protocol sip proxy1_address=127.0.0.1 proxy_register=1 --db "$dir/inv.db" > /dev/null
   "$BIN" phones import "$WORK/fleet.csv" --db "$dir/inv.db" > /dev/null
 
+  # Created here: the background job opens its redirections only once it
+  # has forked, and the address is read from serve.out right after.
+  : > "$dir/serve.out"
   "$BIN" serve --root "$dir/root" --db "$dir/inv.db" --tftp 127.0.0.1:0 --no-http \
     --log "$dir/transfers.log" --max-image-transfers "$mit" > "$dir/serve.out" 2> "$dir/serve.err" &
   SERVER_PID=$!
@@ -158,8 +161,10 @@ one_run() { # $1 = max image transfers, $2 = run number
 }
 
 echo "bench-rehearsal: $PHONES phones, $RUNS run(s) per setting, max-image-transfers $MITS, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg) before" >&2
-for mit in ${MITS//,/ }; do
-  for ((r = 1; r <= RUNS; r++)); do
+# Settings interleaved (run 1 of each, then run 2 of each, ...) so that a
+# change in the machine's other load hits every setting alike.
+for ((r = 1; r <= RUNS; r++)); do
+  for mit in ${MITS//,/ }; do
     one_run "$mit" "$r"
   done
 done
