@@ -53,7 +53,9 @@ impl RingList {
             if l.is_empty() {
                 continue;
             }
-            let Some(split) = l.rfind(char::is_whitespace) else {
+            // The separator may be any Unicode space (a no-break space from a
+            // word processor is two bytes), so step over the whole character.
+            let Some((split, sep)) = l.char_indices().rev().find(|(_, c)| c.is_whitespace()) else {
                 return Err(fail(
                     i + 1,
                     format!("{l:?} has only one field"),
@@ -61,7 +63,7 @@ impl RingList {
                 ));
             };
             let name = l[..split].trim_end();
-            let file_name = &l[split + 1..];
+            let file_name = &l[split + sep.len_utf8()..];
             rings.push(Ring {
                 name: name.to_string(),
                 file: file_name.to_string(),
@@ -160,6 +162,24 @@ mod tests {
             }],
         };
         assert!(bad.to_bytes().is_err());
+    }
+
+    /// Found by `cargo fuzz run parsers`: a no-break space as the separator
+    /// made the file name start inside that two-byte character.
+    #[test]
+    fn multibyte_space_separates_name_and_file() {
+        let l = RingList::parse("RINGLIST.DAT", b"\x0e\xc2\xa0/").unwrap();
+        assert_eq!(
+            l.rings,
+            vec![Ring {
+                name: "\u{e}".into(),
+                file: "/".into()
+            }]
+        );
+        let l = RingList::parse("RINGLIST.DAT", "Chirp\u{a0}chirp1.raw".as_bytes()).unwrap();
+        assert_eq!(l.rings[0].name, "Chirp");
+        assert_eq!(l.rings[0].file, "chirp1.raw");
+        assert_eq!(RingList::parse("f", &l.to_bytes().unwrap()).unwrap(), l);
     }
 
     proptest! {
