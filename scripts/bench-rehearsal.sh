@@ -30,7 +30,7 @@ while [ $# -gt 0 ]; do
     --max-image-transfers) MITS="$2"; shift 2 ;;
     --out) OUT="$2"; shift 2 ;;
     --no-build) BUILD=0; shift ;;
-    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench-rehearsal: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
