@@ -15,8 +15,6 @@
 use std::fmt::Write as _;
 use std::net::IpAddr;
 
-use crate::fix::civil_from_days;
-
 /// How a transfer ended, as far as the log tells.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(tag = "result", content = "reason", rename_all = "snake_case")]
@@ -60,17 +58,6 @@ pub struct ParsedLog {
 const MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 ];
-const WEEKDAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let mp = (i64::from(m) + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
 
 fn month(s: &str) -> Option<u32> {
     MONTHS.iter().position(|m| *m == s).map(|i| i as u32 + 1)
@@ -87,11 +74,14 @@ fn hms(s: &str) -> Option<i64> {
     Some(h * 3600 + m * 60 + sec)
 }
 
+/// Seconds since the Unix epoch; `None` for a date that does not exist.
 fn stamp(y: i64, m: u32, d: u32, secs: i64) -> Option<i64> {
-    if !(1..=31).contains(&d) || !(0..=9999).contains(&y) {
+    if !(0..=9999).contains(&y) {
         return None;
     }
-    Some(days_from_civil(y, m, d) * 86_400 + secs)
+    let month = time::Month::try_from(u8::try_from(m).ok()?).ok()?;
+    let date = time::Date::from_calendar_date(y as i32, month, u8::try_from(d).ok()?).ok()?;
+    Some(date.midnight().assume_utc().unix_timestamp() + secs)
 }
 
 /// `Wed Nov 06 11:58:51 2002: rest` → (time, rest).
@@ -311,19 +301,13 @@ pub fn format_time_no_year(t: i64) -> String {
 
 /// `Wed Nov 06 11:58:51 2002`, the reference's time format.
 pub fn format_time(t: i64) -> String {
-    let days = t.div_euclid(86_400);
-    let r = t.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{} {} {:02} {:02}:{:02}:{:02} {}",
-        WEEKDAYS[days.rem_euclid(7) as usize],
-        MONTHS[(m - 1) as usize],
-        d,
-        r / 3600,
-        r % 3600 / 60,
-        r % 60,
-        y
-    )
+    const REFERENCE: &[time::format_description::BorrowedFormatItem<'_>] = time::macros::format_description!(
+        "[weekday repr:short] [month repr:short] [day] [hour]:[minute]:[second] [year]"
+    );
+    time::OffsetDateTime::from_unix_timestamp(t)
+        .ok()
+        .and_then(|t| t.format(REFERENCE).ok())
+        .unwrap_or_else(|| format!("@{t}"))
 }
 
 /// Writes transfers in the reference's format (the writer half of

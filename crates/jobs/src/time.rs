@@ -1,5 +1,6 @@
 //! RFC 3339 times for `--at` and for listing jobs, to and from the
-//! milliseconds the stores keep. Small enough not to need a date crate.
+//! milliseconds the stores keep. The calendar is the `time` crate's; the
+//! parser is ours so that each refusal says what is wrong.
 
 use crate::job::Millis;
 
@@ -10,38 +11,10 @@ pub struct TimeError {
     pub why: &'static str,
 }
 
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
-/// `days_from_civil`).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
-fn days_in_month(y: i64, m: i64) -> i64 {
-    match m {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        _ if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
-        _ => 28,
-    }
+/// The calendar date, if it exists.
+fn date(y: i64, m: i64, d: i64) -> Option<time::Date> {
+    let month = time::Month::try_from(u8::try_from(m).ok()?).ok()?;
+    time::Date::from_calendar_date(i32::try_from(y).ok()?, month, u8::try_from(d).ok()?).ok()
 }
 
 /// Parses `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`; `t` and a space are
@@ -73,9 +46,9 @@ pub fn parse_rfc3339(s: &str) -> Result<Millis, TimeError> {
     }
     let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
     let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&mo) || d < 1 || d > days_in_month(y, mo) {
+    let Some(day) = date(y, mo, d) else {
         return Err(err("no such date"));
-    }
+    };
     if h > 23 || mi > 59 || sec > 60 {
         return Err(err("no such time of day"));
     }
@@ -111,22 +84,20 @@ pub fn parse_rfc3339(s: &str) -> Result<Millis, TimeError> {
         }
         _ => return Err(err("it needs Z or an offset like +01:00 at the end")),
     };
-    let secs =
-        days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + sec.min(59) - offset_min * 60;
+    let secs = day.midnight().assume_utc().unix_timestamp() + h * 3600 + mi * 60 + sec.min(59)
+        - offset_min * 60;
     Ok(secs * 1000 + ms)
 }
 
 /// Formats as `YYYY-MM-DDTHH:MM:SSZ` (UTC, whole seconds).
 pub fn format_rfc3339(ms: Millis) -> String {
+    const UTC: &[time::format_description::BorrowedFormatItem<'_>] =
+        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
     let secs = ms.div_euclid(1000);
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    time::OffsetDateTime::from_unix_timestamp(secs)
+        .ok()
+        .and_then(|t| t.format(UTC).ok())
+        .unwrap_or_else(|| format!("@{secs}"))
 }
 
 #[cfg(test)]
