@@ -56,17 +56,29 @@ impl DhcpView {
     }
 
     pub fn from_probe(r: &ProbeReport) -> DhcpView {
+        DhcpView::from_options(
+            "DHCP probe",
+            r.option_66.as_deref(),
+            r.option_150.as_deref(),
+        )
+    }
+
+    /// The view of a server that answered with these options (a probe, or
+    /// its saved JSON).
+    pub fn from_options(
+        source: &str,
+        option_66: Option<&str>,
+        option_150: Option<&[std::net::Ipv4Addr]>,
+    ) -> DhcpView {
         let one = |value: String| DhcpOption {
             value,
             line: None,
             scoped: false,
         };
         DhcpView {
-            source: "DHCP probe".into(),
-            option_66: r.option_66.iter().cloned().map(one).collect(),
-            option_150: r
-                .option_150
-                .iter()
+            source: source.to_string(),
+            option_66: option_66.map(|v| one(v.to_string())).into_iter().collect(),
+            option_150: option_150
                 .map(|l| {
                     one(l
                         .iter()
@@ -74,6 +86,7 @@ impl DhcpView {
                         .collect::<Vec<_>>()
                         .join(","))
                 })
+                .into_iter()
                 .collect(),
         }
     }

@@ -12,8 +12,8 @@ use anyhow::{bail, Context, Result};
 use phoneflip_device::Mac;
 use phoneflip_doctor::{
     apply_fixes, check_dhcp, diagnose, parse_log, read_root, render, render_applied,
-    render_timeline, scan, sort_findings, timelines, DhcpOption, DhcpView, Finding, Options,
-    Severity, Timeline,
+    render_timeline, scan, sort_findings, timelines, DhcpView, Finding, Options, Severity,
+    Timeline,
 };
 use phoneflip_firmware::Release;
 
@@ -80,26 +80,11 @@ fn dhcp_view(args: &Args) -> Result<Option<DhcpView>> {
                 p.display()
             )
         })?;
-        let one = |value: String| DhcpOption {
-            value,
-            line: None,
-            scoped: false,
-        };
-        return Ok(Some(DhcpView {
-            source: p.display().to_string(),
-            option_66: probe.option_66.into_iter().map(one).collect(),
-            option_150: probe
-                .option_150
-                .map(|l| {
-                    one(l
-                        .iter()
-                        .map(|a| a.to_string())
-                        .collect::<Vec<_>>()
-                        .join(","))
-                })
-                .into_iter()
-                .collect(),
-        }));
+        return Ok(Some(DhcpView::from_options(
+            &p.display().to_string(),
+            probe.option_66.as_deref(),
+            probe.option_150.as_deref(),
+        )));
     }
     Ok(None)
 }
