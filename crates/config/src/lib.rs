@@ -19,6 +19,8 @@ pub mod os79xx;
 pub mod render;
 pub mod ringlist;
 pub mod root;
+#[doc(hidden)]
+pub mod roundtrip;
 pub mod sccp;
 pub mod sip_params;
 pub mod sipcnf;

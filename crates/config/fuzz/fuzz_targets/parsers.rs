@@ -4,45 +4,5 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use phoneflip_config::{
-    DialPlan, FileName, GkDefault, ImageRef, Os79xx, RingList, SepDevice, SipCnf, SyncInfo,
-    XmlDefault,
-};
 
-fuzz_target!(|data: &[u8]| {
-    if let Ok(f) = Os79xx::parse(data) {
-        assert_eq!(Os79xx::parse(&f.to_bytes()).unwrap(), f);
-    }
-    if let Ok(c) = SipCnf::parse("fuzz.cnf", data) {
-        assert_eq!(c.to_bytes(), data);
-    }
-    if let Ok(g) = GkDefault::parse("gkdefault.txt", data) {
-        assert_eq!(g.to_bytes(), data);
-    }
-    if let Ok(d) = SepDevice::parse("SEP.cnf.xml", data) {
-        assert_eq!(SepDevice::parse("SEP.cnf.xml", &d.to_bytes()).unwrap(), d);
-    }
-    if let Ok(d) = XmlDefault::parse("XMLDefault.cnf.xml", data) {
-        assert_eq!(
-            XmlDefault::parse("XMLDefault.cnf.xml", &d.to_bytes()).unwrap(),
-            d
-        );
-    }
-    if let Ok(r) = RingList::parse("RINGLIST.DAT", data) {
-        if let Ok(b) = r.to_bytes() {
-            assert_eq!(RingList::parse("RINGLIST.DAT", &b).unwrap(), r);
-        }
-    }
-    if let Ok(p) = DialPlan::parse("dialplan.xml", data) {
-        assert_eq!(DialPlan::parse("dialplan.xml", &p.to_bytes()).unwrap(), p);
-    }
-    if let Ok(s) = SyncInfo::parse("syncinfo.xml", data) {
-        if let Ok(b) = s.to_bytes() {
-            assert_eq!(SyncInfo::parse("syncinfo.xml", &b).unwrap(), s);
-        }
-    }
-    if let Ok(s) = std::str::from_utf8(data) {
-        let _ = FileName::classify(s);
-        let _ = s.parse::<ImageRef>();
-    }
-});
+fuzz_target!(|data: &[u8]| phoneflip_config::roundtrip::check_all(data));

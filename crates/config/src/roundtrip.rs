@@ -1,0 +1,49 @@
+//! The round-trip promise of every parser, as one check shared by the
+//! cargo-fuzz target and the proptest run in `cargo test`: no parser may
+//! panic, and whatever parses must write back to something that parses to
+//! the same value (byte for byte for the lossless formats). Panics on a
+//! broken promise, which is what both callers want.
+
+use crate::{
+    DialPlan, FileName, GkDefault, ImageRef, Os79xx, RingList, SepDevice, SipCnf, SyncInfo,
+    XmlDefault,
+};
+
+/// Checks every parser on `data`; panics when one breaks its promise.
+pub fn check_all(data: &[u8]) {
+    if let Ok(f) = Os79xx::parse(data) {
+        assert_eq!(Os79xx::parse(&f.to_bytes()).unwrap(), f);
+    }
+    if let Ok(c) = SipCnf::parse("fuzz.cnf", data) {
+        assert_eq!(c.to_bytes(), data);
+    }
+    if let Ok(g) = GkDefault::parse("gkdefault.txt", data) {
+        assert_eq!(g.to_bytes(), data);
+    }
+    if let Ok(d) = SepDevice::parse("SEP.cnf.xml", data) {
+        assert_eq!(SepDevice::parse("SEP.cnf.xml", &d.to_bytes()).unwrap(), d);
+    }
+    if let Ok(d) = XmlDefault::parse("XMLDefault.cnf.xml", data) {
+        assert_eq!(
+            XmlDefault::parse("XMLDefault.cnf.xml", &d.to_bytes()).unwrap(),
+            d
+        );
+    }
+    if let Ok(r) = RingList::parse("RINGLIST.DAT", data) {
+        if let Ok(b) = r.to_bytes() {
+            assert_eq!(RingList::parse("RINGLIST.DAT", &b).unwrap(), r);
+        }
+    }
+    if let Ok(p) = DialPlan::parse("dialplan.xml", data) {
+        assert_eq!(DialPlan::parse("dialplan.xml", &p.to_bytes()).unwrap(), p);
+    }
+    if let Ok(s) = SyncInfo::parse("syncinfo.xml", data) {
+        if let Ok(b) = s.to_bytes() {
+            assert_eq!(SyncInfo::parse("syncinfo.xml", &b).unwrap(), s);
+        }
+    }
+    if let Ok(s) = std::str::from_utf8(data) {
+        let _ = FileName::classify(s);
+        let _ = s.parse::<ImageRef>();
+    }
+}
