@@ -474,9 +474,9 @@ async fn a_listening_phone_reloads_its_dial_plan_when_sync_is_unchanged_and_answ
     let answer = |b: Option<Vec<u8>>| Response::parse(&b.expect("an answer")).unwrap();
     let r = answer(exchange(to, &request("INVITE", to, "")).await);
     assert_eq!(r.status, 405);
-    assert!(r.header("Allow", "").unwrap().contains("NOTIFY"));
-    assert_eq!(r.header("Call-ID", "i"), Some("INVITE-0@test"));
-    assert_eq!(r.header("CSeq", ""), Some("1 INVITE"));
+    assert!(r.header("Allow").unwrap().contains("NOTIFY"));
+    assert_eq!(r.header("Call-ID"), Some("INVITE-0@test"));
+    assert_eq!(r.header("CSeq"), Some("1 INVITE"));
     assert_eq!(
         answer(exchange(to, &request("BYE", to, "")).await).status,
         481

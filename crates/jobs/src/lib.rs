@@ -7,7 +7,8 @@
 //! Owns: the job domain and status table ([`job`]), the progress fold
 //! ([`progress`]), the sans-IO scheduler ([`scheduler::tick`]), job
 //! persistence in its own tables and migration table ([`store`]), the
-//! check-sync NOTIFY codec and RFC 3261 timers ([`sip`]) with a tokio UDP
+//! check-sync NOTIFY and RFC 3261 timers ([`sip`], over the
+//! `phoneflip-sip` codec) with a bounded, cancellable tokio UDP
 //! sender ([`notify`]), auto-registration and revert decisions
 //! ([`autoreg`]), and the driver that ties them to the inventory
 //! ([`engine`]).

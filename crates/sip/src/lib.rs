@@ -25,6 +25,7 @@
 mod error;
 mod headers;
 mod message;
+pub mod roundtrip;
 mod uri;
 
 pub use error::{SipError, MAX_HEADERS};
