@@ -6,9 +6,15 @@
 //! crash at any point repeats at most a reset (harmless: a phone that gets
 //! two check-syncs reboots once) and never loses one.
 
+use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::stream::{self, StreamExt};
+use tokio::sync::watch;
+use tokio::time::{sleep_until, Instant};
 
 use phoneflip_device::Mac;
 use phoneflip_inventory::Inventory;
@@ -136,6 +142,18 @@ pub fn next_sync(current: &str, now: Millis) -> String {
 
 const PAGE: usize = 1000;
 
+/// Resets carried out at once, across every job of a step: NOTIFYs to
+/// unreachable phones each wait out Timer F (32 s), so sending them one
+/// by one let ten dead phones hold every job for five minutes. 64 UDP
+/// sockets at a time is nothing for the host and far more than a
+/// rollout's batch of phones rebooting against one TFTP server needs.
+pub const MAX_RESETS_IN_FLIGHT: usize = 64;
+
+/// How long a finished reset may wait before its job is saved: the
+/// reachable phones' acknowledgements reach the store while NOTIFYs to
+/// unreachable ones are still retransmitting, without a save per phone.
+const ACK_SAVE_EVERY: Duration = Duration::from_millis(250);
+
 /// Ticks every unfinished job once at `now`; returns what each did.
 pub async fn step<S, E, F>(
     now: Millis,
@@ -148,7 +166,32 @@ where
     E: EventSource + ?Sized,
     F: Effects + ?Sized,
 {
+    step_until(now, store, events, effects, std::future::pending()).await
+}
+
+/// [`step`], giving up on the resets still in flight when `shutdown`
+/// resolves: their NOTIFY transactions are cancelled (sockets closed, no
+/// more retransmissions), the resets that finished are saved, and the
+/// cancelled ones stay pending, so the next run repeats them (the state
+/// was saved before any effect; see the module doc).
+///
+/// Dropping the returned future is also safe, at the cost of repeating
+/// resets that finished in the last quarter second.
+pub async fn step_until<S, E, F>(
+    now: Millis,
+    store: &S,
+    events: &E,
+    effects: &F,
+    shutdown: impl Future<Output = ()>,
+) -> Result<Vec<(JobId, Action)>, EngineError>
+where
+    S: JobStore + ?Sized,
+    E: EventSource + ?Sized,
+    F: Effects + ?Sized,
+{
     let mut out = Vec::new();
+    let mut states = Vec::new();
+    let mut resets = Vec::new();
     for id in store.active()? {
         let Some(mut st) = store.load(id)? else {
             continue;
@@ -174,28 +217,79 @@ where
         if st != before {
             store.save(&st)?;
         }
-        let mut reset_any = false;
         for a in &actions {
             if let Action::ResetPhone { mac, method, ip } = a {
-                let report = effects.reset(&st.job, *mac, *method, *ip).await;
-                tracing::info!(job = id, %mac, "{}", report.line);
-                st.ack_reset(*mac, report);
-                reset_any = true;
+                resets.push((states.len(), *mac, *method, *ip));
             } else {
                 tracing::info!(job = id, "{}", a.report_line());
             }
         }
-        if reset_any {
-            store.save(&st)?;
-        }
         out.extend(actions.into_iter().map(|a| (id, a)));
+        states.push(st);
     }
+    if resets.is_empty() {
+        return Ok(out);
+    }
+
+    // Every job's resets at once, at most MAX_RESETS_IN_FLIGHT of them;
+    // each job is saved shortly after its resets finish, not after the
+    // slowest one.
+    let jobs: Vec<Job> = states.iter().map(|s| s.job.clone()).collect();
+    let total = resets.len();
+    let mut in_flight = stream::iter(resets.into_iter().map(|(i, mac, method, ip)| {
+        let job = &jobs[i];
+        async move { (i, mac, effects.reset(job, mac, method, ip).await) }
+    }))
+    .buffer_unordered(MAX_RESETS_IN_FLIGHT);
+    let mut dirty = vec![false; states.len()];
+    let mut save_at: Option<Instant> = None;
+    let mut done = 0;
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        tokio::select! {
+            next = in_flight.next() => {
+                let Some((i, mac, report)) = next else { break };
+                tracing::info!(job = states[i].job.id, %mac, "{}", report.line);
+                states[i].ack_reset(mac, report);
+                dirty[i] = true;
+                done += 1;
+                save_at.get_or_insert_with(|| Instant::now() + ACK_SAVE_EVERY);
+            }
+            _ = sleep_until(save_at.unwrap_or_else(Instant::now)), if save_at.is_some() => {
+                save_dirty(store, &states, &mut dirty)?;
+                save_at = None;
+            }
+            _ = &mut shutdown => {
+                tracing::info!(
+                    "shutting down: {} of {total} resets cancelled; they are repeated on the next run",
+                    total - done
+                );
+                break;
+            }
+        }
+    }
+    drop(in_flight);
+    save_dirty(store, &states, &mut dirty)?;
     Ok(out)
 }
 
-/// Runs [`step`] every `every` on the wall clock, forever; what `serve`
-/// spawns (and aborts on shutdown). Errors are logged and retried on the
-/// next round: a locked database or a busy inventory is not fatal.
+fn save_dirty<S: JobStore + ?Sized>(
+    store: &S,
+    states: &[JobState],
+    dirty: &mut [bool],
+) -> Result<(), EngineError> {
+    for (st, d) in states.iter().zip(dirty.iter_mut()) {
+        if std::mem::take(d) {
+            store.save(st)?;
+        }
+    }
+    Ok(())
+}
+
+/// Runs [`step`] every `every` on the wall clock, forever; for a caller
+/// that aborts the task to stop it (dropping a step is safe, see
+/// [`step_until`]). Errors are logged and retried on the next round: a
+/// locked database or a busy inventory is not fatal.
 pub async fn run<S, E, F>(
     store: Arc<S>,
     events: Arc<E>,
@@ -206,15 +300,43 @@ pub async fn run<S, E, F>(
     E: EventSource + ?Sized,
     F: Effects + ?Sized,
 {
+    let (_keep, never) = watch::channel(false);
+    run_until(store, events, effects, every, never).await
+}
+
+/// [`run`] until `shutdown` holds `true` (or its sender is dropped):
+/// returns at once then, cancelling the NOTIFYs in flight instead of
+/// waiting up to Timer F for phones that do not answer.
+pub async fn run_until<S, E, F>(
+    store: Arc<S>,
+    events: Arc<E>,
+    effects: Arc<F>,
+    every: std::time::Duration,
+    shutdown: watch::Receiver<bool>,
+) where
+    S: JobStore + ?Sized,
+    E: EventSource + ?Sized,
+    F: Effects + ?Sized,
+{
+    let stopped = || {
+        let mut rx = shutdown.clone();
+        async move {
+            let _ = rx.wait_for(|s| *s).await;
+        }
+    };
     let mut ticker = tokio::time::interval(every);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        ticker.tick().await;
-        if let Err(e) = step(
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = stopped() => return,
+        }
+        if let Err(e) = step_until(
             phoneflip_inventory::now_millis(),
             store.as_ref(),
             events.as_ref(),
             effects.as_ref(),
+            stopped(),
         )
         .await
         {

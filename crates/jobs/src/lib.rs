@@ -43,8 +43,8 @@ pub mod time;
 pub use autoreg::{decide, plan_revert, AutoRegistration, Decision, RevertError, RevertPlan};
 pub use create::{create_job, CreateError};
 pub use engine::{
-    cancel, next_sync, run, step, CancelError, Effects, EngineError, EventSource, InventoryEffects,
-    InventoryEvents, InventorySyncBumper, SyncBumper,
+    cancel, next_sync, run, run_until, step, step_until, CancelError, Effects, EngineError,
+    EventSource, InventoryEffects, InventoryEvents, InventorySyncBumper, SyncBumper,
 };
 pub use notify::{send_check_sync, NotifyError};
 pub use sip::{CheckSyncNotify, NotifyOutcome, SipError, SipResponse, Timers};
