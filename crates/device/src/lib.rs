@@ -2,8 +2,10 @@
 //!
 //! Owns the canonical spelling of a MAC (twelve upper-case hex digits, the
 //! way the phones put it in `SIP<MAC>.cnf` and `SEP<MAC>.cnf.xml`) and the
-//! model names and codes the phones report. Must not know about firmware,
-//! files or storage: every other crate builds on these two types.
+//! model names and codes the phones report. Reading a MAC out of a file
+//! name is the file-name classifier's (`phoneflip_config::filename`). Must
+//! not know about firmware, files or storage: every other crate builds on
+//! these two types.
 
 use std::fmt;
 use std::str::FromStr;
@@ -32,31 +34,6 @@ impl Mac {
 
     pub fn bytes(&self) -> [u8; 6] {
         self.0
-    }
-
-    /// Finds the MAC inside a file name a phone asked for
-    /// (`SIP002094D245CB.cnf`, `SEP002094D245CB.cnf.xml`,
-    /// `CTLSEP002094D245CB.tlv`, `MGC002094D245CB.cnf`, `./SIP…cnf`).
-    ///
-    /// Only the upper-case spelling matches: a phone never asks for a
-    /// lower-case name, and a lower-case file on disk is exactly the mistake
-    /// the reference warns about, so it must not be taken for a phone's file.
-    pub fn from_file_name(name: &str) -> Option<Mac> {
-        let base = name.rsplit('/').next().unwrap_or(name);
-        for prefix in ["CTLSEP", "SEP", "SIP", "MGC"] {
-            if let Some(rest) = base.strip_prefix(prefix) {
-                let digits = rest.get(..12)?;
-                if digits
-                    .bytes()
-                    .all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b))
-                    && rest[12..].starts_with('.')
-                {
-                    return digits.parse().ok();
-                }
-                return None;
-            }
-        }
-        None
     }
 }
 
@@ -241,28 +218,6 @@ mod tests {
     }
 
     #[test]
-    fn finds_the_mac_in_phone_file_names() {
-        let mac: Mac = "002094D245CB".parse().unwrap();
-        for n in [
-            "SIP002094D245CB.cnf",
-            "./SIP002094D245CB.cnf",
-            "SEP002094D245CB.cnf.xml",
-            "CTLSEP002094D245CB.tlv",
-            "MGC002094D245CB.cnf",
-        ] {
-            assert_eq!(Mac::from_file_name(n), Some(mac), "{n}");
-        }
-        for n in [
-            "SIP002094d245cb.cnf",
-            "SIPDefault.cnf",
-            "OS79XX.TXT",
-            "SEP0020.cnf.xml",
-        ] {
-            assert_eq!(Mac::from_file_name(n), None, "{n}");
-        }
-    }
-
-    #[test]
     fn models() {
         assert_eq!("CP-7960G".parse::<Model>().unwrap(), Model::Cp7960);
         assert_eq!("IP Phone 7940".parse::<Model>().unwrap(), Model::Cp7940);
@@ -284,7 +239,6 @@ mod tests {
         #[test]
         fn mac_parse_never_panics(s in ".{0,40}") {
             let _ = s.parse::<Mac>();
-            let _ = Mac::from_file_name(&s);
         }
     }
 }

@@ -5,8 +5,10 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::net::IpAddr;
 
+use phoneflip_config::filename::{image_extension, mac_in, OS79XX_TXT};
+use phoneflip_config::FileKind;
 use phoneflip_device::Mac;
-use phoneflip_firmware::{ImageFile, ImageKind, Protocol};
+use phoneflip_firmware::{ImageKind, Protocol};
 use serde::Serialize;
 
 use crate::finding::{section, Check, Finding, Severity, Symptom};
@@ -41,9 +43,7 @@ pub fn timelines(log: &ParsedLog) -> Vec<Timeline> {
         .into_iter()
         .map(|client| {
             let transfers = by.remove(&client).unwrap_or_default();
-            let mac = transfers
-                .iter()
-                .find_map(|t| Mac::from_file_name(normalized(&t.file)));
+            let mac = transfers.iter().find_map(|t| mac_in(normalized(&t.file)));
             Timeline {
                 client,
                 mac,
@@ -54,10 +54,7 @@ pub fn timelines(log: &ParsedLog) -> Vec<Timeline> {
 }
 
 fn is_image(file: &str) -> bool {
-    let l = file.to_ascii_lowercase();
-    ImageKind::ALL
-        .iter()
-        .any(|k| l.ends_with(&format!(".{}", k.ext())))
+    image_extension(file).is_some()
 }
 
 fn outcome_text(o: &Option<TransferOutcome>) -> String {
@@ -166,7 +163,8 @@ impl Diag<'_> {
                 .iter()
                 .filter(|tr| matches!(&tr.outcome, Some(TransferOutcome::Failed(r)) if r.contains("State Error")))
                 .collect();
-            let sip_3_4 = file.parse::<ImageFile>().ok().filter(|i| {
+            let kind = FileKind::of(file);
+            let sip_3_4 = kind.image().filter(|i| {
                 i.load.protocol() == Protocol::Sip && matches!(i.load.version().major, 3 | 4)
             });
             if state.len() >= 2 {
@@ -202,7 +200,7 @@ impl Diag<'_> {
             let success = trs
                 .iter()
                 .any(|tr| tr.outcome == Some(TransferOutcome::Success));
-            let sip_cnf = Mac::from_file_name(file).is_some() && file.starts_with("SIP");
+            let sip_cnf = matches!(kind, FileKind::SipMac(_));
             if sip_cnf && trs.len() >= 3 && !success && (not_found > 0 || every_30s(trs)) {
                 let f = self
                     .finding(Check::LogConfigMissing, Severity::Error, section::ENABLE_SIP, first)
@@ -233,7 +231,7 @@ impl Diag<'_> {
                 self.out.push(f);
                 continue;
             }
-            if file == "OS79XX.TXT" && not_found > 0 {
+            if kind == FileKind::Os79xx && not_found > 0 {
                 let f = self
                     .finding(Check::LogFileMissing, Severity::Warning, section::ENABLE_SIP, first)
                     .symptom(Symptom::KeepsCurrentLoad)
@@ -255,7 +253,7 @@ impl Diag<'_> {
         let mut seen_os79 = false;
         for tr in trs {
             let f = normalized(&tr.file);
-            if f == "OS79XX.TXT" {
+            if f == OS79XX_TXT {
                 seen_os79 = true;
             } else if seen_os79 && is_image(f) && tr.outcome != Some(TransferOutcome::NotFound) {
                 cycles += 1;
@@ -268,7 +266,9 @@ impl Diag<'_> {
             let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
             for tr in trs {
                 let f = normalized(&tr.file);
-                if f.ends_with(".loads") && tr.outcome != Some(TransferOutcome::NotFound) {
+                if image_extension(f) == Some(ImageKind::Loads)
+                    && tr.outcome != Some(TransferOutcome::NotFound)
+                {
                     *counts.entry(f).or_default() += 1;
                 }
             }

@@ -29,7 +29,7 @@ use phoneflip_jobs::{
     JobStatus, JobStore, NotifyOutcome, Query, Rollout, Schedule, SqliteJobStore, Stage, Target,
     Timers,
 };
-use phoneflip_provision::{Provisioner, Recorder};
+use phoneflip_provision::Provisioner;
 use phoneflip_tftp::client::FetchOptions;
 use phoneflip_tftp::{Server, ServerConfig, TransferLog};
 use tokio::sync::oneshot;
@@ -78,8 +78,8 @@ struct Tftp {
 
 async fn start_tftp(root: &Path, inv: Arc<dyn Inventory>) -> Tftp {
     let catalogue = Provisioner::catalogue_of(root).unwrap();
-    let source = Arc::new(Provisioner::new(inv.clone(), catalogue, None));
-    let recorder = Arc::new(Recorder::new(inv));
+    let source = Arc::new(Provisioner::new(inv, catalogue, None));
+    let recorder = Arc::new(source.recorder());
     let cfg = ServerConfig::new("127.0.0.1:0".parse().unwrap(), root);
     let server = Server::bind(cfg, source, recorder, TransferLog::none())
         .await

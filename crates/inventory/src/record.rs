@@ -6,7 +6,7 @@ use std::fmt;
 use std::net::IpAddr;
 use std::str::FromStr;
 
-use phoneflip_config::{Line, PhoneSettings, Template};
+use phoneflip_config::{FileKind, Line, PhoneSettings, Template};
 use phoneflip_device::{Mac, Model};
 use phoneflip_firmware::{LoadName, Protocol};
 use serde::{Deserialize, Serialize};
@@ -384,25 +384,61 @@ impl FromStr for Outcome {
     }
 }
 
-/// One TFTP transfer, as the server reports it. `mac` is set when the file
-/// name carries one (`SIP<MAC>.cnf`); shared files (`OS79XX.TXT`, loads)
-/// are tied to a phone through its client address in the timeline.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// One TFTP transfer as the request pipeline recorded it: the phone (from
+/// the file name, or the MAC its address last asked for; None while the
+/// address has not yet asked for a MAC-named file), the address, what the
+/// file is (the one classifier's [`FileKind`], which holds the load of an
+/// image), the outcome, the bytes and the time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Event {
     pub time_ms: Millis,
     pub mac: Option<Mac>,
     pub client_ip: IpAddr,
     pub client_port: u16,
+    /// As requested (after the server stripped `./`).
     pub file: String,
+    /// What `file` is; [`Event::new`] classifies it.
+    pub kind: FileKind,
     pub bytes: u64,
     pub outcome: Outcome,
     #[serde(default)]
     pub detail: Option<String>,
 }
 
+impl Event {
+    /// An event for `file`, its kind (and load) from the one classifier.
+    pub fn new(
+        time_ms: Millis,
+        mac: Option<Mac>,
+        client: std::net::SocketAddr,
+        file: &str,
+        bytes: u64,
+        outcome: Outcome,
+        detail: Option<String>,
+    ) -> Event {
+        let kind = FileKind::of(file);
+        Event {
+            time_ms,
+            mac,
+            client_ip: client.ip(),
+            client_port: client.port(),
+            file: file.to_string(),
+            kind,
+            bytes,
+            outcome,
+            detail,
+        }
+    }
+
+    /// The load, when the file is a firmware image named by its load.
+    pub fn load(&self) -> Option<&LoadName> {
+        self.kind.load()
+    }
+}
+
 /// An event with the id the store gave it; ids only grow, so a dashboard
 /// can ask for "everything after id N".
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StoredEvent {
     pub id: i64,
     #[serde(flatten)]

@@ -25,10 +25,11 @@ pub struct Migration {
     pub sql: &'static str,
 }
 
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "phones, tags, templates, events",
-    sql: r#"
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "phones, tags, templates, events",
+        sql: r#"
 CREATE TABLE templates (
     name        TEXT PRIMARY KEY,
     protocol    TEXT NOT NULL,
@@ -76,7 +77,18 @@ CREATE INDEX events_mac_time ON events(mac, time_ms);
 CREATE INDEX events_client_time ON events(client_ip, time_ms);
 CREATE INDEX events_time ON events(time_ms);
 "#,
-}];
+    },
+    Migration {
+        version: 2,
+        name:
+            "events: the file's kind and the image's load, as the request pipeline classified them",
+        sql: r#"
+ALTER TABLE events ADD COLUMN kind TEXT;
+ALTER TABLE events ADD COLUMN load TEXT;
+CREATE INDEX events_mac_kind ON events(mac, kind);
+"#,
+    },
+];
 
 /// The newest schema version this build knows.
 pub fn latest_version() -> i64 {
@@ -163,22 +175,29 @@ fn phone_from_row(r: &Row) -> rusqlite::Result<Phone> {
     })
 }
 
+const EVENT_COLUMNS: &str =
+    "id, time_ms, mac, client_ip, client_port, file, bytes, outcome, detail";
+
+/// The stored `kind` and `load` columns serve queries; the typed kind is
+/// the one classifier's reading of the stored name (also for rows written
+/// before the columns existed).
 fn event_from_row(r: &Row) -> rusqlite::Result<StoredEvent> {
     let mac: Option<String> = r.get(2)?;
     let ip: String = r.get(3)?;
     let outcome: String = r.get(7)?;
+    let ip = parse_col::<IpAddr>("client_ip", &ip)?;
+    let file: String = r.get(5)?;
     Ok(StoredEvent {
         id: r.get(0)?,
-        event: Event {
-            time_ms: r.get(1)?,
-            mac: parse_opt("event mac", mac)?,
-            client_ip: parse_col::<IpAddr>("client_ip", &ip)?,
-            client_port: r.get(4)?,
-            file: r.get(5)?,
-            bytes: r.get::<_, i64>(6)? as u64,
-            outcome: parse_col("outcome", &outcome)?,
-            detail: r.get(8)?,
-        },
+        event: Event::new(
+            r.get(1)?,
+            parse_opt("event mac", mac)?,
+            std::net::SocketAddr::new(ip, r.get(4)?),
+            &file,
+            r.get::<_, i64>(6)? as u64,
+            parse_col("outcome", &outcome)?,
+            r.get(8)?,
+        ),
     })
 }
 
@@ -574,8 +593,8 @@ impl Inventory for SqliteInventory {
         }
         self.write(|tx| {
             let mut st = tx.prepare_cached(
-                "INSERT INTO events (time_ms, mac, client_ip, client_port, file, bytes, outcome, detail) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                "INSERT INTO events (time_ms, mac, client_ip, client_port, file, bytes, outcome, detail, kind, load) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             )?;
             for e in events {
                 st.execute(params![
@@ -587,20 +606,26 @@ impl Inventory for SqliteInventory {
                     i64::try_from(e.bytes).unwrap_or(i64::MAX),
                     e.outcome.as_str(),
                     e.detail,
+                    e.kind.tag(),
+                    e.load().map(|l| l.as_str()),
                 ])?;
             }
             Ok(())
         })
     }
 
+    /// The phone's events as the pipeline recorded them, plus the events
+    /// recorded without a phone from the addresses it used (its requests
+    /// before its address first asked for a MAC-named file, and rows from
+    /// before the pipeline identified shared files by address).
     fn timeline(&self, mac: Mac, limit: usize) -> Result<Vec<StoredEvent>> {
         let c = self.lock();
-        let mut st = c.prepare_cached(
-            "SELECT id, time_ms, mac, client_ip, client_port, file, bytes, outcome, detail FROM events \
+        let mut st = c.prepare_cached(&format!(
+            "SELECT {EVENT_COLUMNS} FROM events \
              WHERE mac = ?1 OR (mac IS NULL AND client_ip IN \
                  (SELECT DISTINCT client_ip FROM events WHERE mac = ?1)) \
-             ORDER BY time_ms DESC, id DESC LIMIT ?2",
-        )?;
+             ORDER BY time_ms DESC, id DESC LIMIT ?2"
+        ))?;
         let rows = st.query_map(
             params![mac.to_string(), i64::try_from(limit).unwrap_or(i64::MAX)],
             event_from_row,
@@ -612,10 +637,9 @@ impl Inventory for SqliteInventory {
 
     fn events_after(&self, after_id: i64, limit: usize) -> Result<Vec<StoredEvent>> {
         let c = self.lock();
-        let mut st = c.prepare_cached(
-            "SELECT id, time_ms, mac, client_ip, client_port, file, bytes, outcome, detail FROM events \
-             WHERE id > ?1 ORDER BY id LIMIT ?2",
-        )?;
+        let mut st = c.prepare_cached(&format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE id > ?1 ORDER BY id LIMIT ?2"
+        ))?;
         let rows = st.query_map(
             params![after_id, i64::try_from(limit).unwrap_or(i64::MAX)],
             event_from_row,

@@ -343,16 +343,15 @@ fn a_refused_phone_rolls_back_the_whole_import() {
 }
 
 fn ev(t: i64, mac: Option<&str>, ip: &str, file: &str, outcome: Outcome) -> Event {
-    Event {
-        time_ms: t,
-        mac: mac.map(|m| m.parse().unwrap()),
-        client_ip: ip.parse::<IpAddr>().unwrap(),
-        client_port: 50_000,
-        file: file.into(),
-        bytes: if outcome == Outcome::Sent { 512 } else { 0 },
+    Event::new(
+        t,
+        mac.map(|m| m.parse().unwrap()),
+        std::net::SocketAddr::new(ip.parse::<IpAddr>().unwrap(), 50_000),
+        file,
+        if outcome == Outcome::Sent { 512 } else { 0 },
         outcome,
-        detail: None,
-    }
+        None,
+    )
 }
 
 #[test]

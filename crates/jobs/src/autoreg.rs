@@ -49,7 +49,7 @@ pub fn decide(
     defaults: &AutoRegistration,
     now: Millis,
 ) -> Decision {
-    let Some(mac) = Mac::from_file_name(file) else {
+    let Some(mac) = phoneflip_config::filename::mac_in(file) else {
         return Decision::NotPerPhone;
     };
     if let Some(p) = known {

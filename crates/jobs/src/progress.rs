@@ -4,12 +4,17 @@
 //! nothing until the phone asks for the new image, gets it, and comes back
 //! asking for the new protocol's files. The fold here is ordered and pure,
 //! so replaying the same transfers always gives the same answer (which is
-//! what lets a restarted server resume a job).
+//! what lets a restarted server resume a job). The events are the request
+//! pipeline's typed events (phone, file kind, outcome); whether the phone
+//! now runs a load is the pipeline's one rule ([`LoadEvidence`]).
 
 use std::net::IpAddr;
 
+use phoneflip_config::filename::base_name;
+use phoneflip_config::FileKind;
 use phoneflip_device::Mac;
-use phoneflip_firmware::{ImageFile, ImageKind, LoadName, Protocol};
+use phoneflip_firmware::ImageFile;
+use phoneflip_provision::{image_role, ImageRole, LoadEvidence};
 use serde::{Deserialize, Serialize};
 
 use crate::job::{Millis, Target};
@@ -31,21 +36,54 @@ pub enum TransferOutcome {
     Failed(String),
 }
 
-/// One TFTP transfer as the job engine sees it.
-///
-/// Mapping from the other crates: `phoneflip_inventory::Event` (what the
-/// store keeps; `From` below) and `phoneflip_tftp::TransferEvent` (what the
-/// server emits live; `From` below). Both carry the MAC when the file name
-/// holds one or the server remembered it for the client address.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+impl TransferOutcome {
+    /// The store's outcome the pipeline's rule reads.
+    pub fn as_inventory(&self) -> phoneflip_inventory::Outcome {
+        match self {
+            TransferOutcome::Sent => phoneflip_inventory::Outcome::Sent,
+            TransferOutcome::NotFound => phoneflip_inventory::Outcome::NotFound,
+            TransferOutcome::Failed(_) => phoneflip_inventory::Outcome::Aborted,
+        }
+    }
+}
+
+/// One TFTP transfer as the job engine sees it: the request pipeline's
+/// typed event (`phoneflip_inventory::Event`, `From` below), which carries
+/// the MAC the pipeline identified (from the file name, or the MAC the
+/// client address last asked for) and the file's kind.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TransferEvent {
     pub time_ms: Millis,
     pub mac: Option<Mac>,
     pub client_ip: Option<IpAddr>,
     /// As requested, possibly with a `tftp_cfg_dir` prefix.
     pub file: String,
+    /// What `file` is, from the one classifier.
+    pub kind: FileKind,
     pub bytes: u64,
     pub outcome: TransferOutcome,
+}
+
+impl TransferEvent {
+    /// An event for `file`, classified.
+    pub fn new(
+        time_ms: Millis,
+        mac: Option<Mac>,
+        client_ip: Option<IpAddr>,
+        file: &str,
+        bytes: u64,
+        outcome: TransferOutcome,
+    ) -> TransferEvent {
+        TransferEvent {
+            time_ms,
+            mac,
+            client_ip,
+            file: file.to_string(),
+            kind: FileKind::of(file),
+            bytes,
+            outcome,
+        }
+    }
 }
 
 impl From<&phoneflip_inventory::Event> for TransferEvent {
@@ -57,34 +95,12 @@ impl From<&phoneflip_inventory::Event> for TransferEvent {
             mac: e.mac,
             client_ip: Some(e.client_ip),
             file: e.file.clone(),
+            kind: e.kind.clone(),
             bytes: e.bytes,
             outcome: match e.outcome {
                 O::Sent => TransferOutcome::Sent,
                 O::NotFound => TransferOutcome::NotFound,
                 O::Refused | O::TimedOut | O::Aborted => TransferOutcome::Failed(detail()),
-            },
-        }
-    }
-}
-
-impl From<&phoneflip_tftp::TransferEvent> for TransferEvent {
-    fn from(e: &phoneflip_tftp::TransferEvent) -> Self {
-        use phoneflip_tftp::log::EventOutcome as O;
-        TransferEvent {
-            time_ms: e
-                .ended
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_millis() as Millis)
-                .unwrap_or(0),
-            mac: e.mac,
-            client_ip: Some(e.client.ip()),
-            file: e.file.clone(),
-            bytes: e.bytes,
-            outcome: match &e.outcome {
-                O::Transfer(o) if o.is_success() => TransferOutcome::Sent,
-                O::Transfer(o) => TransferOutcome::Failed(o.to_string()),
-                O::NotFound => TransferOutcome::NotFound,
-                O::Refused(why) => TransferOutcome::Failed(format!("refused: {why}")),
             },
         }
     }
@@ -109,62 +125,31 @@ pub enum FileRole {
     Other,
 }
 
-/// Whether a target release is installed through the universal
-/// application loader (reference: SCCP 6.x and later, SIP 7.x and later),
-/// which makes the upgrade two-stage: loader, reboot, application, reboot.
-pub fn uses_loader(target: &Target) -> bool {
-    let major = target.release.version.major;
-    match target.protocol() {
-        Protocol::Sip => major >= 7,
-        Protocol::Sccp | Protocol::Mgcp => major >= 6,
+/// What `kind`, requested by a phone on its way to `target`, is.
+/// `after_missing_sep` says the phone's previous request was a
+/// `SEP<MAC>.cnf.xml` answered "not found", which makes a following
+/// `SIP<MAC>.cnf` part of the loader's hunt rather than the SIP
+/// application asking for its file.
+pub fn classify(kind: &FileKind, target: &Target, after_missing_sep: bool) -> FileRole {
+    if let FileKind::Image(img) = kind {
+        return image_role_for(img, target);
     }
-}
-
-fn base_name(file: &str) -> &str {
-    file.rsplit(['/', '\\']).next().unwrap_or(file)
-}
-
-/// Classifies `file` as requested by `mac`. `after_missing_sep` says the
-/// phone's previous request was a `SEP<MAC>.cnf.xml` answered "not found",
-/// which makes a following `SIP<MAC>.cnf` part of the loader's hunt rather
-/// than the SIP application asking for its file.
-pub fn classify(file: &str, mac: Mac, target: &Target, after_missing_sep: bool) -> FileRole {
-    let name = base_name(file);
-    if let Ok(img) = name.parse::<ImageFile>() {
-        return image_role(&img, target);
-    }
-    let m = mac.to_string();
-    let sep = format!("SEP{m}.cnf.xml");
-    let sip = format!("SIP{m}.cnf");
-    let mgc = format!("MGC{m}.cnf");
-    let is_hunt = name == sep
-        || name == sip
-        || name == mgc
-        || name == format!("CTLSEP{m}.tlv")
-        || name == "XMLDefault.cnf.xml";
-    let target_config = match target.protocol() {
-        Protocol::Sip => name == "SIPDefault.cnf" || (name == sip && !after_missing_sep),
-        Protocol::Sccp => name == sep || name == "XMLDefault.cnf.xml",
-        Protocol::Mgcp => name == mgc,
-    };
-    if target_config {
+    if phoneflip_provision::config_request(kind, after_missing_sep) == Some(target.protocol()) {
         FileRole::TargetConfig
-    } else if is_hunt {
+    } else if kind.is_hunt() {
         FileRole::Hunt
     } else {
         FileRole::Other
     }
 }
 
-fn image_role(img: &ImageFile, target: &Target) -> FileRole {
-    let load: &LoadName = &target.load;
-    let same = img.load.as_str() == load.as_str();
-    let loader = img.load.as_str() == load.loader().as_str();
-    match img.kind {
-        ImageKind::Loads if same => FileRole::Index,
-        ImageKind::Sb2 if same => FileRole::Application,
-        ImageKind::Bin if same && !uses_loader(target) => FileRole::Application,
-        ImageKind::Bin | ImageKind::Sbn if same || loader => FileRole::Loader,
+fn image_role_for(img: &ImageFile, target: &Target) -> FileRole {
+    let same = img.load.as_str() == target.load.as_str();
+    let loader = img.load.as_str() == target.load.loader().as_str();
+    match image_role(img) {
+        ImageRole::Index if same => FileRole::Index,
+        ImageRole::Application if same => FileRole::Application,
+        ImageRole::Loader if same || loader => FileRole::Loader,
         _ => FileRole::Other,
     }
 }
@@ -223,17 +208,15 @@ pub struct Progress {
     pub image_failures: u32,
     pub last_failure: Option<String>,
     pub last_seen_ms: Option<Millis>,
-    /// The previous request was a `SEP<MAC>.cnf.xml` not found.
-    pub after_missing_sep: bool,
+    /// What the phone's requests so far prove (the pipeline's rule).
+    #[serde(default)]
+    pub evidence: LoadEvidence,
     /// Times the application image was fetched whole. A phone that keeps
     /// fetching it and never comes back on the new protocol refuses it
     /// after the transfer (the server sees success, the phone's screen
     /// says why).
     #[serde(default)]
     pub application_fetches: u32,
-    /// The last image-related transfer was the target's `.loads`, sent.
-    #[serde(default)]
-    pub index_fetched: bool,
 }
 
 impl Default for Progress {
@@ -243,27 +226,28 @@ impl Default for Progress {
             image_failures: 0,
             last_failure: None,
             last_seen_ms: None,
-            after_missing_sep: false,
+            evidence: LoadEvidence::default(),
             application_fetches: 0,
-            index_fetched: false,
         }
     }
 }
 
 impl Progress {
-    /// Folds one transfer by this phone (the caller routes events by MAC).
+    /// Folds one transfer by this phone (the caller routes events by MAC;
+    /// another phone's per-phone file is ignored).
     pub fn apply(&mut self, mac: Mac, target: &Target, ev: &TransferEvent) {
+        if ev.kind.mac().is_some_and(|m| m != mac) {
+            return;
+        }
         self.last_seen_ms = Some(self.last_seen_ms.map_or(ev.time_ms, |t| t.max(ev.time_ms)));
-        let role = classify(&ev.file, mac, target, self.after_missing_sep);
-        self.after_missing_sep = base_name(&ev.file) == format!("SEP{mac}.cnf.xml")
-            && ev.outcome == TransferOutcome::NotFound;
+        let role = classify(&ev.kind, target, self.evidence.after_missing_sep);
+        let runs = self.evidence.see(&ev.kind, ev.outcome.as_inventory());
         if self.stage.is_terminal() {
             return;
         }
         match role {
             FileRole::Index | FileRole::Loader | FileRole::Application => {
                 self.raise(Stage::ImageRequested);
-                self.index_fetched = role == FileRole::Index && ev.outcome == TransferOutcome::Sent;
                 match &ev.outcome {
                     TransferOutcome::Sent => {
                         self.image_failures = 0;
@@ -294,28 +278,21 @@ impl Progress {
                     }
                 }
             }
-            // The loader read the target's index, found that flash already
-            // holds it, and started the application, which asks for a
-            // file only the SIP application asks for: the phone runs the
-            // target (its inventory record was stale). Not for SCCP/MGCP,
-            // whose files the loader's own hunt also asks for.
-            FileRole::TargetConfig
-                if self.stage == Stage::ImageRequested
-                    && self.index_fetched
-                    && base_name(&ev.file) == "SIPDefault.cnf" =>
-            {
-                self.stage = Stage::Converted {
-                    at_ms: ev.time_ms,
-                    file: "SIPDefault.cnf (already on the target load)".to_string(),
-                };
-            }
-            FileRole::TargetConfig if self.stage == Stage::ImageFetched => {
-                self.stage = Stage::Converted {
-                    at_ms: ev.time_ms,
-                    file: base_name(&ev.file).to_string(),
-                };
-            }
             FileRole::TargetConfig | FileRole::Hunt | FileRole::Other => {}
+        }
+        // The pipeline's rule says the phone now runs the target: after
+        // the application image, or (the loader found it in flash: the
+        // inventory record was stale) right after the target's index.
+        if runs.is_some_and(|l| l.as_str() == target.load.as_str()) && !self.stage.is_terminal() {
+            let file = base_name(&ev.file);
+            self.stage = Stage::Converted {
+                at_ms: ev.time_ms,
+                file: if self.stage == Stage::ImageFetched {
+                    file.to_string()
+                } else {
+                    format!("{file} (already on the target load)")
+                },
+            };
         }
     }
 
@@ -363,8 +340,7 @@ mod tests {
     #[test]
     fn roles_for_sip_8_12() {
         let t: Target = "sip:8.12".parse().unwrap();
-        let mac: Mac = "0019AA000001".parse().unwrap();
-        let c = |f: &str| classify(f, mac, &t, false);
+        let c = |f: &str| classify(&FileKind::of(f), &t, false);
         assert_eq!(c("P0S3-8-12-00.loads"), FileRole::Index);
         assert_eq!(c("P003-8-12-00.sbn"), FileRole::Loader);
         assert_eq!(c("P003-8-12-00.bin"), FileRole::Loader);
@@ -372,7 +348,7 @@ mod tests {
         assert_eq!(c("SIPDefault.cnf"), FileRole::TargetConfig);
         assert_eq!(c("./SIP0019AA000001.cnf"), FileRole::TargetConfig);
         assert_eq!(
-            classify("SIP0019AA000001.cnf", mac, &t, true),
+            classify(&FileKind::of("SIP0019AA000001.cnf"), &t, true),
             FileRole::Hunt
         );
         assert_eq!(c("SEP0019AA000001.cnf.xml"), FileRole::Hunt);
@@ -385,10 +361,11 @@ mod tests {
         use phoneflip_tftp::log::{Direction, EventOutcome};
         use std::time::{Duration, UNIX_EPOCH};
         let mac: Mac = "0019AA000001".parse().unwrap();
+        // The server's event, as the request pipeline records it for the
+        // phone it identified, as the jobs read it from the store.
         let make = |outcome| phoneflip_tftp::TransferEvent {
             file: "POS30300.bin".into(),
             client: "10.1.1.1:50000".parse().unwrap(),
-            mac: Some(mac),
             direction: Direction::Send,
             virtual_file: false,
             bytes: 512,
@@ -397,8 +374,9 @@ mod tests {
             started: UNIX_EPOCH,
             ended: UNIX_EPOCH + Duration::from_millis(1500),
         };
-        let e = TransferEvent::from(&make(EventOutcome::Transfer(
-            phoneflip_tftp::Outcome::Protocol("unexpected ACK".into()),
+        let rec = |o| TransferEvent::from(&phoneflip_provision::to_event(&make(o), Some(mac)));
+        let e = rec(EventOutcome::Transfer(phoneflip_tftp::Outcome::Protocol(
+            "unexpected ACK".into(),
         )));
         assert_eq!(e.time_ms, 1500);
         assert_eq!(e.mac, Some(mac));
@@ -407,27 +385,24 @@ mod tests {
             TransferOutcome::Failed(w) => assert!(w.starts_with("State Error"), "{w}"),
             o => panic!("{o:?}"),
         }
-        let ok = TransferEvent::from(&make(EventOutcome::Transfer(
-            phoneflip_tftp::Outcome::Success,
-        )));
+        let ok = rec(EventOutcome::Transfer(phoneflip_tftp::Outcome::Success));
         assert_eq!(ok.outcome, TransferOutcome::Sent);
-        let nf = TransferEvent::from(&make(EventOutcome::NotFound));
+        let nf = rec(EventOutcome::NotFound);
         assert_eq!(nf.outcome, TransferOutcome::NotFound);
     }
 
     #[test]
     fn inventory_events_map_to_transfer_events() {
         use phoneflip_inventory::{Event, Outcome};
-        let e = Event {
-            time_ms: 7,
-            mac: None,
-            client_ip: "10.1.1.1".parse().unwrap(),
-            client_port: 1,
-            file: "P0S3-8-12-00.sb2".into(),
-            bytes: 3,
-            outcome: Outcome::Aborted,
-            detail: Some("State Error".into()),
-        };
+        let e = Event::new(
+            7,
+            None,
+            "10.1.1.1:1".parse().unwrap(),
+            "P0S3-8-12-00.sb2",
+            3,
+            Outcome::Aborted,
+            Some("State Error".into()),
+        );
         let t = TransferEvent::from(&e);
         assert_eq!(t.outcome, TransferOutcome::Failed("State Error".into()));
         let t = TransferEvent::from(&Event {
@@ -441,9 +416,8 @@ mod tests {
     #[test]
     fn old_loads_have_a_bin_application() {
         let t: Target = "sip:6.3".parse().unwrap();
-        let mac: Mac = "0019AA000001".parse().unwrap();
         assert_eq!(
-            classify(&format!("{}.bin", t.load), mac, &t, false),
+            classify(&FileKind::of(&format!("{}.bin", t.load)), &t, false),
             FileRole::Application
         );
     }

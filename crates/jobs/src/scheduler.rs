@@ -4,7 +4,6 @@
 //! [`tick`] with the current time and the transfers seen since the last
 //! call, carries out the returned [`Action`]s and saves the [`JobState`].
 
-use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use phoneflip_device::Mac;
@@ -120,9 +119,6 @@ pub struct JobState {
     pub reason: Option<String>,
     /// The id of the last transfer event fed in; owned by the driver.
     pub cursor: i64,
-    /// Client address → MAC, learned from transfers whose file names carry
-    /// a MAC, to attribute shared files (loads) fetched from that address.
-    pub ip_map: BTreeMap<IpAddr, Mac>,
 }
 
 /// What the driver must do.
@@ -236,7 +232,6 @@ impl JobState {
             finished_ms: None,
             reason: None,
             cursor: 0,
-            ip_map: BTreeMap::new(),
         })
     }
 
@@ -324,13 +319,9 @@ pub fn tick(now: Millis, st: &mut JobState, events: &[TransferEvent]) -> Vec<Act
     let running = st.status == JobStatus::Running;
 
     for ev in events {
-        if let (Some(mac), Some(ip)) = (ev.mac, ev.client_ip) {
-            st.ip_map.insert(ip, mac);
-        }
-        let Some(mac) = ev
-            .mac
-            .or_else(|| ev.client_ip.and_then(|ip| st.ip_map.get(&ip).copied()))
-        else {
+        // The request pipeline identified the phone (also for shared files
+        // fetched from an address that asked for a MAC-named file).
+        let Some(mac) = ev.mac else {
             continue;
         };
         let started = st.started_ms;

@@ -254,8 +254,9 @@ impl SqliteJobStore {
     fn write(&self, conn: &mut Connection, st: &JobState, insert: bool) -> Result<JobId> {
         let spec =
             serde_json::to_string(&st.job).map_err(|e| self.corrupt(st.job.id, "spec", e))?;
-        let ip_map =
-            serde_json::to_string(&st.ip_map).map_err(|e| self.corrupt(st.job.id, "ip map", e))?;
+        // The ip_map column is no longer used: the request pipeline keeps
+        // the only address→MAC memory. Kept (empty) for older builds.
+        let ip_map = "{}";
         let tx = conn.transaction().map_err(|e| self.sql(e))?;
         let id = if insert {
             tx.execute(
@@ -347,12 +348,11 @@ impl SqliteJobStore {
             Option<String>,
             i64,
             u32,
-            String,
         );
         let row: Option<Row> = conn
             .query_row(
-                "SELECT status, spec, started_ms, finished_ms, reason, cursor, batches_started,
-                    ip_map FROM jobs WHERE id = ?1",
+                "SELECT status, spec, started_ms, finished_ms, reason, cursor, batches_started
+                    FROM jobs WHERE id = ?1",
                 [id],
                 |r| {
                     Ok((
@@ -363,20 +363,17 @@ impl SqliteJobStore {
                         r.get(4)?,
                         r.get(5)?,
                         r.get(6)?,
-                        r.get(7)?,
                     ))
                 },
             )
             .optional()
             .map_err(|e| self.sql(e))?;
-        let Some((status, spec, started_ms, finished_ms, reason, cursor, batches, ip_map)) = row
-        else {
+        let Some((status, spec, started_ms, finished_ms, reason, cursor, batches)) = row else {
             return Ok(None);
         };
         let mut job: Job = serde_json::from_str(&spec).map_err(|e| self.corrupt(id, "spec", e))?;
         job.id = id;
         let status: JobStatus = status.parse().map_err(|e| self.corrupt(id, "status", e))?;
-        let ip_map = serde_json::from_str(&ip_map).map_err(|e| self.corrupt(id, "ip map", e))?;
         let mut stmt = conn
             .prepare_cached(
                 "SELECT mac, reset, batch, started_ms, ip, progress, reset_done, note,
@@ -449,7 +446,6 @@ impl SqliteJobStore {
             finished_ms,
             reason,
             cursor,
-            ip_map,
         }))
     }
 }

@@ -16,7 +16,7 @@ fn sccp_default() -> AutoRegistration {
 
 /// What a server does with a request: look up, decide, store.
 fn serve(inv: &SqliteInventory, file: &str, defaults: &AutoRegistration) -> Decision {
-    let known = Mac::from_file_name(file).and_then(|m| inv.get_phone(m).unwrap());
+    let known = phoneflip_config::filename::mac_in(file).and_then(|m| inv.get_phone(m).unwrap());
     let d = decide(file, known.as_ref(), None, defaults, 1000);
     if let Decision::Register(p) = &d {
         assert!(inv.insert_phone_if_absent(p).unwrap());

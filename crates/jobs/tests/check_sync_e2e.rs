@@ -19,6 +19,7 @@ use phoneflip_jobs::{
     InventorySyncBumper, Job, JobStatus, JobStore, MemoryJobStore, Query, Rollout, Schedule,
     Target, Timers,
 };
+use phoneflip_provision::AddressBook;
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
@@ -80,9 +81,9 @@ fn drive(run: &mut Run, mut step: Step, files: &HashMap<String, Vec<u8>>) {
     }
 }
 
-/// The TFTP server's records of transcript lines `from..`, at `base` + the
+/// The request pipeline's records of transcript lines `from..`, at `base` + the
 /// phone's clock since line `from`.
-fn log(inv: &SqliteInventory, run: &Run, from: usize, base: i64) {
+fn log(inv: &SqliteInventory, phones: &AddressBook, run: &Run, from: usize, base: i64) {
     let t = run.report().transcript;
     let t0 = t.get(from).map_or(0, entry_ms);
     let events: Vec<Event> = t[from..]
@@ -94,16 +95,19 @@ fn log(inv: &SqliteInventory, run: &Run, from: usize, base: i64) {
                 Entry::Error { file, .. } => (file, TftpOutcome::Aborted),
                 _ => return None,
             };
-            Some(Event {
-                time_ms: base + (entry_ms(e) - t0),
-                mac: Mac::from_file_name(file),
-                client_ip: "127.0.0.1".parse().unwrap(),
-                client_port: 50_000,
-                file: file.trim_start_matches("./").to_string(),
-                bytes: 0,
+            // Identified as the request pipeline does.
+            let client: std::net::SocketAddr = "127.0.0.1:50000".parse().unwrap();
+            let file = file.trim_start_matches("./");
+            let mac = phones.identify(client.ip(), &phoneflip_config::FileName::classify(file));
+            Some(Event::new(
+                base + (entry_ms(e) - t0),
+                mac,
+                client,
+                file,
+                0,
                 outcome,
-                detail: None,
-            })
+                None,
+            ))
         })
         .collect();
     inv.append_events(&events).unwrap();
@@ -157,7 +161,8 @@ async fn an_emulated_sip_phone_reboots_on_check_sync_and_converts() {
     let first = run.start();
     drive(&mut run, first, &render(&inv, &base));
     assert!(matches!(&run.report().outcome, Outcome::Stable(s) if s.load == "POS3-07-4-00"));
-    log(&inv, &run, 0, T0 - 600_000);
+    let phones = AddressBook::new();
+    log(&inv, &phones, &run, 0, T0 - 600_000);
 
     // Its SIP stack: answers NOTIFY with 200 OK and tells the test.
     let sock = UdpSocket::bind("127.0.0.1:0").await.unwrap();
@@ -235,7 +240,7 @@ async fn an_emulated_sip_phone_reboots_on_check_sync_and_converts() {
         }),
         Some("syncinfo.xml")
     );
-    log(&inv, &run, from, T0 + 2_000);
+    log(&inv, &phones, &run, from, T0 + 2_000);
 
     let a = step(T0 + 10 * 60_000, &store, &events, &fx).await.unwrap();
     let actions: Vec<_> = a.into_iter().map(|(_, a)| a).collect();

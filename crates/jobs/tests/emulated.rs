@@ -51,13 +51,15 @@ fn put(files: &mut HashMap<String, Vec<u8>>, name: &str, text: &str) {
 /// What a TFTP server would have recorded of the emulated phone's boot.
 fn transfers(r: &Report) -> Vec<TransferEvent> {
     let ip: IpAddr = "10.1.1.5".parse().unwrap();
-    let ev = |at: u64, file: &str, outcome| TransferEvent {
-        time_ms: at as i64,
-        mac: Mac::from_file_name(file),
-        client_ip: Some(ip),
-        file: file.trim_start_matches("./").to_string(),
-        bytes: 0,
-        outcome,
+    let ev = |at: u64, file: &str, outcome| {
+        TransferEvent::new(
+            at as i64,
+            phoneflip_config::filename::mac_in(file),
+            Some(ip),
+            file.trim_start_matches("./"),
+            0,
+            outcome,
+        )
     };
     r.transcript
         .iter()

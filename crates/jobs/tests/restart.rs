@@ -32,23 +32,22 @@ impl SyncBumper for Bumps {
 }
 
 fn to_inventory(e: &TransferEvent) -> Event {
-    Event {
-        time_ms: e.time_ms,
-        mac: e.mac,
-        client_ip: e.client_ip.unwrap(),
-        client_port: 50_000,
-        file: e.file.clone(),
-        bytes: e.bytes,
-        outcome: match &e.outcome {
+    Event::new(
+        e.time_ms,
+        e.mac,
+        std::net::SocketAddr::new(e.client_ip.unwrap(), 50_000),
+        &e.file,
+        e.bytes,
+        match &e.outcome {
             TransferOutcome::Sent => Outcome::Sent,
             TransferOutcome::NotFound => Outcome::NotFound,
             TransferOutcome::Failed(_) => Outcome::Aborted,
         },
-        detail: match &e.outcome {
+        match &e.outcome {
             TransferOutcome::Failed(w) => Some(w.clone()),
             _ => None,
         },
-    }
+    )
 }
 
 fn log(inv: &SqliteInventory, evs: &[TransferEvent]) {

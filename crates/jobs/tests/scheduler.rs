@@ -206,7 +206,9 @@ fn phones_already_on_target_are_not_reset_and_sip_phones_get_check_sync() {
 #[test]
 fn shared_files_are_attributed_by_client_address() {
     // A phone's image fetches carry no MAC; the address it used for its
-    // per-MAC files ties them to it.
+    // per-MAC files ties them to it. That memory is the request
+    // pipeline's (phoneflip_provision::AddressBook), whose events the
+    // scheduler reads.
     let mut st = JobState::new(
         job("sip:8.12", Schedule::Now, rollout(1, 0, None)),
         sccp_phones(1),
@@ -214,8 +216,17 @@ fn shared_files_are_attributed_by_client_address() {
     )
     .unwrap();
     tick(0, &mut st, &[]);
-    let boot = sccp_to_sip_boot(1, MIN);
+    // As the TFTP server sees the boot: a MAC only in per-MAC names.
+    let mut boot = sccp_to_sip_boot(1, MIN);
+    for e in &mut boot {
+        e.mac = e.kind.mac();
+    }
     assert!(boot.iter().any(|e| e.mac.is_none()));
+    let phones = phoneflip_provision::AddressBook::new();
+    for e in &mut boot {
+        let name = phoneflip_config::FileName::classify(&e.file);
+        e.mac = phones.identify(e.client_ip.unwrap(), &name);
+    }
     tick(2 * MIN, &mut st, &boot);
     assert_eq!(st.status, JobStatus::Completed);
     assert_eq!(st.phones[0].ip, Some(ip(1)));

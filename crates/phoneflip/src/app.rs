@@ -18,7 +18,7 @@ use phoneflip_device::{Mac, Model};
 use phoneflip_firmware::{Protocol, Version};
 use phoneflip_inventory::{Inventory, Phone, PhoneFilter, SqliteInventory};
 use phoneflip_jobs::{InventoryEffects, InventoryEvents, InventorySyncBumper, SqliteJobStore};
-use phoneflip_provision::{AutoRegister, Provisioner, Recorder};
+use phoneflip_provision::{AutoRegister, Provisioner};
 use phoneflip_tftp::{Server, ServerConfig, TransferLog};
 use tracing::{info, warn};
 
@@ -52,7 +52,7 @@ pub async fn run(
         catalogue.clone(),
         cfg.auto_register.clone(),
     ));
-    let recorder = Arc::new(Recorder::new(inventory.clone()));
+    let recorder = Arc::new(provisioner.recorder());
     let metrics = Arc::new(Metrics::wrapping(recorder.clone()));
     let tftp_addr = cfg.tftp.bind;
     let server = Server::bind(cfg.tftp, provisioner, metrics.clone(), cfg.log)

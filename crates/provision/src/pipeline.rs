@@ -1,16 +1,21 @@
-//! The per-request pipeline, as the TFTP server's `FileSource`.
+//! The per-request pipeline, as the TFTP server's `FileSource`: identify
+//! (classify the name once, [`AddressBook`]) → look up (inventory) →
+//! update (plan the next hop) → route (render, deny or fall through).
 
 use std::path::Path;
 use std::sync::{Arc, RwLock};
 
 use bytes::Bytes;
-use phoneflip_config::{render_one, FileName, GkDefault, RenderLoad, Template};
+use phoneflip_config::{render_one, FileName, GkDefault, RenderError, RenderLoad, Template};
 use phoneflip_device::{Mac, Model};
-use phoneflip_firmware::{LoadName, Protocol};
-use phoneflip_inventory::{now_millis, Inventory, Phone, RenderInputs};
-use phoneflip_plan::{plan, Catalogue, Endpoint};
+use phoneflip_firmware::{LoadName, LoadNameError, Protocol};
+use phoneflip_inventory::{now_millis, Inventory, InventoryError, Phone, RenderInputs};
+use phoneflip_plan::{plan, Catalogue, Endpoint, PlanError};
 use phoneflip_tftp::{Resolution, ResolveRequest};
 use tracing::{info, warn};
+
+use crate::identify::AddressBook;
+use crate::record::Recorder;
 
 /// Auto-registration, as the reference's "Auto Registration Phone
 /// Protocol": an unknown MAC that asks for its own file is added to the
@@ -23,8 +28,27 @@ pub struct AutoRegister {
     pub model: Model,
 }
 
+/// Why a phone's file could not be rendered.
+#[derive(Debug, thiserror::Error)]
+pub enum ProvisionError {
+    #[error(transparent)]
+    Inventory(#[from] InventoryError),
+    #[error("auto-registration failed: {0}")]
+    AutoRegister(#[source] InventoryError),
+    #[error("no {0} load in the TFTP root to give the phone; import a firmware bundle")]
+    NoLoadInRoot(Protocol),
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    #[error(transparent)]
+    LoadName(#[from] LoadNameError),
+    #[error("the next hop ({release}) needs a load that is not in the TFTP root: {}", files.join(", "))]
+    HopNotInRoot { release: String, files: Vec<String> },
+    #[error(transparent)]
+    Render(#[from] RenderError),
+}
+
 /// Why a request got what it got; logged and returned for tests.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum Decision {
     /// No MAC known for the request, or a file the inventory doesn't
     /// render (images, rings): served from the root.
@@ -37,7 +61,7 @@ pub enum Decision {
     Rendered { mac: Mac, target: LoadName },
     /// Rendering or planning failed; the root's file (if any) is served
     /// and the reason is logged.
-    Failed { mac: Mac, reason: String },
+    Failed { mac: Mac, reason: ProvisionError },
 }
 
 /// Where a phone goes next.
@@ -52,6 +76,7 @@ pub struct Provisioner {
     inventory: Arc<dyn Inventory>,
     catalogue: RwLock<Catalogue>,
     auto: Option<AutoRegister>,
+    phones: Arc<AddressBook>,
 }
 
 impl Provisioner {
@@ -64,7 +89,19 @@ impl Provisioner {
             inventory,
             catalogue: RwLock::new(catalogue),
             auto,
+            phones: Arc::new(AddressBook::new()),
         }
+    }
+
+    /// The address→MAC memory requests are identified with.
+    pub fn phones(&self) -> Arc<AddressBook> {
+        self.phones.clone()
+    }
+
+    /// The TFTP server's event sink for this pipeline: records into the
+    /// same inventory, identifying phones with the same memory.
+    pub fn recorder(&self) -> Recorder {
+        Recorder::new(self.inventory.clone(), self.phones.clone())
     }
 
     /// A catalogue of the releases whose files are in `root`, so plans use
@@ -82,7 +119,11 @@ impl Provisioner {
         *self.catalogue.write().unwrap_or_else(|p| p.into_inner()) = catalogue;
     }
 
-    fn lookup(&self, mac: Mac, requested: &FileName) -> Result<Option<RenderInputs>, String> {
+    fn lookup(
+        &self,
+        mac: Mac,
+        requested: &FileName,
+    ) -> Result<Option<RenderInputs>, ProvisionError> {
         match self.inventory.render_inputs(mac) {
             Ok(r) => Ok(Some(r)),
             Err(phoneflip_inventory::InventoryError::NoSuchPhone(_)) => {
@@ -98,24 +139,25 @@ impl Provisioner {
                             Ok(_) => {
                                 info!(%mac, protocol = %auto.protocol, "auto-registered a new phone")
                             }
-                            Err(e) => return Err(format!("auto-registration failed: {e}")),
+                            Err(e) => return Err(ProvisionError::AutoRegister(e)),
                         }
-                        self.inventory
-                            .render_inputs(mac)
-                            .map(Some)
-                            .map_err(|e| e.to_string())
+                        Ok(Some(self.inventory.render_inputs(mac)?))
                     }
                     _ => Ok(None),
                 }
             }
-            Err(e) => Err(e.to_string()),
+            Err(e) => Err(e.into()),
         }
     }
 
     /// The load the phone must run next: the first hop of its plan (with
     /// the gkdefault image when that hop goes through gkdefault), or the
     /// desired load itself when the phone's current load is unknown.
-    fn next_target(&self, inputs: &RenderInputs, model: Model) -> Result<Option<Next>, String> {
+    fn next_target(
+        &self,
+        inputs: &RenderInputs,
+        model: Model,
+    ) -> Result<Option<Next>, ProvisionError> {
         let catalogue = self.catalogue.read().unwrap_or_else(|p| p.into_inner());
         let desired = match (&inputs.desired_load, inputs.desired_protocol) {
             (Some(l), _) => l.clone(),
@@ -126,11 +168,7 @@ impl Provisioner {
                 .max_by_key(|e| e.release.version)
             {
                 Some(e) => e.load.clone(),
-                None => {
-                    return Err(format!(
-                        "no {p} load in the TFTP root to give the phone; import a firmware bundle"
-                    ))
-                }
+                None => return Err(ProvisionError::NoLoadInRoot(p)),
             },
             (None, None) => return Ok(None),
         };
@@ -146,8 +184,7 @@ impl Provisioner {
             Endpoint::Load(desired.clone()),
             Some(model),
             &catalogue,
-        )
-        .map_err(|e| e.to_string())?;
+        )?;
         let Some(hop) = p.hops.first() else {
             return Ok(Some(Next {
                 target: desired,
@@ -156,15 +193,12 @@ impl Provisioner {
             }));
         };
         let target = match &hop.to.load {
-            Some(l) => l
-                .parse()
-                .map_err(|e: phoneflip_firmware::LoadNameError| e.to_string())?,
+            Some(l) => l.parse()?,
             None => {
-                return Err(format!(
-                    "the next hop ({}) needs a load that is not in the TFTP root: {}",
-                    hop.to.release,
-                    hop.files.join(", ")
-                ))
+                return Err(ProvisionError::HopNotInRoot {
+                    release: hop.to.release.clone(),
+                    files: hop.files.clone(),
+                })
             }
         };
         let gk_image = hop
@@ -180,16 +214,20 @@ impl Provisioner {
         }))
     }
 
-    /// The whole pipeline for one request; pure apart from the inventory.
+    /// The whole pipeline for one request by `mac` (when known otherwise
+    /// than from the name); pure apart from the inventory.
     pub fn decide(&self, requested: &str, mac: Option<Mac>) -> (Decision, Option<Bytes>) {
-        let name = FileName::classify(requested);
+        self.decide_named(&FileName::classify(requested), mac)
+    }
+
+    fn decide_named(&self, name: &FileName, mac: Option<Mac>) -> (Decision, Option<Bytes>) {
         let Some(mac) = name.kind.mac().or(mac) else {
             return (Decision::Root, None);
         };
         if !name.kind.is_rendered() {
             return (Decision::Root, None);
         }
-        let inputs = match self.lookup(mac, &name) {
+        let inputs = match self.lookup(mac, name) {
             Ok(Some(i)) => i,
             Ok(None) => return (Decision::UnknownPhone(mac), None),
             Err(reason) => return (Decision::Failed { mac, reason }, None),
@@ -220,7 +258,7 @@ impl Provisioner {
             Err(e) => (
                 Decision::Failed {
                     mac,
-                    reason: e.to_string(),
+                    reason: e.into(),
                 },
                 None,
             ),
@@ -230,7 +268,9 @@ impl Provisioner {
 
 impl phoneflip_tftp::FileSource for Provisioner {
     fn resolve(&self, req: &ResolveRequest<'_>) -> Resolution {
-        let (decision, bytes) = self.decide(req.filename, req.mac);
+        let name = FileName::classify(req.filename);
+        let mac = self.phones.identify(req.client.ip(), &name);
+        let (decision, bytes) = self.decide_named(&name, mac);
         match (&decision, bytes) {
             (_, Some(b)) => Resolution::Virtual(b),
             // A managed phone's file that its target protocol does not use

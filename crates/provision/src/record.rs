@@ -1,27 +1,36 @@
-//! Recording transfers against phones without slowing transfers down.
+//! Route and record: each transfer's outcome as a typed event against the
+//! phone, without slowing transfers down.
 //!
 //! The TFTP server calls [`Recorder::record`] on its transfer tasks; the
+//! file name is classified and the phone identified right there (the same
+//! [`AddressBook`] the [`Provisioner`](crate::Provisioner) fills), then the
 //! events go through a channel to one thread that appends them to the
-//! inventory in batches and updates the load each phone is observed to run.
+//! inventory in batches and updates the load each phone is observed to
+//! run ([`LoadEvidence`]).
 
+use std::collections::HashMap;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, UNIX_EPOCH};
 
+use phoneflip_config::FileName;
+use phoneflip_device::Mac;
 use phoneflip_inventory::{Event, Inventory, Outcome};
 use phoneflip_tftp::{EventSink, TransferEvent};
 use tracing::warn;
 
-use crate::observe::{Observation, Observer};
+use crate::identify::AddressBook;
+use crate::infer::LoadEvidence;
 
 const BATCH: usize = 512;
 const FLUSH_EVERY: Duration = Duration::from_millis(200);
 
 /// The TFTP server's `EventSink`, writing into the inventory.
 pub struct Recorder {
-    tx: Sender<TransferEvent>,
+    tx: Sender<Event>,
     worker: Option<JoinHandle<()>>,
+    phones: Arc<AddressBook>,
 }
 
 fn outcome(e: &phoneflip_tftp::log::EventOutcome) -> (Outcome, Option<String>) {
@@ -34,15 +43,18 @@ fn outcome(e: &phoneflip_tftp::log::EventOutcome) -> (Outcome, Option<String>) {
             Outcome::Aborted,
             Some(format!("client error {code}: {message}")),
         ),
-        E::Transfer(T::ReadError(m)) => (Outcome::Aborted, Some(m.clone())),
-        E::Transfer(T::Protocol(m)) => (Outcome::Aborted, Some(m.clone())),
+        // As the transfer log words them ("State Error: …").
+        E::Transfer(o @ (T::ReadError(_) | T::Protocol(_))) => {
+            (Outcome::Aborted, Some(o.to_string()))
+        }
         E::NotFound => (Outcome::NotFound, None),
         E::Refused(m) => (Outcome::Refused, Some(m.clone())),
     }
 }
 
-/// The inventory's form of a transfer event.
-pub fn to_event(t: &TransferEvent) -> Event {
+/// The typed event of a transfer by `mac` (None: a phone not identified
+/// yet): the file's kind from the one classifier, the outcome, the time.
+pub fn to_event(t: &TransferEvent, mac: Option<Mac>) -> Event {
     let (outcome, detail) = outcome(&t.outcome);
     Event {
         time_ms: t
@@ -50,9 +62,10 @@ pub fn to_event(t: &TransferEvent) -> Event {
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_millis() as i64)
             .unwrap_or(0),
-        mac: t.mac,
+        mac,
         client_ip: t.client.ip(),
         client_port: t.client.port(),
+        kind: phoneflip_config::FileKind::of(&t.file),
         file: t.file.clone(),
         bytes: t.bytes,
         outcome,
@@ -60,21 +73,21 @@ pub fn to_event(t: &TransferEvent) -> Event {
     }
 }
 
-fn run(inventory: Arc<dyn Inventory>, rx: Receiver<TransferEvent>) {
-    let observer = Observer::default();
+fn run(inventory: Arc<dyn Inventory>, rx: Receiver<Event>) {
+    let mut evidence: HashMap<Mac, LoadEvidence> = HashMap::new();
     let mut batch: Vec<Event> = Vec::with_capacity(BATCH);
     let mut open = true;
     while open {
         match rx.recv_timeout(FLUSH_EVERY) {
-            Ok(t) => {
-                if let (Some(mac), true) = (t.mac, t.outcome.is_success()) {
-                    if let Observation::Runs(load) = observer.served(mac, &t.file) {
+            Ok(ev) => {
+                if let Some(mac) = ev.mac {
+                    if let Some(load) = evidence.entry(mac).or_default().see(&ev.kind, ev.outcome) {
                         if let Err(e) = inventory.set_observed_load(mac, &load) {
                             warn!(%mac, %load, error = %e, "could not record the phone's load");
                         }
                     }
                 }
-                batch.push(to_event(&t));
+                batch.push(ev);
                 if batch.len() < BATCH {
                     continue;
                 }
@@ -92,7 +105,9 @@ fn run(inventory: Arc<dyn Inventory>, rx: Receiver<TransferEvent>) {
 }
 
 impl Recorder {
-    pub fn new(inventory: Arc<dyn Inventory>) -> Recorder {
+    /// Records into `inventory`, identifying phones with `phones` (share
+    /// the provisioner's: [`Provisioner::recorder`](crate::Provisioner::recorder)).
+    pub fn new(inventory: Arc<dyn Inventory>, phones: Arc<AddressBook>) -> Recorder {
         let (tx, rx) = mpsc::channel();
         let worker = std::thread::Builder::new()
             .name("phoneflip-recorder".into())
@@ -101,6 +116,7 @@ impl Recorder {
         Recorder {
             tx,
             worker: Some(worker),
+            phones,
         }
     }
 
@@ -126,6 +142,8 @@ impl Drop for Recorder {
 
 impl EventSink for Recorder {
     fn record(&self, event: TransferEvent) {
-        let _ = self.tx.send(event);
+        let name = FileName::classify(&event.file);
+        let mac = self.phones.identify(event.client.ip(), &name);
+        let _ = self.tx.send(to_event(&event, mac));
     }
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use phoneflip_inventory::{Inventory, Phone, SqliteInventory};
-use phoneflip_provision::{AutoRegister, Provisioner, Recorder};
+use phoneflip_provision::{AutoRegister, Provisioner};
 use phoneflip_tftp::client::{fetch, FetchError, FetchOptions};
 use phoneflip_tftp::{Server, ServerConfig, TransferLog};
 
@@ -24,8 +24,8 @@ async fn start(
     auto: Option<AutoRegister>,
 ) -> Running {
     let catalogue = Provisioner::catalogue_of(root).unwrap();
-    let source = Arc::new(Provisioner::new(inv.clone(), catalogue, auto));
-    let recorder = Arc::new(Recorder::new(inv));
+    let source = Arc::new(Provisioner::new(inv, catalogue, auto));
+    let recorder = Arc::new(source.recorder());
     let cfg = ServerConfig::new("127.0.0.1:0".parse().unwrap(), root);
     let server = Server::bind(cfg, source, recorder, TransferLog::none())
         .await
@@ -227,5 +227,68 @@ async fn sip_6_to_sccp_gets_gkdefault_and_a_sep_file() {
     );
     let sep = String::from_utf8(srv.get(c, "SEP0019AA000003.cnf.xml").await.unwrap()).unwrap();
     assert!(sep.contains("P00308000400"), "{sep}");
+    srv.stop().await;
+}
+
+/// The address→MAC memory (was the TFTP server's): a shared file is the
+/// root's until the address asked for a MAC-named file, then the phone's;
+/// and the recorded events carry the MAC from then on.
+#[tokio::test]
+async fn a_phone_known_by_its_file_gets_its_own_shared_files_from_the_same_address() {
+    let root = root_with_sip_8_12();
+    std::fs::write(root.path().join("OS79XX.TXT"), "STATIC").unwrap();
+    let inv: Arc<dyn Inventory> = Arc::new(SqliteInventory::open_in_memory().unwrap());
+    inv.put_phone(&phone("000DBDBEEF01", "P0030801SR02", "P0S3-8-12-00"))
+        .unwrap();
+    let srv = start(root.path(), inv.clone(), None).await;
+    let c = "127.0.0.26";
+    assert_eq!(srv.get(c, "OS79XX.TXT").await.unwrap(), b"STATIC");
+    match srv.get(c, "CTLSEP000DBDBEEF01.tlv").await {
+        Err(FetchError::Server { code, .. }) => assert_eq!(code, 1),
+        other => panic!("{other:?}"),
+    }
+    let os = String::from_utf8(srv.get(c, "OS79XX.TXT").await.unwrap()).unwrap();
+    assert_ne!(os, "STATIC");
+    assert!(os.starts_with("P003-8-12-00"), "{os}");
+    // Another address is not that phone.
+    assert_eq!(
+        srv.get("127.0.0.27", "OS79XX.TXT").await.unwrap(),
+        b"STATIC"
+    );
+
+    let mac = "000DBDBEEF01".parse().unwrap();
+    let mut events = Vec::new();
+    for _ in 0..50 {
+        events = inv.events_after(0, 100).unwrap();
+        if events.len() >= 4 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let seen: Vec<(&str, Option<phoneflip_device::Mac>, String)> = events
+        .iter()
+        .map(|e| {
+            (
+                e.event.file.as_str(),
+                e.event.mac,
+                e.event.client_ip.to_string(),
+            )
+        })
+        .collect();
+    let a = || "127.0.0.26".to_string();
+    assert_eq!(
+        seen,
+        vec![
+            ("OS79XX.TXT", None, a()),
+            ("CTLSEP000DBDBEEF01.tlv", Some(mac), a()),
+            ("OS79XX.TXT", Some(mac), a()),
+            ("OS79XX.TXT", None, "127.0.0.27".to_string()),
+        ]
+    );
+    assert_eq!(
+        events[1].event.kind,
+        phoneflip_config::FileKind::CtlSep(mac)
+    );
+    assert_eq!(events[2].event.kind, phoneflip_config::FileKind::Os79xx);
     srv.stop().await;
 }

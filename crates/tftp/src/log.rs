@@ -13,8 +13,6 @@ use std::path::Path;
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use phoneflip_device::Mac;
-
 use crate::core::packet::Mode;
 use crate::core::Outcome;
 
@@ -27,13 +25,14 @@ pub enum Direction {
 }
 
 /// One finished (or refused) transfer, for recording against a phone.
+/// The server knows addresses and names only; what a name means and
+/// which phone asked is the event sink's business.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TransferEvent {
     /// The name as requested (after stripping "./").
     pub file: String,
+    /// The phone behind the address is the event sink's to work out.
     pub client: SocketAddr,
-    /// From the file name, or remembered for the client address.
-    pub mac: Option<Mac>,
     pub direction: Direction,
     /// Served from a [`FileSource`](crate::FileSource) rather than disk.
     pub virtual_file: bool,

@@ -18,7 +18,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
-use phoneflip_device::Mac;
 use tokio::net::UdpSocket;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -97,7 +96,6 @@ struct Shared {
     transfers: Arc<Semaphore>,
     images: Arc<Semaphore>,
     active: Mutex<HashSet<SocketAddr>>,
-    macs: Mutex<HashMap<IpAddr, Mac>>,
     rates: Mutex<HashMap<IpAddr, Bucket>>,
 }
 
@@ -129,20 +127,6 @@ impl Shared {
             Duration::ZERO
         } else {
             Duration::from_secs_f64(-b.tokens / rate)
-        }
-    }
-
-    fn mac_for(&self, ip: IpAddr, name: &str) -> Option<Mac> {
-        let mut macs = lock(&self.macs);
-        match Mac::from_file_name(name) {
-            Some(mac) => {
-                if macs.len() > 1_000_000 {
-                    macs.clear();
-                }
-                macs.insert(ip, mac);
-                Some(mac)
-            }
-            None => macs.get(&ip).copied(),
         }
     }
 }
@@ -198,7 +182,6 @@ impl Server {
             events,
             log,
             active: Mutex::new(HashSet::new()),
-            macs: Mutex::new(HashMap::new()),
             rates: Mutex::new(HashMap::new()),
         };
         Ok(Server {
@@ -214,11 +197,6 @@ impl Server {
     /// The root actually served (canonical).
     pub fn root(&self) -> &std::path::Path {
         self.shared.disk.root()
-    }
-
-    /// The MAC last seen asking from `ip`, if any.
-    pub fn known_mac(&self, ip: IpAddr) -> Option<Mac> {
-        lock(&self.shared.macs).get(&ip).copied()
     }
 
     /// Serves until `shutdown` completes, then stops taking requests and
@@ -375,7 +353,6 @@ struct Finish<'a> {
     shared: &'a Shared,
     file: String,
     client: SocketAddr,
-    mac: Option<Mac>,
     direction: Direction,
     virtual_file: bool,
     size: Option<u64>,
@@ -389,7 +366,6 @@ impl Finish<'_> {
         self.shared.events.record(TransferEvent {
             file: self.file,
             client: self.client,
-            mac: self.mac,
             direction: self.direction,
             virtual_file: self.virtual_file,
             bytes,
@@ -429,7 +405,6 @@ async fn handle_read(shared: &Shared, from: SocketAddr, req: Request) {
         shared,
         file: req.filename.clone(),
         client: from,
-        mac: None,
         direction: Direction::Send,
         virtual_file: false,
         size: None,
@@ -457,13 +432,10 @@ async fn handle_read(shared: &Shared, from: SocketAddr, req: Request) {
         fin.done(0, EventOutcome::Refused("mail mode".into()));
         return;
     }
-    let mac = shared.mac_for(from.ip(), &name);
-    fin.mac = mac;
     let rr = ResolveRequest {
         filename: &name,
         raw_filename: &req.filename,
         client: from,
-        mac,
         mode: req.mode,
         options: &req.options,
     };
@@ -603,7 +575,6 @@ async fn handle_write(shared: &Shared, from: SocketAddr, req: Request) {
         shared,
         file: req.filename.clone(),
         client: from,
-        mac: Mac::from_file_name(&req.filename),
         direction: Direction::Receive,
         virtual_file: false,
         size: None,

@@ -11,11 +11,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
-use bytes::Bytes;
-use phoneflip_device::Mac;
-
 use crate::core::packet::{ErrorCode, Mode};
 use crate::core::BlockSource;
+use bytes::Bytes;
 
 /// What the server knows about a read request when it asks a [`FileSource`].
 #[derive(Debug, Clone, Copy)]
@@ -24,11 +22,9 @@ pub struct ResolveRequest<'a> {
     pub filename: &'a str,
     /// The name exactly as the client sent it.
     pub raw_filename: &'a str,
+    /// Who asks: which phone that is (a MAC-named file, or the MAC its
+    /// address last asked for) is the file source's to work out.
     pub client: SocketAddr,
-    /// From the file name, or remembered for this client address since it
-    /// last asked for a MAC-named file: lets `OS79XX.TXT` and
-    /// `SIPDefault.cnf` differ per phone during a staged conversion.
-    pub mac: Option<Mac>,
     pub mode: Mode,
     pub options: &'a [(String, String)],
 }

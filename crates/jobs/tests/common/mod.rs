@@ -56,19 +56,13 @@ pub fn sip_phones(n: u32) -> Vec<Selected> {
         .collect()
 }
 
-/// One transfer by phone `n`; per-MAC files carry the MAC, shared files
-/// only the address (as a TFTP server sees them).
+/// One transfer by phone `n`, as the request pipeline records it: the
+/// phone identified by its per-MAC files, and shared files tied to it by
+/// the address that asked for them.
 pub fn ev(n: u32, t: Millis, file: &str, outcome: TransferOutcome) -> TransferEvent {
     let m = mac(n);
     let file = file.replace("<MAC>", &m.to_string());
-    TransferEvent {
-        time_ms: t,
-        mac: file.contains(&m.to_string()).then_some(m),
-        client_ip: Some(ip(n)),
-        file,
-        bytes: 0,
-        outcome,
-    }
+    TransferEvent::new(t, Some(m), Some(ip(n)), &file, 0, outcome)
 }
 
 pub use TransferOutcome::{NotFound, Sent};
