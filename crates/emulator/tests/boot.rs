@@ -473,6 +473,24 @@ fn loads_without_its_application_image() {
 }
 
 #[test]
+fn sip_1_with_a_large_sipdefault_shows_buffer_full_too() {
+    // Issue 10: W210 is "2.x or earlier" everywhere, from phoneflip-plan.
+    let mut files = root(&["sip:1.0"]);
+    let big = format!(
+        "image_version: POS30100\n{}",
+        "# comment line of the generic file\n".repeat(80)
+    );
+    assert!(big.len() > BUFFER_FULL_LIMIT);
+    put(&mut files, "SIPDefault.cnf", &big);
+    let f = failed(&run_in_memory(phone("sip:1.0"), &files));
+    assert!(
+        matches!(f, Failure::BufferFull { size } if size == big.len()),
+        "{f}"
+    );
+    assert!(phoneflip_plan::w210_applies(&release("sip:1.0")));
+}
+
+#[test]
 fn sip_2_with_a_large_sipdefault_shows_buffer_full() {
     let mut files = root(&["sip:2.3"]);
     let big = format!(
