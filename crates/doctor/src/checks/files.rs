@@ -3,7 +3,9 @@
 //! capitals, lower-case extensions), files the TFTP server cannot read, and
 //! the reading of each per-phone file.
 
-use phoneflip_config::filename::{GKDEFAULT_CFG, SIP_DEFAULT, XML_DEFAULT};
+use phoneflip_config::filename::{
+    sep_mac_name, sip_mac_name, GKDEFAULT_CFG, RINGLIST_DAT, SIP_DEFAULT, SYNCINFO_XML, XML_DEFAULT,
+};
 use phoneflip_config::{ImageRef, SepDevice};
 use phoneflip_device::Mac;
 use phoneflip_firmware::ImageFile;
@@ -18,9 +20,11 @@ const WELL_KNOWN: &[&str] = &[
     SIP_DEFAULT,
     XML_DEFAULT,
     GKDEFAULT_CFG,
-    "RINGLIST.DAT",
+    RINGLIST_DAT,
+    // No constant in phoneflip_config::filename: dial plans are named by
+    // dial_template, and this is its usual value.
     "dialplan.xml",
-    "syncinfo.xml",
+    SYNCINFO_XML,
 ];
 
 /// A per-phone control file, by the name it has on disk.
@@ -36,10 +40,10 @@ pub enum PhoneFileKind {
 /// for (MAC in capitals, prefix upper case, extension lower case).
 pub fn phone_file(name: &str) -> Option<(PhoneFileKind, Mac, String)> {
     let l = name.to_ascii_lowercase();
-    let (kind, prefix, ext) = if l.starts_with("sip") && l.ends_with(".cnf") {
-        (PhoneFileKind::Sip, "SIP", ".cnf")
+    let (kind, ext) = if l.starts_with("sip") && l.ends_with(".cnf") {
+        (PhoneFileKind::Sip, ".cnf")
     } else if l.starts_with("sep") && l.ends_with(".cnf.xml") {
-        (PhoneFileKind::Sep, "SEP", ".cnf.xml")
+        (PhoneFileKind::Sep, ".cnf.xml")
     } else {
         return None;
     };
@@ -48,7 +52,11 @@ pub fn phone_file(name: &str) -> Option<(PhoneFileKind, Mac, String)> {
         return None;
     }
     let mac: Mac = mid.parse().ok()?;
-    Some((kind, mac, format!("{prefix}{mac}{ext}")))
+    let wanted = match kind {
+        PhoneFileKind::Sip => sip_mac_name(mac),
+        PhoneFileKind::Sep => sep_mac_name(mac),
+    };
+    Some((kind, mac, wanted))
 }
 
 impl Ctx<'_> {

@@ -72,7 +72,7 @@ pub(crate) fn run(root: &Root, opts: &Options) -> Vec<Finding> {
         cx.load_form(n);
     }
     cx.config_loads_present(&all_named);
-    // OS79XX_TXT.TXT only names an image for phones on pre-loader loads.
+    // OS79XX.TXT only names an image for phones on pre-loader loads.
     let os79_read = opts.from.is_empty()
         || opts
             .from

@@ -33,12 +33,12 @@ impl Ctx<'_> {
         } else {
             Symptom::KeepsCurrentLoad
         };
-        let fix = "name the image in the configuration files: image_version in SIPDefault.cnf (SIP), loadInformation in XMLDefault.cnf.xml (SCCP), or OS79XX_TXT.TXT for phones on older loads";
+        let fix = "name the image in the configuration files: image_version in SIPDefault.cnf (SIP), loadInformation in XMLDefault.cnf.xml (SCCP), or OS79XX.TXT for phones on older loads";
         if named.is_empty() {
             self.push(
                 Finding::new(Check::NoLoadSpecified, Severity::Error, section::NO_LOAD_SPECIFIED)
                     .symptom(symptom)
-                    .problem("no configuration file the phones read names an image (OS79XX_TXT.TXT for pre-loader loads, image_version, loadInformation): a phone keeps the image it has, and one without an image in flash shows No Load Specified")
+                    .problem("no configuration file the phones read names an image (OS79XX.TXT for pre-loader loads, image_version, loadInformation): a phone keeps the image it has, and one without an image in flash shows No Load Specified")
                     .fix(fix),
             );
             return;

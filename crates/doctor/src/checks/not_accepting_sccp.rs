@@ -2,8 +2,8 @@
 //! file names.
 
 use phoneflip_config::ImageRef;
-use phoneflip_firmware::{Protocol, Version};
-use phoneflip_plan::alias_8_3;
+use phoneflip_firmware::Protocol;
+use phoneflip_plan::{alias_8_3, eight_dot_three_applies};
 
 use crate::finding::{section, Check, Finding, Severity, Symptom};
 
@@ -18,15 +18,7 @@ impl Ctx<'_> {
         if load.protocol() == Protocol::Sip || load.fits_8_3() {
             return;
         }
-        let max21 = Version::new(2, 1)
-            .with_maint(255)
-            .with_build(255)
-            .with_sr(255);
-        let old = self
-            .opts
-            .from
-            .iter()
-            .find(|r| r.protocol == Protocol::Sip && r.version <= max21);
+        let old = self.opts.from.iter().find(|r| eight_dot_three_applies(r));
         let severity = match (old, self.opts.from.is_empty()) {
             (Some(_), _) => Severity::Error,
             (None, true) if sip_files => Severity::Warning,
@@ -37,14 +29,14 @@ impl Ctx<'_> {
             None => "if any phone still runs SIP 2.1 or earlier".into(),
         };
         let a = alias_8_3(load);
-        let alias = format!(": copy {load}.bin to {a}.bin and write {a} in OS79XX_TXT.TXT");
+        let alias = format!(": copy {load}.bin to {a}.bin and write {a} in OS79XX.TXT");
         self.push(
             Finding::new(Check::SccpName83, if old.is_some() { severity } else { Severity::Warning }, section::NOT_ACCEPTING_SCCP)
                 .file(&n.file)
                 .line(1)
                 .symptom(Symptom::KeepsCurrentLoad)
                 .problem(format!(
-                    "OS79XX_TXT.TXT names {load}.bin, longer than DOS 8.3, and {who}: SIP 2.1 and earlier do not accept an SCCP load whose name is longer than eight characters"
+                    "OS79XX.TXT names {load}.bin, longer than DOS 8.3, and {who}: SIP 2.1 and earlier do not accept an SCCP load whose name is longer than eight characters"
                 ))
                 .fix(format!("upgrade SIP first, then revert to SCCP; or give the load an 8.3 name{alias}")),
         );

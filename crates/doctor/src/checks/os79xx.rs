@@ -1,19 +1,19 @@
-//! OS79XX_TXT.TXT, read first by loads before the universal application loader
+//! OS79XX.TXT, read first by loads before the universal application loader
 //! ("Bootup Process", "IP Phones go to Unprovisioned State"): its presence,
 //! spelling and the one name it may hold.
 
 use phoneflip_config::filename::{GKDEFAULT_CFG, OS79XX_TXT, SIP_DEFAULT};
 use phoneflip_config::{ImageRef, Os79xx, Os79xxDefect, SipCnf};
 use phoneflip_firmware::{ImageKind, LoadName, Protocol};
-use phoneflip_plan::first_image;
 use phoneflip_plan::rules::{generation, Generation};
+use phoneflip_plan::{first_image, reads_gkdefault};
 
 use crate::finding::{section, Check, Finding, Fix, Severity, Symptom};
 
 use super::{Ctx, Named};
 
 impl<'a> Ctx<'a> {
-    /// The OS79XX_TXT.TXT the phones would read, or the misspelled one.
+    /// The OS79XX.TXT the phones would read, or the misspelled one.
     pub(super) fn os79xx_file(&self) -> Option<&'a crate::root::RootFile> {
         self.root
             .get(OS79XX_TXT)
@@ -33,8 +33,8 @@ impl<'a> Ctx<'a> {
                             Finding::new(Check::Os79xxFileCase, Severity::Error, section::SCCP_OLD_TO_SIP_OLD)
                                 .file(&found)
                                 .symptom(Symptom::KeepsCurrentLoad)
-                                .problem(format!("the file is named {found}; the phones ask for OS79XX_TXT.TXT and the names are case sensitive"))
-                                .fix(if safe { format!("rename {found} to OS79XX_TXT.TXT") } else { "keep one file named exactly OS79XX_TXT.TXT and delete the other spellings".into() })
+                                .problem(format!("the file is named {found}; the phones ask for OS79XX.TXT and the names are case sensitive"))
+                                .fix(if safe { format!("rename {found} to OS79XX.TXT") } else { "keep one file named exactly OS79XX.TXT and delete the other spellings".into() })
                                 .auto(fix),
                         );
                         self.os79xx_file()?
@@ -57,7 +57,7 @@ impl<'a> Ctx<'a> {
                         .file(&name)
                         .line(1)
                         .problem(format!(
-                            "OS79XX_TXT.TXT names {alias}, which is not a load name; {alias}.bin is in the root, so it is taken as a load renamed to DOS 8.3 (the reference's workaround for SIP 2.1 and earlier)"
+                            "OS79XX.TXT names {alias}, which is not a load name; {alias}.bin is in the root, so it is taken as a load renamed to DOS 8.3 (the reference's workaround for SIP 2.1 and earlier)"
                         ))
                         .fix("nothing, if this is such a rename; otherwise write the load name (POS3xxyy, POS3-xx-y-zz or P003aabbccdd)"),
                 );
@@ -105,7 +105,7 @@ impl<'a> Ctx<'a> {
         let needed = self.opts.from.iter().any(|r| {
             generation(r.protocol, r.version) == Generation::OriginalBoot
                 // SIP 5.x/6.x reach SCCP through gkdefault.cfg instead.
-                && !(gk && r.protocol == Protocol::Sip && matches!(r.version.major, 5 | 6))
+                && !(gk && r.protocol == Protocol::Sip && reads_gkdefault(r))
         });
         if !self.opts.from.is_empty() && !needed {
             return;
@@ -129,8 +129,8 @@ impl<'a> Ctx<'a> {
             )
             .file(OS79XX_TXT)
             .symptom(Symptom::KeepsCurrentLoad)
-            .problem("there is no OS79XX_TXT.TXT: phones on SCCP 5.x and older or SIP 6.x and older ask for it first and, without it, do not know which image to fetch".to_string())
-            .fix(format!("create OS79XX_TXT.TXT holding only the name of the image to load, without .bin{example}")),
+            .problem("there is no OS79XX.TXT: phones on SCCP 5.x and older or SIP 6.x and older ask for it first and, without it, do not know which image to fetch".to_string())
+            .fix(format!("create OS79XX.TXT holding only the name of the image to load, without .bin{example}")),
         );
     }
 
@@ -148,7 +148,7 @@ impl<'a> Ctx<'a> {
         let auto = if safe { fix } else { None };
         let how = match &auto {
             Some(Fix::Rewrite { contents, .. }) => {
-                format!("write only {:?} in OS79XX_TXT.TXT", contents.trim_end())
+                format!("write only {:?} in OS79XX.TXT", contents.trim_end())
             }
             _ => "write only the load name, without .bin, on one line (POS3xxyy up to SIP 2.3, POS3-xx-y-zz from SIP 3.0, P003aabbccdd for SCCP)".into(),
         };
@@ -157,14 +157,14 @@ impl<'a> Ctx<'a> {
                 .file(file)
                 .line(1)
                 .symptom(Symptom::Unprovisioned)
-                .problem(format!("OS79XX_TXT.TXT: {text}"))
+                .problem(format!("OS79XX.TXT: {text}"))
                 .fix(how)
                 .auto(auto),
         );
     }
 }
 
-/// The name an `OS79XX_TXT.TXT` should hold, when its defects are only
+/// The name an `OS79XX.TXT` should hold, when its defects are only
 /// mechanical (extension, case, whitespace, CR, blank lines): `None` when
 /// fixing it needs a decision.
 pub fn clean_os79xx(bytes: &[u8]) -> Option<String> {

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use phoneflip_config::filename::{OS79XX_TXT, XML_DEFAULT};
 use phoneflip_config::{ImageRef, XmlDefault};
 use phoneflip_device::Mac;
-use phoneflip_firmware::{ImageFile, ImageKind, LoadForm, LoadName, Protocol, Version};
+use phoneflip_firmware::{ImageFile, ImageKind, LoadForm, LoadName, Protocol};
 use phoneflip_plan::release_files;
 use phoneflip_plan::rules::{generation, Generation, SIGNED_FLOOR};
 
@@ -22,22 +22,19 @@ impl Ctx<'_> {
             return;
         }
         let v = l.version();
-        let want = if v < Version::new(3, 0) {
-            LoadForm::Compact
-        } else {
-            LoadForm::Dashed
-        };
-        if l.form() == want {
+        // The form is firmware's load-name syntax: POS3xxyy up to SIP 2.3,
+        // POS3-xx-y-zz from 3.0.
+        let right = LoadName::canonical(Protocol::Sip, v);
+        if l.form() == right.form() {
             return;
         }
-        let right = LoadName::canonical(Protocol::Sip, v);
         let os79 = n.file.eq_ignore_ascii_case(OS79XX_TXT);
         let (check, sec, symptom, param) = if os79 {
             (
                 Check::Os79xxWrongForm,
                 section::UNPROVISIONED,
                 Symptom::Unprovisioned,
-                "OS79XX_TXT.TXT",
+                "OS79XX.TXT",
             )
         } else {
             (
@@ -155,13 +152,13 @@ impl Ctx<'_> {
                 s.replacen("P0", "PO", 1)
             };
             if self.root.has(&format!("{other}.bin")) {
-                alt = format!("the root holds {other}.bin: write {other} in OS79XX_TXT.TXT (the phones compare names byte for byte, letter O and digit zero differ)");
+                alt = format!("the root holds {other}.bin: write {other} in OS79XX.TXT (the phones compare names byte for byte, letter O and digit zero differ)");
             } else if generation(Protocol::Sip, load.version()) == Generation::UniversalLoader {
                 let loader = load.loader();
                 if self.root.has(&format!("{loader}.bin"))
                     || self.root.has(&format!("{loader}.sbn"))
                 {
-                    alt = format!("{load} is a universal application: OS79XX_TXT.TXT must name its universal application loader, as the SIP zip's own OS79XX_TXT.TXT does: write {loader}");
+                    alt = format!("{load} is a universal application: OS79XX.TXT must name its universal application loader, as the SIP zip's own OS79XX.TXT does: write {loader}");
                 }
             }
         }

@@ -3,7 +3,8 @@
 
 use phoneflip_config::filename::{GKDEFAULT_CFG, GKDEFAULT_TXT};
 use phoneflip_config::{GkDefault, CFGFMT_COMMAND};
-use phoneflip_firmware::{ImageFile, LoadName, Protocol, Version};
+use phoneflip_firmware::{ImageFile, LoadName, Protocol, Release, Version};
+use phoneflip_plan::reads_gkdefault;
 
 use crate::finding::{section, Check, Finding, Severity, Symptom};
 
@@ -24,7 +25,8 @@ impl Ctx<'_> {
                     .cloned()
             });
         let Some(target) = sccp_target else { return };
-        let sip56 = |v: Version| v.major == 5 || v.major == 6;
+        // The loads that read gkdefault.cfg: SIP 5.x and 6.x.
+        let sip56 = |v: Version| reads_gkdefault(&Release::new(Protocol::Sip, v));
         let from = self
             .opts
             .from

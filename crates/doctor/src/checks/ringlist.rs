@@ -1,5 +1,6 @@
 //! "Enable SIP Functionality": RINGLIST.DAT and the audio files it lists.
 
+use phoneflip_config::filename::RINGLIST_DAT;
 use phoneflip_config::RingList;
 
 use crate::finding::{section, Check, Finding, Severity};
@@ -9,15 +10,15 @@ use super::Ctx;
 impl Ctx<'_> {
     /// RINGLIST.DAT's audio files must be in the root too.
     pub(super) fn ringlist(&mut self) {
-        let Some(bytes) = self.root.get("RINGLIST.DAT").and_then(|f| f.bytes()) else {
+        let Some(bytes) = self.root.get(RINGLIST_DAT).and_then(|f| f.bytes()) else {
             return;
         };
-        let list = match RingList::parse("RINGLIST.DAT", bytes) {
+        let list = match RingList::parse(RINGLIST_DAT, bytes) {
             Ok(l) => l,
             Err(e) => {
                 self.push(
                     Finding::new(Check::RingList, Severity::Warning, section::ENABLE_SIP)
-                        .file("RINGLIST.DAT")
+                        .file(RINGLIST_DAT)
                         .line(e.line)
                         .problem(format!("RINGLIST.DAT cannot be read: {}", e.problem))
                         .fix(e.fix.clone()),
@@ -33,7 +34,7 @@ impl Ctx<'_> {
             let found = found.map(str::to_string);
             self.push(
                 Finding::new(Check::RingList, Severity::Warning, section::ENABLE_SIP)
-                    .file("RINGLIST.DAT")
+                    .file(RINGLIST_DAT)
                     .problem(match &found {
                         Some(f) => format!("RINGLIST.DAT lists {} ({}), which the root has only as {f}", ring.file, ring.name),
                         None => format!("RINGLIST.DAT lists {} ({}), which is not in the root", ring.file, ring.name),

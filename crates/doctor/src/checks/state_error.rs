@@ -1,8 +1,8 @@
 //! "Enable SIP Functionality", the State Error note: SIP 3.x/4.x from a
 //! particularly old SCCP load fails; go through SIP 2.3.
 
-use phoneflip_firmware::Protocol;
-use phoneflip_plan::rules::STATE_ERROR_SCCP_BELOW;
+use phoneflip_firmware::{Protocol, Release};
+use phoneflip_plan::state_error_applies;
 
 use crate::finding::{section, Check, Finding, Severity, Symptom};
 
@@ -12,14 +12,12 @@ impl Ctx<'_> {
     pub(super) fn state_error(&mut self, os79: Option<&Named>) {
         let Some(n) = os79 else { return };
         let Some(v) = sip_of(&n.image) else { return };
-        if !(v.major == 3 || v.major == 4) {
-            return;
-        }
+        let target = Release::new(Protocol::Sip, v);
         let Some(r) = self
             .opts
             .from
             .iter()
-            .find(|r| r.protocol == Protocol::Sccp && r.version < STATE_ERROR_SCCP_BELOW)
+            .find(|r| state_error_applies(r, &target))
         else {
             return;
         };
@@ -29,10 +27,10 @@ impl Ctx<'_> {
                 .line(1)
                 .symptom(Symptom::StateError)
                 .problem(format!(
-                    "OS79XX_TXT.TXT names SIP {v} and phones run SCCP {}: installing SIP 3.x or 4.x from particularly old SCCP software often fails",
+                    "OS79XX.TXT names SIP {v} and phones run SCCP {}: installing SIP 3.x or 4.x from particularly old SCCP software often fails",
                     r.version
                 ))
-                .fix("convert to SIP 2.3 first (OS79XX_TXT.TXT: POS30203), then to 3.x or later"),
+                .fix("convert to SIP 2.3 first (OS79XX.TXT: POS30203), then to 3.x or later"),
         );
     }
 }

@@ -15,7 +15,7 @@ impl Ctx<'_> {
                     Finding::new(Check::SharedTftpServer, Severity::Info, section::TFTP_ACCESSIBILITY)
                         .symptom(Symptom::WholeFleetConverts)
                         .problem(format!(
-                            "the conversion targets {} phones but OS79XX_TXT.TXT/SIPDefault.cnf/XMLDefault.cnf.xml convert every phone that boots from this root",
+                            "the conversion targets {} phones but OS79XX.TXT/SIPDefault.cnf/XMLDefault.cnf.xml convert every phone that boots from this root",
                             only.len()
                         ))
                         .fix("make sure this root is not on the TFTP server DHCP hands to every phone (give --dhcp-config to check)"),
@@ -64,7 +64,7 @@ impl Ctx<'_> {
                         .file(&dhcp.source)
                         .symptom(Symptom::WholeFleetConverts)
                         .problem(format!(
-                            "DHCP hands {server} to every phone, and this root's OS79XX_TXT.TXT/SIPDefault.cnf/XMLDefault.cnf.xml name a load: every phone that boots converts, not only the {n} phones this conversion is for"
+                            "DHCP hands {server} to every phone, and this root's OS79XX.TXT/SIPDefault.cnf/XMLDefault.cnf.xml name a load: every phone that boots converts, not only the {n} phones this conversion is for"
                         ))
                         .fix("use a different TFTP server than the one listed on the DHCP server and set it as Alternate TFTP Server on the phones to convert, or scope the DHCP options to those phones (`phoneflip dhcp config --mac …`)"),
                 );
