@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::net::IpAddr;
 
 use phoneflip_device::Mac;
-use phoneflip_firmware::{ImageFile, ImageKind, Protocol};
+use phoneflip_firmware::{ImageFile, ImageKind, Release};
 use serde::Serialize;
 
 use crate::finding::{section, Check, Finding, Severity, Symptom};
@@ -167,7 +167,10 @@ impl Diag<'_> {
                 .filter(|tr| matches!(&tr.outcome, Some(TransferOutcome::Failed(r)) if r.contains("State Error")))
                 .collect();
             let sip_3_4 = file.parse::<ImageFile>().ok().filter(|i| {
-                i.load.protocol() == Protocol::Sip && matches!(i.load.version().major, 3 | 4)
+                phoneflip_plan::state_error_image(&Release::new(
+                    i.load.protocol(),
+                    i.load.version(),
+                ))
             });
             if state.len() >= 2 {
                 if let Some(img) = sip_3_4 {

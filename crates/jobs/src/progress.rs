@@ -113,11 +113,8 @@ pub enum FileRole {
 /// application loader (reference: SCCP 6.x and later, SIP 7.x and later),
 /// which makes the upgrade two-stage: loader, reboot, application, reboot.
 pub fn uses_loader(target: &Target) -> bool {
-    let major = target.release.version.major;
-    match target.protocol() {
-        Protocol::Sip => major >= 7,
-        Protocol::Sccp | Protocol::Mgcp => major >= 6,
-    }
+    phoneflip_plan::generation(target.protocol(), target.release.version)
+        == phoneflip_plan::Generation::UniversalLoader
 }
 
 fn base_name(file: &str) -> &str {
