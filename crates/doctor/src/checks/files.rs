@@ -13,7 +13,7 @@ use phoneflip_firmware::ImageFile;
 use crate::finding::{section, Check, Finding, Fix, Severity, Symptom};
 use crate::root::Content;
 
-use super::{Ctx, Named, PhoneSip, Phones};
+use super::{rename_or, Ctx, Named, PhoneSip, Phones};
 
 /// Root-wide files whose exact spelling the phones ask for.
 const WELL_KNOWN: &[&str] = &[
@@ -88,19 +88,19 @@ impl Ctx<'_> {
                 continue;
             }
             if let (Some(found), fix) = self.rename_fix(name) {
-                let found = found.to_string();
-                let safe = fix.is_some();
+                let how = rename_or(
+                    found,
+                    name,
+                    &fix,
+                    format!("keep one file named exactly {name} and delete the other spellings"),
+                );
                 self.push(
                     Finding::new(Check::ConfigFileCase, Severity::Error, section::BOOTUP_SIP)
-                        .file(&found)
+                        .file(found)
                         .problem(format!(
                             "{found} is spelled differently from {name}, the name the phones ask for; file names on the TFTP server are case sensitive"
                         ))
-                        .fix(if safe {
-                            format!("rename {found} to {name}")
-                        } else {
-                            format!("keep one file named exactly {name} and delete the other spellings")
-                        })
+                        .fix(how)
                         .auto(fix),
                 );
             }

@@ -178,7 +178,7 @@ fn load_list(loads: &BTreeSet<String>) -> String {
     loads.iter().cloned().collect::<Vec<_>>().join(", ")
 }
 
-impl Ctx<'_> {
+impl<'a> Ctx<'a> {
     pub(super) fn push(&mut self, f: Finding) {
         self.out.push(f);
     }
@@ -189,7 +189,7 @@ impl Ctx<'_> {
 
     /// A rename to the exact name the phone asks for, when it is safe: one
     /// candidate, and the right name is not taken.
-    pub(super) fn rename_fix(&self, wanted: &str) -> (Option<&str>, Option<Fix>) {
+    pub(super) fn rename_fix(&self, wanted: &str) -> (Option<&'a str>, Option<Fix>) {
         let others = self.root.other_case(wanted);
         match others.as_slice() {
             [one] if !self.root.has(wanted) => (
@@ -202,5 +202,16 @@ impl Ctx<'_> {
             [one, ..] => (Some(one.name.as_str()), None),
             [] => (None, None),
         }
+    }
+}
+
+/// What to do about `found`, the root's spelling of `wanted`: rename it
+/// when [`Ctx::rename_fix`] found that safe (`fix` is set), else
+/// `otherwise`.
+fn rename_or(found: &str, wanted: &str, fix: &Option<Fix>, otherwise: String) -> String {
+    if fix.is_some() {
+        format!("rename {found} to {wanted}")
+    } else {
+        otherwise
     }
 }

@@ -10,7 +10,7 @@ use phoneflip_plan::{first_image, reads_gkdefault};
 
 use crate::finding::{section, Check, Finding, Fix, Severity, Symptom};
 
-use super::{Ctx, Named};
+use super::{rename_or, Ctx, Named};
 
 impl<'a> Ctx<'a> {
     /// The OS79XX.TXT the phones would read, or the misspelled one.
@@ -27,14 +27,19 @@ impl<'a> Ctx<'a> {
                 let (found, fix) = self.rename_fix(OS79XX_TXT);
                 match found {
                     Some(found) => {
-                        let found = found.to_string();
-                        let safe = fix.is_some();
+                        let how = rename_or(
+                            found,
+                            OS79XX_TXT,
+                            &fix,
+                            "keep one file named exactly OS79XX.TXT and delete the other spellings"
+                                .into(),
+                        );
                         self.push(
                             Finding::new(Check::Os79xxFileCase, Severity::Error, section::SCCP_OLD_TO_SIP_OLD)
-                                .file(&found)
+                                .file(found)
                                 .symptom(Symptom::KeepsCurrentLoad)
                                 .problem(format!("the file is named {found}; the phones ask for OS79XX.TXT and the names are case sensitive"))
-                                .fix(if safe { format!("rename {found} to OS79XX.TXT") } else { "keep one file named exactly OS79XX.TXT and delete the other spellings".into() })
+                                .fix(how)
                                 .auto(fix),
                         );
                         self.os79xx_file()?

@@ -13,7 +13,7 @@ use phoneflip_plan::rules::{generation, Generation, SIGNED_FLOOR};
 
 use crate::finding::{section, Check, Finding, Severity, Symptom};
 
-use super::{load_list, Ctx, Named};
+use super::{load_list, rename_or, Ctx, Named};
 
 impl Ctx<'_> {
     pub(super) fn load_form(&mut self, n: &Named) {
@@ -80,15 +80,14 @@ impl Ctx<'_> {
         let first = &wanted[0];
         for w in wanted {
             if let (Some(found), fix) = self.rename_fix(w) {
-                let found = found.to_string();
-                let safe = fix.is_some();
+                let how = rename_or(found, w, &fix, format!("keep one file named exactly {w}"));
                 let mut f = Finding::new(Check::LoadFileCase, Severity::Error, section::PROTOCOL_APPLICATION_INVALID)
                     .file(named_in)
                     .symptom(Symptom::ProtocolApplicationInvalid)
                     .problem(format!(
                         "{named_in} makes the phone fetch {w}, but the root has it only as {found}; the phones compare file names case-sensitively"
                     ))
-                    .fix(if safe { format!("rename {found} to {w}") } else { format!("keep one file named exactly {w}") })
+                    .fix(how)
                     .auto(fix);
                 if let Some(l) = line {
                     f = f.line(l);
@@ -265,16 +264,20 @@ impl Ctx<'_> {
             for want in release_files(load).into_iter().filter(|f| !root.has(f)) {
                 match self.rename_fix(&want) {
                     (Some(found), fix) => {
-                        let found = found.to_string();
-                        let safe = fix.is_some();
+                        let how = rename_or(
+                            found,
+                            &want,
+                            &fix,
+                            format!("keep one file named exactly {want}"),
+                        );
                         self.push(
                             Finding::new(Check::LoadFileCase, Severity::Error, section::PROTOCOL_APPLICATION_INVALID)
-                                .file(&found)
+                                .file(found)
                                 .symptom(Symptom::ProtocolApplicationInvalid)
                                 .problem(format!(
                                     "release {name} needs {want}, but the root has it only as {found}; the phones compare file names case-sensitively"
                                 ))
-                                .fix(if safe { format!("rename {found} to {want}") } else { format!("keep one file named exactly {want}") })
+                                .fix(how)
                                 .auto(fix),
                         );
                     }
