@@ -120,8 +120,18 @@ impl LoadName {
         &self.raw
     }
 
+    /// The protocol character of the name (third character: 0 = SCCP,
+    /// S = SIP). A universal application loader (`P003-…`) carries 0 but
+    /// is protocol-neutral; ask [`LoadName::application_protocol`] to tell.
     pub fn protocol(&self) -> Protocol {
         self.protocol
+    }
+
+    /// The protocol the phone runs with this load: `None` for a universal
+    /// application loader, which runs no protocol itself (the SIP zip's
+    /// `P003-8-12-00` loads SIP and SCCP applications alike).
+    pub fn application_protocol(&self) -> Option<Protocol> {
+        (!self.is_universal_loader()).then_some(self.protocol)
     }
 
     pub fn version(&self) -> Version {

@@ -20,13 +20,13 @@ mod w210;
 
 use std::collections::{BTreeSet, HashSet};
 
-use phoneflip_config::filename::SIP_DEFAULT;
+use phoneflip_config::filename::{OS79XX_TXT, SIP_DEFAULT};
 use phoneflip_config::{ImageRef, SipCnf};
 use phoneflip_device::Mac;
 use phoneflip_firmware::{Protocol, Release, Version};
-use phoneflip_plan::rules::{generation, Generation};
+use phoneflip_plan::reads;
 
-use crate::finding::{Finding, Fix};
+use crate::finding::{Finding, Fix, Severity};
 use crate::root::Root;
 
 use crate::scan::Options;
@@ -73,11 +73,7 @@ pub(crate) fn run(root: &Root, opts: &Options) -> Vec<Finding> {
     }
     cx.config_loads_present(&all_named);
     // OS79XX.TXT only names an image for phones on pre-loader loads.
-    let os79_read = opts.from.is_empty()
-        || opts
-            .from
-            .iter()
-            .any(|r| generation(r.protocol, r.version) == Generation::OriginalBoot);
+    let os79_read = cx.os79xx_read() != Some(false);
     cx.no_load(
         os79_read && (os79.is_some() || cx.os79xx_file().is_some()),
         &default_image,
@@ -189,6 +185,25 @@ impl<'a> Ctx<'a> {
 
     /// A rename to the exact name the phone asks for, when it is safe: one
     /// candidate, and the right name is not taken.
+    /// Whether any phone reads OS79XX.TXT: unknown (`None`) without
+    /// `--from`; with it, whether one of those loads does (the planner's
+    /// boot table: the loads before the universal application loader).
+    pub(super) fn os79xx_read(&self) -> Option<bool> {
+        (!self.opts.from.is_empty()).then(|| self.opts.from.iter().any(|r| reads(r, OS79XX_TXT)))
+    }
+
+    /// How bad a fault of `file` that would stop a phone reading it is: an
+    /// error, except in OS79XX.TXT when no phone of the fleet reads it (a
+    /// warning: it stops no one now, but would stop a phone on an older
+    /// load).
+    pub(super) fn severity_for(&self, file: &str) -> Severity {
+        if file.eq_ignore_ascii_case(OS79XX_TXT) && self.os79xx_read() == Some(false) {
+            Severity::Warning
+        } else {
+            Severity::Error
+        }
+    }
+
     pub(super) fn rename_fix(&self, wanted: &str) -> (Option<&'a str>, Option<Fix>) {
         let others = self.root.other_case(wanted);
         match others.as_slice() {

@@ -15,7 +15,9 @@ impl Ctx<'_> {
         let ImageRef::Load(load) = &n.image else {
             return;
         };
-        if load.protocol() == Protocol::Sip || load.fits_8_3() {
+        // Only an SCCP load is refused; a universal application loader
+        // (P003-…) is no SCCP load, and its 8.3 alias would be no fix.
+        if load.application_protocol() != Some(Protocol::Sccp) || load.fits_8_3() {
             return;
         }
         let old = self.opts.from.iter().find(|r| eight_dot_three_applies(r));

@@ -35,7 +35,7 @@ impl<'a> Ctx<'a> {
                                 .into(),
                         );
                         self.push(
-                            Finding::new(Check::Os79xxFileCase, Severity::Error, section::SCCP_OLD_TO_SIP_OLD)
+                            Finding::new(Check::Os79xxFileCase, self.severity_for(found), section::SCCP_OLD_TO_SIP_OLD)
                                 .file(found)
                                 .symptom(Symptom::KeepsCurrentLoad)
                                 .problem(format!("the file is named {found}; the phones ask for OS79XX.TXT and the names are case sensitive"))
@@ -158,7 +158,7 @@ impl<'a> Ctx<'a> {
             _ => "write only the load name, without .bin, on one line (POS3xxyy up to SIP 2.3, POS3-xx-y-zz from SIP 3.0, P003aabbccdd for SCCP)".into(),
         };
         self.push(
-            Finding::new(check, Severity::Error, section::UNPROVISIONED)
+            Finding::new(check, self.severity_for(file), section::UNPROVISIONED)
                 .file(file)
                 .line(1)
                 .symptom(Symptom::Unprovisioned)

@@ -45,7 +45,7 @@ impl Ctx<'_> {
             )
         };
         let exists = self.root.has(&format!("{right}.bin"));
-        let mut f = Finding::new(check, Severity::Error, sec)
+        let mut f = Finding::new(check, self.severity_for(&n.file), sec)
             .file(&n.file)
             .line(n.line.unwrap_or(1))
             .symptom(symptom)
@@ -81,7 +81,7 @@ impl Ctx<'_> {
         for w in wanted {
             if let (Some(found), fix) = self.rename_fix(w) {
                 let how = rename_or(found, w, &fix, format!("keep one file named exactly {w}"));
-                let mut f = Finding::new(Check::LoadFileCase, Severity::Error, section::PROTOCOL_APPLICATION_INVALID)
+                let mut f = Finding::new(Check::LoadFileCase, self.severity_for(named_in), section::PROTOCOL_APPLICATION_INVALID)
                     .file(named_in)
                     .symptom(Symptom::ProtocolApplicationInvalid)
                     .problem(format!(
@@ -104,7 +104,7 @@ impl Ctx<'_> {
         } else {
             String::new()
         };
-        let mut f = Finding::new(Check::LoadMissing, Severity::Error, section::PROTOCOL_APPLICATION_INVALID)
+        let mut f = Finding::new(Check::LoadMissing, self.severity_for(named_in), section::PROTOCOL_APPLICATION_INVALID)
             .file(named_in)
             .symptom(Symptom::ProtocolApplicationInvalid)
             .problem(format!(

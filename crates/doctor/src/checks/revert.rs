@@ -16,7 +16,14 @@ impl Ctx<'_> {
             .and_then(|n| n.image.load())
             .filter(|l| l.protocol() == Protocol::Sccp && !l.is_universal_loader())
             .cloned()
-            .or_else(|| xml.first().and_then(|n| n.image.load().cloned()))
+            // XMLDefault.cnf.xml of a conversion root carries the SIP
+            // load too: only an SCCP load there is a revert target.
+            .or_else(|| {
+                xml.iter()
+                    .filter_map(|n| n.image.load())
+                    .find(|l| l.application_protocol() == Some(Protocol::Sccp))
+                    .cloned()
+            })
             .or_else(|| {
                 named
                     .iter()
