@@ -4,7 +4,7 @@
 
 use phoneflip_config::filename::{GKDEFAULT_CFG, OS79XX_TXT, SIP_DEFAULT};
 use phoneflip_config::{ImageRef, Os79xx, Os79xxDefect, SipCnf};
-use phoneflip_firmware::{ImageKind, LoadName, Protocol};
+use phoneflip_firmware::{ImageKind, LoadName, LoadNameError, Protocol};
 use phoneflip_plan::rules::{generation, Generation};
 use phoneflip_plan::{first_image, reads_gkdefault};
 
@@ -70,9 +70,17 @@ impl<'a> Ctx<'a> {
             }
             Err(e) => {
                 let cleaned = clean_os79xx(&bytes);
+                // Cleaned up, and the loader rather than a universal
+                // application: one rewrite fixes both.
                 let fix = cleaned.as_ref().map(|c| Fix::Rewrite {
                     file: OS79XX_TXT.into(),
-                    contents: format!("{c}\n"),
+                    contents: format!(
+                        "{}\n",
+                        c.parse::<LoadName>()
+                            .ok()
+                            .and_then(|l| universal_application_loader(&l))
+                            .map_or_else(|| c.clone(), |l| l.to_string())
+                    ),
                 });
                 for d in &e.defects {
                     self.os79xx_defect(&name, d, fix.clone());
@@ -151,14 +159,23 @@ impl<'a> Ctx<'a> {
             D::NotALoad(_) => (Check::Os79xxNotALoad, false, d.to_string()),
         };
         let auto = if safe { fix } else { None };
+        // A valid load of another model (a shared root's SIP11.…): it
+        // stops a 7940/7960 only if one reads this root, so a warning.
+        let other_model = matches!(d, D::NotALoad(LoadNameError::OtherModel { .. }));
         let how = match &auto {
             Some(Fix::Rewrite { contents, .. }) => {
                 format!("write only {:?} in OS79XX.TXT", contents.trim_end())
             }
+            _ if other_model => "nothing, if no 7940/7960 boots from this root; otherwise write the 7940/7960 load name there (POS3-xx-y-zz, P003-x-y-zz, P003aabbccdd)".into(),
             _ => "write only the load name, without .bin, on one line (POS3xxyy up to SIP 2.3, POS3-xx-y-zz from SIP 3.0, P003aabbccdd for SCCP)".into(),
         };
+        let severity = if other_model {
+            Severity::Warning
+        } else {
+            self.severity_for(file)
+        };
         self.push(
-            Finding::new(check, self.severity_for(file), section::UNPROVISIONED)
+            Finding::new(check, severity, section::UNPROVISIONED)
                 .file(file)
                 .line(1)
                 .symptom(Symptom::Unprovisioned)
@@ -197,4 +214,13 @@ pub fn clean_os79xx(bytes: &[u8]) -> Option<String> {
         name = upper;
     }
     Some(name)
+}
+
+/// The loader of a universal application (`P0S3-8-12-00` →
+/// `P003-8-12-00`), the name OS79XX.TXT must hold to move a phone on an
+/// older load onto it (the planner's [`first_image`]); `None` when the
+/// load is itself what OS79XX.TXT should name.
+pub(super) fn universal_application_loader(load: &LoadName) -> Option<LoadName> {
+    let first = first_image(load);
+    (first != *load).then_some(first)
 }

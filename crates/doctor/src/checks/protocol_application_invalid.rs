@@ -13,6 +13,7 @@ use phoneflip_plan::rules::{generation, Generation, SIGNED_FLOOR};
 
 use crate::finding::{section, Check, Finding, Severity, Symptom};
 
+use super::os79xx::universal_application_loader;
 use super::{load_list, rename_or, Ctx, Named};
 
 impl Ctx<'_> {
@@ -152,13 +153,15 @@ impl Ctx<'_> {
             };
             if self.root.has(&format!("{other}.bin")) {
                 alt = format!("the root holds {other}.bin: write {other} in OS79XX.TXT (the phones compare names byte for byte, letter O and digit zero differ)");
-            } else if generation(Protocol::Sip, load.version()) == Generation::UniversalLoader {
-                let loader = load.loader();
-                if self.root.has(&format!("{loader}.bin"))
-                    || self.root.has(&format!("{loader}.sbn"))
-                {
-                    alt = format!("{load} is a universal application: OS79XX.TXT must name its universal application loader, as the SIP zip's own OS79XX.TXT does: write {loader}");
-                }
+            } else if let Some(loader) = universal_application_loader(load) {
+                // No release has NAME.bin for a universal application: the
+                // SIP zip's OS79XX.TXT names the loader.
+                let present = self.root.has(&format!("{loader}.bin"))
+                    || self.root.has(&format!("{loader}.sbn"));
+                alt = format!(
+                    "{load} is a universal application, which no release has as a .bin: OS79XX.TXT must name its universal application loader, as the SIP zip's own OS79XX.TXT does: write {loader}{}",
+                    if present { "" } else { ", and unzip the release (its zip holds the loader)" }
+                );
             }
         }
         self.load_file_check(&wanted, &n.file.clone(), Some(1), None, 1, alt);

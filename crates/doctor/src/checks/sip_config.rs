@@ -63,7 +63,7 @@ impl Ctx<'_> {
                 let suggestion = match &err {
                     LoadNameError::HasExtension { suggestion, .. }
                     | LoadNameError::WrongCase { suggestion, .. } => Some(suggestion.clone()),
-                    LoadNameError::Malformed { .. } => None,
+                    LoadNameError::Malformed { .. } | LoadNameError::OtherModel { .. } => None,
                 };
                 let fix = suggestion.as_ref().and_then(|s| {
                     let mut c = cnf.clone();
