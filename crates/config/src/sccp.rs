@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use phoneflip_device::Model;
-use phoneflip_firmware::{LoadName, Protocol};
+use phoneflip_firmware::{other_model_family, LoadName, Protocol};
 use quick_xml::escape::escape;
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::Reader;
@@ -322,6 +322,12 @@ impl SepDevice {
                     )
                 })?);
             } else if path_is(n, &["device", "loadInformation"]) {
+                // A SEP file of another model (a 7945's SCCP45.…) in a
+                // shared root names no 7940/7960 load: not an error, like
+                // XMLDefault's other_loads.
+                if other_model_family(n.text.trim()).is_some() {
+                    continue;
+                }
                 let model = attr(n, "model").map(|m| model_of(file, m)).transpose()?;
                 dev.load_information = Some(LoadInformation {
                     model,

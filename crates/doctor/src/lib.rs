@@ -15,6 +15,7 @@
 //! syntax comes from `phoneflip-firmware`, file formats from
 //! `phoneflip-config`, rules and section titles from `phoneflip-plan`.
 
+mod checks;
 pub mod dhcp_conf;
 pub mod finding;
 pub mod fix;

@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use phoneflip_config::filename::{image_extension, mac_in, OS79XX_TXT};
 use phoneflip_config::FileKind;
 use phoneflip_device::Mac;
-use phoneflip_firmware::{ImageKind, Protocol};
+use phoneflip_firmware::{ImageKind, Protocol, Release};
 use serde::Serialize;
 
 use crate::finding::{section, Check, Finding, Severity, Symptom};
@@ -165,7 +165,7 @@ impl Diag<'_> {
                 .collect();
             let kind = FileKind::of(file);
             let sip_3_4 = kind.image().filter(|i| {
-                i.load.protocol() == Protocol::Sip && matches!(i.load.version().major, 3 | 4)
+                phoneflip_plan::state_error_image(&Release::new(i.load.protocol(), i.load.version()))
             });
             if state.len() >= 2 {
                 if let Some(img) = sip_3_4 {

@@ -52,6 +52,44 @@ fn doctor_and_emulator_agree_on_the_w210_threshold() {
     assert_eq!(W210_LIMIT as usize, BUFFER_FULL_LIMIT);
 }
 
+/// Issue 10: the loader-generation rule (OS79XX.TXT first for SCCP 5.x
+/// and older and SIP 6.x and older, the universal loader for SCCP 6.x+ and
+/// SIP 7.x+) is the planner's, and the emulator and the doctor agree with
+/// it: an emulated phone asks for OS79XX.TXT first exactly when the plan
+/// says original boot, and exactly then the doctor calls a missing
+/// OS79XX.TXT an error for phones on that load.
+#[test]
+fn plan_emulator_and_doctor_agree_on_the_loader_rule() {
+    let empty = tempfile::tempdir().unwrap();
+    let root = read_root(empty.path()).unwrap();
+    for rel in [
+        "sccp:3.3",
+        "sccp:5.0(1.1)",
+        "sccp:6.0(3)",
+        "sccp:8.1(2)SR2",
+        "sip:1.0",
+        "sip:2.3",
+        "sip:4.4",
+        "sip:6.4",
+        "sip:7.4",
+        "sip:8.12",
+    ] {
+        let r: Release = rel.parse().unwrap();
+        let plan = phoneflip_plan::generation(r.protocol, r.version)
+            == phoneflip_plan::Generation::OriginalBoot;
+        let report = run_in_memory(phone(rel), &HashMap::new());
+        let emulator = report.requests().first() == Some(&"OS79XX.TXT");
+        let opts = Options {
+            from: vec![r],
+            ..Options::default()
+        };
+        let doctor = scan(&root, &opts).iter().any(|f| {
+            f.check == Check::Os79xxMissing && f.severity == phoneflip_doctor::Severity::Error
+        });
+        assert_eq!((plan, emulator, doctor), (plan, plan, plan), "{rel}");
+    }
+}
+
 #[test]
 fn a_root_fixed_by_doctor_converts_an_sccp_3_phone_to_sip_2_3() {
     let dir = tempfile::tempdir().unwrap();

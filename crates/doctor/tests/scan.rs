@@ -410,6 +410,20 @@ fn w210_sipdefault_too_large_for_sip_2() {
 }
 
 #[test]
+fn w210_also_for_sip_1_x() {
+    // Issue 10: W210 is "2.x or earlier", the planner's rule, here too.
+    let mut big = b"image_version: POS30100\n".to_vec();
+    while big.len() <= phoneflip_doctor::W210_LIMIT as usize {
+        big.extend_from_slice(b"# a comment the phone must still download\n");
+    }
+    let dir = build(&[("POS30100.bin", b"image"), ("SIPDefault.cnf", &big)]);
+    let f = one(&run(dir.path(), &from(&["sip:1.0"])), Check::W210);
+    assert_eq!(f.symptom, Some(Symptom::W210BufferFull));
+    // Named only by SIPDefault.cnf, with no --from: still SIP 1.0.
+    one(&run(dir.path(), &Options::default()), Check::W210);
+}
+
+#[test]
 fn sccp_name_over_8_3_for_sip_2_1() {
     let dir = build(&[
         ("OS79XX.TXT", b"P00305000101\n"),

@@ -8,8 +8,12 @@
 //! ([`run`]), the phone's SIP agent for remote reset ([`sip`]) and the UDP
 //! driver ([`driver`]: one boot, or a live phone listening for SIP on its
 //! own address). Must not touch: the TFTP
-//! server, the planner, the inventory or rendering; it only reads what a
-//! server hands it, so that it can judge their output the way a phone would.
+//! server, the planner's decisions, the inventory or rendering; it only
+//! reads what a server hands it, so that it can judge their output the way
+//! a phone would. The conversion rules themselves (loader generation, W210,
+//! 8.3 names, State Error, the 5.0 floor, who reads gkdefault) are
+//! `phoneflip-plan`'s: the phone calls them, so plan, emulator and doctor
+//! cannot disagree on a rule.
 //!
 //! # What is modelled
 //! - Two firmware generations ([`Generation`]). Pre-loader loads (SCCP 5.x
@@ -44,7 +48,8 @@
 //!
 //! # Simplifications (choices where the documents are silent)
 //! - "W210 TFTP Error : buffer full": SIP 2.x and earlier cannot read a
-//!   `SIPDefault.cnf` over [`phone::BUFFER_FULL_LIMIT`] bytes (2,048).
+//!   `SIPDefault.cnf` over [`phone::BUFFER_FULL_LIMIT`] bytes (2,048,
+//!   `phoneflip_plan::W210_LIMIT`).
 //! - "State Error": a phone on SCCP below 4.0 fails every transfer of a
 //!   SIP 3.x/4.x image (three attempts 8 s apart, as in the reference's
 //!   log), while SIP 2.3 and SIP 5.x/6.x install.
@@ -103,17 +108,18 @@ pub enum Generation {
 }
 
 impl Generation {
+    /// The planner's loader-generation rule
+    /// ([`phoneflip_plan::generation`]), in the emulator's words.
     pub fn of(protocol: Protocol, version: Version) -> Generation {
-        // MGCP is not in the reference; like phoneflip-plan, it is taken
-        // to follow SIP, whose loads it was released alongside.
-        let first_universal = match protocol {
-            Protocol::Sip | Protocol::Mgcp => 7,
-            Protocol::Sccp => 6,
-        };
-        if version.major >= first_universal {
-            Generation::Universal
-        } else {
-            Generation::PreLoader
+        phoneflip_plan::generation(protocol, version).into()
+    }
+}
+
+impl From<phoneflip_plan::Generation> for Generation {
+    fn from(g: phoneflip_plan::Generation) -> Generation {
+        match g {
+            phoneflip_plan::Generation::OriginalBoot => Generation::PreLoader,
+            phoneflip_plan::Generation::UniversalLoader => Generation::Universal,
         }
     }
 }

@@ -10,7 +10,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use phoneflip_device::{Mac, Model};
-use phoneflip_firmware::{LoadName, Protocol, Version};
+use phoneflip_firmware::{LoadName, Protocol, Release, Version};
+use phoneflip_plan::rules as plan_rules;
 
 use crate::cfgread::{self, XmlLoad};
 use crate::image::{Image, LoadsIndex, Role};
@@ -18,10 +19,9 @@ use crate::synth;
 use crate::Generation;
 
 /// SIP 2.x and earlier show "W210 TFTP Error : buffer full" for a
-/// `SIPDefault.cnf` larger than this. The reference gives no number; a
-/// file holding only `image_version` (its fix) is far below it, and
-/// Cisco's commented SIPDefaultGeneric.cnf is far above it.
-pub const BUFFER_FULL_LIMIT: usize = 2048;
+/// `SIPDefault.cnf` larger than this: the planner's
+/// [`phoneflip_plan::W210_LIMIT`], as a length.
+pub const BUFFER_FULL_LIMIT: usize = phoneflip_plan::W210_LIMIT as usize;
 
 /// More reboots than this in one emulation is a boot loop.
 pub const MAX_REBOOTS: u32 = 6;
@@ -121,6 +121,11 @@ impl Installed {
 
     fn generation(&self) -> Generation {
         Generation::of(self.protocol, self.version)
+    }
+
+    /// What the planner's rules are asked about.
+    fn release(&self) -> Release {
+        Release::new(self.protocol, self.version)
     }
 }
 
@@ -638,8 +643,7 @@ impl Phone {
     /// A pre-loader phone fetching the image a file named.
     fn pre_fetch(&mut self, name: &str, source: &str, out: &mut Vec<Action>) {
         if let Some(app) = &self.flash.app {
-            if app.protocol == Protocol::Sip && app.version <= Version::new(2, 1) && name.len() > 8
-            {
+            if plan_rules::refuses_long_name(&app.release(), name) {
                 let f = Failure::NameNot83 {
                     name: name.to_string(),
                     running: app.name.clone(),
@@ -674,7 +678,7 @@ impl Phone {
             return self.fail(Failure::NoLoadSpecified, out);
         };
         match app.protocol {
-            Protocol::Sip if (5..=6).contains(&app.version.major) => {
+            Protocol::Sip if plan_rules::reads_gkdefault(&app.release()) => {
                 self.request("gkdefault.cfg", Phase::GkDefault, out)
             }
             Protocol::Sip => self.request("SIPDefault.cnf", Phase::SipDefault, out),
@@ -726,7 +730,7 @@ impl Phone {
         };
         let running = self.flash.app.clone().or_else(|| self.flash.loader.clone());
         if self.flash.signed() && !img.header.signed {
-            let f = if img.header.version < Version::new(5, 0) {
+            let f = if img.header.version < plan_rules::SIGNED_FLOOR {
                 Failure::DowngradeRefused {
                     file: file.to_string(),
                     version: img.header.version,
@@ -742,10 +746,8 @@ impl Phone {
         }
         if want == Want::PreImage {
             if let Some(r) = &running {
-                let old_sccp = r.protocol == Protocol::Sccp && r.version < Version::new(4, 0);
-                let sip_3_4 = img.header.protocol == Protocol::Sip
-                    && (3..=4).contains(&img.header.version.major);
-                if old_sccp && sip_3_4 {
+                let target = Release::new(img.header.protocol, img.header.version);
+                if plan_rules::state_error_applies(&r.release(), &target) {
                     out.push(Action::Display("State Error".into()));
                     if tries >= STATE_ERROR_TRIES {
                         let f = Failure::StateError {
@@ -1057,7 +1059,7 @@ impl Phone {
             return self.fail(Failure::NoLoadSpecified, out);
         };
         if let Ok(bytes) = got {
-            if app.version.major <= 2 && bytes.len() > BUFFER_FULL_LIMIT {
+            if plan_rules::w210_buffer_full(&app.release(), bytes.len() as u64) {
                 return self.fail(Failure::BufferFull { size: bytes.len() }, out);
             }
             self.read_sip(&bytes, "SIPDefault.cnf");

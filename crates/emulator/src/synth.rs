@@ -149,9 +149,10 @@ fn image(
     .to_bytes()
 }
 
-/// Images of 5.0 and later are signed; below that they are not.
+/// Images of 5.0 and later are signed; below that they are not (the
+/// planner's no-downgrade floor).
 pub fn signed(version: Version) -> bool {
-    version >= Version::new(5, 0)
+    version >= phoneflip_plan::SIGNED_FLOOR
 }
 
 /// The universal loader's name for an application load.

@@ -472,17 +472,34 @@ fn loads_without_its_application_image() {
     );
 }
 
-#[test]
-fn sip_2_with_a_large_sipdefault_shows_buffer_full() {
-    let mut files = root(&["sip:2.3"]);
+/// A root with a SIPDefault.cnf over the W210 limit naming `load`, which
+/// a phone on `rel` must fail on with "W210 TFTP Error : buffer full".
+fn buffer_full_on(rel: &str, load: &str) -> (HashMap<String, Vec<u8>>, String) {
+    let mut files = root(&[rel]);
     let big = format!(
-        "image_version: POS30203\n{}",
+        "image_version: {load}\n{}",
         "# comment line of the generic file\n".repeat(80)
     );
     assert!(big.len() > BUFFER_FULL_LIMIT);
     put(&mut files, "SIPDefault.cnf", &big);
-    let f = failed(&run_in_memory(phone("sip:2.3"), &files));
-    assert!(matches!(f, Failure::BufferFull { size } if size == big.len()));
+    let f = failed(&run_in_memory(phone(rel), &files));
+    assert!(
+        matches!(f, Failure::BufferFull { size } if size == big.len()),
+        "{rel}: {f}"
+    );
+    (files, big)
+}
+
+#[test]
+fn sip_1_with_a_large_sipdefault_shows_buffer_full_too() {
+    // Issue 10: W210 is "2.x or earlier" everywhere, from phoneflip-plan.
+    buffer_full_on("sip:1.0", "POS30100");
+    assert!(phoneflip_plan::w210_applies(&release("sip:1.0")));
+}
+
+#[test]
+fn sip_2_with_a_large_sipdefault_shows_buffer_full() {
+    let (mut files, big) = buffer_full_on("sip:2.3", "POS30203");
     // The reference's fix: only image_version in it.
     put(&mut files, "SIPDefault.cnf", "image_version: POS30203\n");
     put(&mut files, &sip_mac(), "line1_name: 100\n");

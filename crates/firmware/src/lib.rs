@@ -14,5 +14,7 @@ mod version;
 
 pub use bundle::{BundleName, BundleNameError};
 pub use gk::{GkImage, GkImageError, GkVersionCode};
-pub use load::{ImageFile, ImageKind, LoadForm, LoadName, LoadNameError, Processor};
+pub use load::{
+    other_model_family, ImageFile, ImageKind, LoadForm, LoadName, LoadNameError, Processor,
+};
 pub use version::{Protocol, ProtocolError, Release, ReleaseError, Version, VersionError};

@@ -57,6 +57,11 @@ pub enum LoadNameError {
     Malformed { name: String, reason: String },
     #[error("{name:?} is not a load name: the phones compare names case-sensitively and load names are upper case; did you mean {suggestion:?}?")]
     WrongCase { name: String, suggestion: String },
+    /// A well-formed load of another Cisco phone family (79x1, 79x5,
+    /// 7911, 7970), as found in roots that serve several models: not a
+    /// 7940/7960 load, but not a typo either.
+    #[error("{name:?} is a load for the Cisco {models}, not for the 7940/7960 (whose loads start with P0, e.g. P0S3-8-12-00 or P0030801SR02)")]
+    OtherModel { name: String, models: &'static str },
     #[error("{name:?}: OS79XX.TXT, image_version and loadInformation hold the name without an extension; write {suggestion:?}")]
     HasExtension { name: String, suggestion: String },
 }
@@ -120,8 +125,18 @@ impl LoadName {
         &self.raw
     }
 
+    /// The protocol character of the name (third character: 0 = SCCP,
+    /// S = SIP). A universal application loader (`P003-…`) carries 0 but
+    /// is protocol-neutral; ask [`LoadName::application_protocol`] to tell.
     pub fn protocol(&self) -> Protocol {
         self.protocol
+    }
+
+    /// The protocol the phone runs with this load: `None` for a universal
+    /// application loader, which runs no protocol itself (the SIP zip's
+    /// `P003-8-12-00` loads SIP and SCCP applications alike).
+    pub fn application_protocol(&self) -> Option<Protocol> {
+        (!self.is_universal_loader()).then_some(self.protocol)
     }
 
     pub fn version(&self) -> Version {
@@ -173,6 +188,36 @@ fn two(s: &str) -> u8 {
     s.parse().unwrap_or(0)
 }
 
+/// The phone family of a load name of the newer Cisco models,
+/// `PROTOCOL` + two-digit family + `.` + dashed version (`SIP41.9-4-2SR3-1S`
+/// for the 7941/7961, `SCCP45.9-4-2SR4-3S` for the 7945/7965,
+/// `SIP11.9-4-2SR3-1S` for the 7911); `None` for anything else.
+pub fn other_model_family(name: &str) -> Option<&'static str> {
+    let rest = name
+        .strip_prefix("SCCP")
+        .or_else(|| name.strip_prefix("SIP"))?;
+    let (family, version) = rest.split_once('.')?;
+    let well_formed = family.len() == 2
+        && family.bytes().all(|b| b.is_ascii_digit())
+        && version.contains('-')
+        && version.starts_with(|c: char| c.is_ascii_digit())
+        && version
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    if !well_formed {
+        return None;
+    }
+    Some(match family {
+        "11" => "7906/7911",
+        "41" => "7941/7961",
+        "42" => "7942/7962",
+        "45" => "7945/7965",
+        "70" => "7970/7971",
+        "75" => "7975",
+        _ => "79x1/79x5 family",
+    })
+}
+
 impl FromStr for LoadName {
     type Err = LoadNameError;
 
@@ -202,6 +247,12 @@ impl FromStr for LoadName {
             return Err(LoadNameError::WrongCase {
                 name: name.to_string(),
                 suggestion: upper,
+            });
+        }
+        if let Some(models) = other_model_family(name) {
+            return Err(LoadNameError::OtherModel {
+                name: name.to_string(),
+                models,
             });
         }
         let b = name.as_bytes();
@@ -412,6 +463,30 @@ impl FromStr for ImageFile {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn loads_of_other_models_are_named_as_such() {
+        for (name, models) in [
+            ("SIP41.9-4-2SR3-1S", "7941/7961"),
+            ("SCCP45.9-4-2SR4-3S", "7945/7965"),
+            ("SIP11.9-4-2SR3-1S", "7906/7911"),
+            ("SCCP45.9-2-1S", "7945/7965"),
+        ] {
+            match name.parse::<LoadName>() {
+                Err(LoadNameError::OtherModel { models: m, .. }) => assert_eq!(m, models),
+                other => panic!("{name}: {other:?}"),
+            }
+        }
+        for not in [
+            "SIP41",
+            "SIP41.x",
+            "SCCPAB.9-4-2",
+            "P0S3-8-12-00",
+            "SIPDefault.cnf",
+        ] {
+            assert_eq!(other_model_family(not), None, "{not}");
+        }
+    }
     use proptest::prelude::*;
 
     fn v(s: &str) -> Version {

@@ -589,7 +589,7 @@ fn build_hop(
         if w210 {
             rules.push(RuleId::W210MinimalSipDefault);
             warnings.push(format!(
-                "while the phone runs SIP 2.x, SIPDefault.cnf must hold only \"image_version: {value}\" (W210 TFTP Error: buffer full); put your full configuration back once the phone has left SIP 2.x"
+                "while the phone runs SIP 2.x or earlier, SIPDefault.cnf must hold only \"image_version: {value}\" (W210 TFTP Error: buffer full); put your full configuration back once the phone has left SIP 2.x"
             ));
         }
         control.push(ControlFile {

@@ -115,7 +115,7 @@ pub const RULES: &[Rule] = &[
     Rule {
         id: RuleId::W210MinimalSipDefault,
         section: section::W210,
-        text: "SIP 2.x cannot download a large SIPDefault.cnf (W210 TFTP Error: buffer full): while a phone runs SIP 2.x, SIPDefault.cnf must hold only image_version: NAME",
+        text: "SIP 2.x and earlier cannot download a large SIPDefault.cnf (W210 TFTP Error: buffer full): while a phone runs SIP 2.x or earlier, SIPDefault.cnf must hold only image_version: NAME",
     },
     Rule {
         id: RuleId::EightDotThree,
@@ -181,6 +181,10 @@ pub fn universal_loader_from(protocol: Protocol) -> Version {
     }
 }
 
+/// The loader-generation rule: which loads boot through OS79XX.TXT
+/// (SCCP 5.x and older, SIP 6.x and older) and which through the universal
+/// application loader (SCCP 6.x+, SIP 7.x+). The planner, the emulator,
+/// the doctor and the jobs all ask this one function.
 pub fn generation(protocol: Protocol, version: Version) -> Generation {
     if version >= universal_loader_from(protocol) {
         Generation::UniversalLoader
@@ -369,7 +373,7 @@ fn v(major: u8) -> Version {
 pub fn check_hop(from: &Release, to: &Release) -> Result<Allowed, Refusal> {
     use Protocol::*;
     let (fp, fv, tp, tv) = (from.protocol, from.version, to.protocol, to.version);
-    if fv >= SIGNED_FLOOR && tv < SIGNED_FLOOR {
+    if below_signed_floor(fv, tv) {
         return Err(Refusal {
             rule: RuleId::NoDowngradeBelow5,
         });
@@ -419,7 +423,7 @@ pub fn check_hop(from: &Release, to: &Release) -> Result<Allowed, Refusal> {
         },
         Sccp if fv < v(6) => match tp {
             Sip => {
-                if fv < STATE_ERROR_SCCP_BELOW && tv >= v(3) && tv < v(5) {
+                if state_error_applies(from, to) {
                     return Err(Refusal {
                         rule: RuleId::StateErrorViaSip23,
                     });
@@ -454,14 +458,69 @@ pub fn check_hop(from: &Release, to: &Release) -> Result<Allowed, Refusal> {
     }
 }
 
-/// The SIP 2.x loads that cannot read a large SIPDefault.cnf.
+/// The largest `SIPDefault.cnf` a load hit by the W210 bug can download.
+///
+/// The reference gives no number; a file holding only `image_version` (its
+/// fix) is far below it, and Cisco's commented SIPDefaultGeneric.cnf is far
+/// above it. The emulator fails a phone over it and the doctor warns about
+/// a root over it, so both read it from here.
+pub const W210_LIMIT: u64 = 2048;
+
+/// The first SIP release without the W210 bug.
+///
+/// The reference says "older versions of the SIP software (2.x releases)";
+/// releases before 2.x are older still and are taken to share the bug
+/// (issue 10: "2.x or earlier"), so the rule covers SIP 1.x too.
+pub const W210_FIXED_IN: Version = Version::new(3, 0);
+
+/// The SIP loads (2.x and earlier) that cannot read a large SIPDefault.cnf.
 pub fn w210_applies(release: &Release) -> bool {
-    release.protocol == Protocol::Sip && release.version.major == 2
+    release.protocol == Protocol::Sip && release.version < W210_FIXED_IN
 }
+
+/// Whether a phone running `release` shows "W210 TFTP Error : buffer full"
+/// for a `SIPDefault.cnf` of `size` bytes.
+pub fn w210_buffer_full(release: &Release, size: u64) -> bool {
+    w210_applies(release) && size > W210_LIMIT
+}
+
+/// The first SIP release that accepts file names longer than DOS 8.3.
+pub const LONG_NAMES_FROM: Version = Version::new(2, 2);
 
 /// The SIP loads that only accept 8.3 file names (2.1 and earlier).
 pub fn eight_dot_three_applies(release: &Release) -> bool {
-    release.protocol == Protocol::Sip && release.version < Version::new(2, 2)
+    release.protocol == Protocol::Sip && release.version < LONG_NAMES_FROM
+}
+
+/// Whether a phone running `running` refuses a load whose name (without
+/// extension) is `stem`: SIP 2.1 and earlier take eight characters at most.
+pub fn refuses_long_name(running: &Release, stem: &str) -> bool {
+    eight_dot_three_applies(running) && stem.len() > 8
+}
+
+/// Whether installing `to` from `from` hits the reference's State Error:
+/// SIP 3.x/4.x from a particularly old SCCP load (below 4.0).
+pub fn state_error_applies(from: &Release, to: &Release) -> bool {
+    from.protocol == Protocol::Sccp
+        && from.version < STATE_ERROR_SCCP_BELOW
+        && state_error_image(to)
+}
+
+/// The SIP images (3.x and 4.x) that the State Error caveat is about.
+pub fn state_error_image(release: &Release) -> bool {
+    release.protocol == Protocol::Sip && release.version >= v(3) && release.version < v(5)
+}
+
+/// Whether a phone that has run `running` can never again run `target`:
+/// once on 5.0 or later (signed images), nothing below 5.0.
+pub fn below_signed_floor(running: Version, target: Version) -> bool {
+    running >= SIGNED_FLOOR && target < SIGNED_FLOOR
+}
+
+/// Whether a load reads `gkdefault.cfg` at boot (SIP 5.x and 6.x), the
+/// reference's only way from those loads back to SCCP.
+pub fn reads_gkdefault(release: &Release) -> bool {
+    reads(release, GKDEFAULT.name)
 }
 
 #[cfg(test)]
@@ -508,6 +567,48 @@ mod tests {
             names.join(","),
             "\"universal_loader\",\"sip_image_version\",\"sccp_load_information\",\"os79xx_name_only\",\"no_downgrade_below_5_0\",\"state_error_via_sip_2_3\",\"latest_sccp_4_before_5\",\"via_sccp_6_3\",\"gkdefault\",\"w210_minimal_sipdefault\",\"eight_dot_three\",\"original_boot\""
         );
+    }
+
+    #[test]
+    fn w210_covers_sip_2_x_and_earlier() {
+        // Issue 10: one place said "SIP 2.x", the others "2.x or earlier".
+        for sip in ["sip:1.0", "sip:1.1", "sip:2.0", "sip:2.3"] {
+            assert!(w210_applies(&r(sip)), "{sip}");
+            assert!(w210_buffer_full(&r(sip), W210_LIMIT + 1), "{sip}");
+            assert!(!w210_buffer_full(&r(sip), W210_LIMIT), "{sip}");
+        }
+        for other in ["sip:3.0", "sip:8.12", "sccp:3.3", "sccp:8.1(2)SR2"] {
+            assert!(!w210_applies(&r(other)), "{other}");
+        }
+    }
+
+    #[test]
+    fn the_loader_rule() {
+        use Generation::*;
+        for (rel, want) in [
+            ("sccp:5.0(1.1)", OriginalBoot),
+            ("sccp:6.0(2)", UniversalLoader),
+            ("sip:6.3", OriginalBoot),
+            ("sip:7.0", UniversalLoader),
+            ("sip:8.12", UniversalLoader),
+        ] {
+            let rel = r(rel);
+            assert_eq!(generation(rel.protocol, rel.version), want, "{rel}");
+        }
+    }
+
+    #[test]
+    fn name_state_error_and_floor_rules() {
+        assert!(refuses_long_name(&r("sip:2.1"), "P00305000101"));
+        assert!(!refuses_long_name(&r("sip:2.1"), "C0500A1F"));
+        assert!(!refuses_long_name(&r("sip:2.2"), "P00305000101"));
+        assert!(state_error_applies(&r("sccp:3.3"), &r("sip:4.4")));
+        assert!(!state_error_applies(&r("sccp:3.3"), &r("sip:2.3")));
+        assert!(!state_error_applies(&r("sccp:4.1"), &r("sip:3.0")));
+        assert!(below_signed_floor(Version::new(5, 0), Version::new(4, 4)));
+        assert!(!below_signed_floor(Version::new(4, 4), Version::new(3, 0)));
+        assert!(reads_gkdefault(&r("sip:5.0")) && reads_gkdefault(&r("sip:6.3")));
+        assert!(!reads_gkdefault(&r("sip:4.4")) && !reads_gkdefault(&r("sip:7.0")));
     }
 
     #[test]

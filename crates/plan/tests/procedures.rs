@@ -56,10 +56,17 @@ fn sccp_3_to_sip_6_or_earlier_through_os79xx() {
         controls(h),
         [
             ("OS79XX.TXT", Edit::WholeFile, "POS30100"),
-            ("SIPDefault.cnf", Edit::SetLine, "image_version: POS30100"),
+            // Arriving on SIP 1.0: W210 covers SIP 2.x and earlier (issue
+            // 10), so SIPDefault.cnf holds only image_version.
+            (
+                "SIPDefault.cnf",
+                Edit::WholeFile,
+                "image_version: POS30100\n"
+            ),
             ("SIP<MAC>.cnf", Edit::SetLine, "image_version: POS30100"),
         ]
     );
+    assert!(h.rules.contains(&RuleId::W210MinimalSipDefault));
     assert_eq!(h.reset.method, ResetMethod::CallManagerOrPowerCycle);
 }
 
@@ -456,6 +463,23 @@ fn w210_keeps_sipdefault_minimal_while_on_sip_2() {
     // Not on SIP 2.x: no minimal file.
     let h = &p("sip:3.0", "sip:4.4", None).hops[0];
     assert_eq!(h.control_files[1].edit, Edit::SetLine);
+}
+
+#[test]
+fn w210_also_holds_while_on_sip_1_x() {
+    // Issue 10: W210 is "2.x or earlier" in the planner as in the emulator
+    // and the doctor.
+    let h = &p("POS30100", "sip:8.12", None).hops[0];
+    assert!(h.rules.contains(&RuleId::W210MinimalSipDefault));
+    let sd = h
+        .control_files
+        .iter()
+        .find(|c| c.file == "SIPDefault.cnf")
+        .unwrap();
+    assert_eq!(
+        (sd.edit, sd.content.as_str()),
+        (Edit::WholeFile, "image_version: P0S3-8-12-00\n")
+    );
 }
 
 #[test]

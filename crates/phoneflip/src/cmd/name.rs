@@ -36,7 +36,10 @@ fn decode(name: &str) -> Result<serde_json::Value> {
         return Ok(json!({
             "kind": if l.is_universal_loader() { "universal application loader" } else { "load" },
             "name": l.as_str(),
-            "protocol": l.protocol(),
+            "protocol": match l.application_protocol() {
+                Some(p) => json!(p),
+                None => json!("any (a universal application loader is protocol-neutral)"),
+            },
             "version": l.version().to_string(),
             "form": l.form(),
             "phone": "P (phone)",
