@@ -9,8 +9,8 @@ use std::ops::RangeInclusive;
 
 use phoneflip_config::{GkDefault, ImageRef, Os79xx};
 use phoneflip_firmware::{GkImage, GkImageError, ImageFile, ImageKind, LoadNameError};
-use phoneflip_plan::rules::{generation, Generation};
 use phoneflip_plan::release_files;
+use phoneflip_plan::rules::{generation, Generation};
 
 use crate::image::{Image, ImageError, LoadsIndex, Role, MAGIC};
 use crate::source::Entry;
@@ -97,7 +97,8 @@ pub fn check(entries: &[Entry], in_root: &BTreeSet<String>) -> Vec<Problem> {
                         });
                         continue;
                     }
-                } else if let Some(p) = size_problem(name, bytes.len() as u64, plausible(image.kind))
+                } else if let Some(p) =
+                    size_problem(name, bytes.len() as u64, plausible(image.kind))
                 {
                     problems.push(p);
                     continue;

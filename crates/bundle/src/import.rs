@@ -176,7 +176,9 @@ pub fn import_with(
         if let Action::Replaced { backup } = &action {
             report.replaced.push((e.name.clone(), backup.clone()));
         }
-        report.files.push((e.name.clone(), e.bytes.len() as u64, action));
+        report
+            .files
+            .push((e.name.clone(), e.bytes.len() as u64, action));
     }
     Ok(report)
 }

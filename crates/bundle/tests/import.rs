@@ -78,7 +78,12 @@ fn a_folder_of_extracted_sccp_files_imports() {
     let dir = tempfile::tempdir().unwrap();
     let src = dir.path().join("P0030801SR02");
     fs::create_dir(&src).unwrap();
-    for (ext, len, seed) in [("loads", 458, 5), ("sb2", 705_536, 6), ("bin", 129_824, 7), ("sbn", 130_228, 8)] {
+    for (ext, len, seed) in [
+        ("loads", 458, 5),
+        ("sb2", 705_536, 6),
+        ("bin", 129_824, 7),
+        ("sbn", 130_228, 8),
+    ] {
         fs::write(src.join(format!("P0030801SR02.{ext}")), noise(seed, len)).unwrap();
     }
     fs::write(src.join(".DS_Store"), b"x").unwrap();
@@ -100,9 +105,15 @@ fn a_missing_sb2_refuses_the_import_and_names_it() {
     assert!(r.refused());
     assert_eq!(r.problems.len(), 1, "{:?}", r.problems);
     let msg = r.problems[0].to_string();
-    assert!(msg.contains("P0S3-8-12-00.sb2") && msg.contains("Protocol Application Invalid"), "{msg}");
+    assert!(
+        msg.contains("P0S3-8-12-00.sb2") && msg.contains("Protocol Application Invalid"),
+        "{msg}"
+    );
     assert!(r.written.is_empty());
-    assert!(!root.join("OS79XX.TXT").exists(), "nothing is written when refused");
+    assert!(
+        !root.join("OS79XX.TXT").exists(),
+        "nothing is written when refused"
+    );
 }
 
 #[test]
@@ -113,8 +124,16 @@ fn truncated_and_empty_images_are_refused() {
     files[3].1.clear();
     let z = zip(dir.path(), "P0S3-8-12-00.zip", &files);
     let r = import(&z, &dir.path().join("root")).unwrap();
-    assert!(matches!(&r.problems[0], Problem::ImplausibleSize { file, bytes: 4_000, .. } if file == "P0S3-8-12-00.sb2"), "{:?}", r.problems);
-    assert!(matches!(&r.problems[1], Problem::Empty { file } if file == "P003-8-12-00.sbn"), "{:?}", r.problems);
+    assert!(
+        matches!(&r.problems[0], Problem::ImplausibleSize { file, bytes: 4_000, .. } if file == "P0S3-8-12-00.sb2"),
+        "{:?}",
+        r.problems
+    );
+    assert!(
+        matches!(&r.problems[1], Problem::Empty { file } if file == "P003-8-12-00.sbn"),
+        "{:?}",
+        r.problems
+    );
 }
 
 #[test]
@@ -130,9 +149,16 @@ fn an_existing_different_os79xx_is_backed_up_and_reported() {
     assert_eq!(r.replaced.len(), 1, "{:?}", r.replaced);
     let (name, backup) = &r.replaced[0];
     assert_eq!(name, "OS79XX.TXT");
-    assert!(backup.starts_with(root.join(".phoneflip-backup")), "{}", backup.display());
+    assert!(
+        backup.starts_with(root.join(".phoneflip-backup")),
+        "{}",
+        backup.display()
+    );
     assert_eq!(fs::read(backup).unwrap(), b"POS30203");
-    assert_eq!(fs::read(root.join("OS79XX.TXT")).unwrap(), b"P003-8-12-00\n");
+    assert_eq!(
+        fs::read(root.join("OS79XX.TXT")).unwrap(),
+        b"P003-8-12-00\n"
+    );
     assert!(r.written.contains(&"OS79XX.TXT".to_string()));
 }
 
@@ -143,7 +169,15 @@ fn a_dry_run_writes_nothing() {
     fs::create_dir(&root).unwrap();
     fs::write(root.join("OS79XX.TXT"), "POS30203").unwrap();
     let z = zip(dir.path(), "P0S3-8-12-00.zip", &sip_8_12());
-    let r = import_with(&z, &root, &Options { dry_run: true, ..opts() }).unwrap();
+    let r = import_with(
+        &z,
+        &root,
+        &Options {
+            dry_run: true,
+            ..opts()
+        },
+    )
+    .unwrap();
     assert_eq!(r.written.len(), 5);
     assert_eq!(r.replaced.len(), 1);
     assert_eq!(fs::read(root.join("OS79XX.TXT")).unwrap(), b"POS30203");
@@ -177,13 +211,21 @@ fn links_and_oversized_entries_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("link.zip");
     let mut z = zip::ZipWriter::new(fs::File::create(&path).unwrap());
-    z.add_symlink("OS79XX.TXT", "/etc/passwd", zip::write::SimpleFileOptions::default())
-        .unwrap();
+    z.add_symlink(
+        "OS79XX.TXT",
+        "/etc/passwd",
+        zip::write::SimpleFileOptions::default(),
+    )
+    .unwrap();
     z.finish().unwrap();
     let e = import(&path, &dir.path().join("root")).unwrap_err();
     assert!(e.to_string().contains("symbolic link"), "{e}");
 
-    let z = zip(dir.path(), "big.zip", &[("P0S3-8-12-00.sb2".into(), vec![0; 4096])]);
+    let z = zip(
+        dir.path(),
+        "big.zip",
+        &[("P0S3-8-12-00.sb2".into(), vec![0; 4096])],
+    );
     let small = Options {
         limits: phoneflip_bundle::Limits {
             max_file_bytes: 1024,
@@ -192,15 +234,26 @@ fn links_and_oversized_entries_are_refused() {
         ..opts()
     };
     let e = import_with(&z, &dir.path().join("root"), &small).unwrap_err();
-    assert!(matches!(e, ImportError::Source(SourceError::TooLarge { .. })), "{e}");
+    assert!(
+        matches!(e, ImportError::Source(SourceError::TooLarge { .. })),
+        "{e}"
+    );
 }
 
 #[test]
 fn a_misnamed_image_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let z = zip(dir.path(), "x.zip", &[("firmware.bin".into(), noise(1, 200_000))]);
+    let z = zip(
+        dir.path(),
+        "x.zip",
+        &[("firmware.bin".into(), noise(1, 200_000))],
+    );
     let r = import(&z, &dir.path().join("root")).unwrap();
-    assert!(matches!(&r.problems[0], Problem::NotAnImageName { file, .. } if file == "firmware.bin"), "{:?}", r.problems);
+    assert!(
+        matches!(&r.problems[0], Problem::NotAnImageName { file, .. } if file == "firmware.bin"),
+        "{:?}",
+        r.problems
+    );
 }
 
 // Synthetic bundles: checked as the synthetic format, since phoneflip made them.
@@ -239,9 +292,7 @@ fn import_checks_every_piece() {
     bad.name = "bad.zip".into();
     let zip = synth::write_zip(&bad, dir.path()).unwrap();
     let r = import(&zip, &dir.path().join("root3")).unwrap();
-    assert!(
-        matches!(&r.problems[0], Problem::Corrupt { file, .. } if file == "P0S3-8-12-00.sb2")
-    );
+    assert!(matches!(&r.problems[0], Problem::Corrupt { file, .. } if file == "P0S3-8-12-00.sb2"));
 }
 
 #[test]
@@ -258,7 +309,17 @@ fn import_refuses_paths() {
 
 #[test]
 fn every_synthetic_release_imports_cleanly() {
-    for r in ["sip:2.3", "sip:6.4", "sip:7.4", "sip:8.12", "sccp:3.3", "sccp:5.0(1.1)", "sccp:8.0(4)", "sccp:8.1(2)SR2", "mgcp:8.0"] {
+    for r in [
+        "sip:2.3",
+        "sip:6.4",
+        "sip:7.4",
+        "sip:8.12",
+        "sccp:3.3",
+        "sccp:5.0(1.1)",
+        "sccp:8.0(4)",
+        "sccp:8.1(2)SR2",
+        "mgcp:8.0",
+    ] {
         let r: phoneflip_firmware::Release = r.parse().unwrap();
         let dir = tempfile::tempdir().unwrap();
         let b = synth::synth(r.protocol, r.version, SizeProfile::Small).unwrap();

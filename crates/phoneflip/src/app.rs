@@ -169,15 +169,15 @@ pub fn create_demo(root: &Path, db: &Path) -> Result<()> {
             (Protocol::Sccp, "5.0(1.1)".parse::<Version>()?),
             (Protocol::Sip, Version::new(8, 12)),
         ] {
-            let bundle = phoneflip_emulator::synth::synth(
-                p,
-                v,
-                phoneflip_emulator::synth::SizeProfile::Real,
-            )
-            .with_context(|| format!("synthesising a demo {p} {v} bundle"))?;
-            let zip = phoneflip_emulator::synth::write_zip(&bundle, &tmp)?;
-            phoneflip_emulator::synth::import(&zip, root)
+            let bundle =
+                phoneflip_bundle::synth::synth(p, v, phoneflip_bundle::synth::SizeProfile::Real)
+                    .with_context(|| format!("synthesising a demo {p} {v} bundle"))?;
+            let zip = phoneflip_bundle::synth::write_zip(&bundle, &tmp)?;
+            let report = phoneflip_bundle::import(&zip, root)
                 .with_context(|| format!("importing {} into {}", zip.display(), root.display()))?;
+            if let Some(p) = report.problems.first() {
+                anyhow::bail!("the demo bundle {} was refused: {p}", zip.display());
+            }
         }
         std::fs::remove_dir_all(&tmp)?;
         println!(
