@@ -193,9 +193,9 @@ where
     Ok(out)
 }
 
-/// Runs [`step`] every `every` on the wall clock, forever; what `serve`
-/// spawns (and aborts on shutdown). Errors are logged and retried on the
-/// next round: a locked database or a busy inventory is not fatal.
+/// Runs [`step`] every `every` on the wall clock, forever. Errors are
+/// logged and retried on the next round: a locked database or a busy
+/// inventory is not fatal.
 pub async fn run<S, E, F>(
     store: Arc<S>,
     events: Arc<E>,
@@ -206,10 +206,30 @@ pub async fn run<S, E, F>(
     E: EventSource + ?Sized,
     F: Effects + ?Sized,
 {
+    run_until(store, events, effects, every, std::future::pending()).await
+}
+
+/// [`run`] until `shutdown` resolves: what `serve` spawns. A round in
+/// progress is finished first, so no reset is left half-recorded.
+pub async fn run_until<S, E, F>(
+    store: Arc<S>,
+    events: Arc<E>,
+    effects: Arc<F>,
+    every: std::time::Duration,
+    shutdown: impl std::future::Future<Output = ()>,
+) where
+    S: JobStore + ?Sized,
+    E: EventSource + ?Sized,
+    F: Effects + ?Sized,
+{
+    let mut shutdown = std::pin::pin!(shutdown);
     let mut ticker = tokio::time::interval(every);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        ticker.tick().await;
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = &mut shutdown => break,
+        }
         if let Err(e) = step(
             phoneflip_inventory::now_millis(),
             store.as_ref(),

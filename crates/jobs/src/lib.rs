@@ -16,8 +16,9 @@
 //! [`phoneflip_inventory::Inventory`] trait), the TFTP server, config
 //! rendering (it only sets the `sync` override rendering already honours).
 //!
-//! Wiring into a server, once a second or so:
-//! `engine::step(now, &SqliteJobStore, &InventoryEvents(inv), &InventoryEffects::new(inv, InventorySyncBumper(inv)))`.
+//! Wiring into a server: `engine::run_until(store, Arc::new(InventoryEvents(inv)),
+//! Arc::new(InventoryEffects::new(inv, InventorySyncBumper(inv))), every, shutdown)`,
+//! which calls [`engine::step`] once a tick.
 
 pub mod job;
 pub mod progress;
@@ -42,8 +43,8 @@ pub mod time;
 pub use autoreg::{decide, plan_revert, AutoRegistration, Decision, RevertError, RevertPlan};
 pub use create::{create_job, CreateError};
 pub use engine::{
-    cancel, next_sync, run, step, CancelError, Effects, EngineError, EventSource, InventoryEffects,
-    InventoryEvents, InventorySyncBumper, SyncBumper,
+    cancel, next_sync, run, run_until, step, CancelError, Effects, EngineError, EventSource,
+    InventoryEffects, InventoryEvents, InventorySyncBumper, SyncBumper,
 };
 pub use notify::{send_check_sync, NotifyError};
 pub use sip::{CheckSyncNotify, NotifyOutcome, SipError, SipResponse, Timers};

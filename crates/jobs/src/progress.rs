@@ -34,8 +34,8 @@ pub enum TransferOutcome {
 /// One TFTP transfer as the job engine sees it.
 ///
 /// Mapping from the other crates: `phoneflip_inventory::Event` (what the
-/// store keeps; `From` below) and `phoneflip_tftp::TransferEvent` (what the
-/// server emits live; `From` below). Both carry the MAC when the file name
+/// store keeps; `From` below), and in tests `phoneflip_tftp::TransferEvent`
+/// (what the server emits live). Both carry the MAC when the file name
 /// holds one or the server remembered it for the client address.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TransferEvent {
@@ -67,6 +67,8 @@ impl From<&phoneflip_inventory::Event> for TransferEvent {
     }
 }
 
+// Only tests feed live server events in; the engine reads the inventory's.
+#[cfg(test)]
 impl From<&phoneflip_tftp::TransferEvent> for TransferEvent {
     fn from(e: &phoneflip_tftp::TransferEvent) -> Self {
         use phoneflip_tftp::log::EventOutcome as O;
