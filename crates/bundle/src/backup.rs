@@ -16,14 +16,12 @@ pub const BACKUP_DIR: &str = ".phoneflip-backup";
 pub fn timestamp(t: SystemTime) -> String {
     const COMPACT: &[time::format_description::BorrowedFormatItem<'_>] =
         time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
-    let secs = t
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0) as i64;
-    time::OffsetDateTime::from_unix_timestamp(secs)
+    let since = t.duration_since(UNIX_EPOCH).unwrap_or_default();
+    time::Duration::try_from(since)
         .ok()
+        .and_then(|d| time::OffsetDateTime::UNIX_EPOCH.checked_add(d))
         .and_then(|t| t.format(COMPACT).ok())
-        .unwrap_or_else(|| secs.to_string())
+        .unwrap_or_else(|| since.as_secs().to_string())
 }
 
 /// One run's backup folder, `ROOT/.phoneflip-backup/<timestamp>[-n]/`:

@@ -91,6 +91,15 @@ struct Budget<'a> {
 }
 
 impl Budget<'_> {
+    fn new(path: &Path, limits: Limits) -> Budget<'_> {
+        Budget {
+            path,
+            limits,
+            files: 0,
+            total: 0,
+        }
+    }
+
     fn admit(&mut self, entry: &str, bytes: u64) -> Result<(), SourceError> {
         if bytes > self.limits.max_file_bytes {
             return Err(SourceError::TooLarge {
@@ -153,12 +162,7 @@ fn read_zip(path: &Path, limits: Limits) -> Result<Vec<Entry>, SourceError> {
     };
     let file = fs::File::open(path).map_err(io)?;
     let mut archive = zip::ZipArchive::new(file).map_err(zerr)?;
-    let mut budget = Budget {
-        path,
-        limits,
-        files: 0,
-        total: 0,
-    };
+    let mut budget = Budget::new(path, limits);
     let mut out = Vec::new();
     for i in 0..archive.len() {
         let e = archive.by_index(i).map_err(zerr)?;
@@ -223,12 +227,7 @@ fn read_dir(path: &Path, limits: Limits) -> Result<Vec<Entry>, SourceError> {
         names.push((name, meta.len()));
     }
     names.sort();
-    let mut budget = Budget {
-        path,
-        limits,
-        files: 0,
-        total: 0,
-    };
+    let mut budget = Budget::new(path, limits);
     let mut out = Vec::new();
     for (name, len) in names {
         budget.admit(&name, len)?;

@@ -79,7 +79,7 @@ pub enum SynthError {
     Unsupported {
         protocol: Protocol,
         version: Version,
-        why: String,
+        why: &'static str,
     },
     #[error("writing {path}: {source}")]
     Io {
@@ -187,10 +187,10 @@ pub fn synth(
     version: Version,
     size: SizeProfile,
 ) -> Result<Bundle, SynthError> {
-    let unsupported = |why: &str| SynthError::Unsupported {
+    let unsupported = |why: &'static str| SynthError::Unsupported {
         protocol,
         version,
-        why: why.to_string(),
+        why,
     };
     if version.major == 0 || version.major > 99 {
         return Err(unsupported("7940/7960 loads have major versions 1 to 9"));
