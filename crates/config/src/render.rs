@@ -234,300 +234,396 @@ fn call_managers(
     Ok(out)
 }
 
+/// What one hop is, once checked: the phone, where it starts, where it
+/// goes, whether gkdefault carries it, and the name it is told to fetch.
+struct Hop<'a> {
+    mac: Mac,
+    current: Option<&'a LoadName>,
+    target: &'a LoadName,
+    /// The SIP 5.x/6.x → SCCP hop through gkdefault.cfg.
+    gk: bool,
+    fetch: ImageRef,
+}
+
+impl<'a> Hop<'a> {
+    /// Refuses targets and hops no file can carry.
+    fn check(
+        phone: &PhoneSettings,
+        template: &Template,
+        load: &'a RenderLoad,
+    ) -> Result<Hop<'a>, RenderError> {
+        let mac = phone.mac;
+        let target = &load.target;
+        if target.is_universal_loader() {
+            let mut s = target.to_string();
+            s.replace_range(2..3, "S");
+            return Err(RenderError::LoaderTarget {
+                mac,
+                target: target.to_string(),
+                suggestion: s,
+            });
+        }
+        if let Processor::Other(processor) = target.processor() {
+            return Err(RenderError::OtherProcessor {
+                mac,
+                target: target.to_string(),
+                processor,
+            });
+        }
+        if target.protocol() == Protocol::Mgcp || template.protocol == Protocol::Mgcp {
+            return Err(RenderError::Mgcp {
+                mac,
+                what: format!("target {target}, template {:?}", template.name),
+            });
+        }
+        let current = load.current.as_ref();
+        let mut mechanism = None;
+        if let Some(c) = current.filter(|c| *c != target) {
+            match check_hop(&release(c), &release(target)) {
+                Ok(a) => mechanism = Some(a.mechanism),
+                Err(r) => {
+                    return Err(RenderError::HopRefused {
+                        mac,
+                        from: c.to_string(),
+                        to: target.to_string(),
+                        rule: r.rule,
+                    })
+                }
+            }
+        }
+        let gk = mechanism == Some(Mechanism::Gkdefault);
+        if gk && load.gk_image.is_none() {
+            return Err(RenderError::NeedsGkImage {
+                mac,
+                from: current.map(ToString::to_string).unwrap_or_default(),
+                to: target.to_string(),
+            });
+        }
+        if let Some(img) = &load.gk_image {
+            if img.protocol != target.protocol() {
+                return Err(RenderError::GkMismatch {
+                    mac,
+                    image: img.to_string(),
+                    image_protocol: img.protocol,
+                    target: target.to_string(),
+                    target_protocol: target.protocol(),
+                });
+            }
+        }
+        Ok(Hop {
+            mac,
+            current,
+            target,
+            gk,
+            fetch: ImageRef::for_phone(current, target),
+        })
+    }
+}
+
+fn file(name: String, bytes: Vec<u8>) -> RenderedFile {
+    RenderedFile {
+        name,
+        bytes,
+        note: None,
+    }
+}
+
 /// Every file the phone will ask for during this hop, with its bytes.
 pub fn render(
     phone: &PhoneSettings,
     template: &Template,
     load: &RenderLoad,
 ) -> Result<Vec<RenderedFile>, RenderError> {
-    let mac = phone.mac;
-    let target = &load.target;
-    if target.is_universal_loader() {
-        let mut s = target.to_string();
-        s.replace_range(2..3, "S");
-        return Err(RenderError::LoaderTarget {
-            mac,
-            target: target.to_string(),
-            suggestion: s,
-        });
-    }
-    if let Processor::Other(processor) = target.processor() {
-        return Err(RenderError::OtherProcessor {
-            mac,
-            target: target.to_string(),
-            processor,
-        });
-    }
-    if target.protocol() == Protocol::Mgcp || template.protocol == Protocol::Mgcp {
-        return Err(RenderError::Mgcp {
-            mac,
-            what: format!("target {target}, template {:?}", template.name),
-        });
-    }
-    let current = load.current.as_ref();
-    let mut mechanism = None;
-    if let Some(c) = current.filter(|c| *c != target) {
-        match check_hop(&release(c), &release(target)) {
-            Ok(a) => mechanism = Some(a.mechanism),
-            Err(r) => {
-                return Err(RenderError::HopRefused {
-                    mac,
-                    from: c.to_string(),
-                    to: target.to_string(),
-                    rule: r.rule,
-                })
-            }
-        }
-    }
-    let gk = mechanism == Some(Mechanism::Gkdefault);
-    if gk && load.gk_image.is_none() {
-        return Err(RenderError::NeedsGkImage {
-            mac,
-            from: current.map(ToString::to_string).unwrap_or_default(),
-            to: target.to_string(),
-        });
-    }
-    if let Some(img) = &load.gk_image {
-        if img.protocol != target.protocol() {
-            return Err(RenderError::GkMismatch {
-                mac,
-                image: img.to_string(),
-                image_protocol: img.protocol,
-                target: target.to_string(),
-                target_protocol: target.protocol(),
-            });
-        }
-    }
-
-    let fetch = ImageRef::for_phone(current, target);
+    let hop = Hop::check(phone, template, load)?;
     let mut files = Vec::new();
-    let file = |name: String, bytes: Vec<u8>| RenderedFile {
-        name,
-        bytes,
-        note: None,
-    };
-
-    // OS79XX.TXT: read by loads before the universal loader, and shipped by
-    // SIP/MGCP universal-loader zips.
-    let current_original = match current {
-        Some(c) => generation(c.protocol(), c.version()) == Generation::OriginalBoot,
-        None => true,
-    };
-    let target_sip_universal = target.protocol() != Protocol::Sccp
-        && generation(target.protocol(), target.version()) == Generation::UniversalLoader;
-    if !gk && (current_original || target_sip_universal) {
-        files.push(file(
-            OS79XX_TXT.into(),
-            Os79xx::new(fetch.clone()).to_bytes(),
-        ));
-    }
-
-    // SCCP XML, for SCCP targets and for SCCP phones that read it to leave.
-    // Also on the gkdefault hop: the SIP 5.x/6.x phone never reads it, but
-    // once gkdefault.cfg has installed the SCCP image, its loader hunts
-    // CTLSEP -> SEP<MAC>.cnf.xml -> SIP<MAC>.cnf, and without a SEP file the
-    // SIP file's image_version would send it straight back to SIP.
-    let current_sccp_universal = current.is_some_and(|c| {
-        c.protocol() == Protocol::Sccp
-            && generation(c.protocol(), c.version()) == Generation::UniversalLoader
-    });
-    let sccp_settings = template.protocol == Protocol::Sccp;
-    if target.protocol() == Protocol::Sccp || current_sccp_universal {
-        let cms = if sccp_settings {
-            call_managers(phone, template)?
-        } else {
-            Vec::new()
-        };
-        let sep = SepDevice {
-            device_protocol: Some(target.protocol()),
-            call_managers: if target.protocol() == Protocol::Sccp {
-                cms.clone()
-            } else {
-                Vec::new()
-            },
-            load_information: Some(LoadInformation {
-                model: Some(phone.model),
-                load: target.clone(),
-            }),
-        };
-        files.push(file(sep_mac_name(mac), sep.to_bytes()));
-        let mut xd = XmlDefault {
-            call_managers: cms,
-            ..XmlDefault::default()
-        };
-        xd.loads.insert(phone.model, target.clone());
-        files.push(file(XML_DEFAULT.into(), xd.to_bytes()));
-    } else if sccp_settings {
-        // Still check the template, so a bad setting is found before the
-        // hop that needs it.
-        call_managers(phone, template)?;
-    }
-
-    // SIP files, for SIP targets and for SIP phones that read them to leave.
-    let reader = if gk {
-        current
-    } else if target.protocol() == Protocol::Sip {
-        Some(target)
-    } else {
-        current.filter(|c| c.protocol() == Protocol::Sip)
-    };
-    if let Some(reader_load) = reader {
-        let rel = reader_load.version();
-        let image_version = if gk {
-            reader_load.to_string()
-        } else if target.protocol() == Protocol::Sip {
-            target.to_string()
-        } else {
-            fetch.to_string()
-        };
-        let w210 =
-            current.is_some_and(|c| w210_applies(&release(c))) || w210_applies(&release(target));
-        let sip_settings = template.protocol == Protocol::Sip;
-        let lines = phone.model.lines();
-
-        // SIPDefault.cnf: the template's settings (shared by every phone of
-        // the template), or only image_version while W210 applies.
-        let mut default = SipCnf::new();
-        if w210 {
-            default
-                .push("image_version", &image_version)
-                .map_err(|error| RenderError::Value { mac, error })?;
-        } else {
-            default.push_comment(&format!(
-                "SIPDefault.cnf rendered by phoneflip from template {}",
-                template.name
-            ));
-            default
-                .push("image_version", &image_version)
-                .map_err(|error| RenderError::Value { mac, error })?;
-        }
-        // While W210 applies the template is not written, so it is not
-        // checked against this (old) load either: an intermediate SIP 2.x
-        // hop must not be blocked by settings meant for the final load.
-        if sip_settings && !w210 {
-            let source = template_source(template);
-            for (k, v) in &template.settings {
-                if check_sip_setting(&source, k, v, rel, lines)? {
-                    default
-                        .set(k, v)
-                        .map_err(|error| RenderError::Value { mac, error })?;
-                }
-            }
-        }
-
-        // SIP<MAC>.cnf: what is particular to this phone.
-        let mut own = SipCnf::new();
-        own.push_comment(&format!(
-            "SIP{mac}.cnf rendered by phoneflip for a {}",
-            phone.model
-        ));
-        let set = |cnf: &mut SipCnf, k: &str, v: &str| {
-            cnf.set(k, v)
-                .map_err(|error| RenderError::Value { mac, error })
-        };
-        set(&mut own, "image_version", &image_version)?;
-        if let Some(label) = &phone.label {
-            check_sip_setting(&phone_source(phone), "phone_label", label, rel, lines)?;
-            set(&mut own, "phone_label", label)?;
-        }
-        let mut sorted: Vec<_> = phone.lines.iter().collect();
-        sorted.sort_by_key(|l| l.number);
-        for l in sorted {
-            if l.number == 0 || l.number > crate::sip_params::MAX_LINES {
-                return Err(RenderError::LineNumber {
-                    mac,
-                    number: l.number,
-                });
-            }
-            if l.number > lines {
-                continue;
-            }
-            let n = l.number;
-            let fields = [
-                ("name", Some(&l.name)),
-                ("authname", l.authname.as_ref()),
-                ("password", l.password.as_ref()),
-                ("displayname", l.displayname.as_ref()),
-                ("shortname", l.shortname.as_ref()),
-            ];
-            for (f, v) in fields {
-                if let Some(v) = v {
-                    let key = format!("line{n}_{f}");
-                    check_sip_setting(&format!("phone {mac} line {n}"), &key, v, rel, lines)?;
-                    set(&mut own, &key, v)?;
-                }
-            }
-        }
-        if sip_settings {
-            let source = phone_source(phone);
-            for (k, v) in &phone.overrides {
-                if check_sip_setting(&source, k, v, rel, lines)? {
-                    set(&mut own, k, v)?;
-                }
-            }
-        }
-
+    files.extend(os79xx_txt(&hop));
+    files.extend(sccp_xml(phone, template, &hop)?);
+    if let Some(sip) = SipReader::of(phone, template, &hop) {
+        let default = sip_default_cnf(&sip, template)?;
+        let own = sip_mac_cnf(&sip, phone)?;
         for (name, cnf) in [
             (SIP_DEFAULT.to_string(), &default),
-            (sip_mac_name(mac), &own),
+            (sip_mac_name(hop.mac), &own),
         ] {
-            let issues = validate(&name, cnf, rel, Some(phone.model));
+            let issues = validate(&name, cnf, sip.rel, Some(phone.model));
             if !issues.is_empty() {
                 return Err(RenderError::Invalid {
-                    mac,
+                    mac: hop.mac,
                     file: name,
                     issues,
                 });
             }
         }
         files.push(file(SIP_DEFAULT.into(), default.to_bytes()));
-        files.push(file(sip_mac_name(mac), own.to_bytes()));
+        files.push(file(sip_mac_name(hop.mac), own.to_bytes()));
+        files.extend(syncinfo_xml(&sip, phone, template)?);
+    }
+    files.extend(gkdefault_txt(load));
+    Ok(files)
+}
 
-        // syncinfo.xml, when the template uses remote reset (`sync`).
-        let sync = phone
-            .overrides
-            .get("sync")
-            .or_else(|| template.settings.get("sync"))
-            .filter(|_| sip_settings && !w210);
-        if let Some(sync) = sync {
-            // A phone matches the IMAGE line of the image it runs, not the
-            // one it is about to get: a phone still on its current SIP load
-            // needs a line of its own, or a check-sync never reboots it.
-            let mut images = Vec::new();
-            if let Some(c) = current
-                .filter(|c| c.protocol() == Protocol::Sip && c.as_str() != image_version.as_str())
-            {
-                images.push(SyncImage {
-                    version: c.to_string(),
-                    sync: sync.clone(),
-                });
+/// OS79XX.TXT: read by loads before the universal loader, and shipped by
+/// SIP/MGCP universal-loader zips.
+fn os79xx_txt(hop: &Hop) -> Option<RenderedFile> {
+    let current_original = match hop.current {
+        Some(c) => generation(c.protocol(), c.version()) == Generation::OriginalBoot,
+        None => true,
+    };
+    let target = hop.target;
+    let target_sip_universal = target.protocol() != Protocol::Sccp
+        && generation(target.protocol(), target.version()) == Generation::UniversalLoader;
+    (!hop.gk && (current_original || target_sip_universal))
+        .then(|| file(OS79XX_TXT.into(), Os79xx::new(hop.fetch.clone()).to_bytes()))
+}
+
+/// SEP<MAC>.cnf.xml and XMLDefault.cnf.xml, for SCCP targets and for SCCP
+/// phones that read them to leave. Also on the gkdefault hop: the SIP
+/// 5.x/6.x phone never reads them, but once gkdefault.cfg has installed
+/// the SCCP image, its loader hunts CTLSEP -> SEP<MAC>.cnf.xml ->
+/// SIP<MAC>.cnf, and without a SEP file the SIP file's image_version would
+/// send it straight back to SIP.
+fn sccp_xml(
+    phone: &PhoneSettings,
+    template: &Template,
+    hop: &Hop,
+) -> Result<Vec<RenderedFile>, RenderError> {
+    let current_sccp_universal = hop.current.is_some_and(|c| {
+        c.protocol() == Protocol::Sccp
+            && generation(c.protocol(), c.version()) == Generation::UniversalLoader
+    });
+    let sccp_settings = template.protocol == Protocol::Sccp;
+    if hop.target.protocol() != Protocol::Sccp && !current_sccp_universal {
+        if sccp_settings {
+            // Still check the template, so a bad setting is found before
+            // the hop that needs it.
+            call_managers(phone, template)?;
+        }
+        return Ok(Vec::new());
+    }
+    let cms = if sccp_settings {
+        call_managers(phone, template)?
+    } else {
+        Vec::new()
+    };
+    Ok(vec![
+        sep_cnf_xml(phone, hop, &cms),
+        xml_default_cnf_xml(phone, hop, cms),
+    ])
+}
+
+/// SEP<MAC>.cnf.xml: the phone's protocol and load, and its call managers
+/// when it is to run SCCP.
+fn sep_cnf_xml(phone: &PhoneSettings, hop: &Hop, cms: &[CallManager]) -> RenderedFile {
+    let target = hop.target;
+    let sep = SepDevice {
+        device_protocol: Some(target.protocol()),
+        call_managers: if target.protocol() == Protocol::Sccp {
+            cms.to_vec()
+        } else {
+            Vec::new()
+        },
+        load_information: Some(LoadInformation {
+            model: Some(phone.model),
+            load: target.clone(),
+        }),
+    };
+    file(sep_mac_name(hop.mac), sep.to_bytes())
+}
+
+/// XMLDefault.cnf.xml: the call managers and the phone's model's load.
+fn xml_default_cnf_xml(phone: &PhoneSettings, hop: &Hop, cms: Vec<CallManager>) -> RenderedFile {
+    let mut xd = XmlDefault {
+        call_managers: cms,
+        ..XmlDefault::default()
+    };
+    xd.loads.insert(phone.model, hop.target.clone());
+    file(XML_DEFAULT.into(), xd.to_bytes())
+}
+
+/// The SIP load that reads the SIP files of a hop (the target, or the
+/// current load leaving SIP), and what it is told.
+struct SipReader<'h, 'a> {
+    hop: &'h Hop<'a>,
+    rel: Version,
+    image_version: String,
+    /// Only image_version in SIPDefault.cnf ("W210 TFTP Error : buffer
+    /// full").
+    w210: bool,
+    /// Whether the template's settings are SIP settings to write.
+    sip_settings: bool,
+    lines: u8,
+}
+
+impl<'h, 'a> SipReader<'h, 'a> {
+    /// `None` when no SIP load reads files during this hop.
+    fn of(phone: &PhoneSettings, template: &Template, hop: &'h Hop<'a>) -> Option<Self> {
+        let (current, target) = (hop.current, hop.target);
+        let reader = if hop.gk {
+            current
+        } else if target.protocol() == Protocol::Sip {
+            Some(target)
+        } else {
+            current.filter(|c| c.protocol() == Protocol::Sip)
+        }?;
+        let image_version = if hop.gk {
+            reader.to_string()
+        } else if target.protocol() == Protocol::Sip {
+            target.to_string()
+        } else {
+            hop.fetch.to_string()
+        };
+        Some(SipReader {
+            hop,
+            rel: reader.version(),
+            image_version,
+            w210: current.is_some_and(|c| w210_applies(&release(c)))
+                || w210_applies(&release(target)),
+            sip_settings: template.protocol == Protocol::Sip,
+            lines: phone.model.lines(),
+        })
+    }
+
+    fn set(&self, cnf: &mut SipCnf, k: &str, v: &str) -> Result<(), RenderError> {
+        cnf.set(k, v).map_err(|error| RenderError::Value {
+            mac: self.hop.mac,
+            error,
+        })
+    }
+}
+
+/// SIPDefault.cnf: the template's settings (shared by every phone of the
+/// template), or only image_version while W210 applies.
+fn sip_default_cnf(sip: &SipReader, template: &Template) -> Result<SipCnf, RenderError> {
+    let mac = sip.hop.mac;
+    let mut default = SipCnf::new();
+    if !sip.w210 {
+        default.push_comment(&format!(
+            "SIPDefault.cnf rendered by phoneflip from template {}",
+            template.name
+        ));
+    }
+    default
+        .push("image_version", &sip.image_version)
+        .map_err(|error| RenderError::Value { mac, error })?;
+    // While W210 applies the template is not written, so it is not
+    // checked against this (old) load either: an intermediate SIP 2.x
+    // hop must not be blocked by settings meant for the final load.
+    if sip.sip_settings && !sip.w210 {
+        let source = template_source(template);
+        for (k, v) in &template.settings {
+            if check_sip_setting(&source, k, v, sip.rel, sip.lines)? {
+                sip.set(&mut default, k, v)?;
             }
-            images.push(SyncImage {
-                version: image_version.clone(),
-                sync: sync.clone(),
-            });
-            let info = SyncInfo { root: None, images };
-            let bytes = info.to_bytes().map_err(|e| RenderError::SipSetting {
-                origin: template_source(template),
-                key: "sync".into(),
-                value: sync.clone(),
-                problem: SipProblem::OutOfRange {
-                    value: sync.clone(),
-                    expected: e.fix,
-                },
-            })?;
-            files.push(file(SYNCINFO_XML.into(), bytes));
         }
     }
+    Ok(default)
+}
 
-    if let Some(img) = &load.gk_image {
-        files.push(RenderedFile {
-            name: GKDEFAULT_TXT.into(),
-            bytes: GkDefault::new(UpgradeCode::new(img.clone())).to_bytes(),
-            note: Some(CFGFMT_NOTE.into()),
+/// SIP<MAC>.cnf: what is particular to this phone.
+fn sip_mac_cnf(sip: &SipReader, phone: &PhoneSettings) -> Result<SipCnf, RenderError> {
+    let (mac, rel, lines) = (sip.hop.mac, sip.rel, sip.lines);
+    let mut own = SipCnf::new();
+    own.push_comment(&format!(
+        "SIP{mac}.cnf rendered by phoneflip for a {}",
+        phone.model
+    ));
+    sip.set(&mut own, "image_version", &sip.image_version)?;
+    if let Some(label) = &phone.label {
+        check_sip_setting(&phone_source(phone), "phone_label", label, rel, lines)?;
+        sip.set(&mut own, "phone_label", label)?;
+    }
+    let mut sorted: Vec<_> = phone.lines.iter().collect();
+    sorted.sort_by_key(|l| l.number);
+    for l in sorted {
+        if l.number == 0 || l.number > crate::sip_params::MAX_LINES {
+            return Err(RenderError::LineNumber {
+                mac,
+                number: l.number,
+            });
+        }
+        if l.number > lines {
+            continue;
+        }
+        let n = l.number;
+        let fields = [
+            ("name", Some(&l.name)),
+            ("authname", l.authname.as_ref()),
+            ("password", l.password.as_ref()),
+            ("displayname", l.displayname.as_ref()),
+            ("shortname", l.shortname.as_ref()),
+        ];
+        for (f, v) in fields {
+            if let Some(v) = v {
+                let key = format!("line{n}_{f}");
+                check_sip_setting(&format!("phone {mac} line {n}"), &key, v, rel, lines)?;
+                sip.set(&mut own, &key, v)?;
+            }
+        }
+    }
+    if sip.sip_settings {
+        let source = phone_source(phone);
+        for (k, v) in &phone.overrides {
+            if check_sip_setting(&source, k, v, rel, lines)? {
+                sip.set(&mut own, k, v)?;
+            }
+        }
+    }
+    Ok(own)
+}
+
+/// syncinfo.xml, when the template uses remote reset (`sync`).
+fn syncinfo_xml(
+    sip: &SipReader,
+    phone: &PhoneSettings,
+    template: &Template,
+) -> Result<Option<RenderedFile>, RenderError> {
+    let sync = phone
+        .overrides
+        .get("sync")
+        .or_else(|| template.settings.get("sync"))
+        .filter(|_| sip.sip_settings && !sip.w210);
+    let Some(sync) = sync else {
+        return Ok(None);
+    };
+    // A phone matches the IMAGE line of the image it runs, not the one it
+    // is about to get: a phone still on its current SIP load needs a line
+    // of its own, or a check-sync never reboots it.
+    let mut images = Vec::new();
+    if let Some(c) = sip
+        .hop
+        .current
+        .filter(|c| c.protocol() == Protocol::Sip && c.as_str() != sip.image_version.as_str())
+    {
+        images.push(SyncImage {
+            version: c.to_string(),
+            sync: sync.clone(),
         });
     }
-    Ok(files)
+    images.push(SyncImage {
+        version: sip.image_version.clone(),
+        sync: sync.clone(),
+    });
+    let info = SyncInfo { root: None, images };
+    let bytes = info.to_bytes().map_err(|e| RenderError::SipSetting {
+        origin: template_source(template),
+        key: "sync".into(),
+        value: sync.clone(),
+        problem: SipProblem::OutOfRange {
+            value: sync.clone(),
+            expected: e.fix,
+        },
+    })?;
+    Ok(Some(file(SYNCINFO_XML.into(), bytes)))
+}
+
+/// gkdefault.txt, the text form of gkdefault.cfg, when the hop carries a
+/// gkdefault image.
+fn gkdefault_txt(load: &RenderLoad) -> Option<RenderedFile> {
+    load.gk_image.as_ref().map(|img| RenderedFile {
+        name: GKDEFAULT_TXT.into(),
+        bytes: GkDefault::new(UpgradeCode::new(img.clone())).to_bytes(),
+        note: Some(CFGFMT_NOTE.into()),
+    })
 }
 
 /// The one file a phone asked for (`requested` as it came in the read

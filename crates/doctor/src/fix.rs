@@ -4,10 +4,12 @@
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
+
+pub use phoneflip_bundle::backup::timestamp;
+use phoneflip_bundle::backup::{write_atomic, Backup};
 
 use crate::finding::{Finding, Fix};
-use crate::root::BACKUP_DIR;
 
 /// What `--fix` did.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -39,20 +41,6 @@ pub enum FixError {
 pub fn planned(findings: &[Finding]) -> Vec<Fix> {
     let set: BTreeSet<Fix> = findings.iter().filter_map(|f| f.auto_fix.clone()).collect();
     set.into_iter().collect()
-}
-
-/// `20261125T150618Z`: sorts by time, valid on every file system.
-pub fn timestamp(t: SystemTime) -> String {
-    const COMPACT: &[time::format_description::BorrowedFormatItem<'_>] =
-        time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
-    let secs = t
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0) as i64;
-    time::OffsetDateTime::from_unix_timestamp(secs)
-        .ok()
-        .and_then(|t| t.format(COMPACT).ok())
-        .unwrap_or_else(|| secs.to_string())
 }
 
 fn plain_name(n: &str) -> bool {
@@ -98,14 +86,7 @@ pub fn apply(dir: &Path, findings: &[Finding], now: SystemTime) -> Result<Applie
             skipped,
         });
     }
-    let base = dir.join(BACKUP_DIR);
-    let stamp = timestamp(now);
-    let mut backup = base.join(&stamp);
-    let mut n = 1;
-    while backup.exists() {
-        n += 1;
-        backup = base.join(format!("{stamp}-{n}"));
-    }
+    let mut backup = Backup::new(dir, now);
     let backup_err = |file: &str, backup: &Path| {
         let file = file.to_string();
         let backup = backup.to_path_buf();
@@ -115,26 +96,23 @@ pub fn apply(dir: &Path, findings: &[Finding], now: SystemTime) -> Result<Applie
             source,
         }
     };
-    fs::create_dir_all(&backup).map_err(backup_err("(the backup folder)", &backup))?;
-    let mut saved = BTreeSet::new();
+    backup
+        .create()
+        .map_err(backup_err("(the backup folder)", backup.dir()))?;
     for fix in &todo {
         let file = match fix {
             Fix::Rename { from, .. } => from,
             Fix::Rewrite { file, .. } => file,
         };
-        let src = dir.join(file);
-        if src.is_file() && saved.insert(file.clone()) {
-            fs::copy(&src, backup.join(file)).map_err(backup_err(file, &backup))?;
-        }
+        let dir = backup.dir().to_path_buf();
+        backup.save(file).map_err(backup_err(file, &dir))?;
     }
+    let backup = backup.dir().to_path_buf();
     let mut changes = Vec::new();
     for fix in todo {
         let res = match &fix {
             Fix::Rename { from, to } => fs::rename(dir.join(from), dir.join(to)),
-            Fix::Rewrite { file, contents } => {
-                let tmp = dir.join(format!(".{file}.phoneflip-tmp"));
-                fs::write(&tmp, contents.as_bytes()).and_then(|_| fs::rename(&tmp, dir.join(file)))
-            }
+            Fix::Rewrite { file, contents } => write_atomic(dir, file, contents.as_bytes()),
         };
         if let Err(source) = res {
             return Err(FixError::Apply {

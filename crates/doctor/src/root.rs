@@ -11,8 +11,9 @@ use std::path::{Path, PathBuf};
 /// and reading an image by mistake would be slow.
 pub const MAX_CONTROL_FILE: u64 = 1 << 20;
 
-/// The backup folder `--fix` writes into; never scanned.
-pub const BACKUP_DIR: &str = ".phoneflip-backup";
+/// The backup folder `--fix` (and `firmware import`) writes into; never
+/// scanned.
+pub use phoneflip_bundle::backup::BACKUP_DIR;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Content {

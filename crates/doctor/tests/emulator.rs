@@ -6,11 +6,11 @@ use std::fs;
 use std::path::Path;
 use std::time::SystemTime;
 
+use phoneflip_bundle::synth::{self, SizeProfile};
 use phoneflip_device::{Mac, Model};
 use phoneflip_doctor::{apply_fixes, read_root, scan, Check, Options, BACKUP_DIR, W210_LIMIT};
 use phoneflip_emulator::phone::BUFFER_FULL_LIMIT;
 use phoneflip_emulator::run::{run_in_memory, Report};
-use phoneflip_emulator::synth::{self, SizeProfile};
 use phoneflip_emulator::{Flash, Outcome, Phone, PhoneConfig, TftpSetting};
 use phoneflip_firmware::{Protocol, Release};
 

@@ -1,13 +1,14 @@
-//! An emulator of the Cisco 7940/7960 boot behaviour, synthetic firmware to
-//! boot it with, and a tokio driver that runs it against a real TFTP server.
+//! An emulator of the Cisco 7940/7960 boot behaviour and a tokio driver that
+//! runs it against a real TFTP server.
 //!
-//! Owns: the sans-IO boot state machine [`phone::Phone`], the synthetic image
-//! format ([`image`]), synthetic vendor bundles and their import into a TFTP
-//! root ([`synth`]), the phone's own reading of the files it fetches
+//! Owns: the sans-IO boot state machine [`phone::Phone`], the phone's own
+//! reading of the files it fetches
 //! ([`cfgread`]), a synchronous runner over an in-memory file set
 //! ([`run`]), the phone's SIP agent for remote reset ([`sip`]) and the UDP
 //! driver ([`driver`]: one boot, or a live phone listening for SIP on its
-//! own address). Must not touch: the TFTP
+//! own address). The synthetic image format it validates at boot and the
+//! synthetic bundles it boots from live in `phoneflip-bundle`, which also
+//! imports real bundles. Must not touch: the TFTP
 //! server, the planner's decisions, the inventory or rendering; it only
 //! reads what a server hands it, so that it can judge their output the way
 //! a phone would. The conversion rules themselves (loader generation, W210,
@@ -70,7 +71,7 @@
 //! - gkdefault: the binary `cfgfmt` format is unknown, so the phone reads
 //!   the `#txt` text form phoneflip renders, and compares the
 //!   `upgradecode` image name with the synthetic name of its own load
-//!   ([`synth::gk_image`]).
+//!   (`phoneflip_bundle::synth::gk_image`).
 //! - An empty or malformed `SEP<MAC>.cnf.xml` makes the phone reboot;
 //!   more than [`phone::MAX_REBOOTS`] reboots end in "Protocol Application
 //!   Invalid".
@@ -83,11 +84,13 @@
 
 pub mod cfgread;
 pub mod driver;
-pub mod image;
 pub mod phone;
 pub mod run;
 pub mod sip;
-pub mod synth;
+
+// The phone reads phoneflip's synthetic images; the format is the bundle
+// crate's.
+use phoneflip_bundle::{image, synth};
 
 use phoneflip_firmware::{Protocol, Version};
 

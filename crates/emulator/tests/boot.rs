@@ -3,11 +3,11 @@
 
 use std::collections::HashMap;
 
+use phoneflip_bundle::image::Image;
+use phoneflip_bundle::synth::{self, SizeProfile};
 use phoneflip_device::{Mac, Model};
-use phoneflip_emulator::image::Image;
 use phoneflip_emulator::phone::{Failure, BUFFER_FULL_LIMIT};
 use phoneflip_emulator::run::{memory_fetch, run_in_memory, run_with, FetchError, Report};
-use phoneflip_emulator::synth::{self, SizeProfile};
 use phoneflip_emulator::{Flash, Outcome, Phone, PhoneConfig, TftpSetting};
 use phoneflip_firmware::{Protocol, Release};
 

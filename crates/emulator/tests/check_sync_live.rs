@@ -13,6 +13,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use phoneflip_bundle::synth::{self, SizeProfile};
 use phoneflip_config::{Line, Template};
 use phoneflip_device::{Mac, Model};
 use phoneflip_emulator::driver::{
@@ -20,7 +21,6 @@ use phoneflip_emulator::driver::{
 };
 use phoneflip_emulator::run::{memory_fetch, Entry, FetchError};
 use phoneflip_emulator::sip::{Heard, Response};
-use phoneflip_emulator::synth::{self, SizeProfile};
 use phoneflip_emulator::{Flash, Outcome, Phone as EmuPhone, PhoneConfig, TftpSetting};
 use phoneflip_firmware::{Protocol, Release};
 use phoneflip_inventory::{now_millis, Inventory, Phone, SqliteInventory};
@@ -128,7 +128,7 @@ async fn a_job_resets_listening_sip_phones_with_check_sync_and_they_convert() {
         let r: Release = b.parse().unwrap();
         let bundle = synth::synth(r.protocol, r.version, SizeProfile::Small).unwrap();
         let zip = synth::write_zip(&bundle, dir.path()).unwrap();
-        let report = synth::import(&zip, &root).unwrap();
+        let report = phoneflip_bundle::import(&zip, &root).unwrap();
         assert!(report.problems.is_empty(), "{:?}", report.problems);
     }
 

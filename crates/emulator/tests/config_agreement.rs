@@ -8,11 +8,11 @@ use std::collections::{BTreeMap, HashMap};
 mod common;
 use common::MAC;
 
+use phoneflip_bundle::synth::{self, SizeProfile};
 use phoneflip_config::{render, Line, Os79xx, PhoneSettings, RenderLoad, Template};
 use phoneflip_device::Model;
 use phoneflip_emulator::cfgread;
 use phoneflip_emulator::run::run_in_memory;
-use phoneflip_emulator::synth::{self, SizeProfile};
 use phoneflip_emulator::{Flash, Outcome, Phone, PhoneConfig, TftpSetting};
 use phoneflip_firmware::{LoadName, Protocol, Release};
 use proptest::prelude::*;

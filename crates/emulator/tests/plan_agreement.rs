@@ -8,9 +8,9 @@ use std::collections::HashMap;
 mod common;
 use common::MAC;
 
+use phoneflip_bundle::synth::{self, SizeProfile};
 use phoneflip_device::{Mac, Model};
 use phoneflip_emulator::run::{run_in_memory, Report};
-use phoneflip_emulator::synth::{self, SizeProfile};
 use phoneflip_emulator::{Flash, Generation, Outcome, Phone, PhoneConfig, TftpSetting};
 use phoneflip_firmware::{LoadName, Release};
 use phoneflip_plan::boot_entry;

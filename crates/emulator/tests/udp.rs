@@ -8,11 +8,11 @@ use std::path::Path;
 mod common;
 use std::sync::Arc;
 
+use phoneflip_bundle::synth::{self, SizeProfile};
 use phoneflip_device::{Mac, Model};
 use phoneflip_emulator::driver::{self, DriveOptions, TftpFetcher};
 use phoneflip_emulator::phone::Failure;
 use phoneflip_emulator::run::Entry;
-use phoneflip_emulator::synth::{self, SizeProfile};
 use phoneflip_emulator::{Flash, Outcome, Phone, PhoneConfig, Report, TftpSetting};
 use phoneflip_firmware::{Protocol, Release};
 use phoneflip_tftp::{NoVirtualFiles, Server, ServerConfig, TransferLog};
@@ -41,7 +41,7 @@ async fn serve(bundles: &[&str], size: SizeProfile, extra: &[(&str, &str)]) -> R
         let r: Release = b.parse().unwrap();
         let bundle = synth::synth(r.protocol, r.version, size).unwrap();
         let zip = synth::write_zip(&bundle, dir.path()).unwrap();
-        let report = synth::import(&zip, &root).unwrap();
+        let report = phoneflip_bundle::import(&zip, &root).unwrap();
         assert!(report.problems.is_empty(), "{:?}", report.problems);
     }
     for (name, text) in extra {

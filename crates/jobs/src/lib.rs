@@ -17,8 +17,9 @@
 //! [`phoneflip_inventory::Inventory`] trait), the TFTP server, config
 //! rendering (it only sets the `sync` override rendering already honours).
 //!
-//! Wiring into a server, once a second or so:
-//! `engine::step(now, &SqliteJobStore, &InventoryEvents(inv), &InventoryEffects::new(inv, InventorySyncBumper(inv)))`.
+//! Wiring into a server: `engine::run_until(store, Arc::new(InventoryEvents(inv)),
+//! Arc::new(InventoryEffects::new(inv, InventorySyncBumper(inv))), every, shutdown)`,
+//! which calls [`engine::step`] once a tick.
 
 pub mod job;
 pub mod progress;

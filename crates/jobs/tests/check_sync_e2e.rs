@@ -7,10 +7,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use phoneflip_bundle::synth::{self, SizeProfile};
 use phoneflip_config::{Line, Template};
 use phoneflip_device::{Mac, Model};
 use phoneflip_emulator::run::{memory_fetch, Run, Step};
-use phoneflip_emulator::synth::{self, SizeProfile};
 use phoneflip_emulator::{Entry, Flash, Outcome, Phone as EmuPhone, PhoneConfig, TftpSetting};
 use phoneflip_firmware::{Protocol, Release};
 use phoneflip_inventory::{Event, Inventory, Outcome as TftpOutcome, Phone, SqliteInventory};

@@ -5,9 +5,9 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 
+use phoneflip_bundle::synth::{self, SizeProfile};
 use phoneflip_device::{Mac, Model};
 use phoneflip_emulator::run::run_in_memory;
-use phoneflip_emulator::synth::{self, SizeProfile};
 use phoneflip_emulator::{Entry, Flash, Outcome, Phone, PhoneConfig, Report, TftpSetting};
 use phoneflip_firmware::{Protocol, Release};
 use phoneflip_jobs::{infer, Stage, Target, TransferEvent, TransferOutcome};

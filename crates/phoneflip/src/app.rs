@@ -20,7 +20,7 @@ use phoneflip_inventory::{Inventory, Phone, PhoneFilter, SqliteInventory};
 use phoneflip_jobs::{InventoryEffects, InventoryEvents, InventorySyncBumper, SqliteJobStore};
 use phoneflip_provision::{AutoRegister, Provisioner};
 use phoneflip_tftp::{Server, ServerConfig, TransferLog};
-use tracing::{info, warn};
+use tracing::info;
 
 pub struct AppConfig {
     pub tftp: ServerConfig,
@@ -105,33 +105,16 @@ pub async fn run(
         }));
     }
 
-    let jobs_inventory = inventory.clone();
-    let mut jobs_rx = stop_rx.clone();
-    let every = cfg.jobs_every;
-    let sip_port = cfg.phone_sip_port;
-    let jobs_task = tokio::spawn(async move {
-        let events = InventoryEvents(jobs_inventory.clone());
-        let mut effects =
-            InventoryEffects::new(jobs_inventory.clone(), InventorySyncBumper(jobs_inventory));
-        effects.sip_port = sip_port;
-        let mut tick = tokio::time::interval(every);
-        loop {
-            tokio::select! {
-                _ = tick.tick() => {}
-                _ = jobs_rx.wait_for(|s| *s) => break,
-            }
-            if let Err(e) = phoneflip_jobs::step(
-                phoneflip_inventory::now_millis(),
-                jobs.as_ref(),
-                &events,
-                &effects,
-            )
-            .await
-            {
-                warn!(error = %e, "bulk migration jobs could not advance");
-            }
-        }
-    });
+    let mut effects =
+        InventoryEffects::new(inventory.clone(), InventorySyncBumper(inventory.clone()));
+    effects.sip_port = cfg.phone_sip_port;
+    let jobs_task = tokio::spawn(phoneflip_jobs::run_until(
+        jobs,
+        Arc::new(InventoryEvents(inventory.clone())),
+        Arc::new(effects),
+        cfg.jobs_every,
+        stop_rx.clone(),
+    ));
 
     let mut rx = stop_rx.clone();
     server
@@ -169,15 +152,15 @@ pub fn create_demo(root: &Path, db: &Path) -> Result<()> {
             (Protocol::Sccp, "5.0(1.1)".parse::<Version>()?),
             (Protocol::Sip, Version::new(8, 12)),
         ] {
-            let bundle = phoneflip_emulator::synth::synth(
-                p,
-                v,
-                phoneflip_emulator::synth::SizeProfile::Real,
-            )
-            .with_context(|| format!("synthesising a demo {p} {v} bundle"))?;
-            let zip = phoneflip_emulator::synth::write_zip(&bundle, &tmp)?;
-            phoneflip_emulator::synth::import(&zip, root)
+            let bundle =
+                phoneflip_bundle::synth::synth(p, v, phoneflip_bundle::synth::SizeProfile::Real)
+                    .with_context(|| format!("synthesising a demo {p} {v} bundle"))?;
+            let zip = phoneflip_bundle::synth::write_zip(&bundle, &tmp)?;
+            let report = phoneflip_bundle::import(&zip, root)
                 .with_context(|| format!("importing {} into {}", zip.display(), root.display()))?;
+            if let Some(p) = report.problems.first() {
+                anyhow::bail!("the demo bundle {} was refused: {p}", zip.display());
+            }
         }
         std::fs::remove_dir_all(&tmp)?;
         println!(

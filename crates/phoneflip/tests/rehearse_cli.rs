@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 
-use phoneflip_emulator::synth::{self, SizeProfile};
+use phoneflip_bundle::synth::{self, SizeProfile};
 use phoneflip_firmware::Protocol;
 use phoneflip_tftp::{NoVirtualFiles, Server, ServerConfig, TransferLog};
 
@@ -44,7 +44,10 @@ fn sip_8_12_root(dir: &Path, macs: &[&str]) -> std::path::PathBuf {
     let bundle = synth::synth(Protocol::Sip, "8.12".parse().unwrap(), SizeProfile::Small).unwrap();
     let zip = synth::write_zip(&bundle, dir).unwrap();
     let root = dir.join("root");
-    assert!(synth::import(&zip, &root).unwrap().problems.is_empty());
+    assert!(phoneflip_bundle::import(&zip, &root)
+        .unwrap()
+        .problems
+        .is_empty());
     for mac in macs {
         std::fs::write(
             root.join(format!("SIP{mac}.cnf")),

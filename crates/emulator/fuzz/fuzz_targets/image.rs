@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use phoneflip_emulator::image::{Image, LoadsIndex};
+use phoneflip_bundle::image::{Image, LoadsIndex};
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(img) = Image::parse(data) {

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use phoneflip_emulator::synth::{self, SizeProfile};
+use phoneflip_bundle::synth::{self, SizeProfile};
 use phoneflip_firmware::Release;
 use phoneflip_plan::{plan, Catalogue, Edit, Hop, Plan};
 

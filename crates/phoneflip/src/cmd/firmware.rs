@@ -1,10 +1,12 @@
 //! `phoneflip firmware synth|import`: synthetic vendor bundles for tests
-//! and rehearsals, and importing a bundle into the TFTP root.
+//! and rehearsals, and importing a vendor (or synthetic) bundle into the
+//! TFTP root, both through `phoneflip-bundle`.
 
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
-use phoneflip_emulator::synth::{self, SizeProfile};
+use phoneflip_bundle::synth::{self, SizeProfile};
+use phoneflip_bundle::Action;
 use phoneflip_firmware::{Protocol, Version};
 
 #[derive(clap::Args)]
@@ -33,13 +35,19 @@ pub enum Sub {
         #[arg(long)]
         small: bool,
     },
-    /// Unzip a bundle into the TFTP root and check that every piece the
-    /// loader needs is there and intact.
+    /// Copy a vendor bundle (Cisco's zip, or a folder of extracted files)
+    /// or a synthetic one into the TFTP root, byte for byte. Refused, with
+    /// nothing written, when a release in it is incomplete or a file is
+    /// misnamed, empty or implausibly sized; existing files that differ are
+    /// backed up to ROOT/.phoneflip-backup/<timestamp>/ first.
     Import {
         bundle: PathBuf,
         /// The TFTP root directory.
         #[arg(long)]
         root: PathBuf,
+        /// Check and say what would change; write nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 
@@ -64,29 +72,54 @@ pub fn run(args: Args) -> Result<()> {
             }
             Ok(())
         }
-        Sub::Import { bundle, root } => {
-            let report = synth::import(&bundle, &root).with_context(|| {
-                format!("importing {} into {}", bundle.display(), root.display())
-            })?;
-            for f in &report.written {
-                println!("wrote {}", root.join(f).display());
+        Sub::Import {
+            bundle,
+            root,
+            dry_run,
+        } => {
+            let opts = phoneflip_bundle::Options {
+                dry_run,
+                ..Default::default()
+            };
+            let report =
+                phoneflip_bundle::import_with(&bundle, &root, &opts).with_context(|| {
+                    format!("importing {} into {}", bundle.display(), root.display())
+                })?;
+            if report.refused() {
+                for p in &report.problems {
+                    eprintln!("problem: {p}");
+                }
+                bail!(
+                    "{} was not imported into {}: {} problem(s) above; nothing was written",
+                    bundle.display(),
+                    root.display(),
+                    report.problems.len()
+                )
             }
-            if report.problems.is_empty() {
-                println!(
-                    "{}: complete, every piece the loader needs is present",
-                    bundle.display()
-                );
-                return Ok(());
+            let verb = |a: &Action| match (a, dry_run) {
+                (Action::Added, false) => "added",
+                (Action::Added, true) => "would add",
+                (Action::Unchanged, _) => "unchanged",
+                (Action::Replaced { .. }, false) => "replaced",
+                (Action::Replaced { .. }, true) => "would replace",
+            };
+            for (name, bytes, action) in &report.files {
+                print!("{:<13} {name:<32} {bytes:>9} bytes", verb(action));
+                match action {
+                    Action::Replaced { backup } => println!("  (old copy: {})", backup.display()),
+                    _ => println!(),
+                }
             }
-            for p in &report.problems {
-                eprintln!("problem: {p}");
-            }
-            bail!(
-                "{} is incomplete in {}: {} problem(s) above; phones booting from it will fail",
+            println!(
+                "{}: complete, every file each release needs is present{}",
                 bundle.display(),
-                root.display(),
-                report.problems.len()
-            )
+                if dry_run {
+                    " (dry run: nothing written)"
+                } else {
+                    ""
+                }
+            );
+            Ok(())
         }
     }
 }

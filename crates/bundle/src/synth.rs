@@ -1,7 +1,8 @@
-//! Synthetic firmware bundles with the vendor's file names and layout, and
-//! importing a bundle into a TFTP root.
+//! Synthetic firmware bundles with the vendor's file names and layout, for
+//! tests, rehearsals and the demo. Their images are phoneflip's own format
+//! ([`crate::image`]), never Cisco's: they boot the emulator, not a phone.
 //!
-//! Layout per generation (see [`crate::Generation`]):
+//! Layout per generation (the planner's [`phoneflip_plan::rules::generation`]):
 //! - universal loads (SCCP 6.x+, SIP 7.x+): `APP.loads`, `APP.sb2`,
 //!   `LOADER.bin` (unsigned loader, for phones below 5.x), `LOADER.sbn`
 //!   (signed loader, for phones on 5.x+); SIP bundles add `OS79XX.TXT`
@@ -23,13 +24,14 @@
 //! (the application's load name) for SIP.
 
 use std::fs;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use phoneflip_config::{GkDefault, UpgradeCode};
 use phoneflip_firmware::{GkImage, GkVersionCode, LoadName, Protocol, Version};
+use phoneflip_plan::rules::{generation, Generation};
 
-use crate::image::{Image, ImageError, ImageHeader, LoadsIndex, Role};
-use crate::Generation;
+use crate::image::{Image, ImageHeader, LoadsIndex, Role};
 
 /// How big the synthetic images are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -77,7 +79,7 @@ pub enum SynthError {
     Unsupported {
         protocol: Protocol,
         version: Version,
-        why: String,
+        why: &'static str,
     },
     #[error("writing {path}: {source}")]
     Io {
@@ -111,11 +113,8 @@ pub fn gk_image(protocol: Protocol, version: Version) -> GkImage {
 /// The gkdefault.txt a SIP 5.x/6.x bundle ships: one `upgradecode` line
 /// naming the bundle's own image, as in the reference's step 4.
 pub fn gkdefault_txt(protocol: Protocol, version: Version) -> String {
-    format!(
-        "#txt\nupgradecode:3,0x601,0x0400,0x0100,0.0.0.0,69,{},{}\n",
-        gk_code(version),
-        gk_image(protocol, version)
-    )
+    let file = GkDefault::new(UpgradeCode::new(gk_image(protocol, version)));
+    String::from_utf8(file.to_bytes()).expect("gkdefault.txt is ASCII")
 }
 
 fn filler(name: &str, len: usize) -> Vec<u8> {
@@ -189,10 +188,10 @@ pub fn synth(
     version: Version,
     size: SizeProfile,
 ) -> Result<Bundle, SynthError> {
-    let unsupported = |why: &str| SynthError::Unsupported {
+    let unsupported = |why: &'static str| SynthError::Unsupported {
         protocol,
         version,
-        why: why.to_string(),
+        why,
     };
     if version.major == 0 || version.major > 99 {
         return Err(unsupported("7940/7960 loads have major versions 1 to 9"));
@@ -207,8 +206,8 @@ pub fn synth(
     }
     let app = LoadName::canonical(protocol, version);
     let mut files = Vec::new();
-    match Generation::of(protocol, version) {
-        Generation::PreLoader => {
+    match generation(protocol, version) {
+        Generation::OriginalBoot => {
             let name = app.as_str();
             files.push((
                 format!("{name}.bin"),
@@ -230,7 +229,7 @@ pub fn synth(
                 ));
             }
         }
-        Generation::Universal => {
+        Generation::UniversalLoader => {
             let loader = loader_name(&app);
             let (a, l) = (app.as_str(), loader.as_str());
             let index = LoadsIndex {
@@ -299,159 +298,6 @@ pub fn write_zip(bundle: &Bundle, dir: &Path) -> Result<PathBuf, SynthError> {
     }
     zip.finish().map_err(zerr)?;
     Ok(path)
-}
-
-/// Something the loader will need that the root lacks or cannot use.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Problem {
-    #[error("{needed} is missing from the TFTP root: {why}")]
-    Missing { needed: String, why: String },
-    #[error("{file} is corrupted ({error}); re-extract it from the vendor zip in binary mode")]
-    Corrupt { file: String, error: ImageError },
-}
-
-/// What [`import`] did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ImportReport {
-    pub written: Vec<String>,
-    pub problems: Vec<Problem>,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum ImportError {
-    #[error("reading {path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("{path} is not a readable zip: {source}")]
-    Zip {
-        path: PathBuf,
-        source: zip::result::ZipError,
-    },
-    #[error("{path} holds the entry {entry:?}, which is not a plain file name; the phones only read files at the top of the TFTP root, so phoneflip refuses folders and .. in a bundle")]
-    UnsafeEntry { path: PathBuf, entry: String },
-}
-
-/// Unzips a bundle into the TFTP root and checks that every piece the
-/// loader needs is there and intact. Problems are reported, not raised:
-/// the files are written either way, so the user can see and fix them.
-pub fn import(zip_path: &Path, root: &Path) -> Result<ImportReport, ImportError> {
-    let io = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| ImportError::Io { path, source }
-    };
-    let file = fs::File::open(zip_path).map_err(io(zip_path))?;
-    let mut archive = zip::ZipArchive::new(file).map_err(|source| ImportError::Zip {
-        path: zip_path.to_path_buf(),
-        source,
-    })?;
-    let mut entries = Vec::new();
-    for i in 0..archive.len() {
-        let mut e = archive.by_index(i).map_err(|source| ImportError::Zip {
-            path: zip_path.to_path_buf(),
-            source,
-        })?;
-        if e.is_dir() {
-            continue;
-        }
-        let name = e.name().to_string();
-        if name.is_empty()
-            || name.contains(['/', '\\'])
-            || name.starts_with('.')
-            || name.contains("..")
-        {
-            return Err(ImportError::UnsafeEntry {
-                path: zip_path.to_path_buf(),
-                entry: name,
-            });
-        }
-        let mut bytes = Vec::new();
-        e.read_to_end(&mut bytes).map_err(io(zip_path))?;
-        entries.push((name, bytes));
-    }
-    fs::create_dir_all(root).map_err(io(root))?;
-    let mut written = Vec::new();
-    for (name, bytes) in &entries {
-        let dest = root.join(name);
-        fs::write(&dest, bytes).map_err(io(&dest))?;
-        written.push(name.clone());
-    }
-    let names: Vec<String> = entries.iter().map(|(n, _)| n.clone()).collect();
-    let problems = check_root(root, &names);
-    Ok(ImportReport { written, problems })
-}
-
-/// Checks, for the given files of a root, that each piece they lead the
-/// loader to is present and intact.
-pub fn check_root(root: &Path, names: &[String]) -> Vec<Problem> {
-    let read = |n: &str| fs::read(root.join(n)).ok();
-    let mut problems = Vec::new();
-    let need = |needed: String, why: String, problems: &mut Vec<Problem>| {
-        if !root.join(&needed).is_file() {
-            problems.push(Problem::Missing { needed, why });
-        }
-    };
-    for name in names {
-        let Some(bytes) = read(name) else { continue };
-        let ext = name.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
-        if matches!(ext, "bin" | "sbn" | "sb2" | "loads" | "sbin") {
-            match Image::parse(&bytes) {
-                Err(error) => problems.push(Problem::Corrupt {
-                    file: name.clone(),
-                    error,
-                }),
-                Ok(img) if ext == "loads" => match LoadsIndex::from_payload(&img.payload) {
-                    Ok(ix) => {
-                        for (file, what) in [
-                            (format!("{}.sb2", ix.application), "the application image"),
-                            (
-                                format!("{}.sbn", ix.loader),
-                                "the signed loader, for phones on 5.x or later",
-                            ),
-                            (
-                                format!("{}.bin", ix.loader),
-                                "the unsigned loader, for phones below 5.x",
-                            ),
-                        ] {
-                            need(
-                                file,
-                                format!("{name} names it as {what}; without it the phone shows \"Protocol Application Invalid\" (extract the whole vendor zip)"),
-                                &mut problems,
-                            );
-                        }
-                    }
-                    Err(error) => problems.push(Problem::Corrupt {
-                        file: name.clone(),
-                        error,
-                    }),
-                },
-                Ok(_) => {}
-            }
-        } else if name == "OS79XX.TXT" {
-            if let Ok(image) = crate::cfgread::os79xx(&bytes) {
-                if !root.join(format!("{image}.bin")).is_file()
-                    && !root.join(format!("{image}.sbn")).is_file()
-                {
-                    need(
-                        format!("{image}.bin"),
-                        "OS79XX.TXT names it; phones on pre-loader loads fetch it first"
-                            .to_string(),
-                        &mut problems,
-                    );
-                }
-            }
-        } else if name == "gkdefault.txt" {
-            if let Some((_, image)) = crate::cfgread::gk_upgradecode(&bytes) {
-                need(
-                    image,
-                    "gkdefault.txt's upgradecode names it".to_string(),
-                    &mut problems,
-                );
-            }
-        }
-    }
-    problems
 }
 
 #[cfg(test)]
@@ -534,62 +380,10 @@ mod tests {
             n.contains(&"gkdefault.txt") && n.contains(&"CP7940080001SIP060400A.sbin"),
             "{n:?}"
         );
+        let gk = GkDefault::parse("gkdefault.txt", b.file("gkdefault.txt").unwrap()).unwrap();
         assert_eq!(
-            crate::cfgread::gk_upgradecode(b.file("gkdefault.txt").unwrap())
-                .unwrap()
-                .1,
+            gk.upgrade().unwrap().image.to_string(),
             "CP7940080001SIP060400A.sbin"
         );
-    }
-
-    #[test]
-    fn import_checks_every_piece() {
-        let dir = tempfile::tempdir().unwrap();
-        let b = synth(Protocol::Sip, v("8.12"), SizeProfile::Small).unwrap();
-        let zip = write_zip(&b, dir.path()).unwrap();
-        let root = dir.path().join("root");
-        let r = import(&zip, &root).unwrap();
-        assert_eq!(r.written.len(), 5);
-        assert!(r.problems.is_empty(), "{:?}", r.problems);
-        assert_eq!(
-            fs::read(root.join("P0S3-8-12-00.sb2")).unwrap(),
-            b.file("P0S3-8-12-00.sb2").unwrap()
-        );
-
-        // A bundle without its application: the loader would fail.
-        let mut partial = b.clone();
-        partial.files.retain(|(n, _)| n != "P0S3-8-12-00.sb2");
-        partial.name = "P0S3-8-12-00-partial.zip".into();
-        let zip = write_zip(&partial, dir.path()).unwrap();
-        let root2 = dir.path().join("root2");
-        let r = import(&zip, &root2).unwrap();
-        assert_eq!(r.problems.len(), 1, "{:?}", r.problems);
-        let msg = r.problems[0].to_string();
-        assert!(
-            msg.contains("P0S3-8-12-00.sb2") && msg.contains("Protocol Application Invalid"),
-            "{msg}"
-        );
-
-        // A corrupted image is named.
-        let mut bad = b.clone();
-        bad.files[1].1[100] ^= 1;
-        bad.name = "bad.zip".into();
-        let zip = write_zip(&bad, dir.path()).unwrap();
-        let r = import(&zip, &dir.path().join("root3")).unwrap();
-        assert!(
-            matches!(&r.problems[0], Problem::Corrupt { file, .. } if file == "P0S3-8-12-00.sb2")
-        );
-    }
-
-    #[test]
-    fn import_refuses_paths() {
-        let dir = tempfile::tempdir().unwrap();
-        let b = Bundle {
-            name: "evil.zip".into(),
-            files: vec![("../x.bin".into(), vec![1])],
-        };
-        let zip = write_zip(&b, dir.path()).unwrap();
-        let e = import(&zip, &dir.path().join("root")).unwrap_err();
-        assert!(e.to_string().contains("../x.bin"), "{e}");
     }
 }
