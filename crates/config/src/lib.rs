@@ -10,6 +10,7 @@
 //! come from `phoneflip-plan`, so a rendered root always satisfies the plan.
 //! Load-name syntax belongs to `phoneflip-firmware`.
 
+pub mod cfgfmt;
 pub mod dialplan;
 pub mod filename;
 pub mod gkdefault;

@@ -46,6 +46,20 @@ impl GkVersionCode {
         }
     }
 
+    /// The code of a gkdefault image from its `.sbin` name, as the
+    /// upgradecode line writes it: `CP7940080001SCCP051117A.sbin` →
+    /// `0x051117a`. Any protocol; the name is checked as [`GkImage`] does.
+    pub fn of_image(name: &str) -> Result<GkVersionCode, GkImageError> {
+        name.parse::<GkImage>().map(|i| i.code)
+    }
+
+    /// The code as the number cfgfmt writes in the binary profile
+    /// (`0x051117a` → 0x0051117a): the letter is a hex digit, so this is
+    /// `None` for letters after `f`.
+    pub fn as_u32(&self) -> Option<u32> {
+        u32::from_str_radix(&self.0, 16).ok()
+    }
+
     /// The spelling inside an image name: `060412A`.
     pub fn in_name(&self) -> String {
         self.0.to_ascii_uppercase()
@@ -174,7 +188,29 @@ mod tests {
         assert!("060412a".parse::<GkVersionCode>().is_err());
     }
 
+    #[test]
+    fn the_code_comes_from_the_sbin_name() {
+        let c = GkVersionCode::of_image("CP7940080001SCCP051117A.sbin").unwrap();
+        assert_eq!(c.to_string(), "0x051117a");
+        assert_eq!(c.as_u32(), Some(0x0051117a));
+        let c = GkVersionCode::of_image("CP7912080000SIP060111A.sbin").unwrap();
+        assert_eq!(c.as_u32(), Some(0x0060111a));
+        assert_eq!(GkVersionCode::new("051117z").unwrap().as_u32(), None);
+        let e = GkVersionCode::of_image("CP7940080001SCCP051117a.sbin").unwrap_err();
+        assert!(e.to_string().contains("upper case"), "{e}");
+        assert!(GkVersionCode::of_image("P00308000400.sbn").is_err());
+    }
+
     proptest! {
+        #[test]
+        fn code_of_any_image_name(model in 1000u32..10000, hw in 0u32..1_000_000, d in 0u32..1_000_000,
+                                  l in proptest::char::range('a', 'f')) {
+            let code = GkVersionCode::new(&format!("{d:06}{l}")).unwrap();
+            let img = GkImage::new(&model.to_string(), &format!("{hw:06}"), Protocol::Sccp, code.clone());
+            prop_assert_eq!(GkVersionCode::of_image(img.as_str()).unwrap(), code.clone());
+            prop_assert_eq!(code.as_u32(), u32::from_str_radix(&format!("{d:06}{l}"), 16).ok());
+        }
+
         #[test]
         fn round_trips(model in 1000u32..10000, hw in 0u32..1_000_000, d in 0u32..1_000_000,
                        l in proptest::char::range('a', 'z'),

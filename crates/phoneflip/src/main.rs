@@ -49,6 +49,8 @@ enum Command {
     Render(cmd::render::Args),
     /// Benchmarks on loopback: `bench tftp` compares phoneflip's TFTP server with tftpd-hpa and dnsmasq.
     Bench(cmd::bench::Args),
+    /// Compile gkdefault.txt to the binary gkdefault.cfg, as Cisco's `cfgfmt -tsip_ptag.dat IN OUT`.
+    Cfgfmt(cmd::cfgfmt::Args),
 }
 
 fn main() -> Result<()> {
@@ -74,5 +76,6 @@ fn main() -> Result<()> {
         Command::Templates(args) => cmd::templates::run(args),
         Command::Render(args) => cmd::render::run(args),
         Command::Bench(args) => cmd::bench::run(args),
+        Command::Cfgfmt(args) => cmd::cfgfmt::run(args),
     }
 }

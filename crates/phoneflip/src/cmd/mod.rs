@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod bench;
+pub mod cfgfmt;
 pub mod dhcp;
 pub mod doctor;
 pub mod emulate;
