@@ -12,7 +12,7 @@ use phoneflip_firmware::{LoadName, Protocol};
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
 
 use crate::record::{
-    now_millis, Change, Event, ImportSummary, Millis, Phone, PhoneFilter, StoredEvent,
+    now_millis, Change, Event, ImportScope, ImportSummary, Millis, Phone, PhoneFilter, StoredEvent,
 };
 use crate::store::{validate_template, Inventory, InventoryError, Result};
 
@@ -452,7 +452,12 @@ impl Inventory for SqliteInventory {
         })
     }
 
-    fn import_phones(&self, phones: &[Phone], dry_run: bool) -> Result<ImportSummary> {
+    fn import_phones_scoped(
+        &self,
+        phones: &[Phone],
+        scope: ImportScope,
+        dry_run: bool,
+    ) -> Result<ImportSummary> {
         let now = (self.clock)();
         let mut c = self.lock();
         let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -491,19 +496,26 @@ impl Inventory for SqliteInventory {
             };
             let (change, stored) = match old {
                 None => {
-                    new.observed_load = None;
+                    if scope == ImportScope::AllAdminFields {
+                        new.observed_load = None;
+                    }
                     new.auto_registered = false;
                     new.created_ms = now;
                     new.updated_ms = now;
                     write_phone_unchecked_tx(&tx, &new, true)?;
                     (Change::Added, new)
                 }
-                Some(old) if old.same_admin_fields(&new) => (Change::Unchanged, old),
-                Some(mut old) => {
-                    old.take_admin_fields(&new);
-                    old.updated_ms = now;
-                    write_phone_unchecked_tx(&tx, &old, false)?;
-                    (Change::Updated, old)
+                Some(old) => {
+                    let mut merged = old.imported(&new, scope);
+                    merged.normalize();
+                    merged.validate()?;
+                    if old.same_admin_fields(&merged) && old.observed_load == merged.observed_load {
+                        (Change::Unchanged, old)
+                    } else {
+                        merged.updated_ms = now;
+                        write_phone_unchecked_tx(&tx, &merged, false)?;
+                        (Change::Updated, merged)
+                    }
                 }
             };
             let mac = stored.mac;

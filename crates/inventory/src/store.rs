@@ -7,7 +7,8 @@ use phoneflip_device::Mac;
 use phoneflip_firmware::LoadName;
 
 use crate::record::{
-    Event, ImportSummary, Millis, Phone, PhoneError, PhoneFilter, RenderInputs, StoredEvent,
+    Event, ImportScope, ImportSummary, Millis, Phone, PhoneError, PhoneFilter, RenderInputs,
+    StoredEvent,
 };
 
 /// Why a store operation failed.
@@ -73,7 +74,20 @@ pub trait Inventory: Send + Sync {
     /// their administrative fields replaced; observed state is kept. With
     /// `dry_run` the same work is done and rolled back. Nothing is changed
     /// if any phone is refused.
-    fn import_phones(&self, phones: &[Phone], dry_run: bool) -> Result<ImportSummary>;
+    fn import_phones(&self, phones: &[Phone], dry_run: bool) -> Result<ImportSummary> {
+        self.import_phones_scoped(phones, ImportScope::AllAdminFields, dry_run)
+    }
+
+    /// [`Inventory::import_phones`] replacing only the fields of `scope`
+    /// on phones already stored ([`Phone::imported`]); new phones are
+    /// stored as given, with their observed load only for a call manager
+    /// file (which knows what it told the phone to load).
+    fn import_phones_scoped(
+        &self,
+        phones: &[Phone],
+        scope: ImportScope,
+        dry_run: bool,
+    ) -> Result<ImportSummary>;
 
     fn put_template(&self, template: &Template) -> Result<()>;
     fn get_template(&self, name: &str) -> Result<Option<Template>>;
