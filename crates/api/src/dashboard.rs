@@ -1,5 +1,7 @@
 //! The dashboard: one self-contained page (no build step, no CDN: the
-//! phones' networks are often closed) that polls the API every second.
+//! phones' networks are often closed) that polls the API every second. It
+//! asks only for what it shows: one page of phones (the fleet summary gives
+//! the totals) and never a line password (the API does not return them).
 
 pub const PAGE: &str = r##"<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>phoneflip</title>
@@ -24,18 +26,23 @@ th{background:#eef0f4} tr.sel{background:#fff6d6} tbody tr{cursor:pointer}
 <h2>Migration jobs</h2>
 <table id="jobs"><thead><tr><th>Job</th><th>Description</th><th>Target</th><th>Status</th><th>Converted</th><th>In progress</th><th>Waiting</th><th>Failed</th></tr></thead><tbody></tbody></table>
 <h2>Phones</h2>
+<div id="pager"><button id="prev">&larr; previous</button> <span id="page"></span> <button id="next">next &rarr;</button></div>
 <table id="phones"><thead><tr><th>MAC</th><th>Model</th><th>Site</th><th>Runs</th><th>Wanted</th><th>State</th></tr></thead><tbody></tbody></table>
 <h2 id="tl-title">Recent TFTP requests</h2>
 <table id="events"><thead><tr><th>Time</th><th>Client</th><th>MAC</th><th>File</th><th>Bytes</th><th>Outcome</th></tr></thead><tbody></tbody></table>
 <script>
-let selected = null;
+let selected = null; let offset = 0; const PAGE = 50; let total = 0;
 const esc = s => String(s ?? "").replace(/[&<>"]/g, c => ({"&":"&amp;","<":"&lt;",">":"&gt;",'"':"&quot;"}[c]));
 function cards(id, obj){ document.getElementById(id).innerHTML =
   Object.entries(obj).map(([k,v]) => `<div class="card" data-key="${esc(k)}"><b>${v}</b>${esc(k)}</div>`).join("") || "<i>none</i>"; }
 function eventRows(evs){ return evs.map(e => `<tr><td>${new Date(e.time_ms).toLocaleTimeString()}</td><td>${esc(e.client_ip)}</td><td>${esc(e.mac)}</td><td>${esc(e.file)}</td><td>${e.bytes}</td><td class="${e.outcome==="sent"?"":"bad"}">${esc(e.outcome)}</td></tr>`).join(""); }
 async function refresh(){
   try {
-    const [fleet, phones] = await Promise.all([fetch("/api/fleet").then(r=>r.json()), fetch("/api/phones").then(r=>r.json())]);
+    const [fleet, page] = await Promise.all([fetch("/api/fleet").then(r=>r.json()), fetch(`/api/phones?limit=${PAGE}&offset=${offset}`).then(r=>r.json())]);
+    const phones = page.phones; total = page.total;
+    document.getElementById("page").textContent = total ? `phones ${offset+1}–${offset+phones.length} of ${total}` : "no phones";
+    document.getElementById("prev").disabled = offset === 0;
+    document.getElementById("next").disabled = offset + PAGE >= total;
     cards("states", fleet.by_state); cards("loads", fleet.by_load);
     document.querySelector("#phones tbody").innerHTML = phones.map(p =>
       `<tr data-mac="${p.mac}" class="${p.mac===selected?"sel":""}"><td>${p.mac}</td><td>${p.model}</td><td>${esc(p.site)}</td><td>${esc(p.observed_load)}</td><td>${esc(p.desired_load ?? p.desired_protocol)}</td><td class="st-${p.state}">${p.state}</td></tr>`).join("");
@@ -52,6 +59,8 @@ async function refresh(){
 document.querySelector("#phones tbody").addEventListener("click", ev => {
   const tr = ev.target.closest("tr"); if (!tr) return;
   selected = selected === tr.dataset.mac ? null : tr.dataset.mac; refresh(); });
+document.getElementById("prev").addEventListener("click", () => { offset = Math.max(0, offset - PAGE); refresh(); });
+document.getElementById("next").addEventListener("click", () => { if (offset + PAGE < total) { offset += PAGE; refresh(); } });
 refresh(); setInterval(refresh, 1000);
 </script></body></html>
 "##;

@@ -42,7 +42,7 @@ impl From<phoneflip_inventory::InventoryError> for ApiError {
         match e {
             E::NoSuchPhone(_) | E::NoSuchTemplate(_) => ApiError::NotFound(e.to_string()),
             E::TemplateInUse { .. } => ApiError::Conflict(e.to_string()),
-            E::Phone(_) | E::BadTemplateName(_) | E::BadSettingKey { .. } => {
+            E::Phone(_) | E::BadTemplateName(_) | E::BadSettingKey { .. } | E::Rejected(_) => {
                 ApiError::BadRequest(e.to_string())
             }
             _ => ApiError::Internal(e.to_string()),

@@ -14,6 +14,7 @@ mod jobs;
 mod metrics;
 mod openapi;
 mod routes;
+mod validate;
 
 pub use error::ApiError;
 pub use fleet::{phone_state, FleetSummary, PhoneState, PhoneView};

@@ -15,7 +15,7 @@ pub const OPERATIONS: &[(&str, &str, &str, bool)] = &[
     (
         "get",
         "/api/phones",
-        "List phones (filters: site, model, tag, template, state)",
+        "One page of phones, line passwords never included (filters: site, model, tag, template, state; paging: limit 1-1000, default 100, and offset; answers {phones, total, offset, limit}; an unknown parameter is a 400)",
         false,
     ),
     (
@@ -27,7 +27,13 @@ pub const OPERATIONS: &[(&str, &str, &str, bool)] = &[
     (
         "put",
         "/api/phones/{mac}",
-        "Create or replace a phone",
+        "Create or replace a phone: every writable field (model, description, site, tags, label, lines, desired_protocol, desired_load, template, overrides) is required and unknown fields are a 400; a line's omitted password is kept",
+        true,
+    ),
+    (
+        "patch",
+        "/api/phones/{mac}",
+        "Change only the fields named in the body",
         true,
     ),
     (

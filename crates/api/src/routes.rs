@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -14,11 +14,12 @@ use phoneflip_config::Template;
 use phoneflip_device::{Mac, Model};
 use phoneflip_inventory::{Inventory, Phone, PhoneFilter, StoredEvent};
 use phoneflip_plan::{plan, Catalogue, Endpoint};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
-use crate::fleet::{FleetSummary, PhoneView};
+use crate::fleet::{phone_state, FleetSummary};
 use crate::metrics::Metrics;
+use crate::validate;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -78,13 +79,7 @@ fn parse_mac(s: &str) -> ApiResult<Mac> {
 }
 
 pub(crate) fn json_body<T: serde::de::DeserializeOwned>(body: &Bytes, what: &str) -> ApiResult<T> {
-    serde_json::from_slice(body).map_err(|e| {
-        ApiError::BadRequest(format!(
-            "the request body is not a valid {what}: {e} (line {}, column {})",
-            e.line(),
-            e.column()
-        ))
-    })
+    validate::body(body, what)
 }
 
 pub fn router(state: AppState) -> Router {
@@ -98,7 +93,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/phones", get(list_phones))
         .route(
             "/api/phones/{mac}",
-            get(get_phone).put(put_phone).delete(delete_phone),
+            get(get_phone)
+                .put(put_phone)
+                .patch(patch_phone)
+                .delete(delete_phone),
         )
         .route("/api/phones/{mac}/timeline", get(timeline))
         .route("/api/templates", get(list_templates))
@@ -132,18 +130,35 @@ async fn fleet(State(s): State<AppState>) -> ApiResult<Json<FleetSummary>> {
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct PhoneQuery {
     site: Option<String>,
     model: Option<String>,
     tag: Option<String>,
     template: Option<String>,
     state: Option<String>,
+    /// Page size, 1 to [`MAX_PAGE`]; [`DEFAULT_PAGE`] if absent.
+    limit: Option<usize>,
+    offset: Option<usize>,
 }
 
-async fn list_phones(
-    State(s): State<AppState>,
-    Query(q): Query<PhoneQuery>,
-) -> ApiResult<Json<Vec<PhoneView>>> {
+/// Phones per page when the query does not say.
+const DEFAULT_PAGE: usize = 100;
+/// The largest page: a 5,000-phone fleet in one answer is what made the
+/// dashboard fetch megabytes every second.
+const MAX_PAGE: usize = 1000;
+
+/// One page of phones and how many match in all.
+#[derive(Serialize)]
+struct PhonePage {
+    phones: Vec<serde_json::Value>,
+    total: usize,
+    offset: usize,
+    limit: usize,
+}
+
+async fn list_phones(State(s): State<AppState>, uri: Uri) -> ApiResult<Json<PhonePage>> {
+    let q: PhoneQuery = validate::query(&uri)?;
     let model = match &q.model {
         Some(m) => Some(
             m.parse::<Model>()
@@ -159,6 +174,13 @@ async fn list_phones(
             )));
         }
     }
+    let limit = q.limit.unwrap_or(DEFAULT_PAGE);
+    if limit == 0 || limit > MAX_PAGE {
+        return Err(ApiError::BadRequest(format!(
+            "limit={limit}: a page holds 1 to {MAX_PAGE} phones; follow offset for more"
+        )));
+    }
+    let offset = q.offset.unwrap_or(0);
     let filter = PhoneFilter {
         site: q.site,
         model,
@@ -166,32 +188,70 @@ async fn list_phones(
         template: q.template,
         auto_registered: None,
     };
-    let phones = blocking(&s, move |inv| Ok(inv.list_phones(&filter)?)).await?;
-    Ok(Json(
-        phones
-            .into_iter()
-            .map(PhoneView::from)
-            .filter(|v| {
-                state_filter.as_deref().is_none_or(|st| {
-                    serde_json::to_value(v.state)
+    let (phones, total) = match state_filter {
+        // The state is derived, not stored: filter, then page.
+        Some(st) => {
+            let all = blocking(&s, move |inv| Ok(inv.list_phones(&filter)?)).await?;
+            let matching: Vec<Phone> = all
+                .into_iter()
+                .filter(|p| {
+                    serde_json::to_value(phone_state(p))
                         .ok()
                         .and_then(|x| x.as_str().map(String::from))
                         .as_deref()
-                        == Some(st)
+                        == Some(st.as_str())
                 })
+                .collect();
+            let total = matching.len();
+            (
+                matching.into_iter().skip(offset).take(limit).collect(),
+                total,
+            )
+        }
+        None => {
+            blocking(&s, move |inv| {
+                Ok(inv.list_phones_page(&filter, offset, limit)?)
             })
-            .collect(),
-    ))
+            .await?
+        }
+    };
+    Ok(Json(PhonePage {
+        phones: phones.into_iter().map(validate::view).collect(),
+        total,
+        offset,
+        limit,
+    }))
 }
 
 async fn get_phone(
     State(s): State<AppState>,
     Path(mac): Path<String>,
-) -> ApiResult<Json<PhoneView>> {
+) -> ApiResult<Json<serde_json::Value>> {
     let mac = parse_mac(&mac)?;
     let p = blocking(&s, move |inv| Ok(inv.get_phone(mac)?)).await?;
-    p.map(|p| Json(PhoneView::from(p)))
+    p.map(|p| Json(validate::view(p)))
         .ok_or_else(|| ApiError::NotFound(format!("phone {mac} is not in the inventory")))
+}
+
+/// PUT (`complete`) and PATCH: the body is checked against the stored
+/// phone and written in the same transaction.
+async fn write_phone(
+    s: AppState,
+    headers: HeaderMap,
+    mac: String,
+    body: Bytes,
+    complete: bool,
+) -> ApiResult<Response> {
+    authorize(&s, &headers)?;
+    let mac = parse_mac(&mac)?;
+    let given: serde_json::Value = json_body(&body, "phone")?;
+    let stored = blocking(&s, move |inv| {
+        Ok(inv.update_phone(mac, &mut |current| {
+            validate::phone_from_body(mac, current, &given, complete).map_err(validate::rejected)
+        })?)
+    })
+    .await?;
+    Ok((StatusCode::OK, Json(validate::view(stored))).into_response())
 }
 
 async fn put_phone(
@@ -200,31 +260,16 @@ async fn put_phone(
     Path(mac): Path<String>,
     body: Bytes,
 ) -> ApiResult<Response> {
-    authorize(&s, &headers)?;
-    let mac = parse_mac(&mac)?;
-    let phone: Phone = json_body(&body, "phone")?;
-    if phone.mac != mac {
-        return Err(ApiError::BadRequest(format!(
-            "the body's mac {} differs from the URL's {mac}; they must name the same phone",
-            phone.mac
-        )));
-    }
-    phone
-        .validate()
-        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    let stored = blocking(&s, move |inv| {
-        if let Some(t) = &phone.template {
-            if inv.get_template(t)?.is_none() {
-                return Err(ApiError::BadRequest(format!(
-                    "template {t:?} does not exist; create it first with PUT /api/templates/{t}"
-                )));
-            }
-        }
-        inv.put_phone(&phone)?;
-        Ok(inv.get_phone(phone.mac)?)
-    })
-    .await?;
-    Ok((StatusCode::OK, Json(stored.map(PhoneView::from))).into_response())
+    write_phone(s, headers, mac, body, true).await
+}
+
+async fn patch_phone(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(mac): Path<String>,
+    body: Bytes,
+) -> ApiResult<Response> {
+    write_phone(s, headers, mac, body, false).await
 }
 
 async fn delete_phone(
@@ -244,6 +289,7 @@ async fn delete_phone(
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Limit {
     limit: Option<usize>,
     after: Option<i64>,
@@ -252,8 +298,9 @@ struct Limit {
 async fn timeline(
     State(s): State<AppState>,
     Path(mac): Path<String>,
-    Query(q): Query<Limit>,
+    uri: Uri,
 ) -> ApiResult<Json<Vec<StoredEvent>>> {
+    let q: Limit = validate::query(&uri)?;
     let mac = parse_mac(&mac)?;
     let limit = q.limit.unwrap_or(200).min(10_000);
     Ok(Json(
@@ -261,10 +308,8 @@ async fn timeline(
     ))
 }
 
-async fn events(
-    State(s): State<AppState>,
-    Query(q): Query<Limit>,
-) -> ApiResult<Json<Vec<StoredEvent>>> {
+async fn events(State(s): State<AppState>, uri: Uri) -> ApiResult<Json<Vec<StoredEvent>>> {
+    let q: Limit = validate::query(&uri)?;
     let limit = q.limit.unwrap_or(200).min(10_000);
     let after = q.after.unwrap_or(0);
     Ok(Json(
@@ -287,6 +332,15 @@ async fn get_template(
         .ok_or_else(|| ApiError::NotFound(format!("template {name:?} does not exist")))
 }
 
+/// What `PUT /api/templates/{name}` takes: every field, nothing else.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TemplateInput {
+    name: String,
+    protocol: phoneflip_firmware::Protocol,
+    settings: std::collections::BTreeMap<String, String>,
+}
+
 async fn put_template(
     State(s): State<AppState>,
     headers: HeaderMap,
@@ -294,7 +348,12 @@ async fn put_template(
     body: Bytes,
 ) -> ApiResult<Json<Template>> {
     authorize(&s, &headers)?;
-    let t: Template = json_body(&body, "template")?;
+    let t: TemplateInput = json_body(&body, "template")?;
+    let t = Template {
+        name: t.name,
+        protocol: t.protocol,
+        settings: t.settings,
+    };
     if t.name != name {
         return Err(ApiError::BadRequest(format!(
             "the body's name {:?} differs from the URL's {name:?}",
@@ -302,22 +361,22 @@ async fn put_template(
         )));
     }
     phoneflip_inventory::validate_template(&t)?;
+    phoneflip_inventory::check_template_settings(&t)?;
     let stored = t.clone();
     blocking(&s, move |inv| Ok(inv.put_template(&t)?)).await?;
     Ok(Json(stored))
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct PlanQuery {
     from: Option<String>,
     to: Option<String>,
     model: Option<String>,
 }
 
-async fn get_plan(
-    State(s): State<AppState>,
-    Query(q): Query<PlanQuery>,
-) -> ApiResult<Json<phoneflip_plan::Plan>> {
+async fn get_plan(State(s): State<AppState>, uri: Uri) -> ApiResult<Json<phoneflip_plan::Plan>> {
+    let q: PlanQuery = validate::query(&uri)?;
     let need = |v: Option<String>, name: &str| {
         v.ok_or_else(|| ApiError::BadRequest(format!("missing query parameter {name}= (a protocol:version such as sccp:3.3, or a load name)")))
     };

@@ -57,13 +57,24 @@ async fn call(
     )
 }
 
+/// A complete PUT body: `fields` over empty values for every writable field.
+fn full(fields: Value) -> Value {
+    let mut v = json!({"model": "7960", "description": "", "site": null, "tags": [], "label": null,
+        "lines": [], "desired_protocol": null, "desired_load": null, "template": null, "overrides": {}});
+    for (k, x) in fields.as_object().unwrap() {
+        v[k] = x.clone();
+    }
+    v
+}
+
 #[tokio::test]
 async fn reads() {
     let (s, _) = state();
     let (st, v, _) = call(&s, "GET", "/api/phones", None, None).await;
     assert_eq!(st, StatusCode::OK);
-    assert_eq!(v[0]["mac"], "0019AA000001");
-    assert_eq!(v[0]["state"], "converting");
+    assert_eq!(v["total"], 1);
+    assert_eq!(v["phones"][0]["mac"], "0019AA000001");
+    assert_eq!(v["phones"][0]["state"], "converting");
     let (_, v, _) = call(&s, "GET", "/api/fleet", None, None).await;
     assert_eq!(v["by_state"]["converting"], 1);
     let (st, v, _) = call(&s, "GET", "/api/phones/00:19:aa:00:00:01", None, None).await;
@@ -120,7 +131,7 @@ async fn every_documented_path_is_served() {
 #[tokio::test]
 async fn writes_need_the_token() {
     let (s, inv) = state();
-    let body = json!({"mac": "0019AA000002", "model": "7940"}).to_string();
+    let body = full(json!({"mac": "0019AA000002", "model": "7940"})).to_string();
     let (st, v, _) = call(&s, "PUT", "/api/phones/0019AA000002", None, Some(&body)).await;
     assert_eq!(st, StatusCode::UNAUTHORIZED);
     assert!(v["error"].as_str().unwrap().contains("Bearer"));
@@ -176,7 +187,7 @@ async fn bad_input_is_a_4xx_with_a_message_and_changes_nothing() {
         (
             "PUT",
             "/api/phones/0019AA00000Z",
-            Some(json!({"mac":"0019AA000003","model":"7960"}).to_string()),
+            Some(full(json!({"mac":"0019AA000003","model":"7960"})).to_string()),
             "hex digit",
         ),
         (
@@ -188,20 +199,20 @@ async fn bad_input_is_a_4xx_with_a_message_and_changes_nothing() {
         (
             "PUT",
             "/api/phones/0019AA000003",
-            Some(json!({"mac":"0019AA000004","model":"7960"}).to_string()),
+            Some(full(json!({"mac":"0019AA000004","model":"7960"})).to_string()),
             "differs from the URL",
         ),
         (
             "PUT",
             "/api/phones/0019AA000003",
-            Some(json!({"mac":"0019AA000003","model":"7970"}).to_string()),
+            Some(full(json!({"mac":"0019AA000003","model":"7970"})).to_string()),
             "7970",
         ),
         (
             "PUT",
             "/api/phones/0019AA000003",
             Some(
-                json!({"mac":"0019AA000003","model":"7960","desired_load":"POS30203.bin"})
+                full(json!({"mac":"0019AA000003","model":"7960","desired_load":"POS30203.bin"}))
                     .to_string(),
             ),
             "without an extension",
@@ -209,13 +220,15 @@ async fn bad_input_is_a_4xx_with_a_message_and_changes_nothing() {
         (
             "PUT",
             "/api/phones/0019AA000003",
-            Some(json!({"mac":"0019AA000003","model":"7960","template":"nosuch"}).to_string()),
+            Some(
+                full(json!({"mac":"0019AA000003","model":"7960","template":"nosuch"})).to_string(),
+            ),
             "does not exist",
         ),
         (
             "PUT",
             "/api/templates/bad%20name",
-            Some(json!({"name":"bad name","protocol":"sip"}).to_string()),
+            Some(json!({"name":"bad name","protocol":"sip","settings":{}}).to_string()),
             "not allowed",
         ),
         ("GET", "/api/plan?from=sip:5.0&to=sip:4.4", None, "5.0"),
@@ -276,4 +289,237 @@ async fn jobs_are_created_listed_and_cancelled() {
     let (st, v, _) = call(&s, "POST", "/api/jobs", t, Some(&bad)).await;
     assert_eq!(st, StatusCode::BAD_REQUEST);
     assert!(v["error"].as_str().unwrap().contains("sip:8.12"), "{v}");
+}
+
+async fn phones_json(inv: &Arc<dyn Inventory>) -> Vec<u8> {
+    let mut out = Vec::new();
+    phoneflip_inventory::export_csv(inv.as_ref(), &mut out).unwrap();
+    out
+}
+
+#[tokio::test]
+async fn unknown_fields_are_a_400_naming_the_closest_known_one_and_change_nothing() {
+    let (s, inv) = state();
+    let t = Some("s3cret");
+    let tpl = json!({"name": "sip-hq", "protocol": "sip", "settings": {}}).to_string();
+    call(&s, "PUT", "/api/templates/sip-hq", t, Some(&tpl)).await;
+    let before = phones_json(&inv).await;
+    let cases: Vec<(&str, &str, Option<String>, &str)> = vec![
+        (
+            "PUT",
+            "/api/phones/0019AA000001",
+            Some(full(json!({"desired_lod": "P0S3-8-12-00"})).to_string()),
+            "did you mean desired_load",
+        ),
+        (
+            "PATCH",
+            "/api/phones/0019AA000001",
+            Some(json!({"sitee": "branch"}).to_string()),
+            "did you mean site",
+        ),
+        (
+            "PUT",
+            "/api/phones/0019AA000001",
+            Some(json!({"model": "7960", "site": "hq"}).to_string()),
+            "lacks description, tags, label, lines",
+        ),
+        (
+            "PATCH",
+            "/api/phones/0019AA000001",
+            Some(json!({"lines": [{"number": 1, "name": "1", "pasword": "x"}]}).to_string()),
+            "did you mean password",
+        ),
+        (
+            "PATCH",
+            "/api/phones/0019AA000001",
+            Some(json!({"observed_load": "P0S3-8-12-00"}).to_string()),
+            "read-only",
+        ),
+        (
+            "POST",
+            "/api/jobs",
+            Some(json!({"description": "x", "template": "sip-hq", "to": "sip:8.12", "query": {"sitee": "hq"}}).to_string()),
+            "did you mean site",
+        ),
+        (
+            "POST",
+            "/api/jobs",
+            Some(json!({"descriptoin": "x", "template": "sip-hq", "to": "sip:8.12"}).to_string()),
+            "did you mean description",
+        ),
+        (
+            "PUT",
+            "/api/templates/t2",
+            Some(json!({"name": "t2", "protocol": "sip", "setings": {}}).to_string()),
+            "did you mean settings",
+        ),
+        (
+            "PUT",
+            "/api/templates/t2",
+            Some(json!({"name": "t2", "protocol": "sip", "settings": {"proxy1_adress": "10.0.0.1"}}).to_string()),
+            "did you mean proxy1_address",
+        ),
+        ("GET", "/api/phones?sitee=hq", None, "did you mean site"),
+        ("GET", "/api/phones?limit=0", None, "1 to 1000"),
+        ("GET", "/api/events?afterr=3", None, "did you mean after"),
+        ("GET", "/api/plan?from=sip:7.4&too=sip:8.12", None, "did you mean to"),
+    ];
+    for (m, uri, body, needle) in cases {
+        let (st, v, text) = call(&s, m, uri, t, body.as_deref()).await;
+        assert_eq!(st, StatusCode::BAD_REQUEST, "{m} {uri}: {text}");
+        let msg = v["error"].as_str().unwrap_or_default();
+        assert!(msg.contains(needle), "{m} {uri}: {msg:?} lacks {needle:?}");
+    }
+    assert_eq!(phones_json(&inv).await, before);
+    let (_, v, _) = call(&s, "GET", "/api/jobs", None, None).await;
+    assert!(v.as_array().unwrap().is_empty(), "{v}");
+    assert_eq!(inv.list_templates().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn patch_changes_only_the_named_fields_and_put_replaces_all() {
+    let (s, inv) = state();
+    let t = Some("s3cret");
+    let mac = "0019AA000001";
+    let (st, v, text) = call(
+        &s,
+        "PATCH",
+        &format!("/api/phones/{mac}"),
+        t,
+        Some(&json!({"description": "lobby", "desired_load": "sip:8.12"}).to_string()),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{text}");
+    assert_eq!(v["description"], "lobby");
+    assert_eq!(v["site"], "hq", "{v}");
+    assert_eq!(v["desired_load"], "P0S3-8-12-00");
+    // GET, edit, PUT works, read-only fields echoed back included.
+    let (_, mut cur, _) = call(&s, "GET", &format!("/api/phones/{mac}"), None, None).await;
+    cur["site"] = json!("branch");
+    let (st, v, text) = call(
+        &s,
+        "PUT",
+        &format!("/api/phones/{mac}"),
+        t,
+        Some(&cur.to_string()),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{text}");
+    assert_eq!(
+        (v["site"].as_str(), v["description"].as_str()),
+        (Some("branch"), Some("lobby"))
+    );
+    let p = inv.get_phone(mac.parse().unwrap()).unwrap().unwrap();
+    assert_eq!(p.observed_load.unwrap().as_str(), "P0030801SR02");
+    let (st, _, _) = call(&s, "PATCH", "/api/phones/0019AA0000FF", t, Some("{}")).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn line_passwords_are_write_only() {
+    let (s, inv) = state();
+    let t = Some("s3cret");
+    let mac = "0019AA000001";
+    let lines =
+        json!([{"number": 1, "name": "1001", "authname": "u1001", "password": "hunter2-secret"}]);
+    let (st, v, text) = call(
+        &s,
+        "PATCH",
+        &format!("/api/phones/{mac}"),
+        t,
+        Some(&json!({"lines": lines}).to_string()),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{text}");
+    assert_eq!(v["lines"][0]["has_password"], true);
+    assert!(!text.contains("hunter2"), "{text}");
+    let stored = inv.get_phone(mac.parse().unwrap()).unwrap().unwrap();
+    assert_eq!(stored.lines[0].password.as_deref(), Some("hunter2-secret"));
+    // A PATCH of the lines without the password keeps it; null removes it.
+    let (_, cur, _) = call(&s, "GET", &format!("/api/phones/{mac}"), None, None).await;
+    let (st, _, text) = call(
+        &s,
+        "PATCH",
+        &format!("/api/phones/{mac}"),
+        t,
+        Some(&json!({"lines": cur["lines"], "label": "Desk"}).to_string()),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{text}");
+    let stored = inv.get_phone(mac.parse().unwrap()).unwrap().unwrap();
+    assert_eq!(stored.lines[0].password.as_deref(), Some("hunter2-secret"));
+    // No output of the API or the dashboard carries it.
+    for uri in [
+        "/".to_string(),
+        "/api/phones".to_string(),
+        format!("/api/phones/{mac}"),
+        "/api/fleet".to_string(),
+        "/api/events".to_string(),
+        format!("/api/phones/{mac}/timeline"),
+        "/api/templates".to_string(),
+        "/api/jobs".to_string(),
+        "/metrics".to_string(),
+        "/openapi.json".to_string(),
+    ] {
+        let (_, _, text) = call(&s, "GET", &uri, None, None).await;
+        assert!(!text.contains("hunter2"), "{uri}: {text}");
+    }
+    let (st, _, text) = call(
+        &s,
+        "PATCH",
+        &format!("/api/phones/{mac}"),
+        t,
+        Some(&json!({"lines": [{"number": 1, "name": "1001", "password": null}]}).to_string()),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{text}");
+    let stored = inv.get_phone(mac.parse().unwrap()).unwrap().unwrap();
+    assert_eq!(stored.lines[0].password, None);
+}
+
+#[tokio::test]
+async fn phones_page_with_a_total() {
+    let (s, inv) = state();
+    for i in 2..=250u32 {
+        let mut p = Phone::new(
+            format!("0019AA{i:06X}").parse().unwrap(),
+            "7940".parse().unwrap(),
+        );
+        p.site = Some(if i % 2 == 0 { "hq" } else { "branch" }.into());
+        inv.put_phone(&p).unwrap();
+    }
+    let (_, v, _) = call(&s, "GET", "/api/phones", None, None).await;
+    assert_eq!(
+        (v["total"].as_u64(), v["phones"].as_array().unwrap().len()),
+        (Some(250), 100)
+    );
+    let (_, v, _) = call(&s, "GET", "/api/phones?limit=40&offset=230", None, None).await;
+    assert_eq!(v["phones"].as_array().unwrap().len(), 20);
+    assert_eq!(v["phones"][0]["mac"], "0019AA0000E7");
+    let (_, v, _) = call(
+        &s,
+        "GET",
+        "/api/phones?site=branch&limit=10&offset=120",
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(
+        (v["total"].as_u64(), v["phones"].as_array().unwrap().len()),
+        (Some(124), 4)
+    );
+    let (_, v, _) = call(
+        &s,
+        "GET",
+        "/api/phones?state=converting&limit=5",
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(v["total"], 1);
+    let (_, _, html) = call(&s, "GET", "/", None, None).await;
+    assert!(
+        html.contains("/api/phones?limit=${PAGE}&offset=${offset}"),
+        "the dashboard fetches one page"
+    );
 }

@@ -27,9 +27,23 @@
 //! changes nothing. What phoneflip observed (the load a phone runs,
 //! auto-registration, times) is not in the file and an import keeps it.
 //!
+//! `desired_load` also takes `protocol:version` (`sip:8.12`), read by the
+//! planner's parser so it means what it means to `plan` and `jobs`.
+//!
 //! Errors: every bad cell of every row is reported with its line number
-//! (as an editor shows it, header = line 1) and column, and nothing is
-//! imported while any error remains.
+//! (as an editor shows it, header = line 1, LF or CRLF alike) and column,
+//! and nothing is imported while any error remains. Reading is strict
+//! ([`crate::csvread`]): a quote that is never closed, a stray quote, a row
+//! with more or fewer fields than the header, a cell over
+//! [`crate::csvread::MAX_CELL_CHARS`] characters and bytes that are not
+//! UTF-8 (or UTF-16 with its byte-order mark) are refused, never repaired.
+//!
+//! Export guards every cell that a spreadsheet would run as a formula (one
+//! starting with `=`, `+`, `-` or `@`, or with `'`) by prefixing `'`; import
+//! removes that prefix, so round trips stay exact.
+//!
+//! A file whose header has `DEVICE NAME` is the call manager's own Bulk
+//! Administration export and is read by [`crate::bat`] instead.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
@@ -40,7 +54,11 @@ use phoneflip_device::{Mac, Model};
 use phoneflip_firmware::{LoadName, Protocol};
 use serde::Serialize;
 
-use crate::record::{check_key, check_tag, ImportSummary, Phone};
+use phoneflip_plan::Endpoint;
+
+pub use crate::csvread::Encoding;
+use crate::csvread::{decode, guard, read_table, Table};
+use crate::record::{check_key, check_tag, ImportScope, ImportSummary, Phone};
 use crate::store::{Inventory, InventoryError};
 
 /// Highest line number any supported model has (the 7960's six buttons).
@@ -95,6 +113,10 @@ pub enum RowErrorKind {
     LineWithoutName,
     BadTag,
     BadOverride,
+    /// The bytes are not text in an encoding phoneflip reads.
+    Encoding,
+    /// A cell longer than [`crate::csvread::MAX_CELL_CHARS`].
+    TooLong,
 }
 
 /// One bad cell (or header, or unreadable record).
@@ -148,43 +170,109 @@ pub enum ImportError {
     Store(#[from] InventoryError),
 }
 
+/// The two layouts an import file can have, told apart by the header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Format {
+    /// phoneflip's own columns (this module's table).
+    Phoneflip,
+    /// The call manager's Bulk Administration phone export
+    /// ([`crate::bat`]): a `DEVICE NAME` column with `SEP<MAC>` names.
+    CallManager,
+}
+
+/// How to read an import file.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ParseOptions {
+    pub encoding: Encoding,
+}
+
+/// A file that parsed: its phones in file order, what it was, and what was
+/// skipped on the way (unknown call-manager columns).
+#[derive(Debug, Clone)]
+pub struct Parsed {
+    pub phones: Vec<Phone>,
+    pub format: Format,
+    /// The encoding the file was decoded from (`UTF-8`, `UTF-16LE`, ...).
+    pub encoding: &'static str,
+    /// Not errors: the import goes ahead. Shown to the user all the same.
+    pub warnings: Vec<RowError>,
+}
+
 /// Parses and checks a whole file; `templates` maps each known template
 /// name to its protocol. Pure: the store is not touched.
 pub fn parse_csv<R: Read>(
-    input: R,
+    mut input: R,
+    templates: &BTreeMap<String, Protocol>,
+) -> Result<Vec<Phone>, CsvErrors> {
+    let mut bytes = Vec::new();
+    input.read_to_end(&mut bytes).map_err(|e| {
+        CsvErrors(vec![RowError {
+            line: 1,
+            column: "-".into(),
+            kind: RowErrorKind::Syntax,
+            reason: format!("cannot read the file: {e}"),
+        }])
+    })?;
+    parse_bytes(&bytes, templates, &ParseOptions::default()).map(|p| p.phones)
+}
+
+/// [`parse_csv`] for either format, with options, keeping the warnings.
+pub fn parse_bytes(
+    bytes: &[u8],
+    templates: &BTreeMap<String, Protocol>,
+    opts: &ParseOptions,
+) -> Result<Parsed, CsvErrors> {
+    let (text, encoding) = decode(bytes, opts.encoding).map_err(|e| CsvErrors(vec![e]))?;
+    let (table, mut read_errors) = read_table(&text).map_err(CsvErrors)?;
+    let Some(table) = table else {
+        return Err(CsvErrors(vec![RowError {
+            line: 1,
+            column: "mac".into(),
+            kind: RowErrorKind::MissingColumn,
+            reason: format!(
+                "the file is empty; it needs a header row such as {}",
+                columns()[..2].join(",")
+            ),
+        }]));
+    };
+    let parsed = if crate::bat::is_bat_header(&table.header.cells) {
+        crate::bat::parse_table(&table).map(|(p, w)| (p, Format::CallManager, w))
+    } else {
+        parse_table(&table, templates).map(|p| (p, Format::Phoneflip, Vec::new()))
+    };
+    let (phones, format, warnings) = match parsed {
+        Ok(p) if read_errors.is_empty() => p,
+        Ok(_) => return Err(CsvErrors(read_errors)),
+        Err(CsvErrors(more)) => {
+            // Header errors alone when the header is wrong: every row
+            // would repeat them.
+            if more.iter().any(|e| e.line == table.header.line) {
+                return Err(CsvErrors(more));
+            }
+            read_errors.extend(more);
+            read_errors.sort_by_key(|e| e.line);
+            return Err(CsvErrors(read_errors));
+        }
+    };
+    Ok(Parsed {
+        phones,
+        format,
+        encoding,
+        warnings,
+    })
+}
+
+fn parse_table(
+    table: &Table,
     templates: &BTreeMap<String, Protocol>,
 ) -> Result<Vec<Phone>, CsvErrors> {
     let mut errors = Vec::new();
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(input);
-    let mut records = rdr.records();
-    let header = match records.next() {
-        None => {
-            return Err(CsvErrors(vec![RowError {
-                line: 1,
-                column: "mac".into(),
-                kind: RowErrorKind::MissingColumn,
-                reason: format!(
-                    "the file is empty; it needs a header row such as {}",
-                    columns()[..2].join(",")
-                ),
-            }]))
-        }
-        Some(Err(e)) => {
-            return Err(CsvErrors(vec![syntax_error(&e, 1)]));
-        }
-        Some(Ok(h)) => h,
-    };
-    let header_line = header.position().map_or(1, |p| p.line());
+    let header_line = table.header.line;
     let known: BTreeSet<String> = columns().into_iter().collect();
     let mut index: HashMap<String, usize> = HashMap::new();
-    for (i, raw) in header.iter().enumerate() {
-        let name = raw
-            .trim_start_matches('\u{feff}')
-            .trim()
-            .to_ascii_lowercase();
+    for (i, raw) in table.header.cells.iter().enumerate() {
+        let name = raw.trim().to_ascii_lowercase();
         if !known.contains(&name) {
             let hint = if name.starts_with("line") {
                 format!(
@@ -193,7 +281,8 @@ pub fn parse_csv<R: Read>(
                 )
             } else {
                 format!(
-                    "; known columns: {}, line1_name .. line{MAX_LINES}_shortname",
+                    "; known columns: {}, line1_name .. line{MAX_LINES}_shortname \
+                     (or a call manager Bulk Administration export, with DEVICE NAME)",
                     FIXED_COLUMNS.join(", ")
                 )
             };
@@ -228,43 +317,13 @@ pub fn parse_csv<R: Read>(
 
     let mut phones = Vec::new();
     let mut first_seen: HashMap<Mac, u64> = HashMap::new();
-    let mut last_line = header_line;
-    for rec in records {
-        let rec = match rec {
-            Ok(r) => r,
-            Err(e) => {
-                let io = matches!(e.kind(), csv::ErrorKind::Io(_));
-                errors.push(syntax_error(&e, last_line + 1));
-                if io {
-                    break;
-                }
-                continue;
-            }
-        };
-        let line = rec.position().map_or(last_line + 1, |p| p.line());
-        last_line = line;
-        if rec.iter().all(|f| f.trim().is_empty()) {
-            continue;
-        }
-        if rec.len() > header.len() {
-            errors.push(RowError {
-                line,
-                column: format!("#{}", header.len() + 1),
-                kind: RowErrorKind::Syntax,
-                reason: format!(
-                    "the row has {} fields but the header has {}; quote fields that contain commas",
-                    rec.len(),
-                    header.len()
-                ),
-            });
-            continue;
-        }
+    for rec in &table.rows {
         let cell = Cells {
-            rec: &rec,
+            rec: &rec.cells,
             index: &index,
         };
         let row = Row {
-            line,
+            line: rec.line,
             errors: &mut errors,
         };
         if let Some(p) = parse_row(row, &cell, templates, &mut first_seen) {
@@ -278,25 +337,21 @@ pub fn parse_csv<R: Read>(
     }
 }
 
-fn syntax_error(e: &csv::Error, fallback_line: u64) -> RowError {
-    let line = e.position().map_or(fallback_line, |p| p.line());
-    let reason = match e.kind() {
-        csv::ErrorKind::Utf8 { .. } => {
-            "the row is not valid UTF-8; save the file as UTF-8 (\"CSV UTF-8\" in spreadsheets)"
-                .to_string()
-        }
-        _ => format!("unreadable CSV record: {e}"),
-    };
-    RowError {
-        line,
-        column: "-".into(),
-        kind: RowErrorKind::Syntax,
-        reason,
+/// Parses a desired load cell: a load name or `protocol:version`, read by
+/// the planner's own parser so that `sip:8.12` means here what it means to
+/// `plan` and `jobs` (Cisco's name for that release, `P0S3-8-12-00`).
+pub fn parse_desired_load(s: &str) -> Result<LoadName, String> {
+    match s.parse::<Endpoint>() {
+        Ok(Endpoint::Load(l)) => Ok(l),
+        Ok(Endpoint::Release(r)) => Ok(LoadName::canonical(r.protocol, r.version)),
+        Err(e) => Err(format!(
+            "{e}; write a load name (P0S3-8-12-00) or protocol:version (sip:8.12)"
+        )),
     }
 }
 
 struct Cells<'a> {
-    rec: &'a csv::StringRecord,
+    rec: &'a [String],
     index: &'a HashMap<String, usize>,
 }
 
@@ -306,7 +361,7 @@ impl<'a> Cells<'a> {
         self.index
             .get(column)
             .and_then(|&i| self.rec.get(i))
-            .unwrap_or_default()
+            .map_or("", String::as_str)
     }
 }
 
@@ -395,7 +450,7 @@ fn parse_row(
     let desired_load = if load_cell.is_empty() {
         None
     } else {
-        match load_cell.parse::<LoadName>() {
+        match parse_desired_load(load_cell) {
             Ok(l) if l.is_universal_loader() => {
                 row.err(
                     "desired_load",
@@ -410,7 +465,7 @@ fn parse_row(
             }
             Ok(l) => Some(l),
             Err(e) => {
-                row.err("desired_load", RowErrorKind::BadLoad, e.to_string());
+                row.err("desired_load", RowErrorKind::BadLoad, e);
                 None
             }
         }
@@ -666,31 +721,80 @@ pub fn write_csv<W: Write>(phones: &[Phone], out: W) -> Result<(), csv::Error> {
                 None => rec.extend(std::iter::repeat(String::new()).take(LINE_FIELDS.len())),
             }
         }
-        w.write_record(&rec)?;
+        w.write_record(rec.iter().map(|c| guard(c).into_owned()))?;
     }
     w.flush()?;
     Ok(())
+}
+
+/// What an import did, with what the file turned out to be.
+#[derive(Debug, Clone, Serialize)]
+pub struct Imported {
+    #[serde(flatten)]
+    pub summary: ImportSummary,
+    pub format: Format,
+    pub encoding: &'static str,
+    pub warnings: Vec<RowError>,
 }
 
 /// Parses `input` against the store's templates and applies it in one
 /// transaction (or rolls it back with `dry_run`).
 pub fn import_csv<R: Read>(
     store: &dyn Inventory,
-    input: R,
+    mut input: R,
     dry_run: bool,
 ) -> Result<ImportSummary, ImportError> {
+    let mut bytes = Vec::new();
+    input
+        .read_to_end(&mut bytes)
+        .map_err(|e| InventoryError::Backend(format!("reading the CSV: {e}")))?;
+    Ok(import_bytes(store, &bytes, dry_run, &ParseOptions::default())?.summary)
+}
+
+/// [`import_csv`] for either format, with options. A call manager file
+/// changes only the fields it carries ([`ImportScope::CallManager`]); a
+/// phoneflip file replaces every administrative field.
+pub fn import_bytes(
+    store: &dyn Inventory,
+    bytes: &[u8],
+    dry_run: bool,
+    opts: &ParseOptions,
+) -> Result<Imported, ImportError> {
     let templates: BTreeMap<String, Protocol> = store
         .list_templates()?
         .into_iter()
         .map(|t| (t.name, t.protocol))
         .collect();
-    let phones = parse_csv(input, &templates).map_err(ImportError::Rows)?;
-    Ok(store.import_phones(&phones, dry_run)?)
+    let parsed = parse_bytes(bytes, &templates, opts).map_err(ImportError::Rows)?;
+    let scope = match parsed.format {
+        Format::Phoneflip => ImportScope::AllAdminFields,
+        Format::CallManager => ImportScope::CallManager,
+    };
+    let summary = store.import_phones_scoped(&parsed.phones, scope, dry_run)?;
+    Ok(Imported {
+        summary,
+        format: parsed.format,
+        encoding: parsed.encoding,
+        warnings: parsed.warnings,
+    })
 }
 
 /// Writes every phone in the store as an import file.
 pub fn export_csv<W: Write>(store: &dyn Inventory, out: W) -> Result<(), ImportError> {
+    export_as(store, out, Format::Phoneflip)
+}
+
+/// Writes every phone in the store in `format`.
+pub fn export_as<W: Write>(
+    store: &dyn Inventory,
+    out: W,
+    format: Format,
+) -> Result<(), ImportError> {
     let phones = store.list_phones(&Default::default())?;
-    write_csv(&phones, out).map_err(|e| InventoryError::Backend(format!("writing CSV: {e}")))?;
+    match format {
+        Format::Phoneflip => write_csv(&phones, out),
+        Format::CallManager => crate::bat::write_bat(&phones, out),
+    }
+    .map_err(|e| InventoryError::Backend(format!("writing CSV: {e}")))?;
     Ok(())
 }

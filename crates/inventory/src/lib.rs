@@ -8,17 +8,21 @@
 //! inputs ([`RenderInputs`]) but must not render, must not do network I/O,
 //! and must not decide conversions (that is `phoneflip-plan`).
 
+pub mod bat;
 pub mod bulk;
+pub mod csvread;
 mod record;
 mod sqlite;
 mod store;
 
 pub use bulk::{
-    export_csv, import_csv, parse_csv, write_csv, CsvErrors, ImportError, RowError, RowErrorKind,
+    export_as, export_csv, import_bytes, import_csv, parse_bytes, parse_csv, parse_desired_load,
+    write_csv, CsvErrors, Encoding, Format, ImportError, Imported, ParseOptions, Parsed, RowError,
+    RowErrorKind,
 };
 pub use record::{
-    check_key, check_tag, now_millis, Change, Event, ImportSummary, Millis, Outcome, OutcomeError,
-    Phone, PhoneError, PhoneFilter, RenderInputs, StoredEvent,
+    check_key, check_tag, now_millis, Change, Event, ImportScope, ImportSummary, Millis, Outcome,
+    OutcomeError, Phone, PhoneError, PhoneFilter, RenderInputs, StoredEvent,
 };
 pub use sqlite::{latest_version, Migration, SqliteInventory, MIGRATIONS};
-pub use store::{validate_template, Inventory, InventoryError, Result};
+pub use store::{check_template_settings, validate_template, Inventory, InventoryError, Result};

@@ -275,6 +275,40 @@ impl Phone {
         self.overrides = from.overrides.clone();
     }
 
+    /// The administrative state an import of `from` leaves this (stored)
+    /// phone in. A call manager file knows only model, description, site,
+    /// the lines' numbers and labels and the load it gave the phone, so
+    /// everything else (template, desired load, tags, overrides, line
+    /// credentials) is kept rather than wiped; a line keeps its authname and
+    /// password when the file names the same line number.
+    pub fn imported(&self, from: &Phone, scope: ImportScope) -> Phone {
+        let mut p = self.clone();
+        match scope {
+            ImportScope::AllAdminFields => p.take_admin_fields(from),
+            ImportScope::CallManager => {
+                p.model = from.model;
+                p.description = from.description.clone();
+                p.site = from.site.clone();
+                p.lines = from
+                    .lines
+                    .iter()
+                    .map(|l| {
+                        let old = self.lines.iter().find(|o| o.number == l.number);
+                        Line {
+                            authname: old.and_then(|o| o.authname.clone()),
+                            password: old.and_then(|o| o.password.clone()),
+                            ..l.clone()
+                        }
+                    })
+                    .collect();
+                if p.observed_load.is_none() {
+                    p.observed_load = from.observed_load.clone();
+                }
+            }
+        }
+        p
+    }
+
     /// The phone's own half of rendering's input.
     pub fn settings(&self) -> PhoneSettings {
         PhoneSettings {
@@ -286,6 +320,19 @@ impl Phone {
             overrides: self.overrides.clone(),
         }
     }
+}
+
+/// Which fields of a stored phone an import replaces.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportScope {
+    /// Every administrative field (phoneflip's own CSV: an empty cell
+    /// empties the field).
+    #[default]
+    AllAdminFields,
+    /// What a call manager's Bulk Administration export carries; see
+    /// [`Phone::imported`].
+    CallManager,
 }
 
 /// Everything rendering needs about one phone, gathered from the store.

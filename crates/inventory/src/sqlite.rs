@@ -12,7 +12,7 @@ use phoneflip_firmware::{LoadName, Protocol};
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
 
 use crate::record::{
-    now_millis, Change, Event, ImportSummary, Millis, Phone, PhoneFilter, StoredEvent,
+    now_millis, Change, Event, ImportScope, ImportSummary, Millis, Phone, PhoneFilter, StoredEvent,
 };
 use crate::store::{validate_template, Inventory, InventoryError, Result};
 
@@ -375,6 +375,36 @@ fn migrate(conn: &mut Connection) -> Result<()> {
     Ok(())
 }
 
+/// The `AND ...` conditions of a filter and their arguments.
+fn filter_sql(filter: &PhoneFilter) -> (String, Vec<Box<dyn rusqlite::ToSql>>) {
+    let mut sql = String::new();
+    let mut args: Vec<Box<dyn rusqlite::ToSql>> = Vec::new();
+    if let Some(s) = &filter.site {
+        args.push(Box::new(s.clone()));
+        sql += &format!(" AND site = ?{}", args.len());
+    }
+    if let Some(m) = filter.model {
+        args.push(Box::new(m.number()));
+        sql += &format!(" AND model = ?{}", args.len());
+    }
+    if let Some(t) = &filter.tag {
+        args.push(Box::new(t.clone()));
+        sql += &format!(
+            " AND EXISTS (SELECT 1 FROM phone_tags t WHERE t.mac = phones.mac AND t.tag = ?{})",
+            args.len()
+        );
+    }
+    if let Some(t) = &filter.template {
+        args.push(Box::new(t.clone()));
+        sql += &format!(" AND template = ?{}", args.len());
+    }
+    if let Some(a) = filter.auto_registered {
+        args.push(Box::new(a));
+        sql += &format!(" AND auto_registered = ?{}", args.len());
+    }
+    (sql, args)
+}
+
 impl Inventory for SqliteInventory {
     fn put_phone(&self, phone: &Phone) -> Result<()> {
         let mut p = phone.clone();
@@ -402,6 +432,71 @@ impl Inventory for SqliteInventory {
         })
     }
 
+    fn update_phone(
+        &self,
+        mac: Mac,
+        change: &mut dyn FnMut(Option<Phone>) -> Result<Phone>,
+    ) -> Result<Phone> {
+        let now = (self.clock)();
+        self.write(|tx| {
+            let old = get_phone_tx(tx, mac)?;
+            let mut p = change(old.clone())?;
+            if p.mac != mac {
+                return Err(InventoryError::Rejected(format!(
+                    "the new record names phone {} instead of {mac}",
+                    p.mac
+                )));
+            }
+            p.normalize();
+            p.validate()?;
+            match &old {
+                Some(old) => {
+                    p.created_ms = old.created_ms;
+                    p.updated_ms = if old.same_admin_fields(&p) {
+                        old.updated_ms
+                    } else {
+                        now
+                    };
+                }
+                None => {
+                    p.created_ms = now;
+                    p.updated_ms = now;
+                }
+            }
+            write_phone_tx(tx, &p, old.is_none())?;
+            Ok(p)
+        })
+    }
+
+    fn list_phones_page(
+        &self,
+        filter: &PhoneFilter,
+        offset: usize,
+        limit: usize,
+    ) -> Result<(Vec<Phone>, usize)> {
+        let (clause, args) = filter_sql(filter);
+        let mut c = self.lock();
+        // One read transaction: the count and the page see the same data.
+        let tx = c.transaction()?;
+        let total: i64 = tx.query_row(
+            &format!("SELECT count(*) FROM phones WHERE 1 = 1{clause}"),
+            rusqlite::params_from_iter(args.iter()),
+            |r| r.get(0),
+        )?;
+        let sql = format!(
+            "SELECT {PHONE_COLUMNS} FROM phones WHERE 1 = 1{clause} ORDER BY mac LIMIT {} OFFSET {}",
+            i64::try_from(limit).unwrap_or(i64::MAX),
+            i64::try_from(offset).unwrap_or(i64::MAX)
+        );
+        let phones = {
+            let mut st = tx.prepare(&sql)?;
+            let rows = st.query_map(rusqlite::params_from_iter(args.iter()), phone_from_row)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()?
+        };
+        tx.commit()?;
+        Ok((phones, usize::try_from(total).unwrap_or(0)))
+    }
+
     fn insert_phone_if_absent(&self, phone: &Phone) -> Result<bool> {
         let mut p = phone.clone();
         p.normalize();
@@ -427,32 +522,8 @@ impl Inventory for SqliteInventory {
     }
 
     fn list_phones(&self, filter: &PhoneFilter) -> Result<Vec<Phone>> {
-        let mut sql = format!("SELECT {PHONE_COLUMNS} FROM phones WHERE 1 = 1");
-        let mut args: Vec<Box<dyn rusqlite::ToSql>> = Vec::new();
-        if let Some(s) = &filter.site {
-            args.push(Box::new(s.clone()));
-            sql += &format!(" AND site = ?{}", args.len());
-        }
-        if let Some(m) = filter.model {
-            args.push(Box::new(m.number()));
-            sql += &format!(" AND model = ?{}", args.len());
-        }
-        if let Some(t) = &filter.tag {
-            args.push(Box::new(t.clone()));
-            sql += &format!(
-                " AND EXISTS (SELECT 1 FROM phone_tags t WHERE t.mac = phones.mac AND t.tag = ?{})",
-                args.len()
-            );
-        }
-        if let Some(t) = &filter.template {
-            args.push(Box::new(t.clone()));
-            sql += &format!(" AND template = ?{}", args.len());
-        }
-        if let Some(a) = filter.auto_registered {
-            args.push(Box::new(a));
-            sql += &format!(" AND auto_registered = ?{}", args.len());
-        }
-        sql += " ORDER BY mac";
+        let (clause, args) = filter_sql(filter);
+        let sql = format!("SELECT {PHONE_COLUMNS} FROM phones WHERE 1 = 1{clause} ORDER BY mac");
         let c = self.lock();
         let mut st = c.prepare(&sql)?;
         let rows = st.query_map(rusqlite::params_from_iter(args.iter()), phone_from_row)?;
@@ -471,7 +542,12 @@ impl Inventory for SqliteInventory {
         })
     }
 
-    fn import_phones(&self, phones: &[Phone], dry_run: bool) -> Result<ImportSummary> {
+    fn import_phones_scoped(
+        &self,
+        phones: &[Phone],
+        scope: ImportScope,
+        dry_run: bool,
+    ) -> Result<ImportSummary> {
         let now = (self.clock)();
         let mut c = self.lock();
         let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -510,19 +586,26 @@ impl Inventory for SqliteInventory {
             };
             let (change, stored) = match old {
                 None => {
-                    new.observed_load = None;
+                    if scope == ImportScope::AllAdminFields {
+                        new.observed_load = None;
+                    }
                     new.auto_registered = false;
                     new.created_ms = now;
                     new.updated_ms = now;
                     write_phone_unchecked_tx(&tx, &new, true)?;
                     (Change::Added, new)
                 }
-                Some(old) if old.same_admin_fields(&new) => (Change::Unchanged, old),
-                Some(mut old) => {
-                    old.take_admin_fields(&new);
-                    old.updated_ms = now;
-                    write_phone_unchecked_tx(&tx, &old, false)?;
-                    (Change::Updated, old)
+                Some(old) => {
+                    let mut merged = old.imported(&new, scope);
+                    merged.normalize();
+                    merged.validate()?;
+                    if old.same_admin_fields(&merged) && old.observed_load == merged.observed_load {
+                        (Change::Unchanged, old)
+                    } else {
+                        merged.updated_ms = now;
+                        write_phone_unchecked_tx(&tx, &merged, false)?;
+                        (Change::Updated, merged)
+                    }
                 }
             };
             let mac = stored.mac;

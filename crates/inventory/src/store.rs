@@ -7,7 +7,8 @@ use phoneflip_device::Mac;
 use phoneflip_firmware::LoadName;
 
 use crate::record::{
-    Event, ImportSummary, Millis, Phone, PhoneError, PhoneFilter, RenderInputs, StoredEvent,
+    Event, ImportScope, ImportSummary, Millis, Phone, PhoneError, PhoneFilter, RenderInputs,
+    StoredEvent,
 };
 
 /// Why a store operation failed.
@@ -35,6 +36,10 @@ pub enum InventoryError {
     Corrupt(String),
     #[error("database error: {0}")]
     Backend(String),
+    /// A caller's check inside [`Inventory::update_phone`] refused the
+    /// change; the message is for the user.
+    #[error("{0}")]
+    Rejected(String),
 }
 
 pub type Result<T, E = InventoryError> = std::result::Result<T, E>;
@@ -65,6 +70,32 @@ pub trait Inventory: Send + Sync {
     /// Phones matching `filter`, in MAC order.
     fn list_phones(&self, filter: &PhoneFilter) -> Result<Vec<Phone>>;
 
+    /// One page of [`Inventory::list_phones`] (`limit` phones from
+    /// `offset`, in MAC order) and how many phones match in all, read
+    /// together so that the count fits the page.
+    fn list_phones_page(
+        &self,
+        filter: &PhoneFilter,
+        offset: usize,
+        limit: usize,
+    ) -> Result<(Vec<Phone>, usize)> {
+        let all = self.list_phones(filter)?;
+        let total = all.len();
+        Ok((all.into_iter().skip(offset).take(limit).collect(), total))
+    }
+
+    /// Reads the phone, lets `change` compute its new record from the
+    /// current one (`None` if it does not exist) and stores that, all in
+    /// one transaction: a concurrent write cannot slip in between, and an
+    /// error from `change` (use [`InventoryError::Rejected`]) changes
+    /// nothing. The record is normalised and validated like
+    /// [`Inventory::put_phone`]'s; returns it as stored.
+    fn update_phone(
+        &self,
+        mac: Mac,
+        change: &mut dyn FnMut(Option<Phone>) -> Result<Phone>,
+    ) -> Result<Phone>;
+
     /// Records the load a phone proved it runs (from TFTP evidence).
     /// Does not touch `updated_ms`, which tracks administrative changes.
     fn set_observed_load(&self, mac: Mac, load: &LoadName) -> Result<()>;
@@ -73,7 +104,20 @@ pub trait Inventory: Send + Sync {
     /// their administrative fields replaced; observed state is kept. With
     /// `dry_run` the same work is done and rolled back. Nothing is changed
     /// if any phone is refused.
-    fn import_phones(&self, phones: &[Phone], dry_run: bool) -> Result<ImportSummary>;
+    fn import_phones(&self, phones: &[Phone], dry_run: bool) -> Result<ImportSummary> {
+        self.import_phones_scoped(phones, ImportScope::AllAdminFields, dry_run)
+    }
+
+    /// [`Inventory::import_phones`] replacing only the fields of `scope`
+    /// on phones already stored ([`Phone::imported`]); new phones are
+    /// stored as given, with their observed load only for a call manager
+    /// file (which knows what it told the phone to load).
+    fn import_phones_scoped(
+        &self,
+        phones: &[Phone],
+        scope: ImportScope,
+        dry_run: bool,
+    ) -> Result<ImportSummary>;
 
     fn put_template(&self, template: &Template) -> Result<()>;
     fn get_template(&self, name: &str) -> Result<Option<Template>>;
@@ -133,4 +177,36 @@ pub fn validate_template(t: &Template) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Checks a SIP template's settings against the SIP parameter table
+/// (through its own lookup, `sip_params::check_param`, so that names added
+/// there are accepted here at once): a misspelt parameter
+/// (`proxy1_adress`) would otherwise be stored and silently ignored by
+/// every phone. SCCP and MGCP templates are not checked: their parameters
+/// have no table yet. Every problem is reported, one per line.
+pub fn check_template_settings(t: &Template) -> Result<()> {
+    use phoneflip_config::sip_params::check_param;
+    if t.protocol != phoneflip_firmware::Protocol::Sip {
+        return Ok(());
+    }
+    let newest = phoneflip_firmware::Version::new(8, 12);
+    let problems: Vec<String> = t
+        .settings
+        .iter()
+        .filter_map(|(k, v)| {
+            check_param(k, v, newest, None)
+                .err()
+                .map(|p| format!("setting {k}: {p}"))
+        })
+        .collect();
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(InventoryError::Rejected(format!(
+            "template {:?}: {}",
+            t.name,
+            problems.join("; ")
+        )))
+    }
 }

@@ -273,7 +273,7 @@ fn too_many_fields_and_bad_utf8() {
     bytes.extend([0xe9, b'\n']);
     let e = parse_csv(&bytes[..], &templates()).unwrap_err();
     assert_eq!(e.0.len(), 1);
-    assert_eq!((e.0[0].line, e.0[0].kind), (2, RowErrorKind::Syntax));
+    assert_eq!((e.0[0].line, e.0[0].kind), (2, RowErrorKind::Encoding));
     assert!(e.0[0].reason.contains("UTF-8"), "{}", e.0[0].reason);
 }
 

@@ -135,6 +135,7 @@ pub enum CurrentCriterion {
 /// Which phones a job migrates (Bulk Administration's Find). Empty fields
 /// match everything; set fields must all match.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Query {
     #[serde(default)]
     pub model: Option<Model>,

@@ -53,7 +53,26 @@ enum Command {
     Cfgfmt(cmd::cfgfmt::Args),
 }
 
-fn main() -> Result<()> {
+/// Runs the command; a user error is printed as one message (its context
+/// chain on one line) and exit status 1, never with a backtrace, whatever
+/// `RUST_BACKTRACE` says: a backtrace helps the developer of a panic, not
+/// the operator of a typo.
+fn main() {
+    // Like every Unix filter, end quietly on a closed pipe (`plan | head`)
+    // instead of letting println! panic: restore the default SIGPIPE
+    // action that Rust's runtime sets to "ignore".
+    #[cfg(unix)]
+    // SAFETY: called first thing, before any thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+    if let Err(e) = run() {
+        eprintln!("phoneflip: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()

@@ -9,7 +9,8 @@ use anyhow::{bail, Context, Result};
 use clap::Subcommand;
 use phoneflip_device::Model;
 use phoneflip_inventory::{
-    bulk, Change, ImportError, Inventory, Phone, PhoneFilter, SqliteInventory,
+    bulk, Change, Encoding, Format, ImportError, Inventory, ParseOptions, Phone, PhoneFilter,
+    SqliteInventory,
 };
 
 /// Where the inventory lives; shared by every command that reads or writes it.
@@ -63,9 +64,18 @@ pub enum PhonesCommand {
     /// (header row, one phone per line; columns: mac, model, description,
     /// site, tags, label, template, desired_protocol, desired_load,
     /// overrides, line1_name .. line6_shortname). All or nothing.
+    ///
+    /// A call manager Bulk Administration phone export (header with DEVICE
+    /// NAME, DEVICE TYPE, DEVICE POOL, DIRECTORY NUMBER 1, ...) is
+    /// recognised by its header and imported as it is; columns phoneflip does
+    /// not use are skipped with a warning.
     Import {
         /// The CSV file, or - for standard input.
         file: PathBuf,
+        /// The file's encoding when it is not UTF-8 (or UTF-16 with a
+        /// byte-order mark, which is read as it is).
+        #[arg(long, value_enum, default_value = "auto")]
+        encoding: EncodingArg,
         /// Show what would be added, updated or left unchanged, and change nothing.
         #[arg(long)]
         dry_run: bool,
@@ -78,6 +88,10 @@ pub enum PhonesCommand {
     /// Write every phone in the import format (to FILE, or standard output).
     Export {
         file: Option<PathBuf>,
+        /// phoneflip's own columns, or the call manager's Bulk
+        /// Administration phone export (bat).
+        #[arg(long, value_enum, default_value = "phoneflip")]
+        format: FormatArg,
         #[command(flatten)]
         db: DbArg,
     },
@@ -103,15 +117,44 @@ pub enum PhonesCommand {
     },
 }
 
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum EncodingArg {
+    /// UTF-8, or UTF-16 with its byte-order mark; anything else is refused.
+    Auto,
+    /// ISO-8859-1 (Latin-1).
+    Latin1,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum FormatArg {
+    Phoneflip,
+    Bat,
+}
+
 pub fn run(args: Args) -> Result<()> {
     match args.command {
         PhonesCommand::Import {
             file,
+            encoding,
             dry_run,
             json,
             db,
-        } => import(&file, dry_run, json, &db),
-        PhonesCommand::Export { file, db } => export(file.as_deref(), &db),
+        } => {
+            let opts = ParseOptions {
+                encoding: match encoding {
+                    EncodingArg::Auto => Encoding::Auto,
+                    EncodingArg::Latin1 => Encoding::Latin1,
+                },
+            };
+            import(&file, &opts, dry_run, json, &db)
+        }
+        PhonesCommand::Export { file, format, db } => {
+            let format = match format {
+                FormatArg::Phoneflip => Format::Phoneflip,
+                FormatArg::Bat => Format::CallManager,
+            };
+            export(file.as_deref(), format, &db)
+        }
         PhonesCommand::List {
             json,
             site,
@@ -150,29 +193,57 @@ fn read_input(file: &Path) -> Result<Vec<u8>> {
     Ok(buf)
 }
 
-fn import(file: &Path, dry_run: bool, json: bool, db: &DbArg) -> Result<()> {
+/// Removes a database file this command created and its WAL companions,
+/// so that a failed command leaves nothing behind.
+pub fn remove_created_db(path: &Path) {
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        let _ = std::fs::remove_file(PathBuf::from(p));
+    }
+}
+
+fn import(file: &Path, opts: &ParseOptions, dry_run: bool, json: bool, db: &DbArg) -> Result<()> {
     let input = read_input(file)?;
-    let store = if dry_run && !db.db.exists() {
-        // A dry run against a database that does not exist yet: check the
-        // file against an empty inventory without creating one.
-        SqliteInventory::open_in_memory().context("creating a scratch inventory")?
+    let created = !db.db.exists();
+    let report = |e: ImportError| -> anyhow::Error {
+        match e {
+            ImportError::Rows(errors) => anyhow::anyhow!("{}: {errors}", file.display()),
+            ImportError::Store(e) => anyhow::Error::new(e).context(format!(
+                "importing {} into {}",
+                file.display(),
+                db.db.display()
+            )),
+        }
+    };
+    let imported = if created {
+        // Check the file against an empty inventory first: a refused file
+        // must not leave a new, empty database behind.
+        let scratch = SqliteInventory::open_in_memory().context("creating a scratch inventory")?;
+        let checked = bulk::import_bytes(&scratch, &input, true, opts).map_err(report)?;
+        if dry_run {
+            checked
+        } else {
+            let done = db
+                .open_or_create()
+                .and_then(|store| bulk::import_bytes(&store, &input, false, opts).map_err(report));
+            if done.is_err() {
+                remove_created_db(&db.db);
+            }
+            done?
+        }
     } else {
-        db.open_or_create()?
+        let store = db.open_or_create()?;
+        bulk::import_bytes(&store, &input, dry_run, opts).map_err(report)?
     };
-    let summary = match bulk::import_csv(&store, &input[..], dry_run) {
-        Ok(s) => s,
-        Err(ImportError::Rows(errors)) => {
-            bail!("{}: {errors}", file.display())
-        }
-        Err(ImportError::Store(e)) => {
-            return Err(e)
-                .with_context(|| format!("importing {} into {}", file.display(), db.db.display()))
-        }
-    };
+    for w in &imported.warnings {
+        eprintln!("phoneflip: warning: {}: {w}", file.display());
+    }
+    let summary = &imported.summary;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     if json {
-        serde_json::to_writer_pretty(&mut out, &summary)?;
+        serde_json::to_writer_pretty(&mut out, &imported)?;
         writeln!(out)?;
     } else {
         for (mac, change) in &summary.changes {
@@ -180,11 +251,15 @@ fn import(file: &Path, dry_run: bool, json: bool, db: &DbArg) -> Result<()> {
         }
         writeln!(
             out,
-            "{}: {} added, {} updated, {} unchanged{}",
+            "{}: {} added, {} updated, {} unchanged{}{}",
             file.display(),
             summary.count(Change::Added),
             summary.count(Change::Updated),
             summary.count(Change::Unchanged),
+            match imported.format {
+                Format::CallManager => " (call manager Bulk Administration export)",
+                Format::Phoneflip => "",
+            },
             if dry_run {
                 " (dry run: nothing was changed)"
             } else {
@@ -195,7 +270,7 @@ fn import(file: &Path, dry_run: bool, json: bool, db: &DbArg) -> Result<()> {
     Ok(())
 }
 
-fn export(file: Option<&Path>, db: &DbArg) -> Result<()> {
+fn export(file: Option<&Path>, format: Format, db: &DbArg) -> Result<()> {
     let store = db.open_existing()?;
     match file {
         Some(path) => {
@@ -206,14 +281,14 @@ fn export(file: Option<&Path>, db: &DbArg) -> Result<()> {
                 )
             })?;
             let mut w = std::io::BufWriter::new(f);
-            bulk::export_csv(&store, &mut w)
+            bulk::export_as(&store, &mut w, format)
                 .with_context(|| format!("writing {}", path.display()))?;
             w.flush()
                 .with_context(|| format!("writing {}", path.display()))?;
         }
         None => {
             let stdout = std::io::stdout();
-            bulk::export_csv(&store, stdout.lock())
+            bulk::export_as(&store, stdout.lock(), format)
                 .context("writing the CSV to standard output")?;
         }
     }

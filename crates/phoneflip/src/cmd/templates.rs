@@ -78,6 +78,10 @@ pub fn run(args: Args) -> Result<()> {
                 protocol,
                 settings: parse_settings(&settings)?,
             };
+            // Checked before the database is opened: a refused template
+            // must not leave a new, empty inventory behind.
+            phoneflip_inventory::validate_template(&template)?;
+            phoneflip_inventory::check_template_settings(&template)?;
             let store = db.open_or_create()?;
             let existed = store.get_template(&name)?.is_some();
             store
