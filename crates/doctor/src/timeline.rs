@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use phoneflip_config::filename::{image_extension, mac_in, OS79XX_TXT};
 use phoneflip_config::FileKind;
 use phoneflip_device::Mac;
-use phoneflip_firmware::{ImageKind, Protocol, Release};
+use phoneflip_firmware::{ImageKind, Release};
 use serde::Serialize;
 
 use crate::finding::{section, Check, Finding, Severity, Symptom};

@@ -78,16 +78,15 @@ fn fleet(ips: &[IpAddr]) -> (Arc<SqliteInventory>, MemoryJobStore, i64) {
         }];
         inv.put_phone(&p).unwrap();
         let e = ev(n, T0 - 60_000, "SIP<MAC>.cnf", Sent);
-        boots.push(Event {
-            time_ms: e.time_ms,
-            mac: e.mac,
-            client_ip: *ip,
-            client_port: 50_000,
-            file: e.file,
-            bytes: 0,
-            outcome: Outcome::Sent,
-            detail: None,
-        });
+        boots.push(Event::new(
+            e.time_ms,
+            e.mac,
+            std::net::SocketAddr::new(*ip, 50_000),
+            &e.file,
+            0,
+            Outcome::Sent,
+            None,
+        ));
     }
     inv.append_events(&boots).unwrap();
     let selected = phoneflip_jobs::Query::default()
