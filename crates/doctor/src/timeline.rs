@@ -165,7 +165,10 @@ impl Diag<'_> {
                 .collect();
             let kind = FileKind::of(file);
             let sip_3_4 = kind.image().filter(|i| {
-                phoneflip_plan::state_error_image(&Release::new(i.load.protocol(), i.load.version()))
+                phoneflip_plan::state_error_image(&Release::new(
+                    i.load.protocol(),
+                    i.load.version(),
+                ))
             });
             if state.len() >= 2 {
                 if let Some(img) = sip_3_4 {
