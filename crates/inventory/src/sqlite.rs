@@ -375,6 +375,25 @@ fn migrate(conn: &mut Connection) -> Result<()> {
     Ok(())
 }
 
+/// Sets a written phone's times: created when first stored, updated only
+/// when an administrative field changed.
+fn stamp(p: &mut Phone, old: Option<&Phone>, now: Millis) {
+    match old {
+        Some(old) => {
+            p.created_ms = old.created_ms;
+            p.updated_ms = if old.same_admin_fields(p) {
+                old.updated_ms
+            } else {
+                now
+            };
+        }
+        None => {
+            p.created_ms = now;
+            p.updated_ms = now;
+        }
+    }
+}
+
 /// The `AND ...` conditions of a filter and their arguments.
 fn filter_sql(filter: &PhoneFilter) -> (String, Vec<Box<dyn rusqlite::ToSql>>) {
     let mut sql = String::new();
@@ -412,23 +431,9 @@ impl Inventory for SqliteInventory {
         p.validate()?;
         let now = (self.clock)();
         self.write(|tx| {
-            let mut is_new = true;
-            match get_phone_tx(tx, p.mac)? {
-                Some(old) => {
-                    p.created_ms = old.created_ms;
-                    is_new = false;
-                    p.updated_ms = if old.same_admin_fields(&p) {
-                        old.updated_ms
-                    } else {
-                        now
-                    };
-                }
-                None => {
-                    p.created_ms = now;
-                    p.updated_ms = now;
-                }
-            }
-            write_phone_tx(tx, &p, is_new)
+            let old = get_phone_tx(tx, p.mac)?;
+            stamp(&mut p, old.as_ref(), now);
+            write_phone_tx(tx, &p, old.is_none())
         })
     }
 
@@ -449,20 +454,7 @@ impl Inventory for SqliteInventory {
             }
             p.normalize();
             p.validate()?;
-            match &old {
-                Some(old) => {
-                    p.created_ms = old.created_ms;
-                    p.updated_ms = if old.same_admin_fields(&p) {
-                        old.updated_ms
-                    } else {
-                        now
-                    };
-                }
-                None => {
-                    p.created_ms = now;
-                    p.updated_ms = now;
-                }
-            }
+            stamp(&mut p, old.as_ref(), now);
             write_phone_tx(tx, &p, old.is_none())?;
             Ok(p)
         })
