@@ -42,14 +42,12 @@ fn same_name(a: &str, b: &str) -> bool {
     canonical_name(a).eq_ignore_ascii_case(canonical_name(b))
 }
 
-/// Splits `s` at every `sep` that is outside a quoted string and outside
-/// `<...>` (so commas and semicolons inside a URI or a display name do not
-/// count).
-pub(crate) fn split_outside(s: &str, sep: char) -> Vec<&str> {
-    let mut out = Vec::new();
-    let (mut quoted, mut escaped, mut angle) = (false, false, 0usize);
-    let mut start = 0;
-    for (i, c) in s.char_indices() {
+/// The characters of `s` that stand outside a quoted string (with their
+/// byte offsets): the one quote-and-escape scanner both splitters below
+/// share, so a `\"` inside a display name is read alike everywhere.
+fn outside_quotes(s: &str) -> impl Iterator<Item = (usize, char)> + '_ {
+    let (mut quoted, mut escaped) = (false, false);
+    s.char_indices().filter(move |&(_, c)| {
         if quoted {
             match c {
                 _ if escaped => escaped = false,
@@ -57,10 +55,25 @@ pub(crate) fn split_outside(s: &str, sep: char) -> Vec<&str> {
                 '"' => quoted = false,
                 _ => {}
             }
-            continue;
+            false
+        } else if c == '"' {
+            quoted = true;
+            false
+        } else {
+            true
         }
+    })
+}
+
+/// Splits `s` at every `sep` that is outside a quoted string and outside
+/// `<...>` (so commas and semicolons inside a URI or a display name do not
+/// count).
+pub(crate) fn split_outside(s: &str, sep: char) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut angle = 0usize;
+    let mut start = 0;
+    for (i, c) in outside_quotes(s) {
         match c {
-            '"' => quoted = true,
             '<' => angle += 1,
             '>' => angle = angle.saturating_sub(1),
             _ if c == sep && angle == 0 => {
@@ -76,22 +89,7 @@ pub(crate) fn split_outside(s: &str, sep: char) -> Vec<&str> {
 
 /// The first `ch` outside a quoted string (a display name may hold `<`).
 fn find_outside_quotes(s: &str, ch: char) -> Option<usize> {
-    let (mut quoted, mut escaped) = (false, false);
-    for (i, c) in s.char_indices() {
-        if quoted {
-            match c {
-                _ if escaped => escaped = false,
-                '\\' => escaped = true,
-                '"' => quoted = false,
-                _ => {}
-            }
-        } else if c == '"' {
-            quoted = true;
-        } else if c == ch {
-            return Some(i);
-        }
-    }
-    None
+    outside_quotes(s).find(|&(_, c)| c == ch).map(|(i, _)| i)
 }
 
 /// A message's headers, in the order they came, names as written.
