@@ -17,8 +17,19 @@ mod cmd;
     about = "Convert Cisco 7940/7960 phones between SCCP and SIP firmware, for a whole fleet"
 )]
 struct Cli {
+    /// How diagnostics on stderr are written: `text` (colour only on a
+    /// terminal) or `json` (one object per line, for journald, syslog
+    /// forwarders and log shippers). Also `PHONEFLIP_LOG_FORMAT`.
+    #[arg(long, global = true, value_enum, env = "PHONEFLIP_LOG_FORMAT", default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -73,14 +84,8 @@ fn main() {
 }
 
 fn run() -> Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
+    init_logging(cli.log_format);
     match cli.command {
         Command::Name(args) => cmd::name::run(args),
         Command::Plan(args) => cmd::plan::run(args),
@@ -96,5 +101,24 @@ fn run() -> Result<()> {
         Command::Render(args) => cmd::render::run(args),
         Command::Bench(args) => cmd::bench::run(args),
         Command::Cfgfmt(args) => cmd::cfgfmt::run(args),
+    }
+}
+
+/// Diagnostics go to stderr. Colour codes only when stderr is a terminal:
+/// under systemd, in a pipe or in a file they are noise that journald and
+/// grep show as `\x1b[2m`. Under systemd (`JOURNAL_STREAM` set) the
+/// timestamp is left out as well, since journald stamps every line itself.
+fn init_logging(format: LogFormat) {
+    use std::io::IsTerminal;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let under_journald = std::env::var_os("JOURNAL_STREAM").is_some();
+    match format {
+        LogFormat::Json => builder.json().with_current_span(false).init(),
+        LogFormat::Text if under_journald => builder.with_ansi(false).without_time().init(),
+        LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).init(),
     }
 }

@@ -9,8 +9,8 @@
 
 use std::io::Write;
 use std::net::SocketAddr;
-use std::path::Path;
-use std::sync::Mutex;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::core::packet::Mode;
@@ -77,13 +77,24 @@ impl EventSink for tokio::sync::mpsc::UnboundedSender<TransferEvent> {
 
 /// The text transfer log. Writes are line-buffered under a mutex; a
 /// failing log never fails a transfer.
+///
+/// Clones share one output, so the process that hands the log to the
+/// server can keep a clone to [`reopen`](Self::reopen) it when logrotate
+/// has moved the file away (SIGHUP, as syslog daemons do).
+#[derive(Clone)]
 pub struct TransferLog {
-    out: Option<Mutex<Box<dyn Write + Send>>>,
+    out: Option<Arc<Mutex<Box<dyn Write + Send>>>>,
+    /// The file this log appends to, for [`reopen`](Self::reopen); `None`
+    /// for stderr or a caller's writer.
+    path: Option<PathBuf>,
 }
 
 impl TransferLog {
     pub fn none() -> Self {
-        TransferLog { out: None }
+        TransferLog {
+            out: None,
+            path: None,
+        }
     }
 
     pub fn stderr() -> Self {
@@ -92,12 +103,19 @@ impl TransferLog {
 
     pub fn writer(w: Box<dyn Write + Send>) -> Self {
         TransferLog {
-            out: Some(Mutex::new(w)),
+            out: Some(Arc::new(Mutex::new(w))),
+            path: None,
         }
     }
 
     /// Appends to `path`, creating it.
     pub fn file(path: &Path) -> std::io::Result<Self> {
+        let mut log = Self::writer(Self::open_append(path)?);
+        log.path = Some(path.to_path_buf());
+        Ok(log)
+    }
+
+    fn open_append(path: &Path) -> std::io::Result<Box<dyn Write + Send>> {
         let f = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -105,7 +123,28 @@ impl TransferLog {
             .map_err(|e| {
                 std::io::Error::new(e.kind(), format!("transfer log {}: {e}", path.display()))
             })?;
-        Ok(Self::writer(Box::new(std::io::LineWriter::new(f))))
+        Ok(Box::new(std::io::LineWriter::new(f)))
+    }
+
+    /// Opens the log's file again by name (creating it), for logrotate:
+    /// after the old file was renamed, lines go to the new one. Lines
+    /// written meanwhile went to the old file, whose handle stayed valid,
+    /// so none is lost. A log that is not a file has nothing to reopen.
+    /// On error the old file stays in use.
+    pub fn reopen(&self) -> std::io::Result<()> {
+        let (Some(out), Some(path)) = (&self.out, &self.path) else {
+            return Ok(());
+        };
+        let fresh = Self::open_append(path)?;
+        let mut w = out.lock().unwrap_or_else(|p| p.into_inner());
+        let _ = w.flush();
+        *w = fresh;
+        Ok(())
+    }
+
+    /// The file this log appends to, if it is one.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
     }
 
     pub fn line(&self, at: SystemTime, msg: &str) {

@@ -217,7 +217,36 @@ pub fn run(args: Args) -> Result<()> {
         .enable_all()
         .build()
         .context("starting the tokio runtime")?;
-    rt.block_on(app::run(app_cfg, shutdown_signal()))
+    let reopen = app_cfg.log.clone();
+    rt.block_on(async move {
+        tokio::spawn(reopen_on_sighup(reopen));
+        app::run(app_cfg, shutdown_signal()).await
+    })
+}
+
+/// SIGHUP reopens the transfer log by name, so logrotate can move it away
+/// (`postrotate systemctl reload phoneflip`, the unit's `ExecReload`)
+/// without restarting the server or losing a line.
+async fn reopen_on_sighup(log: TransferLog) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let Ok(mut hup) = signal(SignalKind::hangup()) else {
+            return;
+        };
+        while hup.recv().await.is_some() {
+            match log.reopen() {
+                Ok(()) => {
+                    if let Some(p) = log.path() {
+                        tracing::info!("SIGHUP: reopened the transfer log {}", p.display());
+                    }
+                }
+                Err(e) => tracing::warn!("SIGHUP: cannot reopen the transfer log: {e}; still writing to the old file"),
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = log;
 }
 
 async fn shutdown_signal() {
