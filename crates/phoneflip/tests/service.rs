@@ -121,7 +121,8 @@ async fn sighup_reopens_the_transfer_log_and_pipes_get_no_colour() {
     let after = loop {
         fetch_when_up(addr, "SEP0019AA000000.cnf.xml").await;
         let t = std::fs::read_to_string(&log).unwrap_or_default();
-        if t.contains("Sending 'SEP0019AA000000.cnf.xml'") || start.elapsed() > Duration::from_secs(10)
+        if t.contains("Sending 'SEP0019AA000000.cnf.xml'")
+            || start.elapsed() > Duration::from_secs(10)
         {
             break t;
         }
@@ -206,7 +207,10 @@ fn the_systemd_unit_is_valid_and_hardened() {
     ] {
         assert!(unit.contains(must), "the unit lacks {must}");
     }
-    assert!(!unit.contains("api-token"), "the token must not be in the unit");
+    assert!(
+        !unit.contains("api-token"),
+        "the token must not be in the unit"
+    );
     // The default config it points at is one serve accepts.
     let cfg = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../packaging/phoneflip.toml");
     let dir = tempfile::tempdir().unwrap();
@@ -222,7 +226,10 @@ fn the_systemd_unit_is_valid_and_hardened() {
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
-    assert!(err.contains("is not a directory"), "the default config does not parse: {err}");
+    assert!(
+        err.contains("is not a directory"),
+        "the default config does not parse: {err}"
+    );
 
     if !have("systemd-analyze") {
         eprintln!("SKIPPED: systemd-analyze verify (systemd-analyze not installed)");
@@ -241,8 +248,8 @@ fn the_systemd_unit_is_valid_and_hardened() {
         .arg(&copy)
         .output()
         .unwrap();
-    let text = String::from_utf8_lossy(&out.stderr).to_string()
-        + &String::from_utf8_lossy(&out.stdout);
+    let text =
+        String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
     let relevant: Vec<&str> = text
         .lines()
         .filter(|l| l.contains("phoneflip.service"))
@@ -250,5 +257,156 @@ fn the_systemd_unit_is_valid_and_hardened() {
     assert!(
         out.status.success() && relevant.is_empty(),
         "systemd-analyze verify: {text}"
+    );
+}
+
+/// The Debian package, built from this build's binary with cargo-deb:
+/// it holds the binary, the unit, the config, the token file (mode 0600)
+/// and the logrotate rule. With `PHONEFLIP_TEST_DPKG=1` (as `.ci/run`
+/// sets on its throw-away machine) it is installed with dpkg for real:
+/// the installed binary runs, the installed unit verifies, the service
+/// user exists; then it is purged. Elsewhere a test must not install
+/// packages on a developer's machine, so the package is unpacked instead.
+#[test]
+fn the_debian_package_installs_the_binary_and_the_unit() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let has_deb = Command::new(&cargo)
+        .args(["deb", "--version"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !has_deb {
+        eprintln!("SKIPPED: the .deb test: cargo-deb is not installed (cargo install cargo-deb --locked, as .ci/run does)");
+        return;
+    }
+    // target/debug/phoneflip -> target
+    let bin = Path::new(env!("CARGO_BIN_EXE_phoneflip"));
+    let target = bin.parent().and_then(Path::parent).unwrap();
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let out_dir = tempfile::tempdir().unwrap();
+    // --profile dev: package the binary this test run built instead of a
+    // release build (minutes on CI); cargo-deb strips it.
+    let out = Command::new(&cargo)
+        .args([
+            "deb",
+            "-p",
+            "phoneflip",
+            "--no-build",
+            "--profile",
+            "dev",
+            "--fast",
+            "-o",
+        ])
+        .arg(out_dir.path())
+        .current_dir(&workspace)
+        .env("CARGO_TARGET_DIR", target)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "cargo deb failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let deb = std::fs::read_dir(out_dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "deb"))
+        .expect("cargo deb wrote no .deb");
+    let listing = Command::new("dpkg-deb")
+        .arg("-c")
+        .arg(&deb)
+        .output()
+        .unwrap();
+    let listing = String::from_utf8_lossy(&listing.stdout).to_string();
+    for path in [
+        "./usr/bin/phoneflip",
+        "./usr/lib/systemd/system/phoneflip.service",
+        "./etc/phoneflip/phoneflip.toml",
+        "./etc/logrotate.d/phoneflip",
+    ] {
+        assert!(
+            listing.contains(path),
+            "the package lacks {path}:\n{listing}"
+        );
+    }
+    let token_file = listing
+        .lines()
+        .find(|l| l.ends_with("./etc/default/phoneflip"))
+        .unwrap_or_else(|| panic!("no /etc/default/phoneflip:\n{listing}"));
+    assert!(token_file.starts_with("-rw-------"), "{token_file}");
+    let conffiles = Command::new("dpkg-deb")
+        .args(["-I"])
+        .arg(&deb)
+        .arg("conffiles")
+        .output()
+        .unwrap();
+    let conffiles = String::from_utf8_lossy(&conffiles.stdout).to_string();
+    assert!(
+        conffiles.contains("/etc/phoneflip/phoneflip.toml")
+            && conffiles.contains("/etc/default/phoneflip"),
+        "an upgrade would overwrite the operator's settings: conffiles = {conffiles}"
+    );
+
+    if std::env::var("PHONEFLIP_TEST_DPKG").as_deref() != Ok("1") {
+        let root = tempfile::tempdir().unwrap();
+        let ok = Command::new("dpkg-deb")
+            .arg("-x")
+            .arg(&deb)
+            .arg(root.path())
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok);
+        let version = Command::new(root.path().join("usr/bin/phoneflip"))
+            .arg("--version")
+            .output()
+            .unwrap();
+        assert!(String::from_utf8_lossy(&version.stdout).starts_with("phoneflip "));
+        eprintln!("NOTE: dpkg -i not run (set PHONEFLIP_TEST_DPKG=1 on a throw-away machine, as .ci/run does); the package was unpacked and its binary run instead");
+        return;
+    }
+    let install = Command::new("dpkg").arg("-i").arg(&deb).output().unwrap();
+    assert!(
+        install.status.success(),
+        "dpkg -i: {}{}",
+        String::from_utf8_lossy(&install.stdout),
+        String::from_utf8_lossy(&install.stderr)
+    );
+    let version = Command::new("/usr/bin/phoneflip")
+        .arg("--version")
+        .output()
+        .unwrap();
+    let version = String::from_utf8_lossy(&version.stdout).to_string();
+    let user = Command::new("getent")
+        .args(["passwd", "phoneflip"])
+        .output()
+        .unwrap();
+    let verify = have("systemd-analyze").then(|| {
+        Command::new("systemd-analyze")
+            .args([
+                "verify",
+                "--man=no",
+                "/usr/lib/systemd/system/phoneflip.service",
+            ])
+            .output()
+            .unwrap()
+    });
+    let purge = Command::new("dpkg")
+        .args(["--purge", "phoneflip"])
+        .output()
+        .unwrap();
+    assert!(version.starts_with("phoneflip "), "{version}");
+    assert!(user.status.success(), "postinst created no phoneflip user");
+    if let Some(v) = verify {
+        let text = String::from_utf8_lossy(&v.stderr).to_string();
+        assert!(
+            v.status.success() && !text.lines().any(|l| l.contains("phoneflip.service")),
+            "systemd-analyze verify: {text}"
+        );
+    }
+    assert!(
+        purge.status.success(),
+        "dpkg --purge: {}",
+        String::from_utf8_lossy(&purge.stderr)
     );
 }

@@ -241,7 +241,9 @@ async fn reopen_on_sighup(log: TransferLog) {
                         tracing::info!("SIGHUP: reopened the transfer log {}", p.display());
                     }
                 }
-                Err(e) => tracing::warn!("SIGHUP: cannot reopen the transfer log: {e}; still writing to the old file"),
+                Err(e) => tracing::warn!(
+                    "SIGHUP: cannot reopen the transfer log: {e}; still writing to the old file"
+                ),
             }
         }
     }
