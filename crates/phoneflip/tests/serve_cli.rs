@@ -1,54 +1,13 @@
 //! `phoneflip serve` as a process: demo root, real fetches, the transfer
 //! log in the reference's style, and a clean stop on SIGTERM.
 
-use std::net::{SocketAddr, UdpSocket};
-use std::process::{Child, Command, Stdio};
+use std::net::SocketAddr;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod common;
+use common::{fetch_when_up, free_tcp_port, free_udp_port, Kill};
 use phoneflip_tftp::client::{fetch, FetchOptions};
-
-fn free_udp_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-struct Kill(Child);
-impl Drop for Kill {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-async fn fetch_when_up(addr: SocketAddr, name: &str) -> Vec<u8> {
-    let opts = FetchOptions {
-        timeout: Duration::from_millis(200),
-        max_retries: 2,
-        ..FetchOptions::default()
-    };
-    let start = Instant::now();
-    loop {
-        match fetch(addr, "127.0.0.1:0".parse().unwrap(), name, &opts).await {
-            Ok(d) => return d,
-            Err(e) if start.elapsed() < Duration::from_secs(20) => {
-                let _ = e;
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            Err(e) => panic!("phoneflip serve did not answer within 20 s: {e}"),
-        }
-    }
-}
-
-fn free_tcp_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// A plain HTTP/1.1 GET (no client library needed for a JSON API).
 fn http_get(addr: SocketAddr, path: &str) -> String {

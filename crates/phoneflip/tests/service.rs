@@ -2,46 +2,13 @@
 //! log that logrotate can move away, and the Debian package with its
 //! systemd unit.
 
-use std::net::{SocketAddr, UdpSocket};
+use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use phoneflip_tftp::client::{fetch, FetchOptions};
-
-fn free_udp_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-struct Kill(Child);
-impl Drop for Kill {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-async fn fetch_when_up(addr: SocketAddr, name: &str) -> Vec<u8> {
-    let opts = FetchOptions {
-        timeout: Duration::from_millis(200),
-        max_retries: 2,
-        ..FetchOptions::default()
-    };
-    let start = Instant::now();
-    loop {
-        match fetch(addr, "127.0.0.1:0".parse().unwrap(), name, &opts).await {
-            Ok(d) => return d,
-            Err(_) if start.elapsed() < Duration::from_secs(20) => {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            Err(e) => panic!("phoneflip serve did not answer within 20 s: {e}"),
-        }
-    }
-}
+mod common;
+use common::{fetch_when_up, free_udp_port, Kill};
 
 /// Waits until `path` holds `needle` (the log is line-buffered, written
 /// from the transfer task after the last ACK).
