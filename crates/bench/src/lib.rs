@@ -10,7 +10,8 @@
 //! One run starts every server on loopback (phoneflip in its own process
 //! through [`PhoneflipLaunch::Exec`], tftpd-hpa and dnsmasq when
 //! installed), fills one root they all serve, and measures each cell
-//! (scenario × clients × server) `runs` times, interleaving servers within
+//! (scenario × source shape × clients × server, each server with its
+//! transfer log on, off or both) `runs` times, interleaving servers within
 //! a repetition so drift hits all of them alike. It reports medians; it
 //! asserts nothing about speed.
 
@@ -23,7 +24,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub use load::{Bounds, Scenario};
+pub use load::{Bounds, Scenario, Sources};
 pub use servers::{server_child_main, PhoneflipLaunch};
 
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +44,11 @@ fn setup(what: &str) -> impl FnOnce(std::io::Error) -> BenchError + '_ {
 pub struct Config {
     pub clients: Vec<usize>,
     pub scenarios: Vec<Scenario>,
+    /// Source shapes: one address per client, all from one address.
+    pub sources: Vec<Sources>,
+    /// Transfer log settings to run every server with (`true` = logging
+    /// to a file, as a production server does).
+    pub logging: Vec<bool>,
     pub bounds: Bounds,
     /// Repetitions of each cell; the report shows medians.
     pub runs: usize,
@@ -59,6 +65,8 @@ impl Config {
         Config {
             clients: vec![1, 64, 512],
             scenarios: Scenario::ALL.to_vec(),
+            sources: vec![Sources::Many, Sources::One],
+            logging: vec![true],
             bounds: Bounds {
                 duration: Duration::from_secs(3),
                 max_fetches: 100_000,
@@ -89,6 +97,8 @@ pub struct Sample {
     pub files: u64,
     pub bytes: u64,
     pub failed: u64,
+    /// Fetches that needed a retransmission ([`load::STALL`] or longer).
+    pub stalls: u64,
     pub secs: f64,
     /// None when the server runs inside the harness.
     pub cpu_secs: Option<f64>,
@@ -98,8 +108,10 @@ pub struct Sample {
 #[derive(Debug, Clone)]
 pub struct Cell {
     pub scenario: Scenario,
+    pub sources: Sources,
     pub clients: usize,
     pub server: &'static str,
+    pub logging: bool,
     pub samples: Vec<Sample>,
     pub first_error: Option<String>,
 }
@@ -160,6 +172,9 @@ impl Cell {
     }
     pub fn failed(&self) -> u64 {
         self.samples.iter().map(|s| s.failed).sum()
+    }
+    pub fn stalls(&self) -> u64 {
+        self.samples.iter().map(|s| s.stalls).sum()
     }
     pub fn files(&self) -> u64 {
         self.samples.iter().map(|s| s.files).sum()
@@ -232,14 +247,24 @@ async fn run_async(config: &Config, progress: &mut dyn FnMut(&str)) -> Result<Re
         notes.push(n);
     }
     let mut running = Vec::new();
-    let mut pf = servers::start_phoneflip(&config.phoneflip, &root, files, &meter)?;
-    servers::wait_ready(&mut pf, &probe, &contents.static_files[0]).await?;
-    running.push(pf);
+    let logs: Vec<bool> = if config.logging.is_empty() {
+        vec![true]
+    } else {
+        config.logging.clone()
+    };
+    for &logging in &logs {
+        let log = logging.then(|| dir.path().join(format!("phoneflip-{}.log", running.len())));
+        let mut pf =
+            servers::start_phoneflip(&config.phoneflip, &root, files, &meter, log.as_deref())?;
+        servers::wait_ready(&mut pf, &probe, &contents.static_files[0]).await?;
+        running.push(pf);
+    }
     if config.peers {
         type Starter = fn(
             &std::path::Path,
             &std::path::Path,
             &servers::Meter,
+            Option<&std::path::Path>,
         ) -> Result<servers::Running, BenchError>;
         let peers: [(&str, &str, &str, Starter); 2] = [
             (
@@ -258,87 +283,118 @@ async fn run_async(config: &Config, progress: &mut dyn FnMut(&str)) -> Result<Re
                 notes.push(n);
                 continue;
             };
-            let started = match start(&path, &root, &meter) {
-                Ok(mut s) => servers::wait_ready(&mut s, &probe, &contents.static_files[0])
-                    .await
-                    .map(|_| s),
-                Err(e) => Err(e),
-            };
-            match started {
-                Ok(s) => running.push(s),
-                Err(e) => {
-                    let n = format!("SKIPPED {name}: {e}");
-                    progress(&n);
-                    notes.push(n);
+            for &logging in &logs {
+                let log = logging.then(|| dir.path().join(format!("{name}-{}.log", running.len())));
+                let started = match start(&path, &root, &meter, log.as_deref()) {
+                    Ok(mut s) => servers::wait_ready(&mut s, &probe, &contents.static_files[0])
+                        .await
+                        .map(|_| s),
+                    Err(e) => Err(e),
+                };
+                match started {
+                    Ok(s) => running.push(s),
+                    Err(e) => {
+                        let n = format!("SKIPPED {name}: {e}");
+                        progress(&n);
+                        notes.push(n);
+                    }
                 }
             }
+        }
+        if logs.contains(&true) && running.iter().any(|s| s.name == "tftpd-hpa") {
+            notes.push("tftpd-hpa can log only to syslog: with the log on it runs --verbose, and its lines go to /dev/log (dropped when no syslog daemon listens), while phoneflip and dnsmasq write theirs to a file".into());
         }
     }
     let server_list = running
         .iter()
-        .map(|s| (s.name, format!("{} (CPU: {})", s.addr, s.cpu_method())))
+        .map(|s| {
+            (
+                s.name,
+                format!(
+                    "{} (log {}, CPU: {})",
+                    s.addr,
+                    if s.logging { "on" } else { "off" },
+                    s.cpu_method()
+                ),
+            )
+        })
         .collect();
 
     let mut cells = Vec::new();
+    let shapes = if config.sources.is_empty() {
+        vec![Sources::Many]
+    } else {
+        config.sources.clone()
+    };
     for &scenario in &config.scenarios {
-        for &clients in &config.clients {
-            let mut row: Vec<Cell> = running
-                .iter()
-                .map(|s| Cell {
-                    scenario,
-                    clients,
-                    server: s.name,
-                    samples: Vec::new(),
-                    first_error: None,
-                })
-                .collect();
-            for _ in 0..config.runs {
-                for (s, cell) in running.iter().zip(row.iter_mut()) {
-                    let sampler = s.pid.map(|pid| {
-                        procstat::reset_peak(pid);
-                        procstat::RssSampler::start(pid, Duration::from_millis(50))
-                    });
-                    let cpu0 = s.cpu_secs();
-                    let r = load::run(s.addr, scenario, clients, config.bounds, &contents).await;
-                    // perf prints every 100 ms: let the last interval land.
-                    if s.pid.is_some() {
-                        tokio::time::sleep(Duration::from_millis(250)).await;
+        for &sources in &shapes {
+            for &clients in &config.clients {
+                let mut row: Vec<Cell> = running
+                    .iter()
+                    .map(|s| Cell {
+                        scenario,
+                        sources,
+                        clients,
+                        server: s.name,
+                        logging: s.logging,
+                        samples: Vec::new(),
+                        first_error: None,
+                    })
+                    .collect();
+                for _ in 0..config.runs {
+                    for (s, cell) in running.iter().zip(row.iter_mut()) {
+                        let sampler = s.pid.map(|pid| {
+                            procstat::reset_peak(pid);
+                            procstat::RssSampler::start(pid, Duration::from_millis(50))
+                        });
+                        let cpu0 = s.cpu_secs();
+                        let r =
+                            load::run(s.addr, scenario, sources, clients, config.bounds, &contents)
+                                .await;
+                        // perf prints every 100 ms: let the last interval land.
+                        if s.pid.is_some() {
+                            tokio::time::sleep(Duration::from_millis(250)).await;
+                        }
+                        let cpu1 = s.cpu_secs();
+                        let tree = sampler.map(|x| x.finish());
+                        let hwm = s.pid.and_then(procstat::peak_rss_kib);
+                        let peak = match (tree, hwm) {
+                            (Some(t), Some(h)) => Some(t.max(h)),
+                            (t, h) => t.or(h),
+                        };
+                        cell.samples.push(Sample {
+                            files: r.files,
+                            bytes: r.bytes,
+                            failed: r.failed,
+                            stalls: r.stalls,
+                            secs: r.elapsed.as_secs_f64(),
+                            cpu_secs: cpu0.zip(cpu1).map(|(a, b)| b - a),
+                            peak_rss_kib: peak,
+                        });
+                        if cell.first_error.is_none() {
+                            cell.first_error = r.first_error;
+                        }
+                        // Let stragglers (retransmissions to failed clients) settle.
+                        tokio::time::sleep(Duration::from_millis(100)).await;
                     }
-                    let cpu1 = s.cpu_secs();
-                    let tree = sampler.map(|x| x.finish());
-                    let hwm = s.pid.and_then(procstat::peak_rss_kib);
-                    let peak = match (tree, hwm) {
-                        (Some(t), Some(h)) => Some(t.max(h)),
-                        (t, h) => t.or(h),
-                    };
-                    cell.samples.push(Sample {
-                        files: r.files,
-                        bytes: r.bytes,
-                        failed: r.failed,
-                        secs: r.elapsed.as_secs_f64(),
-                        cpu_secs: cpu0.zip(cpu1).map(|(a, b)| b - a),
-                        peak_rss_kib: peak,
-                    });
-                    if cell.first_error.is_none() {
-                        cell.first_error = r.first_error;
-                    }
-                    // Let stragglers (retransmissions to failed clients) settle.
-                    tokio::time::sleep(Duration::from_millis(100)).await;
                 }
-            }
-            for cell in &row {
-                progress(&format!(
-                    "{} | {} clients | {}: {:.1} files/s, {} failed ({} files in {:.1} s over all runs)",
+                for cell in &row {
+                    progress(&format!(
+                    "{} | {} | {} clients | {} (log {}): {:.1} files/s, {} failed, {} stalled ({} files in {:.1} s over all runs)",
                     scenario.label(),
+                    sources.label(),
                     clients,
                     cell.server,
+                    if cell.logging { "on" } else { "off" },
                     cell.files_per_sec(),
                     cell.failed(),
+                    cell.stalls(),
                     cell.files(),
                     cell.samples.iter().map(|x| x.secs).sum::<f64>()
                 ));
+                }
+                cells.extend(row);
             }
-            cells.extend(row);
         }
     }
     drop(running);
@@ -421,12 +477,23 @@ impl Report {
         }
         let _ = writeln!(
             s,
-            "\n| scenario | clients | server | files/s | MiB/s | server CPU s | CPU ms/file | peak RSS MiB | failed | phoneflip/peer files/s | phoneflip/peer CPU per file |"
+            "\nStalled = fetches that needed a retransmission (took 0.9 s or more with the clients' 1-s timeout). The ratio columns compare phoneflip with the peer of the same row, same log setting.\n"
         );
-        let _ = writeln!(s, "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+        let _ = writeln!(
+            s,
+            "| scenario | sources | clients | server | log | files/s | MiB/s | server CPU s | CPU ms/file | peak RSS MiB | failed | stalled | phoneflip/peer files/s | phoneflip/peer CPU per file |"
+        );
+        let _ = writeln!(
+            s,
+            "|---|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        );
         for cell in &self.cells {
             let pf = self.cells.iter().find(|x| {
-                x.scenario == cell.scenario && x.clients == cell.clients && x.server == "phoneflip"
+                x.scenario == cell.scenario
+                    && x.sources == cell.sources
+                    && x.clients == cell.clients
+                    && x.logging == cell.logging
+                    && x.server == "phoneflip"
             });
             let (r_files, r_cpu) = match pf {
                 Some(pf) if cell.server != "phoneflip" => (
@@ -437,16 +504,19 @@ impl Report {
             };
             let _ = writeln!(
                 s,
-                "| {} | {} | {} | {:.1} | {:.2} | {} | {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {:.1} | {:.2} | {} | {} | {} | {} | {} | {} | {} |",
                 cell.scenario.label(),
+                cell.sources.key(),
                 cell.clients,
                 cell.server,
+                if cell.logging { "on" } else { "off" },
                 cell.files_per_sec(),
                 cell.mib_per_sec(),
                 opt(cell.cpu_secs(), 2),
                 opt(cell.cpu_ms_per_file(), 3),
                 opt(cell.peak_rss_mib(), 1),
                 cell.failed(),
+                cell.stalls(),
                 r_files,
                 r_cpu
             );
@@ -457,10 +527,12 @@ impl Report {
             .filter_map(|c| {
                 c.first_error.as_ref().map(|e| {
                     format!(
-                        "- {} / {} clients / {}: {e}",
+                        "- {} / {} / {} clients / {} (log {}): {e}",
                         c.scenario.label(),
+                        c.sources.key(),
                         c.clients,
-                        c.server
+                        c.server,
+                        if c.logging { "on" } else { "off" }
                     )
                 })
             })

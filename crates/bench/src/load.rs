@@ -2,9 +2,12 @@
 //! with phoneflip's tokio client (the sans-IO receiver behind one socket
 //! per fetch, from a new ephemeral port each time, as a phone does).
 //!
-//! Client `c` sends from its own loopback address (127.0.x.y), so the
-//! server sees N phones rather than one, as in a boot storm; every
-//! request goes to the server under test on loopback.
+//! With [`Sources::Many`] client `c` sends from its own loopback address
+//! (127.0.x.y), so the server sees N phones rather than one, as in a boot
+//! storm; with [`Sources::One`] every client sends from 127.0.0.1, as
+//! phones behind one NAT or a load generator on one host do. Both shapes
+//! matter: per-source bookkeeping and per-source limits behave
+//! differently. Every request goes to the server under test on loopback.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -74,6 +77,45 @@ impl Scenario {
     }
 }
 
+/// Where the clients' requests come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sources {
+    /// One loopback address per client (127.0.x.y): a boot storm of phones.
+    Many,
+    /// Every client from 127.0.0.1.
+    One,
+}
+
+impl Sources {
+    pub fn label(self) -> &'static str {
+        match self {
+            Sources::Many => "one address per client",
+            Sources::One => "all from 127.0.0.1",
+        }
+    }
+
+    /// Short name for `--sources`.
+    pub fn key(self) -> &'static str {
+        match self {
+            Sources::Many => "many",
+            Sources::One => "one",
+        }
+    }
+
+    pub fn ip(self, client: usize) -> IpAddr {
+        match self {
+            Sources::Many => client_ip(client),
+            Sources::One => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        }
+    }
+}
+
+/// A fetch that took at least this long waited for a retransmission
+/// (the clients' timeout is 1 s): on loopback, a request or a block the
+/// server dropped or answered late. The user sees it as a phone stalled
+/// for a second.
+pub const STALL: Duration = Duration::from_millis(900);
+
 /// Client `c`'s own loopback source address.
 pub fn client_ip(c: usize) -> IpAddr {
     IpAddr::V4(Ipv4Addr::new(
@@ -97,6 +139,8 @@ pub struct LoadResult {
     pub files: u64,
     pub bytes: u64,
     pub failed: u64,
+    /// Fetches (successful or not) that took [`STALL`] or longer.
+    pub stalls: u64,
     pub elapsed: Duration,
     /// The first failure, for the report's notes.
     pub first_error: Option<String>,
@@ -106,6 +150,7 @@ pub struct LoadResult {
 pub async fn run(
     server: SocketAddr,
     scenario: Scenario,
+    sources: Sources,
     clients: usize,
     bounds: Bounds,
     expect: &RootContents,
@@ -113,6 +158,7 @@ pub async fn run(
     let files = Arc::new(AtomicU64::new(0));
     let bytes = Arc::new(AtomicU64::new(0));
     let failed = Arc::new(AtomicU64::new(0));
+    let stalls = Arc::new(AtomicU64::new(0));
     let first_error = Arc::new(Mutex::new(None::<String>));
     let start = Instant::now();
     let end = start + bounds.duration;
@@ -123,20 +169,26 @@ pub async fn run(
             Scenario::StaticConfig => Arc::new(expect.static_files[c].clone()),
             Scenario::RenderedConfig => Arc::new(expect.rendered_files[c].clone()),
         };
-        let (files, bytes, failed, first_error) = (
+        let (files, bytes, failed, stalls, first_error) = (
             files.clone(),
             bytes.clone(),
             failed.clone(),
+            stalls.clone(),
             first_error.clone(),
         );
         tasks.push(tokio::spawn(async move {
             let name = scenario.file(c);
             let opts = scenario.options();
-            let bind = SocketAddr::new(client_ip(c), 0);
+            let bind = SocketAddr::new(sources.ip(c), 0);
             let mut n = 0;
             while n < bounds.max_fetches && Instant::now() < end {
                 n += 1;
-                let err = match fetch(server, bind, &name, &opts).await {
+                let began = Instant::now();
+                let got = fetch(server, bind, &name, &opts).await;
+                if began.elapsed() >= STALL {
+                    stalls.fetch_add(1, Ordering::Relaxed);
+                }
+                let err = match got {
                     Ok(d) if d == *want => {
                         files.fetch_add(1, Ordering::Relaxed);
                         bytes.fetch_add(d.len() as u64, Ordering::Relaxed);
@@ -163,6 +215,7 @@ pub async fn run(
         files: files.load(Ordering::Relaxed),
         bytes: bytes.load(Ordering::Relaxed),
         failed: failed.load(Ordering::Relaxed),
+        stalls: stalls.load(Ordering::Relaxed),
         elapsed: start.elapsed(),
         first_error,
     }

@@ -31,6 +31,10 @@ pub enum PhoneflipLaunch {
 
 pub struct Running {
     pub name: &'static str,
+    /// Whether this instance writes a transfer log (to a file for
+    /// phoneflip and dnsmasq; syslog for tftpd-hpa, which has no file
+    /// option).
+    pub logging: bool,
     pub addr: SocketAddr,
     /// The server process (not perf); None for an in-process server.
     pub pid: Option<u32>,
@@ -168,13 +172,24 @@ fn server_config(root: &Path, bind: SocketAddr) -> ServerConfig {
     cfg
 }
 
-async fn bind_phoneflip(root: &Path, phones: usize) -> Result<Server, BenchError> {
+async fn bind_phoneflip(
+    root: &Path,
+    phones: usize,
+    log: Option<&Path>,
+) -> Result<Server, BenchError> {
     let prov = Arc::new(fleet::provisioner(root, phones)?);
+    let log = match log {
+        Some(p) => TransferLog::file(p).map_err(|e| BenchError::Setup {
+            what: format!("phoneflip transfer log {}", p.display()),
+            reason: e.to_string(),
+        })?,
+        None => TransferLog::none(),
+    };
     Server::bind(
         server_config(root, "127.0.0.1:0".parse().expect("address")),
         prov,
         Arc::new(()),
-        TransferLog::none(),
+        log,
     )
     .await
     .map_err(|e| BenchError::Setup {
@@ -186,8 +201,9 @@ async fn bind_phoneflip(root: &Path, phones: usize) -> Result<Server, BenchError
 /// Body of the phoneflip server process: phoneflip's TFTP server with the
 /// provisioning pipeline over an in-memory inventory of `phones` phones,
 /// on an ephemeral loopback port printed as `READY <addr>` on standard
-/// output; it stops when standard input closes (the harness exited).
-pub fn server_child_main(root: &Path, phones: usize) -> Result<(), BenchError> {
+/// output, appending its transfer log to `log` when given (as `serve
+/// --log` does); it stops when standard input closes (the harness exited).
+pub fn server_child_main(root: &Path, phones: usize, log: Option<&Path>) -> Result<(), BenchError> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -196,7 +212,7 @@ pub fn server_child_main(root: &Path, phones: usize) -> Result<(), BenchError> {
             reason: e.to_string(),
         })?;
     rt.block_on(async {
-        let server = bind_phoneflip(root, phones).await?;
+        let server = bind_phoneflip(root, phones, log).await?;
         let addr = server.local_addr().map_err(|e| BenchError::Setup {
             what: "phoneflip server address".into(),
             reason: e.to_string(),
@@ -218,12 +234,15 @@ pub fn server_child_main(root: &Path, phones: usize) -> Result<(), BenchError> {
     })
 }
 
+/// phoneflip's server; with `log`, its transfer log goes to that file.
 pub fn start_phoneflip(
     launch: &PhoneflipLaunch,
     root: &Path,
     phones: usize,
     meter: &Meter,
+    log: Option<&Path>,
 ) -> Result<Running, BenchError> {
+    let logging = log.is_some();
     match launch {
         PhoneflipLaunch::Exec { program, args } => {
             let mut args = args.clone();
@@ -233,7 +252,15 @@ pub fn start_phoneflip(
                 "--phones".into(),
                 phones.to_string(),
             ]);
-            let (mut cmd, perf_log) = meter.command("phoneflip", program, &args);
+            if let Some(log) = log {
+                args.extend(["--log".into(), log.display().to_string()]);
+            }
+            let perf_name = if logging {
+                "phoneflip-log"
+            } else {
+                "phoneflip"
+            };
+            let (mut cmd, perf_log) = meter.command(perf_name, program, &args);
             let mut child = cmd
                 .stdin(Stdio::piped())
                 .stdout(Stdio::piped())
@@ -254,6 +281,7 @@ pub fn start_phoneflip(
                 })?;
             Ok(Running {
                 name: "phoneflip",
+                logging,
                 addr,
                 pid: server_pid(&child, perf_log.is_some()),
                 perf_log,
@@ -266,6 +294,7 @@ pub fn start_phoneflip(
             let (addr_tx, addr_rx) = std::sync::mpsc::channel();
             let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
             let root = root.to_path_buf();
+            let log = log.map(Path::to_path_buf);
             let thread = std::thread::spawn(move || {
                 let rt = match tokio::runtime::Builder::new_multi_thread()
                     .worker_threads(2)
@@ -279,7 +308,7 @@ pub fn start_phoneflip(
                     }
                 };
                 rt.block_on(async move {
-                    match bind_phoneflip(&root, phones).await {
+                    match bind_phoneflip(&root, phones, log.as_deref()).await {
                         Ok(server) => {
                             let _ = addr_tx.send(server.local_addr().map_err(|e| e.to_string()));
                             let _ = server
@@ -304,6 +333,7 @@ pub fn start_phoneflip(
                 })?;
             Ok(Running {
                 name: "phoneflip",
+                logging,
                 addr,
                 pid: None,
                 perf_log: None,
@@ -354,26 +384,37 @@ fn spawn_quiet(
 }
 
 /// tftpd-hpa in the foreground on an ephemeral loopback port, chrooted to
-/// the root (`--secure`), as `nobody`.
-pub fn start_tftpd_hpa(bin: &Path, root: &Path, meter: &Meter) -> Result<Running, BenchError> {
+/// the root (`--secure`), as `nobody`. With `log` it runs `--verbose`: it
+/// can only log to syslog, so the file itself is not used.
+pub fn start_tftpd_hpa(
+    bin: &Path,
+    root: &Path,
+    meter: &Meter,
+    log: Option<&Path>,
+) -> Result<Running, BenchError> {
     let port = free_port("127.0.0.1")?;
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("address");
-    let (child, perf_log) = spawn_quiet(
-        meter,
-        "tftpd-hpa",
-        bin,
-        &[
-            "--foreground".into(),
-            "--address".into(),
-            addr.to_string(),
-            "--user".into(),
-            "nobody".into(),
-            "--secure".into(),
-            root.display().to_string(),
-        ],
-    )?;
+    let mut args: Vec<String> = vec![
+        "--foreground".into(),
+        "--address".into(),
+        addr.to_string(),
+        "--user".into(),
+        "nobody".into(),
+        "--secure".into(),
+    ];
+    if log.is_some() {
+        args.push("--verbose".into());
+    }
+    args.push(root.display().to_string());
+    let perf_name = if log.is_some() {
+        "tftpd-hpa-log"
+    } else {
+        "tftpd-hpa"
+    };
+    let (child, perf_log) = spawn_quiet(meter, perf_name, bin, &args)?;
     Ok(Running {
         name: "tftpd-hpa",
+        logging: log.is_some(),
         addr,
         pid: server_pid(&child, perf_log.is_some()),
         perf_log,
@@ -384,8 +425,15 @@ pub fn start_tftpd_hpa(bin: &Path, root: &Path, meter: &Meter) -> Result<Running
 }
 
 /// dnsmasq 2.90 serves TFTP on port 69 only (no option moves it), so it
-/// gets a loopback address of its own when 127.0.0.1:69 is taken.
-pub fn start_dnsmasq(bin: &Path, root: &Path, meter: &Meter) -> Result<Running, BenchError> {
+/// gets a loopback address of its own when 127.0.0.1:69 is taken. With
+/// `log` it logs every transfer to that file (`--log-facility`), like
+/// phoneflip's `--log`; without, `--quiet-tftp`.
+pub fn start_dnsmasq(
+    bin: &Path,
+    root: &Path,
+    meter: &Meter,
+    log: Option<&Path>,
+) -> Result<Running, BenchError> {
     let ip = (1..=40)
         .map(|i| format!("127.0.0.{i}"))
         .find(|ip| UdpSocket::bind((ip.as_str(), 69)).is_ok())
@@ -393,26 +441,31 @@ pub fn start_dnsmasq(bin: &Path, root: &Path, meter: &Meter) -> Result<Running, 
             what: "dnsmasq".into(),
             reason: "UDP port 69 is taken on 127.0.0.1..127.0.0.40 (or we may not bind below 1024: run as root)".into(),
         })?;
-    let (child, perf_log) = spawn_quiet(
-        meter,
-        "dnsmasq",
-        bin,
-        &[
-            "--keep-in-foreground".into(),
-            "--conf-file=/dev/null".into(),
-            "--port=0".into(),
-            "--enable-tftp".into(),
-            format!("--tftp-root={}", root.display()),
-            format!("--listen-address={ip}"),
-            "--bind-interfaces".into(),
-            format!("--tftp-max={TRANSFER_CAP}"),
-            "--quiet-tftp".into(),
-            "--pid-file=".into(),
-            "--user=nobody".into(),
-        ],
-    )?;
+    let mut args: Vec<String> = vec![
+        "--keep-in-foreground".into(),
+        "--conf-file=/dev/null".into(),
+        "--port=0".into(),
+        "--enable-tftp".into(),
+        format!("--tftp-root={}", root.display()),
+        format!("--listen-address={ip}"),
+        "--bind-interfaces".into(),
+        format!("--tftp-max={TRANSFER_CAP}"),
+        "--pid-file=".into(),
+        "--user=nobody".into(),
+    ];
+    match log {
+        Some(log) => args.push(format!("--log-facility={}", log.display())),
+        None => args.push("--quiet-tftp".into()),
+    }
+    let perf_name = if log.is_some() {
+        "dnsmasq-log"
+    } else {
+        "dnsmasq"
+    };
+    let (child, perf_log) = spawn_quiet(meter, perf_name, bin, &args)?;
     Ok(Running {
         name: "dnsmasq",
+        logging: log.is_some(),
         addr: format!("{ip}:69").parse().expect("address"),
         pid: server_pid(&child, perf_log.is_some()),
         perf_log,

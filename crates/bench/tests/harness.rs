@@ -5,13 +5,15 @@
 
 use std::time::Duration;
 
-use phoneflip_bench::{fleet, run, Bounds, Config, PhoneflipLaunch, Scenario};
+use phoneflip_bench::{fleet, run, Bounds, Config, PhoneflipLaunch, Scenario, Sources};
 
 #[test]
 fn tiny_run_fetches_every_scenario_byte_exact() {
     let config = Config {
         clients: vec![1, 2],
         scenarios: Scenario::ALL.to_vec(),
+        sources: vec![Sources::Many, Sources::One],
+        logging: vec![false, true],
         bounds: Bounds {
             duration: Duration::from_secs(2),
             max_fetches: 2,
@@ -23,10 +25,13 @@ fn tiny_run_fetches_every_scenario_byte_exact() {
     };
     let mut lines = Vec::new();
     let report = run(&config, &mut |l| lines.push(l.to_string())).unwrap();
-    assert_eq!(report.cells.len(), Scenario::ALL.len() * 2);
+    // scenarios x 2 shapes x 2 client counts x 2 log settings
+    assert_eq!(report.cells.len(), Scenario::ALL.len() * 8);
     for cell in &report.cells {
         assert_eq!(cell.server, "phoneflip");
         assert_eq!(cell.failed(), 0, "{:?}", cell.first_error);
+        // Loopback, two clients: nothing should wait for a retransmission.
+        assert_eq!(cell.stalls(), 0, "{:?} {:?}", cell.scenario, cell.sources);
         // Each client stops after max_fetches, all byte-exact.
         assert_eq!(cell.files(), 2 * cell.clients as u64, "{:?}", cell.scenario);
         let bytes: u64 = cell.samples.iter().map(|s| s.bytes).sum();
@@ -44,7 +49,11 @@ fn tiny_run_fetches_every_scenario_byte_exact() {
         "{md}"
     );
     assert!(
-        md.contains("| 1 MiB image, blksize 1428 | 2 | phoneflip |"),
+        md.contains("| 1 MiB image, blksize 1428 | many | 2 | phoneflip | on |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| 2 KiB config, static per phone | one | 1 | phoneflip | off |"),
         "{md}"
     );
     assert_eq!(lines.len(), report.cells.len(), "{lines:?}");

@@ -22,6 +22,10 @@ fn bench_tftp_tiny_run_reports_every_scenario() {
             "--max-fetches",
             "2",
             "--no-peers",
+            "--sources",
+            "many,one",
+            "--log",
+            "both",
             "--out",
         ])
         .arg(&out)
@@ -32,15 +36,30 @@ fn bench_tftp_tiny_run_reports_every_scenario() {
     let md = std::fs::read_to_string(&out).unwrap();
     assert_eq!(md, String::from_utf8_lossy(&run.stdout));
     let rows: Vec<&str> = md.lines().filter(|l| l.contains("| phoneflip |")).collect();
-    assert_eq!(rows.len(), 4, "{md}");
-    for row in rows {
+    // 4 scenarios x 2 source shapes x log off and on
+    assert_eq!(rows.len(), 16, "{md}");
+    for row in &rows {
         let cols: Vec<&str> = row.split('|').map(str::trim).collect();
-        // | scenario | clients | server | files/s | MiB/s | CPU s | ms/file | RSS | failed | ...
-        assert_eq!(cols[2], "2", "{row}");
-        assert_eq!(cols[9], "0", "failures in {row}\n{stderr}");
+        // | scenario | sources | clients | server | log | files/s | MiB/s | CPU s | ms/file | RSS | failed | stalled | ...
+        assert_eq!(cols[3], "2", "{row}");
+        assert_eq!(cols[11], "0", "failures in {row}\n{stderr}");
         // A separate process: its CPU and memory are measured.
-        assert_ne!(cols[6], "n/a", "{row}");
         assert_ne!(cols[8], "n/a", "{row}");
+        assert_ne!(cols[10], "n/a", "{row}");
+    }
+    for (shape, log) in [
+        ("many", "off"),
+        ("many", "on"),
+        ("one", "off"),
+        ("one", "on"),
+    ] {
+        assert_eq!(
+            rows.iter()
+                .filter(|r| r.contains(&format!("| {shape} | 2 | phoneflip | {log} |")))
+                .count(),
+            4,
+            "{shape}/{log}: {md}"
+        );
     }
     assert!(md.contains("| 2 |"), "{md}");
     assert!(md.contains("UDP request/response ceiling"), "{md}");

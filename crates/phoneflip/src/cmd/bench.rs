@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-use phoneflip_bench::{Config, PhoneflipLaunch, Scenario};
+use phoneflip_bench::{Config, PhoneflipLaunch, Scenario, Sources};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -32,6 +32,8 @@ pub enum What {
         root: PathBuf,
         #[arg(long)]
         phones: usize,
+        #[arg(long)]
+        log: Option<PathBuf>,
     },
 }
 
@@ -61,12 +63,20 @@ pub struct TftpArgs {
     /// phoneflip only: do not start tftpd-hpa and dnsmasq.
     #[arg(long)]
     pub no_peers: bool,
+    /// Client source shapes: `many` (one loopback address per client, a
+    /// boot storm), `one` (all from 127.0.0.1) [default: many,one].
+    #[arg(long, value_name = "many|one,...", value_delimiter = ',')]
+    pub sources: Option<Vec<String>>,
+    /// Transfer log: `on` (to a file, as in production), `off`, or `both`
+    /// (every server twice) [default: on].
+    #[arg(long, value_name = "on|off|both")]
+    pub log: Option<String>,
 }
 
 pub fn run(args: Args) -> Result<()> {
     match args.what {
-        What::TftpServer { root, phones } => {
-            phoneflip_bench::server_child_main(&root, phones)?;
+        What::TftpServer { root, phones, log } => {
+            phoneflip_bench::server_child_main(&root, phones, log.as_deref())?;
             Ok(())
         }
         What::Tftp(a) => tftp(a),
@@ -102,6 +112,27 @@ fn tftp(a: TftpArgs) -> Result<()> {
         config.bounds.max_fetches = m.max(1);
     }
     config.peers = !a.no_peers;
+    if let Some(shapes) = a.sources {
+        let mut picked = Vec::new();
+        for name in &shapes {
+            match [Sources::Many, Sources::One]
+                .into_iter()
+                .find(|s| s.key() == name.as_str())
+            {
+                Some(s) => picked.push(s),
+                None => bail!("--sources: unknown shape {name:?}; use many, one or many,one"),
+            }
+        }
+        config.sources = picked;
+    }
+    if let Some(log) = a.log {
+        config.logging = match log.as_str() {
+            "on" => vec![true],
+            "off" => vec![false],
+            "both" => vec![false, true],
+            other => bail!("--log: {other:?} is not on, off or both"),
+        };
+    }
     if let Some(only) = a.only {
         let mut picked = Vec::new();
         for name in &only {
