@@ -51,6 +51,8 @@ enum Command {
     Bench(cmd::bench::Args),
     /// Compile gkdefault.txt to the binary gkdefault.cfg, as Cisco's `cfgfmt -tsip_ptag.dat IN OUT`.
     Cfgfmt(cmd::cfgfmt::Args),
+    /// Per file: what it is, whether it parses, what a phone does with it, whether it writes back byte for byte.
+    Check(cmd::check::Args),
 }
 
 /// Runs the command; a user error is printed as one message (its context
@@ -96,5 +98,6 @@ fn run() -> Result<()> {
         Command::Render(args) => cmd::render::run(args),
         Command::Bench(args) => cmd::bench::run(args),
         Command::Cfgfmt(args) => cmd::cfgfmt::run(args),
+        Command::Check(args) => cmd::check::run(args),
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod cfgfmt;
+pub mod check;
 pub mod dhcp;
 pub mod doctor;
 pub mod emulate;
