@@ -86,3 +86,50 @@ fn a_whole_root_in_text() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/SIPDefault.cnf"));
 }
+
+#[test]
+fn adopt_a_real_root_dry_run_then_for_real() {
+    let Some(dir) = corpus() else { return };
+    let root = dir.join("nikscave");
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("inv.db");
+    let db = db.to_str().unwrap();
+    let out = phoneflip(&[
+        "adopt",
+        root.to_str().unwrap(),
+        "--db",
+        db,
+        "--dry-run",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["dry_run"], true);
+    assert_eq!(v["phones"].as_array().unwrap().len(), 2);
+    assert_eq!(v["templates"][0]["name"], "nikscave-sip");
+    assert!(
+        !std::path::Path::new(db).exists(),
+        "a dry run creates nothing"
+    );
+    let out = phoneflip(&["adopt", root.to_str().unwrap(), "--db", db]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("adopted 1 template(s) and 2 phone(s)"),
+        "{text}"
+    );
+    let out = phoneflip(&["phones", "list", "--db", db]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("00124330BFB3") && text.contains("0012D9122138"),
+        "{text}"
+    );
+}

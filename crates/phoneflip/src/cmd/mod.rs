@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod adopt;
 pub mod bench;
 pub mod cfgfmt;
 pub mod check;
