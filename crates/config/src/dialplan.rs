@@ -4,8 +4,8 @@
 use std::fmt::Write as _;
 
 use quick_xml::escape::escape;
-use quick_xml::events::{BytesStart, Event};
-use quick_xml::Reader;
+
+use crate::xmldoc::{Attr, XmlDoc};
 
 /// One `<TEMPLATE>`: a digit pattern and what to do when it matches.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -25,10 +25,23 @@ pub struct DialRule {
 }
 
 /// The whole dial plan, rules in the order the phone tries them.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+///
+/// A plan read from a file keeps that file: written back with its rules
+/// unchanged it is the same bytes (comments, attribute case, order,
+/// spacing). Equality is about the rules only.
+#[derive(Debug, Clone, Default)]
 pub struct DialPlan {
     pub rules: Vec<DialRule>,
+    source: Option<(Vec<DialRule>, XmlDoc)>,
 }
+
+impl PartialEq for DialPlan {
+    fn eq(&self, other: &DialPlan) -> bool {
+        self.rules == other.rules
+    }
+}
+
+impl Eq for DialPlan {}
 
 /// Why a dial plan was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -41,7 +54,7 @@ pub struct DialPlanError {
 
 const KNOWN: [&str; 5] = ["MATCH", "Timeout", "User", "Rewrite", "Tone"];
 
-fn rule_from(file: &str, e: &BytesStart) -> Result<DialRule, DialPlanError> {
+fn rule_from(file: &str, attrs: &[Attr]) -> Result<DialRule, DialPlanError> {
     let fail = |problem: String, fix: &str| DialPlanError {
         file: file.into(),
         problem,
@@ -49,18 +62,8 @@ fn rule_from(file: &str, e: &BytesStart) -> Result<DialRule, DialPlanError> {
     };
     let mut r = DialRule::default();
     let mut has_match = false;
-    for a in e.attributes() {
-        let a = a.map_err(|x| {
-            fail(
-                format!("bad TEMPLATE attribute: {x}"),
-                "quote every attribute value",
-            )
-        })?;
-        let key = String::from_utf8_lossy(a.key.as_ref()).into_owned();
-        let value = a
-            .unescape_value()
-            .map_err(|x| fail(format!("bad attribute value: {x}"), "escape & as &amp;"))?
-            .into_owned();
+    for a in attrs {
+        let (key, value) = (a.name.clone(), a.value.clone());
         match KNOWN.iter().find(|k| k.eq_ignore_ascii_case(&key)).copied() {
             Some("MATCH") => {
                 has_match = true;
@@ -94,59 +97,45 @@ fn rule_from(file: &str, e: &BytesStart) -> Result<DialRule, DialPlanError> {
 
 impl DialPlan {
     pub fn parse(file: &str, bytes: &[u8]) -> Result<DialPlan, DialPlanError> {
-        let fail = |problem: String, fix: &str| DialPlanError {
+        let doc = XmlDoc::parse(file, bytes).map_err(|e| DialPlanError {
             file: file.into(),
-            problem,
-            fix: fix.into(),
-        };
-        let text = std::str::from_utf8(bytes)
-            .map_err(|_| fail("it is not UTF-8 text".into(), "save it as UTF-8 or ASCII"))?;
-        let mut reader = Reader::from_str(text);
-        reader.config_mut().trim_text(true);
-        let mut depth = 0usize;
-        let mut saw_root = false;
+            problem: format!("line {}, column {}: {}", e.line, e.column, e.problem),
+            fix: "fix the XML: a phone ignores a dial plan it cannot read and dials with none"
+                .into(),
+        })?;
+        if !doc.root().eq_ignore_ascii_case("DIALTEMPLATE") {
+            return Err(DialPlanError {
+                file: file.into(),
+                problem: format!("unexpected top-level element <{}>", doc.root()),
+                fix: "a dial plan is one <DIALTEMPLATE> element holding TEMPLATE elements".into(),
+            });
+        }
         let mut rules = Vec::new();
-        loop {
-            let (e, empty) = match reader.read_event() {
-                Err(e) => return Err(fail(format!("malformed XML: {e}"), "fix the XML")),
-                Ok(Event::Eof) => break,
-                Ok(Event::Start(e)) => (e, false),
-                Ok(Event::Empty(e)) => (e, true),
-                Ok(Event::End(_)) => {
-                    depth = depth.saturating_sub(1);
-                    continue;
-                }
-                Ok(_) => continue,
-            };
-            let name = e.name();
-            if depth == 0 {
-                if saw_root || !name.as_ref().eq_ignore_ascii_case(b"DIALTEMPLATE") {
-                    return Err(fail(
-                        format!(
-                            "unexpected top-level element <{}>",
-                            String::from_utf8_lossy(name.as_ref())
-                        ),
-                        "a dial plan is one <DIALTEMPLATE> element holding TEMPLATE elements",
-                    ));
-                }
-                saw_root = true;
-            } else if depth == 1 && name.as_ref().eq_ignore_ascii_case(b"TEMPLATE") {
-                rules.push(rule_from(file, &e)?);
-            }
-            if !empty {
-                depth += 1;
+        for e in doc.elements() {
+            if e.parent == Some(0) && e.name.eq_ignore_ascii_case("TEMPLATE") {
+                rules.push(rule_from(file, &e.attrs)?);
             }
         }
-        if !saw_root {
-            return Err(fail(
-                "it holds no <DIALTEMPLATE>".into(),
-                "a dial plan starts with <DIALTEMPLATE>",
-            ));
+        Ok(DialPlan {
+            source: Some((rules.clone(), doc)),
+            rules,
+        })
+    }
+
+    /// A plan made of `rules`, as phoneflip writes it.
+    pub fn new(rules: Vec<DialRule>) -> DialPlan {
+        DialPlan {
+            rules,
+            source: None,
         }
-        Ok(DialPlan { rules })
     }
 
     pub fn to_bytes(&self) -> Vec<u8> {
+        if let Some((rules, doc)) = &self.source {
+            if *rules == self.rules {
+                return doc.to_bytes();
+            }
+        }
         let mut out = String::from("<DIALTEMPLATE>\n");
         for r in &self.rules {
             let _ = write!(out, "  <TEMPLATE MATCH=\"{}\"", escape(r.pattern.as_str()));
@@ -194,7 +183,10 @@ mod tests {
         assert_eq!(p.rules[0].user.as_deref(), Some("Phone"));
         assert_eq!(p.rules[2].rewrite.as_deref(), Some("1XXXXXXXXXX"));
         assert_eq!(p.rules[3].user, None);
-        assert_eq!(DialPlan::parse("x", &p.to_bytes()).unwrap(), p);
+        assert_eq!(p.to_bytes(), text.as_bytes(), "unchanged, it is the file");
+        let mut edited = p.clone();
+        edited.rules.pop();
+        assert_eq!(DialPlan::parse("x", &edited.to_bytes()).unwrap(), edited);
     }
 
     #[test]
@@ -224,11 +216,11 @@ mod tests {
             proptest::option::of("[0-9X]{1,8}"), proptest::option::of("[A-Za-z-]{1,12}"),
             proptest::collection::vec(("Route|Priority|Comment", "[ -~]{0,8}"), 0..2),
         ), 0..6)) {
-            let p = DialPlan { rules: rules.into_iter().map(|(pattern, timeout, user, rewrite, tone, other)| {
+            let p = DialPlan::new(rules.into_iter().map(|(pattern, timeout, user, rewrite, tone, other)| {
                 let mut seen = Vec::new();
                 let other = other.into_iter().filter(|(k, _): &(String, String)| { let f = !seen.contains(k); seen.push(k.clone()); f }).collect();
                 DialRule { pattern, timeout, user, rewrite, tone, other }
-            }).collect() };
+            }).collect());
             prop_assert_eq!(DialPlan::parse("f", &p.to_bytes()).unwrap(), p);
         }
 

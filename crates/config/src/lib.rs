@@ -11,6 +11,7 @@
 //! Load-name syntax belongs to `phoneflip-firmware`.
 
 pub mod cfgfmt;
+pub mod check;
 pub mod dialplan;
 pub mod filename;
 pub mod gkdefault;
@@ -26,6 +27,7 @@ pub mod sccp;
 pub mod sip_params;
 pub mod sipcnf;
 pub mod syncinfo;
+pub mod xmldoc;
 
 pub use dialplan::{DialPlan, DialPlanError, DialRule};
 pub use filename::{FileKind, FileName};
@@ -40,3 +42,4 @@ pub use sccp::{CallManager, LoadInformation, SccpXmlError, SepDevice, XmlDefault
 pub use sip_params::{ParamSpec, ParamType, SipIssue, SipProblem};
 pub use sipcnf::{EntryRef, SipCnf, SipCnfError, SipValueError};
 pub use syncinfo::{SyncImage, SyncInfo, SyncInfoError};
+pub use xmldoc::{XmlDoc, XmlError};

@@ -11,6 +11,11 @@ use crate::image_ref::ImageRef;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Os79xx {
     pub image: ImageRef,
+    /// Whether the name is followed by a line feed. Both forms work on a
+    /// phone; it is kept so that a file read from a root is written back
+    /// byte for byte, and phoneflip's own files have none (the form the
+    /// pre-loader loads are documented with).
+    pub newline: bool,
 }
 
 /// One thing in an `OS79XX.TXT` that makes the phones fail. Every defect
@@ -59,12 +64,16 @@ impl std::error::Error for Os79xxError {}
 
 impl Os79xx {
     pub fn new(image: ImageRef) -> Os79xx {
-        Os79xx { image }
+        Os79xx {
+            image,
+            newline: false,
+        }
     }
 
     pub fn for_load(load: LoadName) -> Os79xx {
         Os79xx {
             image: ImageRef::Load(load),
+            newline: false,
         }
     }
 
@@ -110,7 +119,10 @@ impl Os79xx {
             }
         };
         match image {
-            Some(image) if defects.is_empty() => Ok(Os79xx { image }),
+            Some(image) if defects.is_empty() => Ok(Os79xx {
+                image,
+                newline: body.len() < text.len(),
+            }),
             _ => fail(defects),
         }
     }
@@ -121,7 +133,11 @@ impl Os79xx {
     /// nothing at all after the name is the one form no phone can misread.
     /// It is also byte for byte what the planner demands.
     pub fn to_bytes(&self) -> Vec<u8> {
-        self.image.to_string().into_bytes()
+        let mut out = self.image.to_string().into_bytes();
+        if self.newline {
+            out.push(b'\n');
+        }
+        out
     }
 }
 
@@ -162,6 +178,7 @@ mod tests {
         for b in [&b"P0S3-8-12-00"[..], b"P0S3-8-12-00\n"] {
             let f = Os79xx::parse(b).unwrap();
             assert_eq!(f.image.as_str(), "P0S3-8-12-00");
+            assert_eq!(f.to_bytes(), b, "written back byte for byte");
         }
         let f = Os79xx::for_load("POS30203".parse().unwrap());
         assert_eq!(f.to_bytes(), b"POS30203");

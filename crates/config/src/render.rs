@@ -151,28 +151,60 @@ const SCCP_KEYS: [&str; 4] = [
     "ethernet_phone_port",
 ];
 
-/// Checks one SIP setting for the release reading it; returns whether it
-/// is to be written (a `lineN_…` beyond the model's buttons is not).
+/// What to do with one SIP setting.
+enum Setting {
+    Write,
+    /// A `lineN_…` beyond the model's buttons.
+    Skip,
+    /// Not a parameter any SIP release knows: not written, and reported
+    /// (with the closest known name) instead of failing every file of the
+    /// phone, since the phone would ignore the line anyway.
+    Unknown(String),
+}
+
+/// Checks one SIP setting for the release reading it.
 fn check_sip_setting(
     source: &str,
     key: &str,
     value: &str,
     reader: Version,
     lines: u8,
-) -> Result<bool, RenderError> {
+) -> Result<Setting, RenderError> {
     if key == "image_version" {
         return Err(RenderError::Reserved {
             origin: source.into(),
             key: key.into(),
         });
     }
-    check_param(key, value, reader, None).map_err(|problem| RenderError::SipSetting {
-        origin: source.into(),
-        key: key.into(),
-        value: value.into(),
-        problem,
-    })?;
-    Ok(!matches!(lookup(key), Some((_, Some(n))) if n > lines))
+    match check_param(key, value, reader, None) {
+        Ok(()) => {}
+        Err(problem @ SipProblem::Unknown { .. }) => {
+            return Ok(Setting::Unknown(format!(
+                "{source} sets {key}, not written: {problem}"
+            )))
+        }
+        Err(problem) => {
+            return Err(RenderError::SipSetting {
+                origin: source.into(),
+                key: key.into(),
+                value: value.into(),
+                problem,
+            })
+        }
+    }
+    Ok(if matches!(lookup(key), Some((_, Some(n))) if n > lines) {
+        Setting::Skip
+    } else {
+        Setting::Write
+    })
+}
+
+/// Writes the settings a file could not carry as comments at its end, so
+/// that whoever reads the served file sees why a line is missing.
+fn report_unknown(cnf: &mut SipCnf, unknown: &[String]) {
+    for u in unknown {
+        cnf.push_comment(u);
+    }
 }
 
 fn call_managers(
@@ -339,8 +371,8 @@ pub fn render(
     files.extend(os79xx_txt(&hop));
     files.extend(sccp_xml(phone, template, &hop)?);
     if let Some(sip) = SipReader::of(phone, template, &hop) {
-        let default = sip_default_cnf(&sip, template)?;
-        let own = sip_mac_cnf(&sip, phone)?;
+        let (default, default_unknown) = sip_default_cnf(&sip, template)?;
+        let (own, own_unknown) = sip_mac_cnf(&sip, phone)?;
         for (name, cnf) in [
             (SIP_DEFAULT.to_string(), &default),
             (sip_mac_name(hop.mac), &own),
@@ -354,8 +386,16 @@ pub fn render(
                 });
             }
         }
-        files.push(file(SIP_DEFAULT.into(), default.to_bytes()));
-        files.push(file(sip_mac_name(hop.mac), own.to_bytes()));
+        for (name, cnf, unknown) in [
+            (SIP_DEFAULT.to_string(), &default, default_unknown),
+            (sip_mac_name(hop.mac), &own, own_unknown),
+        ] {
+            let mut f = file(name, cnf.to_bytes());
+            if !unknown.is_empty() {
+                f.note = Some(unknown.join("; "));
+            }
+            files.push(f);
+        }
         files.extend(syncinfo_xml(&sip, phone, template)?);
     }
     files.extend(gkdefault_txt(load));
@@ -493,7 +533,10 @@ impl<'h, 'a> SipReader<'h, 'a> {
 
 /// SIPDefault.cnf: the template's settings (shared by every phone of the
 /// template), or only image_version while W210 applies.
-fn sip_default_cnf(sip: &SipReader, template: &Template) -> Result<SipCnf, RenderError> {
+fn sip_default_cnf(
+    sip: &SipReader,
+    template: &Template,
+) -> Result<(SipCnf, Vec<String>), RenderError> {
     let mac = sip.hop.mac;
     let mut default = SipCnf::new();
     if !sip.w210 {
@@ -508,19 +551,26 @@ fn sip_default_cnf(sip: &SipReader, template: &Template) -> Result<SipCnf, Rende
     // While W210 applies the template is not written, so it is not
     // checked against this (old) load either: an intermediate SIP 2.x
     // hop must not be blocked by settings meant for the final load.
+    let mut unknown = Vec::new();
     if sip.sip_settings && !sip.w210 {
         let source = template_source(template);
         for (k, v) in &template.settings {
-            if check_sip_setting(&source, k, v, sip.rel, sip.lines)? {
-                sip.set(&mut default, k, v)?;
+            match check_sip_setting(&source, k, v, sip.rel, sip.lines)? {
+                Setting::Write => sip.set(&mut default, k, v)?,
+                Setting::Skip => {}
+                Setting::Unknown(u) => unknown.push(u),
             }
         }
     }
-    Ok(default)
+    report_unknown(&mut default, &unknown);
+    Ok((default, unknown))
 }
 
 /// SIP<MAC>.cnf: what is particular to this phone.
-fn sip_mac_cnf(sip: &SipReader, phone: &PhoneSettings) -> Result<SipCnf, RenderError> {
+fn sip_mac_cnf(
+    sip: &SipReader,
+    phone: &PhoneSettings,
+) -> Result<(SipCnf, Vec<String>), RenderError> {
     let (mac, rel, lines) = (sip.hop.mac, sip.rel, sip.lines);
     let mut own = SipCnf::new();
     own.push_comment(&format!(
@@ -560,15 +610,19 @@ fn sip_mac_cnf(sip: &SipReader, phone: &PhoneSettings) -> Result<SipCnf, RenderE
             }
         }
     }
+    let mut unknown = Vec::new();
     if sip.sip_settings {
         let source = phone_source(phone);
         for (k, v) in &phone.overrides {
-            if check_sip_setting(&source, k, v, rel, lines)? {
-                sip.set(&mut own, k, v)?;
+            match check_sip_setting(&source, k, v, rel, lines)? {
+                Setting::Write => sip.set(&mut own, k, v)?,
+                Setting::Skip => {}
+                Setting::Unknown(u) => unknown.push(u),
             }
         }
     }
-    Ok(own)
+    report_unknown(&mut own, &unknown);
+    Ok((own, unknown))
 }
 
 /// syncinfo.xml, when the template uses remote reset (`sync`).

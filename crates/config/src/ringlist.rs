@@ -9,10 +9,31 @@ pub struct Ring {
 }
 
 /// The whole list, in menu order.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+///
+/// A list read from a file remembers that file: written back unchanged it
+/// is the same bytes (CRLF, blank lines, spacing), and once edited it is
+/// written with the file's line ending. Equality is about the rings only.
+#[derive(Debug, Clone, Default)]
 pub struct RingList {
     pub rings: Vec<Ring>,
+    source: Option<Source>,
 }
+
+/// What a parsed list was read from.
+#[derive(Debug, Clone)]
+struct Source {
+    rings: Vec<Ring>,
+    bytes: Vec<u8>,
+    crlf: bool,
+}
+
+impl PartialEq for RingList {
+    fn eq(&self, other: &RingList) -> bool {
+        self.rings == other.rings
+    }
+}
+
+impl Eq for RingList {}
 
 /// Why a ring list (or a ring to add to it) was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -69,7 +90,15 @@ impl RingList {
                 file: file_name.to_string(),
             });
         }
-        Ok(RingList { rings })
+        let crlf = text.contains("\r\n");
+        Ok(RingList {
+            source: Some(Source {
+                rings: rings.clone(),
+                bytes: bytes.to_vec(),
+                crlf,
+            }),
+            rings,
+        })
     }
 
     /// Checks a ring can be written so that it reads back the same.
@@ -97,7 +126,24 @@ impl RingList {
 
     /// `name<TAB>file` lines ending in a bare LF, never CR: a stray CR
     /// would become part of the file name the phone asks for.
+    /// A list made of `rings`, as phoneflip writes it (tab, LF).
+    pub fn new(rings: Vec<Ring>) -> RingList {
+        RingList {
+            rings,
+            source: None,
+        }
+    }
+
     pub fn to_bytes(&self) -> Result<Vec<u8>, RingListError> {
+        if let Some(src) = &self.source {
+            if src.rings == self.rings {
+                return Ok(src.bytes.clone());
+            }
+        }
+        let eol = match &self.source {
+            Some(s) if s.crlf => "\r\n",
+            _ => "\n",
+        };
         let mut out = String::new();
         for (i, r) in self.rings.iter().enumerate() {
             RingList::check(r).map_err(|problem| RingListError {
@@ -109,7 +155,7 @@ impl RingList {
             out.push_str(&r.name);
             out.push('\t');
             out.push_str(&r.file);
-            out.push('\n');
+            out.push_str(eol);
         }
         Ok(out.into_bytes())
     }
@@ -146,7 +192,15 @@ mod tests {
         );
         assert_eq!(
             l.to_bytes().unwrap(),
-            b"Analog1\tAnalog1.raw\nOld Style\tringer1.pcm\nPulse\tPulse1.raw\n"
+            b"Analog1\tAnalog1.raw\r\nOld Style ringer1.pcm\r\n\r\nPulse  Pulse1.raw",
+            "unchanged, it is the file as read"
+        );
+        let mut edited = l.clone();
+        edited.rings.pop();
+        assert_eq!(
+            edited.to_bytes().unwrap(),
+            b"Analog1\tAnalog1.raw\r\nOld Style\tringer1.pcm\r\n",
+            "edited, it keeps the file's CRLF"
         );
     }
 
@@ -155,12 +209,10 @@ mod tests {
         let e = RingList::parse("RINGLIST.DAT", b"A\ta.raw\nlonely\n").unwrap_err();
         assert_eq!(e.line, 2);
         assert!(e.to_string().contains("RINGLIST.DAT line 2"), "{e}");
-        let bad = RingList {
-            rings: vec![Ring {
-                name: "x".into(),
-                file: "a b.raw".into(),
-            }],
-        };
+        let bad = RingList::new(vec![Ring {
+            name: "x".into(),
+            file: "a b.raw".into(),
+        }]);
         assert!(bad.to_bytes().is_err());
     }
 
@@ -185,7 +237,7 @@ mod tests {
     proptest! {
         #[test]
         fn round_trips(rings in proptest::collection::vec(("[A-Za-z0-9]([A-Za-z0-9 ]{0,10}[A-Za-z0-9])?", "[A-Za-z0-9_.-]{1,12}"), 0..8)) {
-            let l = RingList { rings: rings.into_iter().map(|(name, file)| Ring { name, file }).collect() };
+            let l = RingList::new(rings.into_iter().map(|(name, file)| Ring { name, file }).collect());
             let b = l.to_bytes().unwrap();
             prop_assert_eq!(RingList::parse("f", &b).unwrap(), l);
         }

@@ -14,8 +14,8 @@ use std::fmt::Write as _;
 use phoneflip_device::Model;
 use phoneflip_firmware::{other_model_family, LoadName, Protocol};
 use quick_xml::escape::escape;
-use quick_xml::events::{BytesStart, Event};
-use quick_xml::Reader;
+
+use crate::xmldoc::{XmlDoc, XmlError};
 
 /// The TCP port phones use to reach CallManager when none is given.
 pub const DEFAULT_ETHERNET_PHONE_PORT: u16 = 2000;
@@ -85,101 +85,31 @@ struct Node {
     text: String,
 }
 
-fn walk(file: &str, bytes: &[u8]) -> Result<Vec<Node>, SccpXmlError> {
-    let text = std::str::from_utf8(bytes).map_err(|e| {
-        err(
-            file,
-            format!("it is not UTF-8 text (byte {})", e.valid_up_to()),
-            "save it as UTF-8 or ASCII",
-        )
-    })?;
-    let mut reader = Reader::from_str(text);
-    reader.config_mut().trim_text(true);
-    let mut stack: Vec<String> = Vec::new();
-    let mut nodes: Vec<Node> = Vec::new();
-    let mut open: Vec<usize> = Vec::new();
-    let attrs_of = |e: &BytesStart| -> Result<Vec<(String, String)>, SccpXmlError> {
-        let mut out = Vec::new();
-        for a in e.attributes() {
-            let a = a.map_err(|x| {
-                err(
-                    file,
-                    format!("bad attribute: {x}"),
-                    "quote every attribute value",
-                )
-            })?;
-            let key = String::from_utf8_lossy(a.key.as_ref()).into_owned();
-            let value = a
-                .unescape_value()
-                .map_err(|x| {
-                    err(
-                        file,
-                        format!("bad attribute value: {x}"),
-                        "escape & as &amp;",
-                    )
-                })?
-                .into_owned();
-            out.push((key, value));
-        }
-        Ok(out)
-    };
-    loop {
-        let pos = reader.buffer_position();
-        match reader.read_event() {
-            Err(e) => {
-                return Err(err(
-                    file,
-                    format!("malformed XML near byte {pos}: {e}"),
-                    "fix the XML; an empty or broken file makes the phone loop and show \"Protocol Application Invalid\"",
-                ))
-            }
-            Ok(Event::Eof) => break,
-            Ok(Event::Start(e)) => {
-                stack.push(String::from_utf8_lossy(e.name().as_ref()).into_owned());
-                nodes.push(Node {
-                    path: stack.clone(),
-                    attrs: attrs_of(&e)?,
-                    text: String::new(),
-                });
-                open.push(nodes.len() - 1);
-            }
-            Ok(Event::Empty(e)) => {
-                let mut path = stack.clone();
-                path.push(String::from_utf8_lossy(e.name().as_ref()).into_owned());
-                nodes.push(Node {
-                    path,
-                    attrs: attrs_of(&e)?,
-                    text: String::new(),
-                });
-            }
-            Ok(Event::End(_)) => {
-                stack.pop();
-                open.pop();
-            }
-            Ok(Event::Text(t)) => {
-                let s = t
-                    .unescape()
-                    .map_err(|x| err(file, format!("bad text: {x}"), "escape & as &amp; and < as &lt;"))?;
-                if let Some(&i) = open.last() {
-                    nodes[i].text.push_str(&s);
-                }
-            }
-            Ok(Event::CData(t)) => {
-                if let Some(&i) = open.last() {
-                    nodes[i].text.push_str(&String::from_utf8_lossy(&t));
-                }
-            }
-            Ok(_) => {}
+/// The elements of a parsed file as (path, attributes, text) nodes.
+fn nodes_of(doc: &XmlDoc) -> Vec<Node> {
+    doc.elements()
+        .iter()
+        .enumerate()
+        .map(|(i, e)| Node {
+            path: doc.path(i).into_iter().map(str::to_string).collect(),
+            attrs: e
+                .attrs
+                .iter()
+                .map(|a| (a.name.clone(), a.value.clone()))
+                .collect(),
+            text: e.text.clone(),
+        })
+        .collect()
+}
+
+impl From<XmlError> for SccpXmlError {
+    fn from(e: XmlError) -> SccpXmlError {
+        SccpXmlError {
+            file: e.file,
+            problem: format!("line {}, column {}: {}", e.line, e.column, e.problem),
+            fix: e.fix,
         }
     }
-    if nodes.is_empty() {
-        return Err(err(
-            file,
-            "it holds no XML element",
-            "an empty file makes the phone loop and show \"Protocol Application Invalid\"; render it again",
-        ));
-    }
-    Ok(nodes)
 }
 
 fn path_is(n: &Node, p: &[&str]) -> bool {
@@ -300,7 +230,13 @@ fn protocol_word(p: Protocol) -> &'static str {
 
 impl SepDevice {
     pub fn parse(file: &str, bytes: &[u8]) -> Result<SepDevice, SccpXmlError> {
-        let nodes = walk(file, bytes)?;
+        SepDevice::from_doc(&XmlDoc::parse(file, bytes)?)
+    }
+
+    /// The model of a lossless file: what a phone reads from it.
+    pub fn from_doc(doc: &XmlDoc) -> Result<SepDevice, SccpXmlError> {
+        let file = doc.file();
+        let nodes = nodes_of(doc);
         if nodes[0].path != ["device"] {
             return Err(err(
                 file,
@@ -379,7 +315,13 @@ impl SepDevice {
 
 impl XmlDefault {
     pub fn parse(file: &str, bytes: &[u8]) -> Result<XmlDefault, SccpXmlError> {
-        let nodes = walk(file, bytes)?;
+        XmlDefault::from_doc(&XmlDoc::parse(file, bytes)?)
+    }
+
+    /// The model of a lossless file: what a phone reads from it.
+    pub fn from_doc(doc: &XmlDoc) -> Result<XmlDefault, SccpXmlError> {
+        let file = doc.file();
+        let nodes = nodes_of(doc);
         if nodes[0].path != ["Default"] {
             return Err(err(
                 file,
@@ -387,8 +329,14 @@ impl XmlDefault {
                 "XMLDefault.cnf.xml starts with <Default>",
             ));
         }
+        // Cisco's own files put callManagerGroup under devicePool, as in
+        // a SEP file; simpler ones put it right under Default.
+        let mut cms = call_managers(file, &nodes, &["Default"])?;
+        if cms.is_empty() {
+            cms = call_managers(file, &nodes, &["Default", "devicePool"])?;
+        }
         let mut d = XmlDefault {
-            call_managers: call_managers(file, &nodes, &["Default"])?,
+            call_managers: cms,
             ..XmlDefault::default()
         };
         for n in &nodes {
@@ -401,9 +349,12 @@ impl XmlDefault {
             let Ok(code) = code.parse::<u32>() else {
                 continue;
             };
+            // Another model's load under a 79x0 code (a 7962's SIP42.… in
+            // loadInformation8) is that model's line, miscoded: left alone.
             let ours = Model::ALL
                 .into_iter()
-                .find(|m| u32::from(m.device_type_code()) == code);
+                .find(|m| u32::from(m.device_type_code()) == code)
+                .filter(|_| other_model_family(n.text.trim()).is_none());
             match ours {
                 Some(m) => {
                     if let Some(named) = attr(n, "model") {
@@ -462,6 +413,55 @@ impl XmlDefault {
         }
         out.push_str("</Default>\n");
         out.into_bytes()
+    }
+}
+
+/// Lossless edits: the load a phone is sent to, changed in the file as it
+/// is, every other byte kept.
+impl SepDevice {
+    /// Sets `device/loadInformation` of `doc` to `load`.
+    pub fn set_load_in(doc: &mut XmlDoc, load: &LoadName) -> Result<(), SccpXmlError> {
+        let Some(i) = doc.find(&["device", "loadInformation"]) else {
+            return Err(err(
+                doc.file(),
+                "it has no <loadInformation> element",
+                "add <loadInformation>LOAD</loadInformation> inside <device>",
+            ));
+        };
+        doc.set_text(i, load.as_str())?;
+        Ok(())
+    }
+}
+
+impl XmlDefault {
+    /// Sets the `loadInformationN` line of `model` (N its device type
+    /// code, zero-padded or not) to `load`.
+    pub fn set_load_in(
+        doc: &mut XmlDoc,
+        model: Model,
+        load: &LoadName,
+    ) -> Result<(), SccpXmlError> {
+        let code = u32::from(model.device_type_code());
+        let found = (0..doc.elements().len()).find(|&i| {
+            let e = &doc.elements()[i];
+            e.parent == Some(0)
+                && e.name
+                    .strip_prefix("loadInformation")
+                    .and_then(|c| c.parse::<u32>().ok())
+                    == Some(code)
+        });
+        let Some(i) = found else {
+            return Err(err(
+                doc.file(),
+                format!("it has no <loadInformation{code}> element for the {model}"),
+                format!(
+                    "add <loadInformation{code} model=\"{}\">LOAD</loadInformation{code}> inside <Default>",
+                    model.product_name()
+                ),
+            ));
+        };
+        doc.set_text(i, load.as_str())?;
+        Ok(())
     }
 }
 

@@ -1,11 +1,23 @@
 //! What each SIP release from 1.x to 8.12 understands: the parameter table
 //! and the validation of a file against the load that will read it.
 //!
-//! Sources: Cisco's sample SIPDefaultGeneric.cnf (its comments give the
-//! ranges and defaults) and the release notes, as summarised in
-//! domain-facts.md. Where a range is not established the type is kept
-//! loose (any text, any non-negative number) rather than invented, so that
-//! phoneflip never refuses a value a phone would take.
+//! Sources: Cisco's sample SIPDefaultGeneric.cnf and SIPConfigGeneric.cnf
+//! (their "New Parameters added in Release X" sections give the release,
+//! their comments the ranges and defaults; real copies are in the corpus,
+//! `dbaldree/SIPDefault.cnf` and `dbaldree/SIP0014638ADF5E.cnf`), the
+//! release notes as summarised in domain-facts.md, and the parameter
+//! appendix of Cisco's SIP administration guides (6.x/7.x, 8.x). Where a
+//! range is not established the type is kept loose (any text, any
+//! non-negative number) rather than invented, so that phoneflip never
+//! refuses a value a phone would take.
+//!
+//! Differences from domain-facts.md, noted: it lists `phone_label` and
+//! `lineN_displayname` without a release; Cisco's SIPConfigGeneric.cnf
+//! puts both under "New Parameters added in Release 2.0", which is what the
+//! table says. Rows whose first release the sources do not pin down
+//! (`since_known: false`) carry the release of the oldest administration
+//! guide known to document them; a phone on an older load is then warned
+//! about them, not refused.
 
 use std::fmt;
 
@@ -36,6 +48,8 @@ pub enum ParamType {
     DayOfWeek,
     /// A UDP port, 1–65535.
     Port,
+    /// Text of at most `max` characters (phone_prompt, phone_password).
+    Chars { max: usize },
 }
 
 /// One row of the table.
@@ -47,8 +61,13 @@ pub struct ParamSpec {
     pub default: Option<&'static str>,
     /// The first SIP release that reads it.
     pub since: Version,
-    /// `lineN_…`: one per line button, N from 1 to the model's line count.
+    /// `lineN_…` (or `proxyN_…`): one per line button, N from 1 to the
+    /// model's line count.
     pub per_line: bool,
+    /// Whether `since` is the release that introduced it (from a "New
+    /// Parameters added in Release" section or release notes), rather than
+    /// the oldest guide known to document it.
+    pub since_known: bool,
 }
 
 const fn v(major: u8, minor: u8) -> Version {
@@ -67,16 +86,31 @@ const fn p(
         default,
         since,
         per_line: false,
+        since_known: true,
     }
 }
 
-const fn line(name: &'static str) -> ParamSpec {
+/// A row whose first release is not pinned down (see the module docs).
+const fn doc(
+    name: &'static str,
+    ty: ParamType,
+    default: Option<&'static str>,
+    since: Version,
+) -> ParamSpec {
+    ParamSpec {
+        since_known: false,
+        ..p(name, ty, default, since)
+    }
+}
+
+const fn line(name: &'static str, since: Version) -> ParamSpec {
     ParamSpec {
         name,
         ty: ParamType::Text,
         default: None,
-        since: v(1, 0),
+        since,
         per_line: true,
+        since_known: true,
     }
 }
 
@@ -91,6 +125,7 @@ const R31: Version = v(3, 1);
 const R40: Version = v(4, 0);
 const R44: Version = v(4, 4);
 const R60: Version = v(6, 0);
+const R70: Version = v(7, 0);
 
 const WEEK: ParamType = Int { min: 1, max: 8 };
 const DAY: ParamType = Int { min: 0, max: 31 };
@@ -112,9 +147,12 @@ pub const PARAMS: &[ParamSpec] = &[
         Some("3600"),
         B1,
     ),
+    // `none` lets the far end choose: not in the 1.x sample's comment,
+    // but documented by the later guides and used in real files
+    // (klobes5/SIPDefault.cnf).
     p(
         "preferred_codec",
-        Choice(&["g711ulaw", "g711alaw", "g729a"]),
+        Choice(&["g711ulaw", "g711alaw", "g729a", "none"]),
         Some("g711ulaw"),
         B1,
     ),
@@ -132,13 +170,13 @@ pub const PARAMS: &[ParamSpec] = &[
     p("sip_retx", Uint, Some("10"), B1),
     p("sip_invite_retx", Uint, Some("6"), B1),
     p("timer_invite_expires", Uint, Some("180"), B1),
-    p("phone_label", Text, None, B1),
-    line("lineN_name"),
-    line("lineN_authname"),
-    line("lineN_password"),
-    line("lineN_displayname"),
-    line("lineN_shortname"),
-    // 2.0
+    line("lineN_name", B1),
+    line("lineN_authname", B1),
+    line("lineN_password", B1),
+    line("lineN_shortname", B1),
+    // 2.0 (SIPConfigGeneric.cnf: phone_label and lineN_displayname)
+    p("phone_label", Text, None, R20),
+    line("lineN_displayname", R20),
     p("language", Text, None, R20),
     p("messages_uri", Text, None, R20),
     p("dial_template", Text, None, R20),
@@ -206,8 +244,16 @@ pub const PARAMS: &[ParamSpec] = &[
     p("nat_received_processing", Bool, None, R22),
     p("outbound_proxy", Text, None, R22),
     p("outbound_proxy_port", Port, None, R22),
-    // 3.0, 3.1
+    // 3.0, 3.1 (phone_prompt, phone_password, user_info: SIPConfigGeneric.cnf)
     p("cnf_join_enable", Bool, None, R30),
+    p("phone_prompt", Chars { max: 15 }, Some("SIP Phone"), R30),
+    p("phone_password", Chars { max: 31 }, Some("cisco"), R30),
+    p(
+        "user_info",
+        Choice(&["none", "phone", "ip"]),
+        Some("none"),
+        R30,
+    ),
     p("semi_attended_transfer", Bool, None, R31),
     p("telnet_level", Int { min: 0, max: 2 }, None, R31),
     // 4.0
@@ -220,10 +266,45 @@ pub const PARAMS: &[ParamSpec] = &[
     p("dyn_dns_addr_2", Text, None, R40),
     p("dyn_tftp_addr", Text, None, R40),
     p("remote_party_id", Bool, None, R40),
+    // Per-line proxies: proxy1_… is the base row above; lines 2 to 6 may
+    // register elsewhere.
+    ParamSpec {
+        per_line: true,
+        since_known: false,
+        ..p("proxyN_address", Text, None, R40)
+    },
+    ParamSpec {
+        per_line: true,
+        since_known: false,
+        ..p("proxyN_port", Port, Some("5060"), R40)
+    },
     // 4.4, 6.0
     p("call_hold_ringback", Uint, None, R44),
     p("stutter_msg_waiting", Uint, None, R60),
     p("call_stats", Bool, None, R60),
+    // In the 6.x/7.x administration guide's parameter appendix; first
+    // release not pinned down.
+    doc("autocomplete", Bool, Some("1"), R60),
+    doc("call_waiting", Bool, Some("1"), R60),
+    doc(
+        "network_media_type",
+        Choice(&["auto", "full100", "half100", "full10", "half10"]),
+        Some("auto"),
+        R60,
+    ),
+    doc(
+        "network_port2_type",
+        Choice(&["hub/switch", "hub", "switch"]),
+        None,
+        R60,
+    ),
+    doc(
+        "timer_register_delta",
+        Int { min: 0, max: 32767 },
+        Some("5"),
+        R60,
+    ),
+    doc("transfer_onhook_enabled", Bool, Some("0"), R70),
 ];
 
 /// The parameters a SIP release reads (per-line ones once, as `lineN_…`).
@@ -236,6 +317,18 @@ pub const MAX_LINES: u8 = 6;
 
 /// The row for a parameter name, with the line number of a `lineN_…`.
 pub fn lookup(name: &str) -> Option<(&'static ParamSpec, Option<u8>)> {
+    // proxy1_… are base parameters; proxy2_… to proxy6_… per line.
+    if let Some(rest) = name.strip_prefix("proxy") {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        if digits > 0 && !rest.starts_with('0') && !rest.starts_with("1_") {
+            let n: u8 = rest[..digits].parse().ok()?;
+            let suffix = &rest[digits..];
+            return PARAMS
+                .iter()
+                .find(|s| s.per_line && s.name.strip_prefix("proxyN") == Some(suffix))
+                .map(|s| (s, Some(n)));
+        }
+    }
     if let Some(rest) = name.strip_prefix("line") {
         let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
         if digits > 0 {
@@ -246,7 +339,7 @@ pub fn lookup(name: &str) -> Option<(&'static ParamSpec, Option<u8>)> {
             let suffix = &rest[digits..];
             return PARAMS
                 .iter()
-                .find(|s| s.per_line && &s.name["lineN".len()..] == suffix)
+                .find(|s| s.per_line && s.name.strip_prefix("lineN") == Some(suffix))
                 .map(|s| (s, Some(n)));
         }
     }
@@ -305,6 +398,7 @@ impl ParamType {
             Month => int.is_some_and(|n| (1..=12).contains(&n)) || named(value, &MONTHS),
             DayOfWeek => int.is_some_and(|n| (1..=7).contains(&n)) || named(value, &DAYS),
             Port => int.is_some_and(|n| (1..=65535).contains(&n)),
+            Chars { max } => value.chars().count() <= max,
         }
     }
 
@@ -320,6 +414,7 @@ impl ParamType {
             Month => "a month, 1 to 12 or a name such as Mar or March".into(),
             DayOfWeek => "a weekday, 1 to 7 or a name such as Sun or Sunday".into(),
             Port => "a port number from 1 to 65535".into(),
+            Chars { max } => format!("text of at most {max} characters"),
         }
     }
 }
@@ -495,8 +590,13 @@ mod tests {
             }
             if s.per_line {
                 for n in 1..=MAX_LINES {
-                    let name = s.name.replace('N', &n.to_string());
-                    assert_eq!(lookup(&name).unwrap().1, Some(n));
+                    let name = s.name.replacen('N', &n.to_string(), 1);
+                    let (row, line) = lookup(&name).unwrap();
+                    if name.starts_with("proxy1_") {
+                        assert_eq!((row.name, line), (name.as_str(), None));
+                    } else {
+                        assert_eq!((row, line), (s, Some(n)));
+                    }
                 }
             } else {
                 assert_eq!(lookup(s.name).unwrap().0, s);

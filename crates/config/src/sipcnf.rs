@@ -19,6 +19,9 @@ pub struct SipCnf {
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct CnfLine {
     text: String,
+    /// The bytes of a line that is not UTF-8, kept as they are (only
+    /// [`SipCnf::parse_lossy`] keeps such lines).
+    raw: Option<Vec<u8>>,
     ending: Ending,
     entry: Option<Entry>,
 }
@@ -63,10 +66,12 @@ pub struct EntryRef<'a> {
 
 /// Why a line could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{file} line {line}: {problem}; {fix}")]
+#[error("{file} line {line}, column {column}: {problem}; {fix}")]
 pub struct SipCnfError {
     pub file: String,
     pub line: usize,
+    /// 1-based, in characters.
+    pub column: usize,
     pub problem: String,
     pub fix: String,
 }
@@ -88,8 +93,10 @@ fn is_key_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '_'
 }
 
-fn parse_line(text: &str) -> Result<Option<Entry>, (String, String)> {
+/// A line's entry, or (byte offset in the line, problem, fix).
+fn parse_line(text: &str) -> Result<Option<Entry>, (usize, String, String)> {
     let trimmed = text.trim_start_matches([' ', '\t']);
+    let indent = text.len() - trimmed.len();
     if trimmed.trim().is_empty() || trimmed.starts_with('#') || trimmed.starts_with(';') {
         return Ok(None);
     }
@@ -99,6 +106,7 @@ fn parse_line(text: &str) -> Result<Option<Entry>, (String, String)> {
     let key = &trimmed[..key_len];
     if key.is_empty() {
         return Err((
+            indent,
             format!("{:?} does not start with a parameter name", text.trim()),
             "write name: value, or start a comment with #".into(),
         ));
@@ -107,6 +115,7 @@ fn parse_line(text: &str) -> Result<Option<Entry>, (String, String)> {
     let rest = after_key.trim_start_matches([' ', '\t']);
     let Some(rest) = rest.strip_prefix(':') else {
         return Err((
+            indent + key_len,
             format!("parameter {key:?} has no colon"),
             format!("write it as {key}: value"),
         ));
@@ -117,6 +126,7 @@ fn parse_line(text: &str) -> Result<Option<Entry>, (String, String)> {
     if let Some(inner) = value_part.strip_prefix('"') {
         let Some(close) = inner.find('"') else {
             return Err((
+                vstart,
                 format!("the value of {key:?} opens a quote that is never closed"),
                 "add the closing \" at the end of the value".into(),
             ));
@@ -125,6 +135,7 @@ fn parse_line(text: &str) -> Result<Option<Entry>, (String, String)> {
         let after = inner[close + 1..].trim_start_matches([' ', '\t']);
         if !(after.is_empty() || after.starts_with(';') || after.starts_with('#')) {
             return Err((
+                text.len() - after.len(),
                 format!("text {after:?} follows the quoted value of {key:?}"),
                 "put everything inside the quotes, or make it a comment with ;".into(),
             ));
@@ -179,9 +190,24 @@ impl SipCnf {
         SipCnf::default()
     }
 
-    /// Parses a file; `file` names it in errors.
+    /// Parses a file; `file` names it in errors. The first bad line is
+    /// the error; [`SipCnf::parse_lossy`] reads past it.
     pub fn parse(file: &str, bytes: &[u8]) -> Result<SipCnf, SipCnfError> {
+        let (cnf, mut errors) = SipCnf::parse_lossy(file, bytes);
+        if errors.is_empty() {
+            Ok(cnf)
+        } else {
+            Err(errors.swap_remove(0))
+        }
+    }
+
+    /// Parses a file the way a phone reads it: a line it cannot read is
+    /// skipped (kept as text, so the file still writes back byte for
+    /// byte, but setting nothing), and every other line counts. Returns
+    /// the file and one error per bad line, in order.
+    pub fn parse_lossy(file: &str, bytes: &[u8]) -> (SipCnf, Vec<SipCnfError>) {
         let mut lines = Vec::new();
+        let mut errors = Vec::new();
         let mut rest = bytes;
         let mut n = 0;
         while !rest.is_empty() {
@@ -194,25 +220,49 @@ impl SipCnf {
                 None => (rest, Ending::None, &rest[rest.len()..]),
             };
             rest = next;
-            let text = std::str::from_utf8(raw).map_err(|_| SipCnfError {
-                file: file.into(),
-                line: n,
-                problem: "the line is not valid UTF-8 text".into(),
-                fix: "save the file as plain ASCII".into(),
-            })?;
-            let entry = parse_line(text).map_err(|(problem, fix)| SipCnfError {
-                file: file.into(),
-                line: n,
-                problem,
-                fix,
-            })?;
+            let text = match std::str::from_utf8(raw) {
+                Ok(t) => t,
+                Err(e) => {
+                    let column = 1 + String::from_utf8_lossy(&raw[..e.valid_up_to()])
+                        .chars()
+                        .count();
+                    errors.push(SipCnfError {
+                        file: file.into(),
+                        line: n,
+                        column,
+                        problem: "the line is not valid UTF-8 text".into(),
+                        fix: "save the file as plain ASCII".into(),
+                    });
+                    lines.push(CnfLine {
+                        text: String::from_utf8_lossy(raw).into_owned(),
+                        raw: Some(raw.to_vec()),
+                        ending,
+                        entry: None,
+                    });
+                    continue;
+                }
+            };
+            let entry = match parse_line(text) {
+                Ok(e) => e,
+                Err((at, problem, fix)) => {
+                    errors.push(SipCnfError {
+                        file: file.into(),
+                        line: n,
+                        column: 1 + text[..at].chars().count(),
+                        problem,
+                        fix: format!("{fix} (a phone skips this line)"),
+                    });
+                    None
+                }
+            };
             lines.push(CnfLine {
                 text: text.to_string(),
+                raw: None,
                 ending,
                 entry,
             });
         }
-        Ok(SipCnf { lines })
+        (SipCnf { lines }, errors)
     }
 
     /// Builds a file from parameters in order, one `key: value` per line.
@@ -229,7 +279,10 @@ impl SipCnf {
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::new();
         for l in &self.lines {
-            out.extend_from_slice(l.text.as_bytes());
+            match &l.raw {
+                Some(raw) => out.extend_from_slice(raw),
+                None => out.extend_from_slice(l.text.as_bytes()),
+            }
             out.extend_from_slice(l.ending.as_str().as_bytes());
         }
         out
@@ -260,6 +313,7 @@ impl SipCnf {
         let text = text.replace(['\r', '\n'], " ");
         self.lines.push(CnfLine {
             text: format!("# {text}"),
+            raw: None,
             ending: Ending::Lf,
             entry: None,
         });
@@ -277,6 +331,7 @@ impl SipCnf {
         let quoted = spelled.starts_with('"');
         self.lines.push(CnfLine {
             text,
+            raw: None,
             ending: Ending::Lf,
             entry: Some(Entry {
                 key: key.to_string(),
@@ -412,6 +467,27 @@ sync: 1";
         assert!(SipCnf::new().push("a b", "x").is_err());
     }
 
+    #[test]
+    fn a_bad_line_spoils_only_itself() {
+        let text = b"proxy1_address: 10.0.0.1\r\nbroken line here\r\nphone_label: \"x\r\nsync: 2\xff\nimage_version: P0S3-8-12-00";
+        let (cnf, errors) = SipCnf::parse_lossy("SIPDefault.cnf", text);
+        assert_eq!(cnf.to_bytes(), text);
+        assert_eq!(cnf.get("proxy1_address"), Some("10.0.0.1"));
+        assert_eq!(cnf.get("image_version"), Some("P0S3-8-12-00"));
+        assert_eq!(cnf.get("phone_label"), None);
+        let at: Vec<(usize, usize)> = errors.iter().map(|e| (e.line, e.column)).collect();
+        assert_eq!(at, vec![(2, 7), (3, 14), (4, 8)]);
+        assert!(
+            errors[0].to_string().contains("line 2, column 7"),
+            "{}",
+            errors[0]
+        );
+        assert_eq!(
+            SipCnf::parse("SIPDefault.cnf", text).unwrap_err(),
+            errors[0]
+        );
+    }
+
     fn line_strategy() -> impl Strategy<Value = String> {
         let ws = "[ \t]{0,2}";
         let key = "[a-z][a-z0-9_]{0,12}";
@@ -463,8 +539,10 @@ sync: 1";
         #[test]
         fn never_panics(b in proptest::collection::vec(any::<u8>(), 0..200)) {
             if let Ok(c) = SipCnf::parse("f", &b) {
-                prop_assert_eq!(c.to_bytes(), b);
+                prop_assert_eq!(c.to_bytes(), b.clone());
             }
+            let (c, _) = SipCnf::parse_lossy("f", &b);
+            prop_assert_eq!(c.to_bytes(), b);
         }
     }
 }

@@ -92,10 +92,12 @@ impl SyncInfo {
         loop {
             let (e, empty) = match reader.read_event() {
                 Err(e) => {
+                    let (line, column) =
+                        crate::xmldoc::line_col(bytes, reader.error_position() as usize);
                     return Err(fail(
-                        format!("malformed XML: {e}"),
-                        "write <IMAGE VERSION=\"*\" SYNC=\"2\"/>",
-                    ))
+                        format!("line {line}, column {column}: malformed XML: {e}"),
+                        "write <IMAGE VERSION=\"*\" SYNC=\"2\"/>; a phone that cannot read it does not reboot on check-sync",
+                    ));
                 }
                 Ok(Event::Eof) => break,
                 Ok(Event::Start(e)) => (e, false),

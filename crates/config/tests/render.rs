@@ -231,18 +231,33 @@ fn a_parameter_the_target_load_does_not_know_is_an_error_naming_it() {
         "{msg}"
     );
 
-    let t = sip_template(&[("proxy1_adress", "10.0.0.1")]);
-    let e = render(
+    // A name no release knows is not fatal: everything else is written,
+    // the name is reported with the closest known one.
+    let t = sip_template(&[("proxy1_adress", "10.0.0.1"), ("proxy_register", "1")]);
+    let files = render(
         &phone(Model::Cp7960),
         &t,
-        &RenderLoad::new(None, load("P0S3-8-12-00")),
+        &RenderLoad::new(Some(load("P0030801SR02")), load("P0S3-8-12-00")),
     )
-    .unwrap_err();
+    .unwrap();
+    let default = files.iter().find(|f| f.name == "SIPDefault.cnf").unwrap();
+    let cnf = SipCnf::parse("SIPDefault.cnf", &default.bytes).unwrap();
+    assert_eq!(cnf.get("proxy1_adress"), None);
+    assert_eq!(cnf.get("proxy_register"), Some("1"));
+    let note = default.note.as_deref().unwrap();
     assert!(
-        e.to_string().contains("proxy1_adress")
-            && e.to_string().contains("did you mean proxy1_address"),
-        "{e}"
+        note.contains("proxy1_adress") && note.contains("did you mean proxy1_address"),
+        "{note}"
     );
+    assert!(
+        String::from_utf8_lossy(&default.bytes)
+            .contains("# template \"office\" sets proxy1_adress, not written"),
+        "{}",
+        String::from_utf8_lossy(&default.bytes)
+    );
+    assert!(files
+        .iter()
+        .any(|f| f.name == "SEP002094D245CB.cnf.xml" || f.name == "XMLDefault.cnf.xml"));
 
     let t = sip_template(&[("tos_media", "9")]);
     let e = render(

@@ -8,6 +8,7 @@
 //! inputs ([`RenderInputs`]) but must not render, must not do network I/O,
 //! and must not decide conversions (that is `phoneflip-plan`).
 
+pub mod adopt;
 pub mod bat;
 pub mod bulk;
 pub mod csvread;

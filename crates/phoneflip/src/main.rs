@@ -62,6 +62,10 @@ enum Command {
     Bench(cmd::bench::Args),
     /// Compile gkdefault.txt to the binary gkdefault.cfg, as Cisco's `cfgfmt -tsip_ptag.dat IN OUT`.
     Cfgfmt(cmd::cfgfmt::Args),
+    /// Per file: what it is, whether it parses, what a phone does with it, whether it writes back byte for byte.
+    Check(cmd::check::Args),
+    /// Turn a hand-made TFTP root into inventory: templates from SIPDefault.cnf/XMLDefault.cnf.xml, phones from SIP<MAC>.cnf/SEP<MAC>.cnf.xml.
+    Adopt(cmd::adopt::Args),
 }
 
 /// Runs the command; a user error is printed as one message (its context
@@ -101,6 +105,8 @@ fn run() -> Result<()> {
         Command::Render(args) => cmd::render::run(args),
         Command::Bench(args) => cmd::bench::run(args),
         Command::Cfgfmt(args) => cmd::cfgfmt::run(args),
+        Command::Check(args) => cmd::check::run(args),
+        Command::Adopt(args) => cmd::adopt::run(args),
     }
 }
 

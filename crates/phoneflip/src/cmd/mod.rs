@@ -1,7 +1,9 @@
 //! One module per subcommand.
 
+pub mod adopt;
 pub mod bench;
 pub mod cfgfmt;
+pub mod check;
 pub mod dhcp;
 pub mod doctor;
 pub mod emulate;
