@@ -125,6 +125,8 @@ pub enum Check {
     LogStateError,
     LogConfigMissing,
     LogBootLoop,
+    LogImageRefused,
+    LogUnanswered,
     LogImageMissing,
     LogFileMissing,
     LogNameWhitespace,
