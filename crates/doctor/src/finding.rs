@@ -101,6 +101,7 @@ pub enum Check {
     Os79xxNameCase,
     Os79xxNotALoad,
     Os79xxWrongForm,
+    Os79xxNamesApplication,
     LoadWrongForm,
     LoadMissing,
     LoadFileCase,
