@@ -32,4 +32,4 @@ pub use log::{parse_log, ParsedLog, Transfer, TransferOutcome};
 pub use render::{render, render_applied, sort as sort_findings};
 pub use root::{read_root, Content, Root, RootError, RootFile, BACKUP_DIR};
 pub use scan::{check_dhcp, scan, Options, W210_LIMIT};
-pub use timeline::{diagnose, render_timeline, timelines, Timeline};
+pub use timeline::{diagnose, render_summary, render_timeline, timelines, Pattern, Timeline};

@@ -1,17 +1,25 @@
 //! TFTP server logs, read into transfers: the reference's log format (which
-//! phoneflip's own server writes too, see `phoneflip_tftp::log`) and
-//! tftpd-hpa's syslog lines.
+//! phoneflip's own server writes too, see `phoneflip_tftp::log`),
+//! tftpd-hpa's syslog lines, dnsmasq's TFTP lines (`--log-facility` file or
+//! syslog) and the bracketed format of the real log in the corpus
+//! (`julianhead/tftplog`).
 //!
 //! ```text
 //! Wed Nov 06 11:58:51 2002: Sending 'OS79XX.TXT' file to 10.1.1.1 in binary mode
 //! Wed Nov 06 11:58:51 2002: Successful.
 //! Nov  6 11:58:51 tftp in.tftpd[812]: RRQ from ::ffff:10.1.1.1 filename OS79XX.TXT
 //! Nov  6 11:58:51 tftp in.tftpd[812]: sending NAK (1, File not found) to ::ffff:10.1.1.1
+//! Dec  2 14:51:43 dnsmasq-tftp[12402]: sent /srv/tftp/OS79XX.TXT to 10.1.1.1
+//! Dec  2 14:51:43 dnsmasq-tftp[12402]: file /srv/tftp/SIP001122334455.cnf not found for 10.1.1.1
+//! [2021-07-03 10:03:20 +0000] 'SEP0011BB73AD61.cnf.xml' of type 'octet' is requested from 10.200.0.1:49841
+//! [2021-07-03 10:03:20 +0000] ⬆ Transfer of 'SEP0011BB73AD61.cnf.xml' finished.
+//! [2021-07-03 10:07:47 +0000] Connection timeout for 'SEP0011BB73AD61.cnf.xml'
 //! ```
 //!
 //! A log is user input: any line that is not one of these is counted and
 //! skipped, never an error.
 
+use std::collections::{HashMap, VecDeque};
 use std::fmt::Write as _;
 use std::net::IpAddr;
 
@@ -23,6 +31,10 @@ pub enum TransferOutcome {
     NotFound,
     /// The log's reason, e.g. `State Error`.
     Failed(String),
+    /// The server says the transfer ended but not whether the file was
+    /// found (the corpus log's "Transfer of 'X' finished." follows every
+    /// request, missing files included).
+    Ended,
 }
 
 /// One request for a file.
@@ -36,6 +48,16 @@ pub struct Transfer {
     /// Whether the log gave the year (syslog's classic format does not).
     pub has_year: bool,
     pub client: IpAddr,
+    /// The client's source port, when the log gives it: a phone resends an
+    /// unanswered request from the same port (every 4 s, about five
+    /// times), and a new attempt comes from a new one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    /// How many times the phone resent this same request (same port,
+    /// seconds apart) before it was answered or gave up; merged by
+    /// [`crate::timeline::timelines`].
+    #[serde(skip_serializing_if = "is_zero")]
+    pub resent: usize,
     /// The name as requested.
     pub file: String,
     /// An upload (WRQ) rather than a read.
@@ -45,6 +67,10 @@ pub struct Transfer {
     /// A line the server added about this request, such as phoneflip's
     /// `'X' not found, but 'x' exists: …`.
     pub note: Option<String>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// What a log held.
@@ -149,10 +175,35 @@ pub fn parse_log(text: &str) -> ParsedLog {
     let mut log = ParsedLog::default();
     // Index of the last transfer still waiting for its result line.
     let mut pending: Option<usize> = None;
+    // The bracketed format names only the file in its result lines: the
+    // oldest unfinished request for that name is the one that ended.
+    let mut unfinished: HashMap<String, VecDeque<usize>> = HashMap::new();
+    // dnsmasq logs absolute paths; its "TFTP root is DIR" line says what
+    // to strip.
+    let mut dnsmasq_root: Option<String> = None;
     for (i, raw) in text.split('\n').enumerate() {
         let line = raw.strip_suffix('\r').unwrap_or(raw);
         let n = i + 1;
         if line.trim().is_empty() {
+            continue;
+        }
+        if let Some((at, rest)) = bracket_prefix(line) {
+            if bracket_line(&mut log, &mut unfinished, rest, n, at) {
+                continue;
+            }
+            log.skipped += 1;
+            continue;
+        }
+        if let Some(msg) = dnsmasq_message(line) {
+            let at = syslog_time(line);
+            if let Some(root) = msg.strip_prefix("TFTP root is ") {
+                dnsmasq_root = Some(root.trim().to_string());
+                continue;
+            }
+            match dnsmasq_transfer(msg, dnsmasq_root.as_deref(), n, at) {
+                Some(t) => log.transfers.push(t),
+                None => log.skipped += 1,
+            }
             continue;
         }
         if let Some((at, rest)) = reference_prefix(line) {
@@ -229,6 +280,150 @@ pub fn parse_log(text: &str) -> ParsedLog {
     log
 }
 
+/// `[2021-07-03 10:03:20 +0000] rest` → (time as written, rest). The
+/// offset is not applied: like the other formats, times stay in the log's
+/// own zone.
+fn bracket_prefix(line: &str) -> Option<(i64, &str)> {
+    let body = line.strip_prefix('[')?;
+    let (stamp_text, rest) = body.split_once("] ")?;
+    let mut w = stamp_text.split_whitespace();
+    let date = w.next()?;
+    let time = w.next()?;
+    let mut d = date.split('-');
+    let y: i64 = d.next()?.parse().ok()?;
+    let m: u32 = d.next()?.parse().ok()?;
+    let day: u32 = d.next()?.parse().ok()?;
+    if !(1..=12).contains(&m) {
+        return None;
+    }
+    Some((stamp(y, m, day, hms(time)?)?, rest))
+}
+
+/// The text between the first pair of single quotes.
+fn quoted(s: &str) -> Option<&str> {
+    let start = s.find('\'')? + 1;
+    let len = s[start..].find('\'')?;
+    Some(&s[start..start + len])
+}
+
+/// One line of the bracketed format; false when it is none of its
+/// messages.
+fn bracket_line(
+    log: &mut ParsedLog,
+    unfinished: &mut HashMap<String, VecDeque<usize>>,
+    rest: &str,
+    line: usize,
+    at: i64,
+) -> bool {
+    const REQUESTED: &str = "' of type '";
+    if rest.starts_with('\'') {
+        // 'FILE' of type 'octet' is requested from IP:PORT
+        let Some(cut) = rest.rfind(REQUESTED) else {
+            return false;
+        };
+        let file = &rest[1..cut];
+        let Some((_, from)) = rest[cut..].rsplit_once(" is requested from ") else {
+            return false;
+        };
+        let Ok(sock) = from.trim().parse::<std::net::SocketAddr>() else {
+            return false;
+        };
+        let Some(client) = address(&sock.ip().to_string()) else {
+            return false;
+        };
+        log.transfers.push(Transfer {
+            line,
+            at: Some(at),
+            has_year: true,
+            client,
+            port: Some(sock.port()),
+            resent: 0,
+            file: file.to_string(),
+            write: false,
+            outcome: None,
+            note: None,
+        });
+        unfinished
+            .entry(file.to_string())
+            .or_default()
+            .push_back(log.transfers.len() - 1);
+        return true;
+    }
+    if let Some(after) = rest.strip_prefix("Connection timeout for ") {
+        let Some(file) = quoted(after) else {
+            return false;
+        };
+        if let Some(&i) = unfinished.get(file).and_then(|q| q.front()) {
+            log.transfers[i].outcome = Some(TransferOutcome::Failed("Connection timeout".into()));
+        }
+        return true;
+    }
+    if rest.contains("Transfer of '") && rest.trim_end().ends_with("finished.") {
+        let Some(file) = quoted(rest) else {
+            return false;
+        };
+        if let Some(i) = unfinished.get_mut(file).and_then(|q| q.pop_front()) {
+            let t = &mut log.transfers[i];
+            if t.outcome.is_none() {
+                t.outcome = Some(TransferOutcome::Ended);
+            }
+        }
+        return true;
+    }
+    // A resent request the server ignored while it served the first.
+    rest.starts_with("I'm already processing the request from ")
+}
+
+/// The message part of a dnsmasq TFTP line (`… dnsmasq-tftp[812]: msg`).
+fn dnsmasq_message(line: &str) -> Option<&str> {
+    let at = line.find("dnsmasq-tftp[")?;
+    let rest = &line[at..];
+    let close = rest.find("]: ")?;
+    Some(&rest[close + 3..])
+}
+
+/// `sent PATH to IP`, `file PATH not found for IP`, `failed sending PATH
+/// to IP`: dnsmasq writes one line per finished transfer, none per request.
+fn dnsmasq_transfer(
+    msg: &str,
+    root: Option<&str>,
+    line: usize,
+    at: Option<i64>,
+) -> Option<Transfer> {
+    let (path, client, outcome) = if let Some(r) = msg.strip_prefix("sent ") {
+        let (p, c) = r.rsplit_once(" to ")?;
+        (p, c, TransferOutcome::Success)
+    } else if let Some(r) = msg.strip_prefix("failed sending ") {
+        let (p, c) = r.rsplit_once(" to ")?;
+        (p, c, TransferOutcome::Failed("failed sending".into()))
+    } else if let Some(r) = msg.strip_prefix("file ") {
+        let (p, c) = r.rsplit_once(" not found for ")?;
+        (p, c, TransferOutcome::NotFound)
+    } else {
+        return None;
+    };
+    let file = match root.map(|r| r.trim_end_matches('/')) {
+        Some(r) if !r.is_empty() && path.starts_with(r) && path[r.len()..].starts_with('/') => {
+            &path[r.len() + 1..]
+        }
+        // Without its root line, the name after the last slash is what
+        // the phone asked for.
+        _ => phoneflip_config::filename::base_name(path),
+    };
+    Some(Transfer {
+        line,
+        at,
+        has_year: false,
+        client: address(client)?,
+        port: None,
+        resent: 0,
+        file: file.to_string(),
+        write: false,
+        outcome: Some(outcome),
+        note: None,
+    })
+}
+
 fn reference_request(rest: &str, line: usize, at: i64) -> Option<Transfer> {
     let (write, body) = if let Some(b) = rest.strip_prefix("Sending '") {
         (false, b)
@@ -245,6 +440,8 @@ fn reference_request(rest: &str, line: usize, at: i64) -> Option<Transfer> {
         at: Some(at),
         has_year: true,
         client: address(addr)?,
+        port: None,
+        resent: 0,
         file: file.to_string(),
         write,
         outcome: None,
@@ -277,6 +474,8 @@ fn tftpd_request(msg: &str, line: usize, at: Option<i64>, line_has_year: bool) -
         has_year: at.is_some() && line_has_year,
         at,
         client: address(addr)?,
+        port: None,
+        resent: 0,
         file: file.to_string(),
         write,
         outcome: None,
@@ -343,6 +542,8 @@ pub fn write_reference(transfers: &[Transfer]) -> String {
             Some(TransferOutcome::Failed(r)) => {
                 let _ = writeln!(o, "{time}: Failed ( {r} ).");
             }
+            // The reference's format has no line for "ended, result unknown".
+            Some(TransferOutcome::Ended) => {}
         }
     }
     o
@@ -445,6 +646,8 @@ Wed Nov 06 11:59:13 2002: Failed ( State Error ).
                 at: Some(at),
                 has_year: true,
                 client: IpAddr::from(ip),
+                port: None,
+                resent: 0,
                 note: (at % 3 == 0).then(|| {
                     format!(
                         "'{file}' not found, but '{}' exists",

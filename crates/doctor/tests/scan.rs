@@ -80,13 +80,14 @@ fn os79xx_bin_extension_is_stripped() {
         f.auto_fix,
         Some(Fix::Rewrite {
             file: "OS79XX.TXT".into(),
-            contents: "POS30203\n".into()
+            contents: "POS30203".into()
         })
     );
     fix_and_rescan(dir.path(), &findings, &opts, Check::Os79xxExtension);
+    // Exactly what render writes: the name, no line terminator.
     assert_eq!(
         fs::read(dir.path().join("OS79XX.TXT")).unwrap(),
-        b"POS30203\n"
+        b"POS30203"
     );
     let backups: Vec<_> = fs::read_dir(dir.path().join(".phoneflip-backup"))
         .unwrap()
@@ -155,7 +156,7 @@ fn os79xx_name_in_lower_case_is_upper_cased() {
     fix_and_rescan(dir.path(), &findings, &opts, Check::Os79xxNameCase);
     assert_eq!(
         fs::read(dir.path().join("OS79XX.TXT")).unwrap(),
-        b"POS30203\n"
+        b"POS30203"
     );
 }
 
@@ -191,8 +192,30 @@ fn load_named_in_os79xx_is_not_in_the_root() {
         ("P0S3-8-12-00.loads", b"x"),
         ("P0S3-8-12-00.sb2", b"x"),
     ]);
-    let f = one(&run(dir.path(), &Options::default()), Check::LoadMissing);
-    assert!(f.fix.contains("P003-8-12-00"), "{}", f.fix);
+    // The loader is there: only the name is wrong, and --fix writes it.
+    let findings = run(dir.path(), &Options::default());
+    assert!(
+        only(&findings, Check::LoadMissing).is_empty(),
+        "{findings:#?}"
+    );
+    let f = one(&findings, Check::Os79xxNamesApplication);
+    assert_eq!(
+        f.auto_fix,
+        Some(Fix::Rewrite {
+            file: "OS79XX.TXT".into(),
+            contents: "P003-8-12-00".into()
+        })
+    );
+    fix_and_rescan(
+        dir.path(),
+        &findings,
+        &Options::default(),
+        Check::Os79xxNamesApplication,
+    );
+    assert_eq!(
+        fs::read(dir.path().join("OS79XX.TXT")).unwrap(),
+        b"P003-8-12-00"
+    );
 }
 
 #[test]
@@ -600,7 +623,7 @@ fn misnamed_and_malformed_os79xx_is_renamed_then_rewritten() {
     );
     assert_eq!(
         fs::read(dir.path().join("OS79XX.TXT")).unwrap(),
-        b"POS30203\n"
+        b"POS30203"
     );
     assert!(!dir.path().join("Os79xx.txt").exists());
 }

@@ -19,6 +19,15 @@ impl Ctx<'_> {
         if os79 || default_image.is_some() || !xml.is_empty() {
             return;
         }
+        // A root-wide file that cannot be read already has its error, and
+        // may well name the load once fixed: no second error for it.
+        if self
+            .out
+            .iter()
+            .any(|f| f.check == Check::ConfigUnreadable && f.phone.is_none())
+        {
+            return;
+        }
         let named: HashSet<Mac> = phones
             .sip
             .iter()

@@ -34,8 +34,16 @@ impl<'a> Ctx<'a> {
                             "keep one file named exactly OS79XX.TXT and delete the other spellings"
                                 .into(),
                         );
+                        // To the phones the file is missing: as bad as no
+                        // OS79XX.TXT at all, an error only when --from says
+                        // a phone reads it.
+                        let severity = if self.os79xx_read() == Some(true) {
+                            Severity::Error
+                        } else {
+                            Severity::Warning
+                        };
                         self.push(
-                            Finding::new(Check::Os79xxFileCase, self.severity_for(found), section::SCCP_OLD_TO_SIP_OLD)
+                            Finding::new(Check::Os79xxFileCase, severity, section::SCCP_OLD_TO_SIP_OLD)
                                 .file(found)
                                 .symptom(Symptom::KeepsCurrentLoad)
                                 .problem(format!("the file is named {found}; the phones ask for OS79XX.TXT and the names are case sensitive"))
@@ -72,15 +80,14 @@ impl<'a> Ctx<'a> {
                 let cleaned = clean_os79xx(&bytes);
                 // Cleaned up, and the loader rather than a universal
                 // application: one rewrite fixes both.
-                let fix = cleaned.as_ref().map(|c| Fix::Rewrite {
-                    file: OS79XX_TXT.into(),
-                    contents: format!(
-                        "{}\n",
-                        c.parse::<LoadName>()
-                            .ok()
-                            .and_then(|l| universal_application_loader(&l))
-                            .map_or_else(|| c.clone(), |l| l.to_string())
-                    ),
+                // Written exactly as `render` writes OS79XX.TXT: the name,
+                // no line terminator.
+                let fix = cleaned.as_ref().and_then(|c| {
+                    let image = match c.parse::<LoadName>() {
+                        Ok(l) => ImageRef::Load(universal_application_loader(&l).unwrap_or(l)),
+                        Err(_) => c.parse::<ImageRef>().ok()?,
+                    };
+                    os79xx_rewrite(image)
                 });
                 for d in &e.defects {
                     self.os79xx_defect(&name, d, fix.clone());
@@ -96,8 +103,55 @@ impl<'a> Ctx<'a> {
             phone: None,
         };
         self.load_form(&named);
-        self.os79xx_load_present(&named);
+        // The reference's own examples put an application (POS3-07-1-00)
+        // in OS79XX.TXT, which works only where its .bin exists (in either
+        // spelling of the letter O / digit zero); otherwise the name must
+        // be the loader's.
+        let app_bin = named.image.load().is_some_and(|l| {
+            let s = l.as_str();
+            [
+                s.to_string(),
+                s.replacen("PO", "P0", 1),
+                s.replacen("P0", "PO", 1),
+            ]
+            .iter()
+            .any(|n| self.root.has(&format!("{n}.bin")))
+        });
+        if let Some(loader) = named
+            .image
+            .load()
+            .and_then(universal_application_loader)
+            .filter(|_| !app_bin)
+        {
+            self.os79xx_names_application(&named, &loader);
+            // What the phone must find is the loader.
+            let as_loader = Named {
+                image: ImageRef::Load(loader),
+                ..named.clone()
+            };
+            self.os79xx_load_present(&as_loader);
+        } else {
+            self.os79xx_load_present(&named);
+        }
         Some(named)
+    }
+
+    /// OS79XX.TXT naming a universal application (`P0S3-8-12-00`): a phone
+    /// on an older load fetches `P0S3-8-12-00.bin`, which no release has;
+    /// the SIP zip's own OS79XX.TXT names the loader (`P003-8-12-00`).
+    pub(super) fn os79xx_names_application(&mut self, n: &Named, loader: &LoadName) {
+        let app = n.image.as_str();
+        self.push(
+            Finding::new(Check::Os79xxNamesApplication, self.severity_for(&n.file), section::UNIVERSAL)
+                .file(&n.file)
+                .line(1)
+                .symptom(Symptom::ProtocolApplicationInvalid)
+                .problem(format!(
+                    "OS79XX.TXT names {app}, the universal application, instead of its loader {loader}: a phone on an older load fetches {app}.bin, which no release has (the OS79XX.TXT in the SIP zip always names the universal application loader)"
+                ))
+                .fix(format!("write only {loader} in OS79XX.TXT"))
+                .auto(os79xx_rewrite(ImageRef::Load(loader.clone()))),
+        );
     }
 
     /// A name that is no load, but has its `.bin` in the root and fits
@@ -121,6 +175,27 @@ impl<'a> Ctx<'a> {
                 && !(gk && r.protocol == Protocol::Sip && reads_gkdefault(r))
         });
         if !self.opts.from.is_empty() && !needed {
+            return;
+        }
+        // Without --from, a root that only names SCCP loads: old SCCP
+        // phones take their image from XMLDefault.cnf.xml / SEP<MAC>.cnf.xml
+        // (the boot table), so only SIP phones on 6.x and older, going back
+        // to SCCP, would miss it.
+        let sip_root = self.root.has(SIP_DEFAULT)
+            || self.root.files().iter().any(|f| {
+                matches!(
+                    super::files::phone_file(&f.name),
+                    Some((super::files::PhoneFileKind::Sip, _, _))
+                )
+            });
+        if self.opts.from.is_empty() && !sip_root {
+            self.push(
+                Finding::new(Check::Os79xxMissing, Severity::Info, section::SIP_OLD_TO_SCCP_OLD)
+                    .file(OS79XX_TXT)
+                    .symptom(Symptom::KeepsCurrentLoad)
+                    .problem("there is no OS79XX.TXT: SCCP phones do not need it, but a phone on SIP 6.x or older reaches SCCP only through it (or gkdefault.cfg for SIP 5.x/6.x)")
+                    .fix("nothing for an SCCP fleet; to bring SIP 4.x or older phones back to SCCP, create OS79XX.TXT holding only the SCCP image name, without .bin"),
+            );
             return;
         }
         let target = self
@@ -214,6 +289,15 @@ pub fn clean_os79xx(bytes: &[u8]) -> Option<String> {
         name = upper;
     }
     Some(name)
+}
+
+/// The rewrite of OS79XX.TXT to `image`, byte for byte what `render`
+/// writes ([`Os79xx::to_bytes`]).
+fn os79xx_rewrite(image: ImageRef) -> Option<Fix> {
+    Some(Fix::Rewrite {
+        file: OS79XX_TXT.into(),
+        contents: String::from_utf8(Os79xx::new(image).to_bytes()).ok()?,
+    })
 }
 
 /// The loader of a universal application (`P0S3-8-12-00` →

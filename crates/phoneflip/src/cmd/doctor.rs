@@ -12,8 +12,8 @@ use anyhow::{bail, Context, Result};
 use phoneflip_device::Mac;
 use phoneflip_doctor::{
     apply_fixes, check_dhcp, diagnose, parse_log, read_root, render, render_applied,
-    render_timeline, scan, sort_findings, timelines, DhcpView, Finding, Options, Severity,
-    Timeline,
+    render_summary, render_timeline, scan, sort_findings, timelines, DhcpView, Finding, Options,
+    Severity, Timeline,
 };
 use phoneflip_firmware::Release;
 
@@ -31,7 +31,9 @@ pub struct Args {
     #[arg(long)]
     pub json: bool,
     /// A TFTP server log to read (the reference's format, phoneflip's own,
-    /// or tftpd-hpa's syslog lines); repeatable.
+    /// tftpd-hpa's syslog lines, dnsmasq's TFTP lines, or the
+    /// "[date] 'FILE' of type 'octet' is requested from IP:PORT" format);
+    /// repeatable. Prints one line per phone naming its patterns.
     #[arg(long = "log", value_name = "FILE")]
     pub logs: Vec<PathBuf>,
     /// Print each phone's timeline from the logs.
@@ -127,7 +129,7 @@ pub fn run(args: Args) -> Result<()> {
         let log = parse_log(&String::from_utf8_lossy(&bytes));
         if log.transfers.is_empty() {
             eprintln!(
-                "warning: {} holds no line phoneflip recognises ({} lines skipped): expected the reference's \"Sending 'FILE' file to ADDR\" lines or tftpd-hpa's \"RRQ from ADDR filename FILE\" (run in.tftpd with --verbose)",
+                "warning: {} holds no line phoneflip recognises ({} lines skipped): expected the reference's \"Sending 'FILE' file to ADDR\" lines, tftpd-hpa's \"RRQ from ADDR filename FILE\" (run in.tftpd with --verbose), dnsmasq's \"sent PATH to ADDR\" or \"'FILE' of type 'octet' is requested from ADDR:PORT\"",
                 path.display(),
                 log.skipped
             );
@@ -142,7 +144,7 @@ pub fn run(args: Args) -> Result<()> {
             "root": args.root,
             "findings": findings,
             "fix": applied,
-            "timelines": if args.timeline { Some(&lines) } else { None },
+            "timelines": if args.timeline || !args.logs.is_empty() { Some(&lines) } else { None },
         });
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
@@ -153,6 +155,8 @@ pub fn run(args: Args) -> Result<()> {
             for t in &lines {
                 print!("{}", render_timeline(t));
             }
+        } else if !lines.is_empty() {
+            print!("{}", render_summary(&lines));
         }
         print!("{}", render(&findings));
     }
