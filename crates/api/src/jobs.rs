@@ -7,9 +7,9 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::Json;
 use phoneflip_device::Mac;
-use phoneflip_firmware::{LoadName, Release};
 use phoneflip_jobs::{
-    cancel, create_job, parse_rfc3339, Counts, Job, JobState, Query, Rollout, Schedule, Target,
+    cancel_and_restore, create_job, parse_rfc3339, Counts, Job, JobState, Query, Rollout, Schedule,
+    Target,
 };
 use serde::{Deserialize, Serialize};
 
@@ -60,18 +60,8 @@ fn store(s: &AppState) -> Result<std::sync::Arc<dyn phoneflip_jobs::JobStore>, A
 }
 
 fn target(to: &str) -> Result<Target, ApiError> {
-    if let Ok(r) = to.parse::<Release>() {
-        return Ok(Target::from_release(r));
-    }
-    let load: LoadName = to.parse().map_err(|e: phoneflip_firmware::LoadNameError| {
-        ApiError::BadRequest(format!(
-            "to: {e}; or write protocol:version such as sip:8.12"
-        ))
-    })?;
-    Ok(Target {
-        release: Release::new(load.protocol(), load.version()),
-        load,
-    })
+    to.parse::<Target>()
+        .map_err(|e| ApiError::BadRequest(format!("to: {e}")))
 }
 
 pub async fn list(State(s): State<AppState>) -> Result<Json<Vec<JobView>>, ApiError> {
@@ -125,9 +115,10 @@ pub async fn create(
     };
     let st = store(&s)?;
     let inv = s.inventory.clone();
+    let root = s.catalogue.clone();
     let macs = new.macs;
     let created = tokio::task::spawn_blocking(move || {
-        create_job(inv.as_ref(), st.as_ref(), job, macs.as_deref(), now)
+        create_job(inv.as_ref(), st.as_ref(), job, macs.as_deref(), &root, now)
     })
     .await
     .map_err(|e| ApiError::Internal(e.to_string()))?
@@ -149,8 +140,16 @@ pub async fn cancel_job(
         .map_err(|_| ApiError::BadRequest(format!("job id {id:?} is not a number")))?;
     let st = store(&s)?;
     let now = phoneflip_inventory::now_millis();
+    let inv = s.inventory.clone();
     let done = tokio::task::spawn_blocking(move || {
-        cancel(st.as_ref(), id, now, "cancelled through the API")
+        cancel_and_restore(
+            st.as_ref(),
+            inv.as_ref(),
+            id,
+            now,
+            "cancelled through the API",
+        )
+        .map(|(st, _)| st)
     })
     .await
     .map_err(|e| ApiError::Internal(e.to_string()))?
@@ -158,7 +157,9 @@ pub async fn cancel_job(
         phoneflip_jobs::CancelError::Store(phoneflip_jobs::StoreError::NotFound(_)) => {
             ApiError::NotFound(e.to_string())
         }
-        phoneflip_jobs::CancelError::Store(_) => ApiError::Internal(e.to_string()),
+        phoneflip_jobs::CancelError::Store(_) | phoneflip_jobs::CancelError::Restore(_) => {
+            ApiError::Internal(e.to_string())
+        }
         phoneflip_jobs::CancelError::Job(_) => ApiError::Conflict(e.to_string()),
     })?;
     Ok(Json(JobView::from(done)))

@@ -24,7 +24,14 @@ fn state() -> (AppState, Arc<dyn Inventory>) {
             inventory: inv.clone(),
             token: Some("s3cret".into()),
             metrics: Arc::new(Metrics::default()),
-            catalogue: Arc::new(Catalogue::builtin()),
+            // A root holding the SIP 8.12 release, as Cisco's zip has it.
+            catalogue: Arc::new(Catalogue::from_file_names([
+                "OS79XX.TXT",
+                "P0S3-8-12-00.loads",
+                "P0S3-8-12-00.sb2",
+                "P003-8-12-00.bin",
+                "P003-8-12-00.sbn",
+            ])),
             jobs: Some(Arc::new(phoneflip_jobs::MemoryJobStore::new())),
         },
         inv,
@@ -278,6 +285,14 @@ async fn jobs_are_created_listed_and_cancelled() {
     assert_eq!(v["phones"].as_array().unwrap().len(), 1);
     let (_, v, _) = call(&s, "GET", "/api/jobs", None, None).await;
     assert_eq!(v.as_array().unwrap().len(), 1);
+    // The phone belongs to that job: a second one is refused, naming it.
+    let (st, v, _) = call(&s, "POST", "/api/jobs", t, Some(&job)).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
+    let e = v["error"].as_str().unwrap();
+    assert!(
+        e.contains("0019AA000001") && e.contains(&format!("job {id}")),
+        "{e}"
+    );
     let (st, v, text) = call(&s, "POST", &format!("/api/jobs/{id}/cancel"), t, None).await;
     assert_eq!(st, StatusCode::OK, "{text}");
     assert_eq!(v["status"], "cancelled");
@@ -289,6 +304,29 @@ async fn jobs_are_created_listed_and_cancelled() {
     let (st, v, _) = call(&s, "POST", "/api/jobs", t, Some(&bad)).await;
     assert_eq!(st, StatusCode::BAD_REQUEST);
     assert!(v["error"].as_str().unwrap().contains("sip:8.12"), "{v}");
+    // Issue 13: `sip:8.100` panicked in the load name; now a 400.
+    let huge = json!({"description": "x", "template": "sip-hq", "to": "sip:8.100"}).to_string();
+    let (st, v, text) = call(&s, "POST", "/api/jobs", t, Some(&huge)).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{text}");
+    assert!(v["error"].as_str().unwrap().contains("below 100"), "{v}");
+    // Firmware that is not in the root: refused with the import command.
+    let absent = json!({"description": "x", "template": "sip-hq", "to": "sip:9.99"}).to_string();
+    let (st, v, text) = call(&s, "POST", "/api/jobs", t, Some(&absent)).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{text}");
+    let e = v["error"].as_str().unwrap();
+    assert!(
+        e.contains("P0S3-9-99-00") && e.contains("phoneflip firmware import"),
+        "{e}"
+    );
+    assert_eq!(
+        call(&s, "GET", "/api/jobs", None, None)
+            .await
+            .1
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 async fn phones_json(inv: &Arc<dyn Inventory>) -> Vec<u8> {

@@ -250,7 +250,8 @@ async fn a_job_resets_listening_sip_phones_with_check_sync_and_they_convert() {
         },
         created_ms: created,
     };
-    let id = create_job(inv.as_ref(), &store, job, None, created)
+    let catalogue = Provisioner::catalogue_of(&root).unwrap();
+    let id = create_job(inv.as_ref(), &store, job, None, &catalogue, created)
         .unwrap()
         .job
         .id;

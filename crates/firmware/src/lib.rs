@@ -16,5 +16,6 @@ pub use bundle::{BundleName, BundleNameError};
 pub use gk::{GkImage, GkImageError, GkVersionCode};
 pub use load::{
     other_model_family, ImageFile, ImageKind, LoadForm, LoadName, LoadNameError, Processor,
+    Unnameable,
 };
 pub use version::{Protocol, ProtocolError, Release, ReleaseError, Version, VersionError};

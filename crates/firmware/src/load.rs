@@ -66,6 +66,14 @@ pub enum LoadNameError {
     HasExtension { name: String, suggestion: String },
 }
 
+/// A release that no load name can spell (`sip:8.100`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{protocol}:{version} has no load name: load names hold each version number in two digits, so every number must be below 100 (e.g. sip:8.12, sccp:8.1(2)SR2)")]
+pub struct Unnameable {
+    pub protocol: Protocol,
+    pub version: Version,
+}
+
 impl LoadName {
     pub fn parse(name: &str) -> Result<LoadName, LoadNameError> {
         name.parse()
@@ -74,7 +82,20 @@ impl LoadName {
     /// The name Cisco gives this release's application image. SIP loads up
     /// to 7.x follow the reference's spelling (`POS30203`, `POS3-07-4-00`),
     /// 8.x the real files' (`P0S3-8-12-00`); SCCP and MGCP use the long form.
+    ///
+    /// Panics when a version number is 100 or more (see
+    /// [`Version::is_nameable`]); anything a person typed goes through
+    /// [`LoadName::try_canonical`] instead.
     pub fn canonical(protocol: Protocol, version: Version) -> LoadName {
+        LoadName::try_canonical(protocol, version).expect("a nameable version")
+    }
+
+    /// [`LoadName::canonical`], refusing versions no load name can spell
+    /// (`sip:8.100`: every field of a load name is two digits).
+    pub fn try_canonical(protocol: Protocol, version: Version) -> Result<LoadName, Unnameable> {
+        if !version.is_nameable() {
+            return Err(Unnameable { protocol, version });
+        }
         let maint = version.maint.unwrap_or(0);
         let raw = match protocol {
             Protocol::Sip if version.major < 3 => {
@@ -100,7 +121,11 @@ impl LoadName {
                 }
             }
         };
-        raw.parse().expect("canonical names always parse")
+        // Two digits per field always make a valid name (property test
+        // `canonical_names_denote_their_version`).
+        Ok(raw
+            .parse()
+            .expect("canonical names of nameable versions parse"))
     }
 
     /// The universal application loader shipped with a dashed SIP load

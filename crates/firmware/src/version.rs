@@ -95,6 +95,21 @@ pub struct VersionError {
 }
 
 impl Version {
+    /// Whether a load name can spell this version: load names hold each
+    /// number in two digits, so all must be below 100.
+    pub fn is_nameable(&self) -> bool {
+        [
+            Some(self.major),
+            Some(self.minor),
+            self.maint,
+            self.build,
+            self.sr,
+        ]
+        .into_iter()
+        .flatten()
+        .all(|n| n < 100)
+    }
+
     pub const fn new(major: u8, minor: u8) -> Version {
         Version {
             major,

@@ -19,13 +19,17 @@
 //! | `template` | name of a template (`phoneflip templates add`); its protocol must match the desired one |
 //! | `desired_protocol` | `sip` or `sccp` (also `mgcp`); may be left empty when `desired_load` is given |
 //! | `desired_load` | the application load the phone must run (`P0S3-8-12-00`, `P0030801SR02`), never the loader |
+//! | `current_load` | the load the phone runs today (`P0030801SR02`, `sccp:8.1(2)SR2`), as the call manager's LOAD INFORMATION: fills in what phoneflip has not yet seen; serve plans from it |
 //! | `overrides` | per-phone parameters over the template: `key=value;key=value`, `\;` and `\\` escape |
 //! | `lineN_name` | SIP user of line N (N = 1..6 on a 7960, 1..2 on a 7940); required if any other lineN_ cell is set |
 //! | `lineN_authname`, `lineN_password`, `lineN_displayname`, `lineN_shortname` | the line's credentials and labels |
 //!
 //! Export writes every column in the order above, so `import(export(db))`
-//! changes nothing. What phoneflip observed (the load a phone runs,
-//! auto-registration, times) is not in the file and an import keeps it.
+//! changes nothing. `current_load` is exported as the load phoneflip
+//! believes the phone runs; on import a cell fills it in only while
+//! phoneflip knows none (a load it saw the phone fetch and boot wins over
+//! a file; `phones set --current-load` overrides both), and an empty cell
+//! keeps it. Auto-registration and times are not in the file.
 //!
 //! `desired_load` also takes `protocol:version` (`sip:8.12`), read by the
 //! planner's parser so it means what it means to `plan` and `jobs`.
@@ -66,7 +70,7 @@ pub const MAX_LINES: u8 = 6;
 
 const LINE_FIELDS: [&str; 5] = ["name", "authname", "password", "displayname", "shortname"];
 
-const FIXED_COLUMNS: [&str; 10] = [
+const FIXED_COLUMNS: [&str; 11] = [
     "mac",
     "model",
     "description",
@@ -76,6 +80,7 @@ const FIXED_COLUMNS: [&str; 10] = [
     "template",
     "desired_protocol",
     "desired_load",
+    "current_load",
     "overrides",
 ];
 
@@ -343,7 +348,9 @@ fn parse_table(
 pub fn parse_desired_load(s: &str) -> Result<LoadName, String> {
     match s.parse::<Endpoint>() {
         Ok(Endpoint::Load(l)) => Ok(l),
-        Ok(Endpoint::Release(r)) => Ok(LoadName::canonical(r.protocol, r.version)),
+        Ok(Endpoint::Release(r)) => {
+            LoadName::try_canonical(r.protocol, r.version).map_err(|e| e.to_string())
+        }
         Err(e) => Err(format!(
             "{e}; write a load name (P0S3-8-12-00) or protocol:version (sip:8.12)"
         )),
@@ -483,6 +490,30 @@ fn parse_row(
         }
     }
     let target = desired_protocol.or_else(|| desired_load.as_ref().map(LoadName::protocol));
+    let current_cell = cell.get("current_load").trim();
+    let current_load = if current_cell.is_empty() {
+        None
+    } else {
+        match parse_desired_load(current_cell) {
+            Ok(l) if l.is_universal_loader() => {
+                row.err(
+                    "current_load",
+                    RowErrorKind::LoaderAsLoad,
+                    format!(
+                        "{l} is the universal application loader, which no phone runs; \
+                         write the application load it runs, e.g. {}",
+                        LoadName::canonical(Protocol::Sip, l.version())
+                    ),
+                );
+                None
+            }
+            Ok(l) => Some(l),
+            Err(e) => {
+                row.err("current_load", RowErrorKind::BadLoad, e);
+                None
+            }
+        }
+    };
 
     let template_cell = cell.get("template").trim();
     let template = if template_cell.is_empty() {
@@ -605,6 +636,7 @@ fn parse_row(
         lines,
         desired_protocol,
         desired_load,
+        observed_load: current_load,
         template,
         overrides,
         ..Phone::new(mac, model)
@@ -705,6 +737,10 @@ pub fn write_csv<W: Write>(phones: &[Phone], out: W) -> Result<(), csv::Error> {
                 .map(|x| x.to_string())
                 .unwrap_or_default(),
             p.desired_load
+                .as_ref()
+                .map(|l| l.as_str().to_string())
+                .unwrap_or_default(),
+            p.observed_load
                 .as_ref()
                 .map(|l| l.as_str().to_string())
                 .unwrap_or_default(),

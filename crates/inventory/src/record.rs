@@ -301,10 +301,13 @@ impl Phone {
                         }
                     })
                     .collect();
-                if p.observed_load.is_none() {
-                    p.observed_load = from.observed_load.clone();
-                }
             }
+        }
+        // Both files state the load the phone runs (phoneflip's
+        // `current_load`, the call manager's LOAD INFORMATION): it fills in
+        // what phoneflip has not seen; what it saw the phone boot wins.
+        if p.observed_load.is_none() {
+            p.observed_load = from.observed_load.clone();
         }
         p
     }

@@ -578,9 +578,6 @@ impl Inventory for SqliteInventory {
             };
             let (change, stored) = match old {
                 None => {
-                    if scope == ImportScope::AllAdminFields {
-                        new.observed_load = None;
-                    }
                     new.auto_registered = false;
                     new.created_ms = now;
                     new.updated_ms = now;

@@ -1,14 +1,20 @@
 //! Submitting a job (Bulk Administration's Find, template, Submit): checks
 //! everything a person can get wrong before anything is stored, so a bad
-//! request changes nothing.
+//! request changes nothing: the target parsed (see [`crate::Target`]), its
+//! firmware and that of every intermediate hop in the TFTP root, no phone
+//! owned by another active job, and each phone's route planned by the
+//! planner (the only definition of the reference's rules) so the job names
+//! the phones that go through an intermediate load.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use phoneflip_device::Mac;
+use phoneflip_firmware::LoadName;
 use phoneflip_inventory::Inventory;
+use phoneflip_plan::{plan, release_files, Catalogue, Endpoint};
 
-use crate::job::{Job, JobError, Millis};
-use crate::scheduler::JobState;
+use crate::job::{Job, JobError, JobId, Millis};
+use crate::scheduler::{JobState, PriorRecord};
 use crate::store::{JobStore, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +33,18 @@ pub enum CreateError {
     UnknownMacs(Vec<Mac>),
     #[error("the query finds no phones ({0}); loosen it, or check `phoneflip phones list`")]
     NothingSelected(String),
+    #[error("the TFTP root does not hold {load} ({release}): {} missing; import the release's bundle first (`phoneflip firmware import BUNDLE.zip --root TFTP_ROOT`), then create the job again", files.join(", "))]
+    FirmwareMissing {
+        release: String,
+        load: String,
+        files: Vec<String>,
+    },
+    #[error("{} phone(s) need an intermediate load whose firmware is not in the TFTP root: {}; import those bundles first (`phoneflip firmware import BUNDLE.zip --root TFTP_ROOT`)", .0.len(), .0.iter().map(|(m, hop, files)| format!("{m} via {hop} (missing {})", files.join(", "))).collect::<Vec<_>>().join("; "))]
+    HopFirmwareMissing(Vec<(Mac, String, Vec<String>)>),
+    #[error("{} phone(s) cannot reach the target: {}; leave them out of the job (--macs, or a narrower query)", .0.len(), .0.iter().map(|(m, why)| format!("{m}: {why}")).collect::<Vec<_>>().join("; "))]
+    Unreachable(Vec<(Mac, String)>),
+    #[error("{} phone(s) already belong to an active job: {}; cancel that job (phoneflip jobs cancel ID) or leave them out (--macs, or a narrower query)", .0.len(), .0.iter().map(|(m, id)| format!("{m} (job {id})")).collect::<Vec<_>>().join(", "))]
+    Owned(Vec<(Mac, JobId)>),
     #[error("reading the inventory: {0}")]
     Inventory(#[from] phoneflip_inventory::InventoryError),
     #[error(transparent)]
@@ -34,15 +52,26 @@ pub enum CreateError {
 }
 
 /// Validates `job`, selects its phones (its query, narrowed to `macs` when
-/// given) and stores it as pending.
+/// given) and stores it as pending. `root` is the catalogue of the TFTP
+/// root the phones boot from (`Catalogue::from_file_names`): the target's
+/// files and those of every intermediate hop must be in it.
 pub fn create_job(
     inventory: &dyn Inventory,
     store: &dyn JobStore,
     job: Job,
     macs: Option<&[Mac]>,
+    root: &Catalogue,
     now: Millis,
 ) -> Result<JobState, CreateError> {
     job.validate()?;
+    let missing = missing_files(root, &job.target.load);
+    if !missing.is_empty() {
+        return Err(CreateError::FirmwareMissing {
+            release: job.target.release.to_string(),
+            load: job.target.load.to_string(),
+            files: missing,
+        });
+    }
     let template = inventory
         .get_template(&job.template)?
         .ok_or_else(|| CreateError::NoTemplate(job.template.clone()))?;
@@ -70,8 +99,98 @@ pub fn create_job(
     if selected.is_empty() {
         return Err(CreateError::NothingSelected(describe(&job, macs)));
     }
-    let state = JobState::new(job, selected, now)?;
+    let owned = owners(store)?;
+    let taken: Vec<(Mac, JobId)> = selected
+        .iter()
+        .filter_map(|s| owned.get(&s.mac).map(|id| (s.mac, *id)))
+        .collect();
+    if !taken.is_empty() {
+        return Err(CreateError::Owned(taken));
+    }
+    let mut state = JobState::new(job, selected, now)?;
+    let target = state.job.target.load.clone();
+    let mut unreachable = Vec::new();
+    let mut hop_missing = Vec::new();
+    for entry in &mut state.phones {
+        let Some(phone) = inventory.get_phone(entry.mac)? else {
+            continue;
+        };
+        entry.prior = Some(PriorRecord::of(&phone));
+        let Some(current) = phone.observed_load.clone() else {
+            // Unknown: serve learns the generation from the phone's first
+            // requests (or its fleet default) and plans then.
+            continue;
+        };
+        if current.as_str() == target.as_str() {
+            continue;
+        }
+        match plan(
+            Endpoint::Load(current),
+            Endpoint::Load(target.clone()),
+            Some(phone.model),
+            root,
+        ) {
+            Err(e) => unreachable.push((entry.mac, e.to_string())),
+            Ok(p) => {
+                let through = p.hops.split_last().map_or(&[][..], |(_, t)| t);
+                for hop in through {
+                    let name = hop
+                        .to
+                        .load
+                        .as_deref()
+                        .and_then(|l| l.parse::<LoadName>().ok());
+                    let missing = match &name {
+                        Some(l) => missing_files(root, l),
+                        None => hop.files.clone(),
+                    };
+                    if !missing.is_empty() {
+                        hop_missing.push((entry.mac, hop.to.release.clone(), missing));
+                    }
+                    if let Some(l) = name {
+                        entry.via.push(l);
+                    }
+                }
+            }
+        }
+    }
+    if !unreachable.is_empty() {
+        return Err(CreateError::Unreachable(unreachable));
+    }
+    if !hop_missing.is_empty() {
+        return Err(CreateError::HopFirmwareMissing(hop_missing));
+    }
     Ok(store.create(state)?)
+}
+
+/// The files of `load`'s release (the planner's [`release_files`]) that
+/// the root does not hold; all of them for a catalogue tied to no root.
+fn missing_files(root: &Catalogue, load: &LoadName) -> Vec<String> {
+    release_files(load)
+        .into_iter()
+        .filter(|f| root.has_file(f) != Some(true))
+        .collect()
+}
+
+/// Which active job owns each phone: a phone belongs to an unfinished job
+/// until its own entry there is finished (converted or failed).
+fn owners(store: &dyn JobStore) -> Result<BTreeMap<Mac, JobId>, StoreError> {
+    let mut out = BTreeMap::new();
+    for id in store.active()? {
+        let Some(st) = store.load(id)? else { continue };
+        for p in st.phones.iter().filter(|p| !p.is_terminal()) {
+            out.entry(p.mac).or_insert(id);
+        }
+    }
+    Ok(out)
+}
+
+/// Phones whose plan goes through an intermediate load, with that route.
+pub fn intermediate_hops(st: &JobState) -> Vec<(Mac, &[LoadName])> {
+    st.phones
+        .iter()
+        .filter(|p| !p.via.is_empty())
+        .map(|p| (p.mac, p.via.as_slice()))
+        .collect()
 }
 
 fn describe(job: &Job, macs: Option<&[Mac]>) -> String {

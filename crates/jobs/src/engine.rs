@@ -358,12 +358,60 @@ pub fn cancel<S: JobStore + ?Sized>(
     Ok(st)
 }
 
+/// [`cancel`], then puts back what the job changed in the inventory: every
+/// phone the job pointed at its target and that has not converted gets
+/// its template, desired protocol and desired load from before the job
+/// (`PhoneEntry::prior`). A phone that converted keeps the new record (it
+/// runs the target; restoring would start a conversion back), and a record
+/// someone changed since the job set it is left alone. Returns the job and
+/// the phones restored; each restored phone's note says so.
+pub fn cancel_and_restore<S: JobStore + ?Sized>(
+    store: &S,
+    inventory: &dyn Inventory,
+    id: JobId,
+    now: Millis,
+    why: &str,
+) -> Result<(JobState, Vec<Mac>), CancelError> {
+    let mut st = cancel(store, id, now, why)?;
+    let set = crate::scheduler::PriorRecord::of_job(&st.job);
+    let mut restored = Vec::new();
+    for entry in &mut st.phones {
+        let Some(prior) = &entry.prior else { continue };
+        if entry.is_converted() || prior.same(&set) {
+            continue;
+        }
+        let Some(mut phone) = inventory.get_phone(entry.mac)? else {
+            continue;
+        };
+        if !crate::scheduler::PriorRecord::of(&phone).same(&set) {
+            continue;
+        }
+        prior.apply_to(&mut phone);
+        inventory.put_phone(&phone)?;
+        entry.note = Some(format!(
+            "job cancelled: record put back to desired load {}, template {}",
+            prior
+                .desired_load
+                .as_ref()
+                .map_or("none".to_string(), |l| l.to_string()),
+            prior.template.as_deref().unwrap_or("none")
+        ));
+        restored.push(entry.mac);
+    }
+    if !restored.is_empty() {
+        store.save(&st)?;
+    }
+    Ok((st, restored))
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum CancelError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
     Job(#[from] crate::job::JobError),
+    #[error("the job was cancelled, but putting its phones' records back failed: {0}; check them with `phoneflip phones show MAC`")]
+    Restore(#[from] phoneflip_inventory::InventoryError),
 }
 
 /// The real effects: records in the inventory, `sync` through the config
@@ -398,17 +446,9 @@ impl<B: SyncBumper> InventoryEffects<B> {
             .map_err(|e| e.to_string())?
             .ok_or_else(|| format!("{mac} is no longer in the inventory"))?;
         let line = phone.lines.first().map(|l| l.name.clone());
-        let want_template = Some(job.template.clone());
-        let want_protocol = Some(job.target.protocol());
-        let want_load = Some(job.target.load.clone());
-        if phone.template != want_template
-            || phone.desired_protocol != want_protocol
-            || phone.desired_load.as_ref().map(|l| l.as_str())
-                != want_load.as_ref().map(|l| l.as_str())
-        {
-            phone.template = want_template;
-            phone.desired_protocol = want_protocol;
-            phone.desired_load = want_load;
+        let want = crate::scheduler::PriorRecord::of_job(job);
+        if !crate::scheduler::PriorRecord::of(&phone).same(&want) {
+            want.apply_to(&mut phone);
             self.inventory
                 .put_phone(&phone)
                 .map_err(|e| e.to_string())?;

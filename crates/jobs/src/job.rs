@@ -209,11 +209,24 @@ pub struct Target {
 }
 
 impl Target {
-    /// The load Cisco names for the release (`sip:8.12` → `P0S3-8-12-00`).
-    pub fn from_release(release: Release) -> Target {
+    /// The load Cisco names for the release (`sip:8.12` → `P0S3-8-12-00`);
+    /// a release no load name can spell (`sip:8.100`) is refused.
+    pub fn from_release(release: Release) -> Result<Target, JobError> {
+        let load = LoadName::try_canonical(release.protocol, release.version).map_err(|e| {
+            JobError::BadTarget {
+                target: release.to_string(),
+                reason: e.to_string(),
+            }
+        })?;
+        Ok(Target { load, release })
+    }
+
+    /// A load name as the target, spelled as given (the phones compare
+    /// names byte for byte).
+    pub fn from_load(load: LoadName) -> Target {
         Target {
-            load: LoadName::canonical(release.protocol, release.version),
-            release,
+            release: Release::new(load.protocol(), load.version()),
+            load,
         }
     }
 
@@ -222,16 +235,23 @@ impl Target {
     }
 }
 
+/// `protocol:version` (`sip:8.12`) or a load name (`P0S3-8-12-00`), read by
+/// the planner's own parser so that a target means here what it means to
+/// `plan`; never panics on what a person typed.
 impl FromStr for Target {
     type Err = JobError;
     fn from_str(s: &str) -> Result<Self, JobError> {
-        let release: Release =
-            s.parse()
-                .map_err(|e: phoneflip_firmware::ReleaseError| JobError::BadTarget {
-                    target: s.to_string(),
-                    reason: e.to_string(),
-                })?;
-        Ok(Target::from_release(release))
+        let bad = |reason: String| JobError::BadTarget {
+            target: s.to_string(),
+            reason,
+        };
+        match s.parse::<phoneflip_plan::Endpoint>() {
+            Ok(phoneflip_plan::Endpoint::Release(r)) => Target::from_release(r),
+            Ok(phoneflip_plan::Endpoint::Load(l)) => Ok(Target::from_load(l)),
+            Err(e) => Err(bad(format!(
+                "{e}; write protocol:version (sip:8.12) or a load name (P0S3-8-12-00)"
+            ))),
+        }
     }
 }
 
@@ -463,5 +483,31 @@ mod tests {
         assert_eq!(t.load.as_str(), "P0030801SR02");
         let e = "sip".parse::<Target>().unwrap_err().to_string();
         assert!(e.contains("sip:8.12"), "{e}");
+        let t: Target = "P0S3-8-12-00".parse().unwrap();
+        assert_eq!(t.release.to_string(), "sip:8.12");
+    }
+
+    /// `--to sip:8.100` panicked in `LoadName::canonical`.
+    #[test]
+    fn unnameable_targets_are_refused_not_a_panic() {
+        for to in ["sip:8.100", "sccp:8.1(200)", "sccp:100.1", "sip:8.12.100"] {
+            match to.parse::<Target>() {
+                Err(JobError::BadTarget { target, reason }) => {
+                    assert_eq!(target, to);
+                    assert!(!reason.is_empty());
+                }
+                Ok(t) => panic!("{to} accepted as {}", t.load),
+                Err(e) => panic!("{to}: {e}"),
+            }
+        }
+        let e = "sip:8.100".parse::<Target>().unwrap_err().to_string();
+        assert!(e.contains("below 100"), "{e}");
+    }
+
+    proptest! {
+        #[test]
+        fn targets_never_panic(s in "(sip|sccp|mgcp):[0-9]{1,3}\\.[0-9]{1,3}(\\([0-9]{1,3}\\))?(SR[0-9]{1,3})?") {
+            let _ = s.parse::<Target>();
+        }
     }
 }

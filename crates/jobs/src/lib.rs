@@ -31,7 +31,7 @@ pub use job::{
 };
 pub use progress::{infer, Progress, Stage, TransferEvent, TransferOutcome, IMAGE_FAILURE_LIMIT};
 pub use scheduler::{
-    tick, Action, Counts, JobState, PhoneEntry, ResetMethod, ResetReport, Selected,
+    tick, Action, Counts, JobState, PhoneEntry, PriorRecord, ResetMethod, ResetReport, Selected,
 };
 pub mod autoreg;
 pub mod create;
@@ -42,10 +42,10 @@ pub mod store;
 pub mod time;
 
 pub use autoreg::{decide, plan_revert, AutoRegistration, Decision, RevertError, RevertPlan};
-pub use create::{create_job, CreateError};
+pub use create::{create_job, intermediate_hops, CreateError};
 pub use engine::{
-    cancel, next_sync, run, run_until, step, step_until, CancelError, Effects, EngineError,
-    EventSource, InventoryEffects, InventoryEvents, InventorySyncBumper, SyncBumper,
+    cancel, cancel_and_restore, next_sync, run, run_until, step, step_until, CancelError, Effects,
+    EngineError, EventSource, InventoryEffects, InventoryEvents, InventorySyncBumper, SyncBumper,
 };
 pub use notify::{send_check_sync, NotifyError};
 pub use sip::{CheckSyncNotify, NotifyOutcome, SipError, SipResponse, Timers};

@@ -65,6 +65,59 @@ pub struct PhoneEntry {
     /// A person must pull this phone's power: SCCP, or the NOTIFY failed.
     #[serde(default)]
     pub needs_power_cycle: bool,
+    /// The phone's record before the job pointed it at its target, so a
+    /// cancel can put back what the job changed; `None` for jobs created
+    /// before this was kept.
+    #[serde(default)]
+    pub prior: Option<PriorRecord>,
+    /// Loads the phone's plan passes through before the target (the
+    /// reference's intermediate hops, e.g. `POS30203` for SCCP 3.x to SIP
+    /// 4.x); empty for a direct hop or an unknown current load.
+    #[serde(default)]
+    pub via: Vec<LoadName>,
+}
+
+/// The fields of a phone's record a job changes (see
+/// `InventoryEffects::reset`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PriorRecord {
+    pub template: Option<String>,
+    pub desired_protocol: Option<Protocol>,
+    pub desired_load: Option<LoadName>,
+}
+
+impl PriorRecord {
+    pub fn of(phone: &phoneflip_inventory::Phone) -> PriorRecord {
+        PriorRecord {
+            template: phone.template.clone(),
+            desired_protocol: phone.desired_protocol,
+            desired_load: phone.desired_load.clone(),
+        }
+    }
+
+    /// What the job sets (see `InventoryEffects::reset`).
+    pub fn of_job(job: &Job) -> PriorRecord {
+        PriorRecord {
+            template: Some(job.template.clone()),
+            desired_protocol: Some(job.target.protocol()),
+            desired_load: Some(job.target.load.clone()),
+        }
+    }
+
+    /// Compared by spelling, as the phones compare load names.
+    pub fn same(&self, other: &PriorRecord) -> bool {
+        self.template == other.template
+            && self.desired_protocol == other.desired_protocol
+            && self.desired_load.as_ref().map(LoadName::as_str)
+                == other.desired_load.as_ref().map(LoadName::as_str)
+    }
+
+    /// Writes these fields into `phone`.
+    pub fn apply_to(&self, phone: &mut phoneflip_inventory::Phone) {
+        phone.template = self.template.clone();
+        phone.desired_protocol = self.desired_protocol;
+        phone.desired_load = self.desired_load.clone();
+    }
 }
 
 /// What carrying out a reset came to.
@@ -215,6 +268,8 @@ impl JobState {
                     reset_done: false,
                     note: None,
                     needs_power_cycle: false,
+                    prior: None,
+                    via: Vec::new(),
                     progress: if on_target {
                         Progress::already_converted(now)
                     } else {

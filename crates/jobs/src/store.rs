@@ -140,6 +140,11 @@ const MIGRATIONS: &[(i64, &str)] = &[
         2,
         "ALTER TABLE job_phones ADD COLUMN needs_power_cycle INTEGER NOT NULL DEFAULT 0;",
     ),
+    (
+        3,
+        "ALTER TABLE job_phones ADD COLUMN prior TEXT;
+         ALTER TABLE job_phones ADD COLUMN via TEXT;",
+    ),
 ];
 
 /// SQLite job store; may share the inventory's database file.
@@ -308,16 +313,26 @@ impl SqliteJobStore {
             let mut stmt = tx
                 .prepare_cached(
                     "INSERT INTO job_phones (job_id, position, mac, reset, batch, started_ms, ip,
-                        stage, progress, reset_done, note, needs_power_cycle)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                        stage, progress, reset_done, note, needs_power_cycle, prior, via)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
                      ON CONFLICT (job_id, mac) DO UPDATE SET position = ?2, reset = ?4,
                         batch = ?5, started_ms = ?6, ip = ?7, stage = ?8, progress = ?9,
-                        reset_done = ?10, note = ?11, needs_power_cycle = ?12",
+                        reset_done = ?10, note = ?11, needs_power_cycle = ?12, prior = ?13,
+                        via = ?14",
                 )
                 .map_err(|e| self.sql(e))?;
             for (i, p) in st.phones.iter().enumerate() {
                 let progress = serde_json::to_string(&p.progress)
                     .map_err(|e| self.corrupt(id, "phone progress", e))?;
+                let prior = match &p.prior {
+                    Some(r) => Some(
+                        serde_json::to_string(r)
+                            .map_err(|e| self.corrupt(id, "phone prior record", e))?,
+                    ),
+                    None => None,
+                };
+                let via = serde_json::to_string(&p.via)
+                    .map_err(|e| self.corrupt(id, "phone route", e))?;
                 stmt.execute(params![
                     id,
                     i as i64,
@@ -330,7 +345,9 @@ impl SqliteJobStore {
                     progress,
                     p.reset_done,
                     p.note,
-                    p.needs_power_cycle
+                    p.needs_power_cycle,
+                    prior,
+                    via
                 ])
                 .map_err(|e| self.sql(e))?;
             }
@@ -377,7 +394,7 @@ impl SqliteJobStore {
         let mut stmt = conn
             .prepare_cached(
                 "SELECT mac, reset, batch, started_ms, ip, progress, reset_done, note,
-                    needs_power_cycle
+                    needs_power_cycle, prior, via
                  FROM job_phones WHERE job_id = ?1 ORDER BY position",
             )
             .map_err(|e| self.sql(e))?;
@@ -391,6 +408,8 @@ impl SqliteJobStore {
             bool,
             Option<String>,
             bool,
+            Option<String>,
+            Option<String>,
         );
         let rows = stmt
             .query_map([id], |r| {
@@ -404,14 +423,27 @@ impl SqliteJobStore {
                     r.get(6)?,
                     r.get(7)?,
                     r.get(8)?,
+                    r.get(9)?,
+                    r.get(10)?,
                 ))
             })
             .map_err(|e| self.sql(e))?
             .collect::<std::result::Result<Vec<PhoneRow>, _>>()
             .map_err(|e| self.sql(e))?;
         let mut phones = Vec::with_capacity(rows.len());
-        for (mac, reset, batch, started_ms, ip, progress, reset_done, note, needs_power_cycle) in
-            rows
+        for (
+            mac,
+            reset,
+            batch,
+            started_ms,
+            ip,
+            progress,
+            reset_done,
+            note,
+            needs_power_cycle,
+            prior,
+            via,
+        ) in rows
         {
             let mac: Mac = mac.parse().map_err(|e| self.corrupt(id, "phone MAC", e))?;
             let reset =
@@ -425,6 +457,19 @@ impl SqliteJobStore {
             };
             let progress: Progress = serde_json::from_str(&progress)
                 .map_err(|e| self.corrupt(id, "phone progress", e))?;
+            let prior = match prior {
+                Some(s) => Some(
+                    serde_json::from_str(&s)
+                        .map_err(|e| self.corrupt(id, "phone prior record", e))?,
+                ),
+                None => None,
+            };
+            let via = match via {
+                Some(s) => {
+                    serde_json::from_str(&s).map_err(|e| self.corrupt(id, "phone route", e))?
+                }
+                None => Vec::new(),
+            };
             phones.push(PhoneEntry {
                 mac,
                 reset,
@@ -435,6 +480,8 @@ impl SqliteJobStore {
                 reset_done,
                 note,
                 needs_power_cycle,
+                prior,
+                via,
             });
         }
         Ok(Some(JobState {

@@ -196,7 +196,8 @@ async fn an_emulated_sip_phone_reboots_on_check_sync_and_converts() {
         },
         created_ms: T0,
     };
-    let st = create_job(inv.as_ref(), &store, job, None, T0).unwrap();
+    let catalogue = phoneflip_plan::Catalogue::from_file_names(base.keys());
+    let st = create_job(inv.as_ref(), &store, job, None, &catalogue, T0).unwrap();
     let events = InventoryEvents(inv.clone());
     let mut fx = InventoryEffects::new(inv.clone(), InventorySyncBumper(inv.clone()));
     fx.sip_port = sip_port;

@@ -174,7 +174,7 @@ async fn a_job_survives_a_restart_and_finishes() {
     let id;
     {
         let store = SqliteJobStore::open(&db).unwrap();
-        assert_eq!(store.schema_version().unwrap(), 2);
+        assert_eq!(store.schema_version().unwrap(), 3);
         let st = store
             .create(JobState::new(spec, selected, T0).unwrap())
             .unwrap();
@@ -369,7 +369,7 @@ fn a_version_1_job_database_is_migrated() {
         .unwrap();
     }
     let store = SqliteJobStore::open(&db).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 2);
+    assert_eq!(store.schema_version().unwrap(), 3);
     let st = store
         .create(
             JobState::new(

@@ -255,17 +255,9 @@ fn node_for_release(release: Release, catalogue: &Catalogue) -> Node {
     }
 }
 
-/// Whether a version can be written as a load name (two digits per field).
-fn nameable(v: &Version) -> bool {
-    [Some(v.major), Some(v.minor), v.maint, v.build, v.sr]
-        .into_iter()
-        .flatten()
-        .all(|n| n < 100)
-}
-
 fn resolve(end: &Endpoint, catalogue: &Catalogue) -> Result<Node, PlanError> {
     match end {
-        Endpoint::Release(r) if !nameable(&r.version) && catalogue.find(r).is_none() => {
+        Endpoint::Release(r) if !r.version.is_nameable() && catalogue.find(r).is_none() => {
             Err(PlanError::NoLoadName { release: *r })
         }
         Endpoint::Release(r) => Ok(node_for_release(*r, catalogue)),

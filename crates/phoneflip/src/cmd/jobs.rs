@@ -11,8 +11,8 @@ use phoneflip_device::{Mac, Model};
 use phoneflip_firmware::Protocol;
 use phoneflip_inventory::{now_millis, SqliteInventory};
 use phoneflip_jobs::{
-    cancel, create_job, format_rfc3339, parse_rfc3339, CurrentCriterion, Job, JobState, JobStore,
-    MacPattern, Query, Rollout, Schedule, SqliteJobStore, Stage, Target,
+    cancel_and_restore, create_job, format_rfc3339, parse_rfc3339, CurrentCriterion, Job, JobState,
+    JobStore, MacPattern, Query, Rollout, Schedule, SqliteJobStore, Stage, Target,
 };
 
 #[derive(clap::Args)]
@@ -68,9 +68,14 @@ pub struct CreateArgs {
     /// The template for the target protocol (see `phoneflip templates`).
     #[arg(long)]
     pub template: String,
-    /// Target protocol and version, e.g. sip:8.12 or sccp:8.1(2)SR2.
+    /// Target protocol and version, e.g. sip:8.12 or sccp:8.1(2)SR2, or a
+    /// load name such as P0S3-8-12-00.
     #[arg(long, value_name = "PROTOCOL:VERSION")]
     pub to: Target,
+    /// The TFTP root the phones boot from: the target's firmware (and that
+    /// of any intermediate hop) must be in it.
+    #[arg(long, value_name = "DIR", env = "PHONEFLIP_ROOT")]
+    pub root: PathBuf,
     /// Only phones of this model (7940 or 7960).
     #[arg(long)]
     pub model: Option<Model>,
@@ -133,7 +138,8 @@ pub enum JobsCommand {
         #[command(flatten)]
         db: JobsDb,
     },
-    /// Cancel a pending, scheduled or running job (phones already reset keep going).
+    /// Cancel a pending, scheduled or running job; phones it pointed at the
+    /// target that have not converted get their previous record back.
     Cancel {
         id: i64,
         #[command(flatten)]
@@ -148,6 +154,7 @@ pub fn run(args: Args) -> Result<()> {
                 description,
                 template,
                 to,
+                root,
                 model,
                 site,
                 tag,
@@ -197,9 +204,18 @@ pub fn run(args: Args) -> Result<()> {
                 },
                 created_ms: now,
             };
+            if !root.is_dir() {
+                bail!(
+                    "TFTP root {} is not a directory; pass the root `phoneflip serve` uses (--root DIR or PHONEFLIP_ROOT)",
+                    root.display()
+                );
+            }
+            let catalogue = phoneflip_provision::Provisioner::catalogue_of(&root)
+                .with_context(|| format!("reading the TFTP root {}", root.display()))?;
             let inv = db.inventory()?;
             let store = db.jobs()?;
-            let st = create_job(&inv, &store, job, macs.as_deref(), now)?;
+            let st = create_job(&inv, &store, job, macs.as_deref(), &catalogue, now)
+                .with_context(|| format!("TFTP root {}", root.display()))?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&st)?);
             } else {
@@ -216,6 +232,16 @@ pub fn run(args: Args) -> Result<()> {
                     st.job.target.load,
                     when(&st)
                 );
+                for (mac, via) in phoneflip_jobs::intermediate_hops(&st) {
+                    println!(
+                        "{mac} goes through an intermediate load first: {} -> {}",
+                        via.iter()
+                            .map(|l| l.as_str())
+                            .collect::<Vec<_>>()
+                            .join(" -> "),
+                        st.job.target.load
+                    );
+                }
                 if power > 0 {
                     println!(
                         "{power} of them run SCCP (or an unknown load): they cannot be reset from outside their call manager and will be listed for a power cycle when their batch starts"
@@ -311,15 +337,32 @@ pub fn run(args: Args) -> Result<()> {
         }
         JobsCommand::Cancel { id, db } => {
             let store = db.jobs()?;
-            let st = cancel(&store, id, now_millis(), "cancelled from the command line")
-                .with_context(|| format!("cannot cancel job {id}"))?;
+            let inv = db.inventory()?;
+            let (st, restored) = cancel_and_restore(
+                &store,
+                &inv,
+                id,
+                now_millis(),
+                "cancelled from the command line",
+            )
+            .with_context(|| format!("cannot cancel job {id}"))?;
             let c = st.counts();
             println!(
-                "job {id} cancelled: {} converted, {} failed, {} phone(s) left as they were",
+                "job {id} cancelled: {} converted, {} failed, {} phone(s) not finished",
                 c.converted,
                 c.failed,
                 c.waiting + c.in_progress
             );
+            if !restored.is_empty() {
+                println!(
+                    "records put back as they were before the job (desired load, template): {}",
+                    restored
+                        .iter()
+                        .map(|m| m.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            }
         }
     }
     Ok(())
