@@ -33,7 +33,7 @@ fn parse_auth(header: &'static str, value: &str) -> Result<(String, AuthParams),
     };
     let value = value.trim();
     let (scheme, rest) = value
-        .split_once(|c: char| c == ' ' || c == '\t')
+        .split_once([' ', '\t'])
         .unwrap_or((value, ""));
     if !is_token(scheme) {
         return Err(bad(
