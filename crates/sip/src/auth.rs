@@ -32,9 +32,7 @@ fn parse_auth(header: &'static str, value: &str) -> Result<(String, AuthParams),
         why,
     };
     let value = value.trim();
-    let (scheme, rest) = value
-        .split_once([' ', '\t'])
-        .unwrap_or((value, ""));
+    let (scheme, rest) = value.split_once([' ', '\t']).unwrap_or((value, ""));
     if !is_token(scheme) {
         return Err(bad(
             "no authentication scheme (`Digest`) before the parameters",
