@@ -113,6 +113,9 @@ pub enum Heard {
     },
     /// An ACK, or a response: nothing to answer.
     Silent { what: String },
+    /// Taken by the phone's user agent ([`crate::ua`]): a response to its
+    /// REGISTER, INVITE or BYE, or a request of one of its calls.
+    Dialog { what: String },
     /// Not SIP, or a request without a Via to answer along.
     Dropped { why: String },
 }

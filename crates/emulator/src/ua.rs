@@ -362,6 +362,20 @@ impl UserAgent {
         }
     }
 
+    /// Keeps `agent` (and what it remembers answering) for requests
+    /// outside calls: a phone rebuilt after a reboot must still not act
+    /// twice on a NOTIFY resent across the reboot.
+    pub fn with_agent(mut self, agent: Agent) -> UserAgent {
+        self.agent = agent;
+        self
+    }
+
+    /// The out-of-dialog agent, to carry over into the next boot's user
+    /// agent.
+    pub fn into_agent(self) -> Agent {
+        self.agent
+    }
+
     pub fn config(&self) -> &UaConfig {
         &self.cfg
     }
@@ -588,11 +602,21 @@ impl UserAgent {
     pub fn handle(&mut self, now: Duration, datagram: &[u8], from: SocketAddr) -> Output {
         let mut out = Output::default();
         if let Ok(resp) = Response::parse(datagram) {
-            self.on_response(now, resp, &mut out);
+            let what = format!("{} {}", resp.status, resp.reason);
+            out.heard = Some(if self.on_response(now, resp, &mut out) {
+                Heard::Dialog { what }
+            } else {
+                Heard::Silent {
+                    what: "a SIP response".into(),
+                }
+            });
             return out;
         }
         if let Ok(req) = Request::parse(datagram) {
             if self.on_request(now, &req, from, &mut out) {
+                out.heard = Some(Heard::Dialog {
+                    what: req.method.clone(),
+                });
                 return out;
             }
         }
@@ -604,14 +628,15 @@ impl UserAgent {
         out
     }
 
-    fn on_response(&mut self, now: Duration, resp: Response, out: &mut Output) {
+    /// Whether the response belonged to one of our transactions or calls.
+    fn on_response(&mut self, now: Duration, resp: Response, out: &mut Output) -> bool {
         let Some(branch) = resp
             .headers
             .top_via()
             .ok()
             .and_then(|v| v.branch().map(str::to_string))
         else {
-            return;
+            return false;
         };
         let Some(pos) = self.txs.iter().position(|t| t.branch == branch) else {
             // A 200 OK to an INVITE retransmitted after the transaction
@@ -619,9 +644,10 @@ impl UserAgent {
             if resp.status / 100 == 2 {
                 if let Some(c) = self.call_of(&resp) {
                     self.send_ack_2xx(c, &resp, out);
+                    return true;
                 }
             }
-            return;
+            return false;
         };
         if resp.is_provisional() {
             self.txs[pos].proceeding = true;
@@ -630,7 +656,7 @@ impl UserAgent {
                     self.calls[c].state = CallState::Ringing;
                 }
             }
-            return;
+            return true;
         }
         let tx = self.txs.remove(pos);
         match tx.for_ {
@@ -638,6 +664,7 @@ impl UserAgent {
             TxFor::Invite(c) => self.on_invite_final(now, c, &resp, out),
             TxFor::Bye(c) => self.calls[c].state = CallState::Ended { by_us: true },
         }
+        true
     }
 
     fn on_register_final(&mut self, now: Duration, i: usize, resp: &Response, out: &mut Output) {

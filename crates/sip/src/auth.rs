@@ -314,6 +314,12 @@ fn md5_hex(s: &str) -> String {
     d.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// `HA1 = MD5(username:realm:password)` in hex (RFC 2617 §3.2.2.2): what a
+/// registrar stores instead of the password (Kamailio's `ha1` column).
+pub fn ha1(username: &str, realm: &str, password: &str) -> String {
+    md5_hex(&format!("{username}:{realm}:{password}"))
+}
+
 impl Credentials {
     /// Reads an `Authorization` value. Everything RFC 2617 requires
     /// (username, realm, nonce, uri, response) must be there.
@@ -357,7 +363,7 @@ impl Credentials {
     /// `MD5(HA1:nonce:HA2)`, where `HA1 = MD5(user:realm:password)` and
     /// `HA2 = MD5(method:uri)`.
     pub fn expected(&self, method: &str, password: &str) -> String {
-        let ha1 = md5_hex(&format!("{}:{}:{}", self.username, self.realm, password));
+        let ha1 = ha1(&self.username, &self.realm, password);
         let ha2 = md5_hex(&format!("{method}:{}", self.uri));
         match (&self.qop, &self.cnonce, self.nc) {
             (Some(qop), Some(cnonce), Some(nc)) => md5_hex(&format!(
