@@ -51,6 +51,8 @@ enum Command {
     Bench(cmd::bench::Args),
     /// Compile gkdefault.txt to the binary gkdefault.cfg, as Cisco's `cfgfmt -tsip_ptag.dat IN OUT`.
     Cfgfmt(cmd::cfgfmt::Args),
+    /// The PBX side: `pbx export --for kamailio|asterisk|freeswitch` writes the lines' SIP accounts.
+    Pbx(cmd::pbx::Args),
 }
 
 /// Runs the command; a user error is printed as one message (its context
@@ -92,6 +94,7 @@ fn run() -> Result<()> {
         Command::Rehearse(args) => cmd::rehearse::run(args),
         Command::Jobs(args) => cmd::jobs::run(args),
         Command::Phones(args) => cmd::phones::run(args),
+        Command::Pbx(args) => cmd::pbx::run(args),
         Command::Templates(args) => cmd::templates::run(args),
         Command::Render(args) => cmd::render::run(args),
         Command::Bench(args) => cmd::bench::run(args),

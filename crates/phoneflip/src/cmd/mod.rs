@@ -8,6 +8,7 @@ pub mod emulate;
 pub mod firmware;
 pub mod jobs;
 pub mod name;
+pub mod pbx;
 pub mod phones;
 pub mod plan;
 pub mod rehearse;
