@@ -7,7 +7,9 @@
 //!
 //! [`boot`] runs one boot; [`live`] (and [`LivePhone`] on its own task)
 //! keeps a phone up afterwards with a real SIP UDP endpoint, so a server
-//! can reset it with a check-sync NOTIFY as it would a real phone.
+//! can reset it with a check-sync NOTIFY as it would a real phone, and
+//! its user agent ([`crate::ua`]) registers its lines with the proxy its
+//! files name and places and answers calls ([`Command`]).
 
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -17,11 +19,12 @@ use std::time::{Duration, Instant};
 use phoneflip_firmware::Protocol;
 use phoneflip_tftp::client::{self, FetchOptions};
 use tokio::net::UdpSocket;
-use tokio::sync::{oneshot, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::phone::{Phone, PhoneState};
 use crate::run::{FetchError, Outcome, Report, Run, Step};
 use crate::sip::{Agent, Heard};
+use crate::ua::{CallError, CallId, CallStatus, LineStatus, Registration, UaConfig, UserAgent};
 
 /// Fetches one file for a phone.
 pub trait Fetcher: Send + Sync {
@@ -195,6 +198,49 @@ pub struct LiveStatus {
     pub reboots: u32,
     /// check-sync NOTIFYs answered 200 OK and acted on.
     pub check_syncs: u32,
+    /// Every configured line's registration (empty before a SIP boot).
+    pub lines: Vec<LineStatus>,
+    /// Calls placed or answered since the last boot.
+    pub calls: Vec<CallStatus>,
+    /// Why the phone's files do not let it register at all (no
+    /// `proxy1_address`, …), when they do not.
+    pub ua_error: Option<String>,
+}
+
+impl LiveStatus {
+    /// Whether every configured line is registered (and there is one).
+    pub fn all_registered(&self) -> bool {
+        !self.lines.is_empty()
+            && self
+                .lines
+                .iter()
+                .all(|l| matches!(l.registration, Registration::Registered { .. }))
+    }
+
+    /// Whether every line has a verdict: registered, failed or disabled.
+    pub fn registration_settled(&self) -> bool {
+        self.ua_error.is_some()
+            || (self.outcome.is_some()
+                && self
+                    .lines
+                    .iter()
+                    .all(|l| !matches!(l.registration, Registration::Trying)))
+    }
+}
+
+/// What a test or `rehearse` asks a live phone to do.
+#[derive(Debug)]
+pub enum Command {
+    /// Call `user` (at the proxy's domain) from line `line`.
+    Call {
+        line: u8,
+        user: String,
+        reply: oneshot::Sender<Result<CallId, CallError>>,
+    },
+    HangUp {
+        call: CallId,
+        reply: oneshot::Sender<Result<(), CallError>>,
+    },
 }
 
 /// A live phone's whole life: every boot's transcript in one, and its SIP
@@ -271,6 +317,17 @@ fn publish(
     listening: Option<SocketAddr>,
     check_syncs: u32,
 ) {
+    publish_ua(status, run, listening, check_syncs, None, None)
+}
+
+fn publish_ua(
+    status: &watch::Sender<LiveStatus>,
+    run: &Run,
+    listening: Option<SocketAddr>,
+    check_syncs: u32,
+    ua: Option<&UserAgent>,
+    ua_error: Option<&str>,
+) {
     let outcome = match run.phone().state() {
         PhoneState::Stable(s) => Some(Outcome::Stable(s.clone())),
         PhoneState::Failed(f) => Some(Outcome::Failed(f.clone())),
@@ -281,36 +338,57 @@ fn publish(
         outcome,
         reboots: run.phone().reboots(),
         check_syncs,
+        lines: ua.map(UserAgent::lines).unwrap_or_default(),
+        calls: ua.map(UserAgent::calls).unwrap_or_default(),
+        ua_error: ua_error.map(str::to_string),
     });
 }
 
 /// Keeps a booted phone up until `stop` resolves: the second half of
 /// [`live`].
 pub async fn stay(
-    mut run: Run,
+    run: Run,
     fetcher: &impl Fetcher,
     opts: &DriveOptions,
     sip: &SipOptions,
     stop: impl Future<Output = ()>,
     status: &watch::Sender<LiveStatus>,
 ) -> Result<LiveReport, LiveError> {
+    stay_with(run, fetcher, opts, sip, stop, status, None).await
+}
+
+/// [`stay`], also taking [`Command`]s (place a call, hang up).
+///
+/// After every SIP boot the phone's user agent ([`crate::ua`]) is built
+/// from the files it just read and registers its lines (when
+/// `proxy_register` is 1); its timers run on real time, since a real
+/// registrar is on the other side.
+pub async fn stay_with(
+    mut run: Run,
+    fetcher: &impl Fetcher,
+    opts: &DriveOptions,
+    sip: &SipOptions,
+    stop: impl Future<Output = ()>,
+    status: &watch::Sender<LiveStatus>,
+    mut commands: Option<mpsc::UnboundedReceiver<Command>>,
+) -> Result<LiveReport, LiveError> {
     tokio::pin!(stop);
     let mac = run.phone().config().mac.to_string();
-    let mut agent = Agent::new(&mac);
     let mut log = Vec::new();
     let mut check_syncs = 0;
-    let publish = |run: &Run, listening: Option<SocketAddr>, check_syncs: u32| {
-        publish(status, run, listening, check_syncs)
-    };
     let mut sock: Option<UdpSocket> = None;
     let mut heard_up_to = run.phone().reboots();
     let mut buf = vec![0u8; 65_535];
+    let t0 = Instant::now();
+    // The user agent of the current boot, rebuilt after every reboot.
+    let mut ua: Option<(u32, UserAgent)> = None;
+    let mut ua_error: Option<String> = None;
     loop {
         let on_sip =
             matches!(run.phone().state(), PhoneState::Stable(s) if s.protocol == Protocol::Sip);
         if !on_sip {
             // Failed, or on SCCP/MGCP: nothing will reach it any more.
-            publish(&run, None, check_syncs);
+            publish(status, &run, None, check_syncs);
             stop.as_mut().await;
             break;
         }
@@ -330,37 +408,128 @@ pub async fn stay(
             while s.try_recv_from(&mut buf).is_ok() {}
             heard_up_to = run.phone().reboots();
         }
-        publish(&run, Some(addr), check_syncs);
+        let boot = run.phone().reboots();
+        if ua.as_ref().is_none_or(|(b, _)| *b != boot) {
+            let seed = format!("{mac}{boot}t{}", t0.elapsed().as_micros());
+            let agent = match ua.take() {
+                Some((_, old)) => old.into_agent(),
+                None => Agent::new(&mac),
+            };
+            match UaConfig::from_files(&run.phone().sip_files()) {
+                Ok(cfg) => {
+                    let mut agent = UserAgent::new(cfg, addr, &seed).with_agent(agent);
+                    let out = agent.start(t0.elapsed());
+                    send_all(s, &mac, &out.send).await;
+                    ua = Some((boot, agent));
+                    ua_error = None;
+                }
+                Err(e) => {
+                    // No proxy: the phone still answers NOTIFY and OPTIONS.
+                    let cfg = UaConfig {
+                        proxy: addr,
+                        domain: addr.ip().to_string(),
+                        register: false,
+                        expires: 3600,
+                        t1: Duration::from_millis(500),
+                        lines: Vec::new(),
+                    };
+                    ua = Some((boot, UserAgent::new(cfg, addr, &seed).with_agent(agent)));
+                    ua_error = Some(e.to_string());
+                }
+            }
+        }
+        let Some((_, agent)) = ua.as_mut() else { break };
+        publish_ua(
+            status,
+            &run,
+            Some(addr),
+            check_syncs,
+            Some(agent),
+            ua_error.as_deref(),
+        );
         let idle_since = Instant::now();
-        let (n, from) = tokio::select! {
+        let deadline = agent.next_deadline();
+        let sleep = async {
+            match deadline {
+                Some(d) => tokio::time::sleep(d.saturating_sub(t0.elapsed())).await,
+                None => std::future::pending().await,
+            }
+        };
+        let command = async {
+            match commands.as_mut() {
+                Some(rx) => rx.recv().await,
+                None => std::future::pending().await,
+            }
+        };
+        let got = tokio::select! {
             _ = &mut stop => break,
+            _ = sleep => None,
+            c = command => {
+                match c {
+                    Some(c) => Some(Err(c)),
+                    None => { commands = None; None }
+                }
+            }
             r = s.recv_from(&mut buf) => match r {
-                Ok(x) => x,
+                Ok(x) => Some(Ok(x)),
                 // An ICMP error from an earlier reply: nothing to read.
                 Err(_) => continue,
             },
         };
         run.idle(idle_since.elapsed());
-        let reply = agent.handle(&buf[..n], from);
-        let answered = reply
-            .send
-            .as_ref()
-            .and_then(|b| crate::sip::Response::parse(b).ok().map(|r| r.status));
-        if let Some(bytes) = &reply.send {
-            if let Err(e) = s.send_to(bytes, from).await {
-                tracing::debug!(%mac, %from, error = %e, "SIP answer not sent");
+        let now = t0.elapsed();
+        let (n, from) = match got {
+            None => {
+                let out = agent.tick(now);
+                send_all(s, &mac, &out.send).await;
+                continue;
             }
-        }
-        let check_sync = matches!(reply.heard, Heard::CheckSync { .. });
+            Some(Err(Command::Call { line, user, reply })) => {
+                let r = agent.call(now, line, &user).map(|(id, out)| (id, out.send));
+                let r = match r {
+                    Ok((id, send)) => {
+                        send_all(s, &mac, &send).await;
+                        Ok(id)
+                    }
+                    Err(e) => Err(e),
+                };
+                let _ = reply.send(r);
+                continue;
+            }
+            Some(Err(Command::HangUp { call, reply })) => {
+                let r = agent.hang_up(now, call).map(|out| out.send);
+                let r = match r {
+                    Ok(send) => {
+                        send_all(s, &mac, &send).await;
+                        Ok(())
+                    }
+                    Err(e) => Err(e),
+                };
+                let _ = reply.send(r);
+                continue;
+            }
+            Some(Ok(x)) => x,
+        };
+        let out = agent.handle(now, &buf[..n], from);
+        let answered = out
+            .send
+            .iter()
+            .find(|(to, _)| *to == from)
+            .and_then(|(_, b)| crate::sip::Response::parse(b).ok().map(|r| r.status));
+        send_all(s, &mac, &out.send).await;
+        let heard = out.heard.unwrap_or(Heard::Silent {
+            what: "nothing to do".into(),
+        });
+        let check_sync = matches!(heard, Heard::CheckSync { .. });
         log.push(SipEntry {
             at_ms: run.clock().as_millis() as u64,
             from,
-            heard: reply.heard,
+            heard,
             answered,
         });
         if check_sync {
             check_syncs += 1;
-            publish(&run, None, check_syncs);
+            publish(status, &run, None, check_syncs);
             let next = run.notify_check_sync();
             let stopped = tokio::select! {
                 _ = &mut stop => true,
@@ -371,17 +540,33 @@ pub async fn stay(
             }
         }
     }
-    publish(&run, None, check_syncs);
+    publish_ua(
+        status,
+        &run,
+        None,
+        check_syncs,
+        ua.as_ref().map(|(_, a)| a),
+        ua_error.as_deref(),
+    );
     Ok(LiveReport {
         boot: run.report(),
         sip: log,
     })
 }
 
+async fn send_all(s: &UdpSocket, mac: &str, send: &[(SocketAddr, Vec<u8>)]) {
+    for (to, bytes) in send {
+        if let Err(e) = s.send_to(bytes, to).await {
+            tracing::debug!(%mac, %to, error = %e, "SIP datagram not sent");
+        }
+    }
+}
+
 /// A [`live`] phone on its own task.
 pub struct LivePhone {
     status: watch::Receiver<LiveStatus>,
     stop: Option<oneshot::Sender<()>>,
+    commands: mpsc::UnboundedSender<Command>,
     task: tokio::task::JoinHandle<Result<LiveReport, LiveError>>,
 }
 
@@ -394,17 +579,59 @@ impl LivePhone {
     ) -> LivePhone {
         let (tx, rx) = watch::channel(LiveStatus::default());
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
+        let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
         let task = tokio::spawn(async move {
+            let mut stop_rx = stop_rx;
+            let mut run = Run::new(phone);
+            publish(&tx, &run, None, 0);
+            let first = run.start();
+            let stopped = tokio::select! {
+                _ = &mut stop_rx => true,
+                _ = drive(&mut run, first, fetcher.as_ref(), &opts) => false,
+            };
+            if stopped {
+                publish(&tx, &run, None, 0);
+                return Ok(LiveReport {
+                    boot: run.report(),
+                    sip: Vec::new(),
+                });
+            }
             let stop = async {
                 let _ = stop_rx.await;
             };
-            live(phone, fetcher.as_ref(), &opts, &sip, stop, &tx).await
+            stay_with(run, fetcher.as_ref(), &opts, &sip, stop, &tx, Some(cmd_rx)).await
         });
         LivePhone {
             status: rx,
             stop: Some(stop_tx),
+            commands: cmd_tx,
             task,
         }
+    }
+
+    /// Places a call from `line` to `user`; the call's progress shows in
+    /// [`LiveStatus::calls`] under the returned id.
+    pub async fn call(&self, line: u8, user: &str) -> Result<CallId, CallError> {
+        let (reply, rx) = oneshot::channel();
+        let gone = CallError::BadTarget("the phone is not running".into());
+        self.commands
+            .send(Command::Call {
+                line,
+                user: user.to_string(),
+                reply,
+            })
+            .map_err(|_| gone.clone())?;
+        rx.await.unwrap_or(Err(gone))
+    }
+
+    /// Ends an established call with BYE.
+    pub async fn hang_up(&self, call: CallId) -> Result<(), CallError> {
+        let (reply, rx) = oneshot::channel();
+        let gone = CallError::NoSuchCall(call);
+        self.commands
+            .send(Command::HangUp { call, reply })
+            .map_err(|_| gone.clone())?;
+        rx.await.unwrap_or(Err(gone))
     }
 
     pub fn status(&self) -> LiveStatus {

@@ -4,7 +4,8 @@
 //! Owns: the sans-IO boot state machine [`phone::Phone`], the phone's own
 //! reading of the files it fetches
 //! ([`cfgread`]), a synchronous runner over an in-memory file set
-//! ([`run`]), the phone's SIP agent for remote reset ([`sip`]) and the UDP
+//! ([`run`]), the phone's SIP agent for remote reset ([`sip`]), its SIP
+//! user agent that registers its lines and calls ([`ua`]) and the UDP
 //! driver ([`driver`]: one boot, or a live phone listening for SIP on its
 //! own address). The synthetic image format it validates at boot and the
 //! synthetic bundles it boots from live in `phoneflip-bundle`, which also
@@ -65,9 +66,10 @@
 //!   `.sbin` needs; a SIP loader `P003-…` cannot name its application).
 //! - A missing per-phone `SIP<MAC>.cnf` is re-requested every 30 s; the
 //!   emulator gives up after 3 requests and reports the phone
-//!   unprovisioned. SCCP registration with CallManager and SIP
-//!   registration with a proxy are not modelled: "stable" means the phone
-//!   has finished its TFTP conversation on a load it can run.
+//!   unprovisioned. SCCP registration with CallManager is not modelled:
+//!   "stable" means the phone has finished its TFTP conversation on a load
+//!   it can run; a live SIP phone then registers its lines with its proxy
+//!   ([`ua`]).
 //! - gkdefault: the binary `cfgfmt` format is unknown, so the phone reads
 //!   the `#txt` text form phoneflip renders, and compares the
 //!   `upgradecode` image name with the synthetic name of its own load
@@ -87,6 +89,7 @@ pub mod driver;
 pub mod phone;
 pub mod run;
 pub mod sip;
+pub mod ua;
 
 // The phone reads phoneflip's synthetic images; the format is the bundle
 // crate's.

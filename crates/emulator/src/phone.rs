@@ -384,6 +384,9 @@ struct Session {
     image_version: Option<(String, String)>,
     tftp_cfg_dir: Option<String>,
     sync: Option<String>,
+    /// The SIP files of this boot in the order they were read, kept whole
+    /// for the user agent ([`crate::ua::UaConfig::from_files`]).
+    sip_files: Vec<Vec<u8>>,
 }
 
 /// One emulated phone.
@@ -433,6 +436,13 @@ impl Phone {
     /// The time of the last event handled.
     pub fn now(&self) -> Duration {
         self.now
+    }
+
+    /// The SIP configuration files (`SIPDefault.cnf`, `SIP<MAC>.cnf`) read
+    /// during the current boot, in order: what the SIP user agent
+    /// registers with.
+    pub fn sip_files(&self) -> Vec<&[u8]> {
+        self.session.sip_files.iter().map(Vec::as_slice).collect()
     }
 
     /// The TFTP server this phone talks to with what it now runs.
@@ -1080,6 +1090,7 @@ impl Phone {
     }
 
     fn read_sip(&mut self, bytes: &[u8], file: &str) {
+        self.session.sip_files.push(bytes.to_vec());
         if let Some(v) = cfgread::sip_value(bytes, "image_version").filter(|v| !v.is_empty()) {
             self.session.image_version = Some((v, file.to_string()));
         }

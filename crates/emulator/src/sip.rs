@@ -9,9 +9,11 @@
 //! panics and garbage is dropped without an answer (a response needs a
 //! Via to go back along).
 //!
-//! Not modelled: calls (INVITE is refused with 405, like any method the
-//! emulator does not implement), registration, authentication, and the
-//! request URI's user part (the phones answer for their `lineN_name`; the
+//! Calls and registration are [`crate::ua::UserAgent`]'s, which hands
+//! this agent every request outside its dialogs; on its own (a phone with
+//! no proxy configured) the agent refuses INVITE with 405, like any
+//! method the emulator does not implement. Not modelled: the request
+//! URI's user part (the phones answer for their `lineN_name`; the
 //! emulator answers for any user).
 
 use std::collections::VecDeque;
@@ -111,6 +113,9 @@ pub enum Heard {
     },
     /// An ACK, or a response: nothing to answer.
     Silent { what: String },
+    /// Taken by the phone's user agent ([`crate::ua`]): a response to its
+    /// REGISTER, INVITE or BYE, or a request of one of its calls.
+    Dialog { what: String },
     /// Not SIP, or a request without a Via to answer along.
     Dropped { why: String },
 }

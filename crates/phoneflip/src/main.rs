@@ -66,6 +66,8 @@ enum Command {
     Check(cmd::check::Args),
     /// Turn a hand-made TFTP root into inventory: templates from SIPDefault.cnf/XMLDefault.cnf.xml, phones from SIP<MAC>.cnf/SEP<MAC>.cnf.xml.
     Adopt(cmd::adopt::Args),
+    /// The PBX side: `pbx export --for kamailio|asterisk|freeswitch` writes the lines' SIP accounts.
+    Pbx(cmd::pbx::Args),
 }
 
 /// Runs the command; a user error is printed as one message (its context
@@ -101,6 +103,7 @@ fn run() -> Result<()> {
         Command::Rehearse(args) => cmd::rehearse::run(args),
         Command::Jobs(args) => cmd::jobs::run(args),
         Command::Phones(args) => cmd::phones::run(args),
+        Command::Pbx(args) => cmd::pbx::run(args),
         Command::Templates(args) => cmd::templates::run(args),
         Command::Render(args) => cmd::render::run(args),
         Command::Bench(args) => cmd::bench::run(args),

@@ -6,7 +6,8 @@
 //! or compact name ([`Headers`]), and the pieces of header values a user
 //! agent needs to match transactions and dialogs: `Via` with its `branch`
 //! ([`Via`]), `From`/`To`/`Contact` with their `tag` ([`NameAddr`]), `CSeq`
-//! ([`CSeq`]), parameters ([`Params`]) and SIP URIs ([`Uri`]).
+//! ([`CSeq`]), parameters ([`Params`]) and SIP URIs ([`Uri`]); Digest
+//! authentication challenges and credentials ([`auth`]).
 //!
 //! Must not touch: sockets, clocks, timers or randomness. Transactions,
 //! retransmission timers and what a message means (a check-sync NOTIFY,
@@ -22,12 +23,14 @@
 //! start line, LF-only line ends, folded header lines, compact header
 //! names, a binary body sized by `Content-Length`); the writer is strict.
 
+pub mod auth;
 mod error;
 mod headers;
 mod message;
 pub mod roundtrip;
 mod uri;
 
+pub use auth::{AuthKind, Challenge, Credentials};
 pub use error::{SipError, MAX_HEADERS};
 pub use headers::{canonical_name, CSeq, Headers, NameAddr, Params, Via};
 pub use message::{Message, Request, Response};

@@ -10,6 +10,7 @@ pub mod emulate;
 pub mod firmware;
 pub mod jobs;
 pub mod name;
+pub mod pbx;
 pub mod phones;
 pub mod plan;
 pub mod rehearse;

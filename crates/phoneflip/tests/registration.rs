@@ -1,0 +1,471 @@
+//! Issue 14, end to end with a real registrar: a fleet of emulated 7960s
+//! on SCCP 8.1(2)SR2 converts to SIP 8.12 through phoneflip's TFTP server,
+//! its accounts go to a real Kamailio (Debian's) as the db_text
+//! `subscriber` table written by `phoneflip pbx export --for kamailio`,
+//! every line registers — checked through Kamailio itself (`ul.dump` over
+//! its JSON-RPC) — one call is set up and torn down between two emulated
+//! phones through Kamailio, and a phone whose password differs from the
+//! PBX's is reported as not registered with that reason.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use phoneflip_bundle::synth::{self, SizeProfile};
+use phoneflip_config::{Line, Template};
+use phoneflip_device::{Mac, Model};
+use phoneflip_emulator::driver::{self, DriveOptions, LivePhone, SipOptions, TftpFetcher};
+use phoneflip_emulator::ua::{CallState, RegFailure, Registration};
+use phoneflip_emulator::{Flash, Outcome, Phone as EmuPhone, PhoneConfig, TftpSetting};
+use phoneflip_firmware::{Protocol, Version};
+use phoneflip_inventory::{Inventory, Phone, SqliteInventory};
+use phoneflip_pbx::registrar::{verdicts, KamailioJsonRpc, LineVerdict, Registrar};
+use phoneflip_provision::Provisioner;
+use phoneflip_tftp::client::FetchOptions;
+use phoneflip_tftp::{Server, ServerConfig, TransferLog};
+use tokio::sync::oneshot;
+
+/// Phones of this file live at loopback_addr(BASE + i), apart from the
+/// other tests' phones.
+const BASE: u32 = 2_000;
+const FLEET: usize = 50;
+/// The phone whose inventory password is changed after the export.
+const WRONG: usize = 7;
+const LIMIT: Duration = Duration::from_secs(60);
+
+fn kamailio_installed() -> bool {
+    Command::new("kamailio")
+        .arg("-v")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+fn free_udp_tcp_port() -> u16 {
+    for _ in 0..100 {
+        let s = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let p = s.local_addr().unwrap().port();
+        if std::net::TcpListener::bind(("127.0.0.1", p + 1)).is_ok()
+            && std::net::UdpSocket::bind(("127.0.0.1", p + 1)).is_ok()
+            && p < 65_000
+        {
+            return p;
+        }
+    }
+    panic!("no free port pair for Kamailio");
+}
+
+/// A free UDP port every phone address can bind, outside the ephemeral
+/// range so no TFTP client of a phone can be handed it.
+fn sip_port(addrs: &[IpAddr]) -> u16 {
+    let start = 30_000 + (std::process::id() % 2_000) as u16;
+    (start..32_000)
+        .find(|port| {
+            addrs
+                .iter()
+                .all(|a| std::net::UdpSocket::bind(SocketAddr::new(*a, *port)).is_ok())
+        })
+        .expect("no free UDP port for the phones' SIP")
+}
+
+/// Kamailio as a registrar and proxy: REGISTER digest-authenticated
+/// against db_text's `subscriber`, INVITE record-routed to the callee's
+/// binding; JSON-RPC over HTTP on `sip_port + 1` (TCP).
+fn kamailio_cfg(dir: &Path, port: u16) -> String {
+    let db = dir.join("db");
+    let ctl = dir.join("kamailio_ctl");
+    format!(
+        r#"#!KAMAILIO
+debug=2
+log_stderror=yes
+fork=yes
+children=2
+auto_aliases=no
+listen=udp:127.0.0.1:{port}
+listen=tcp:127.0.0.1:{rpc}
+tcp_accept_no_cl=yes
+mpath="/usr/lib/x86_64-linux-gnu/kamailio/modules/"
+loadmodule "tm.so"
+loadmodule "sl.so"
+loadmodule "rr.so"
+loadmodule "pv.so"
+loadmodule "maxfwd.so"
+loadmodule "textops.so"
+loadmodule "siputils.so"
+loadmodule "xlog.so"
+loadmodule "sanity.so"
+loadmodule "usrloc.so"
+loadmodule "registrar.so"
+loadmodule "db_text.so"
+loadmodule "auth.so"
+loadmodule "auth_db.so"
+loadmodule "ctl.so"
+loadmodule "xhttp.so"
+loadmodule "jsonrpcs.so"
+modparam("ctl", "binrpc", "unix:{ctl}")
+modparam("jsonrpcs", "transport", 1)
+modparam("usrloc", "db_mode", 0)
+modparam("auth_db", "db_url", "text://{db}")
+modparam("auth_db", "calculate_ha1", 0)
+modparam("auth_db", "password_column", "ha1")
+modparam("auth_db", "use_domain", 0)
+modparam("registrar", "min_expires", 1)
+request_route {{
+    if (!mf_process_maxfwd_header("10")) {{ sl_send_reply("483", "Too Many Hops"); exit; }}
+    if (!sanity_check()) {{ xlog("L_WARN", "malformed from $si\n"); exit; }}
+    if (has_totag()) {{
+        if (loose_route()) {{ t_relay(); exit; }}
+        if (is_method("ACK")) {{ if (t_check_trans()) {{ t_relay(); }} exit; }}
+        sl_send_reply("404", "Not here");
+        exit;
+    }}
+    if (is_method("CANCEL")) {{ if (t_check_trans()) {{ t_relay(); }} exit; }}
+    if (is_method("REGISTER")) {{
+        if (!www_authorize("$td", "subscriber")) {{
+            xlog("L_NOTICE", "REGISTER $tu from $si:$sp refused ($retcode)\n");
+            www_challenge("$td", "1");
+            exit;
+        }}
+        consume_credentials();
+        if (!save("location")) {{ sl_reply_error(); }}
+        exit;
+    }}
+    if (is_method("INVITE")) {{ record_route(); }}
+    if (!lookup("location")) {{ sl_send_reply("404", "Not Found"); exit; }}
+    t_relay();
+}}
+event_route[xhttp:request] {{
+    if ($Rp == {rpc} && $hu =~ "^/RPC") {{ jsonrpc_dispatch(); exit; }}
+    xhttp_reply("404", "Not Found", "text/plain", "use /RPC");
+}}
+"#,
+        rpc = port + 1,
+        ctl = ctl.display(),
+        db = db.display(),
+    )
+}
+
+/// The Kamailio process; killed (by its pid, which we started) on drop.
+struct Kamailio {
+    child: Child,
+    log: std::path::PathBuf,
+}
+
+impl Drop for Kamailio {
+    fn drop(&mut self) {
+        // SIGTERM to the main process, which stops its children.
+        terminate(self.child.id());
+        let _ = self.child.wait();
+    }
+}
+
+fn terminate(pid: u32) {
+    let _ = Command::new("kill").arg(pid.to_string()).status();
+}
+
+struct Tftp {
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+async fn start_tftp(root: &Path, inv: Arc<dyn Inventory>) -> Tftp {
+    let catalogue = Provisioner::catalogue_of(root).unwrap();
+    let source = Arc::new(Provisioner::new(inv, catalogue, None));
+    let recorder = Arc::new(source.recorder());
+    let cfg = ServerConfig::new("127.0.0.1:0".parse().unwrap(), root);
+    let server = Server::bind(cfg, source, recorder, TransferLog::none())
+        .await
+        .unwrap();
+    let addr = server.local_addr().unwrap();
+    let (tx, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        server
+            .run(async {
+                let _ = rx.await;
+            })
+            .await
+            .unwrap();
+    });
+    Tftp {
+        addr,
+        stop: Some(tx),
+        task,
+    }
+}
+
+fn mac(i: usize) -> Mac {
+    format!("0019AB{:06X}", i).parse().unwrap()
+}
+
+fn user(i: usize) -> String {
+    format!("{}", 3001 + i)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fleet_converts_registers_at_kamailio_and_calls() {
+    if !kamailio_installed() {
+        eprintln!(
+            "SKIPPED: kamailio is not installed (apt-get install -y --no-install-recommends kamailio); \
+             the registration test needs a real registrar"
+        );
+        return;
+    }
+    let t0 = Instant::now();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    for (p, v) in [
+        (Protocol::Sccp, "8.1(2)SR2".parse::<Version>().unwrap()),
+        (Protocol::Sip, Version::new(8, 12)),
+    ] {
+        let bundle = synth::synth(p, v, SizeProfile::Small).unwrap();
+        let zip = synth::write_zip(&bundle, dir.path()).unwrap();
+        let report = phoneflip_bundle::import(&zip, &root).unwrap();
+        assert!(report.problems.is_empty(), "{:?}", report.problems);
+    }
+    let kport = free_udp_tcp_port();
+
+    // The inventory: a SIP template naming Kamailio, one line each.
+    let db = dir.path().join("phoneflip.db");
+    let inv = Arc::new(SqliteInventory::open(&db).unwrap());
+    let mut settings = std::collections::BTreeMap::new();
+    for (k, v) in [
+        ("proxy1_address", "127.0.0.1".to_string()),
+        ("proxy1_port", kport.to_string()),
+        ("proxy_register", "1".into()),
+        ("timer_register_expires", "120".into()),
+        ("timer_t1", "100".into()),
+    ] {
+        settings.insert(k.to_string(), v);
+    }
+    inv.put_template(&Template {
+        name: "kamailio".into(),
+        protocol: Protocol::Sip,
+        settings,
+    })
+    .unwrap();
+    for i in 0..FLEET {
+        let mut p = Phone::new(mac(i), Model::Cp7960);
+        p.observed_load = Some("P0030801SR02".parse().unwrap());
+        p.desired_load = Some("P0S3-8-12-00".parse().unwrap());
+        p.template = Some("kamailio".into());
+        p.lines = vec![Line {
+            number: 1,
+            name: user(i),
+            authname: Some(user(i)),
+            password: Some(format!("pw-{i}:x")),
+            displayname: Some(format!("Phone {i}")),
+            shortname: None,
+        }];
+        inv.put_phone(&p).unwrap();
+    }
+
+    // The PBX side, written by phoneflip itself.
+    let dbtext = dir.path().join("db");
+    let out = Command::new(env!("CARGO_BIN_EXE_phoneflip"))
+        .args(["pbx", "export", "--for", "kamailio", "--out"])
+        .arg(&dbtext)
+        .arg("--db")
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Then the wrong phone's password is typed differently in phoneflip.
+    let mut wrong = inv.get_phone(mac(WRONG)).unwrap().unwrap();
+    wrong.lines[0].password = Some("typo".into());
+    inv.put_phone(&wrong).unwrap();
+
+    std::fs::write(
+        dir.path().join("kamailio.cfg"),
+        kamailio_cfg(dir.path(), kport),
+    )
+    .unwrap();
+    let log = dir.path().join("kamailio.log");
+    let child = Command::new("kamailio")
+        .args(["-DD", "-E", "-f"])
+        .arg(dir.path().join("kamailio.cfg"))
+        .arg("-Y")
+        .arg(dir.path())
+        .arg("-w")
+        .arg(dir.path())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let kam = Kamailio { child, log };
+    let rpc = KamailioJsonRpc::new(SocketAddr::from(([127, 0, 0, 1], kport + 1)));
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while let Err(e) = rpc.bindings().await {
+        assert!(
+            Instant::now() < deadline,
+            "Kamailio did not come up: {e}\n{}",
+            std::fs::read_to_string(&kam.log).unwrap_or_default()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(rpc.bindings().await.unwrap().is_empty());
+
+    let inv_dyn: Arc<dyn Inventory> = inv.clone();
+    let mut tftp = start_tftp(&root, inv_dyn).await;
+    let addrs: Vec<IpAddr> = (0..FLEET as u32)
+        .map(|i| driver::loopback_addr(BASE + i))
+        .collect();
+    let port = sip_port(&addrs);
+    let fetcher = Arc::new(TftpFetcher {
+        options: FetchOptions {
+            timeout: Duration::from_secs(1),
+            max_retries: 3,
+            ..FetchOptions::default()
+        },
+    });
+    let mut phones: Vec<LivePhone> = addrs
+        .iter()
+        .enumerate()
+        .map(|(i, local)| {
+            LivePhone::spawn(
+                EmuPhone::new(
+                    PhoneConfig {
+                        mac: mac(i),
+                        model: Model::Cp7960,
+                        tftp: TftpSetting::Manual(tftp.addr),
+                    },
+                    Flash::with_load(Protocol::Sccp, "8.1(2)SR2".parse().unwrap()),
+                ),
+                fetcher.clone(),
+                DriveOptions {
+                    local: *local,
+                    time_scale: 0.0,
+                    fetch_rounds: 5,
+                },
+                SipOptions { port },
+            )
+        })
+        .collect();
+
+    // Every phone converts, then every line has a verdict.
+    for (i, p) in phones.iter_mut().enumerate() {
+        let s = p
+            .wait_for(|s| s.listening.is_some() && s.registration_settled(), LIMIT)
+            .await
+            .unwrap_or_else(|s| panic!("phone {i} never settled: {s:?}"));
+        match &s.outcome {
+            Some(Outcome::Stable(st)) => assert_eq!(st.load, "P0S3-8-12-00"),
+            o => panic!("phone {i}: {o:?}"),
+        }
+        assert_eq!(s.lines.len(), 1, "phone {i}: {s:?}");
+        if i == WRONG {
+            match &s.lines[0].registration {
+                Registration::Failed(f @ RegFailure::WrongPassword { status: 401, .. }) => {
+                    assert!(f.to_string().contains("wrong password"), "{f}")
+                }
+                r => panic!("the phone with the wrong password: {r:?}"),
+            }
+        } else {
+            assert!(
+                matches!(
+                    s.lines[0].registration,
+                    Registration::Registered { expires: 120 }
+                ),
+                "phone {i}: {:?}\n{}",
+                s.lines,
+                std::fs::read_to_string(&kam.log).unwrap_or_default()
+            );
+        }
+    }
+    let converted = t0.elapsed();
+
+    // Checked through Kamailio itself, not through the emulator.
+    let bindings = rpc.bindings().await.unwrap();
+    let lines: Vec<(usize, String)> = (0..FLEET).map(|i| (i, user(i))).collect();
+    let v = verdicts(&lines, &bindings, &rpc.describe());
+    for (i, verdict) in &v {
+        if *i == WRONG {
+            assert!(
+                matches!(verdict, LineVerdict::NotRegistered { .. }),
+                "{verdict:?}"
+            );
+        } else {
+            let want = format!("sip:{}@{}:{port}", user(*i), addrs[*i]);
+            assert_eq!(
+                verdict,
+                &LineVerdict::Registered { contact: want },
+                "phone {i}"
+            );
+        }
+    }
+    assert_eq!(bindings.len(), FLEET - 1, "{bindings:?}");
+
+    // A call from phone 0 to phone 1 through Kamailio, then BYE.
+    let call = phones[0].call(1, &user(1)).await.unwrap();
+    let s0 = phones[0]
+        .wait_for(
+            |s| {
+                s.calls
+                    .get(call)
+                    .is_some_and(|c| c.state == CallState::Established)
+            },
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap_or_else(|s| {
+            panic!(
+                "caller: {:?}\n{}",
+                s.calls,
+                std::fs::read_to_string(&kam.log).unwrap_or_default()
+            )
+        });
+    assert!(s0.calls[call]
+        .remote_sdp
+        .as_deref()
+        .unwrap_or("")
+        .contains("m=audio"));
+    let s1 = phones[1]
+        .wait_for(
+            |s| {
+                s.calls
+                    .first()
+                    .is_some_and(|c| c.state == CallState::Established)
+            },
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap_or_else(|s| panic!("callee: {:?}", s.calls));
+    assert!(!s1.calls[0].outgoing);
+    assert_eq!(s1.calls[0].peer, format!("sip:{}@127.0.0.1", user(0)));
+    phones[0].hang_up(call).await.unwrap();
+    phones[0]
+        .wait_for(
+            |s| s.calls[call].state == CallState::Ended { by_us: true },
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap_or_else(|s| panic!("caller after BYE: {:?}", s.calls));
+    phones[1]
+        .wait_for(
+            |s| s.calls[0].state == CallState::Ended { by_us: false },
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap_or_else(|s| panic!("callee after BYE: {:?}", s.calls));
+
+    eprintln!(
+        "{FLEET} phones converted and settled registration in {:?}; whole test {:?}",
+        converted,
+        t0.elapsed()
+    );
+    for p in phones {
+        p.stop().await.unwrap();
+    }
+    if let Some(s) = tftp.stop.take() {
+        let _ = s.send(());
+    }
+    let _ = (&mut tftp.task).await;
+    drop(kam);
+}
