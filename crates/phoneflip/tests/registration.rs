@@ -455,6 +455,59 @@ async fn fleet_converts_registers_at_kamailio_and_calls() {
         .await
         .unwrap_or_else(|s| panic!("callee after BYE: {:?}", s.calls));
 
+    // `phoneflip rehearse --register-wait` reports the same per line:
+    // its own emulated phones (same MACs, other addresses) boot against the
+    // same TFTP server and register at the same Kamailio.
+    let raddrs: Vec<IpAddr> = (0..FLEET as u32).map(driver::loopback_addr).collect();
+    let rport = sip_port(&raddrs);
+    let (tftp_addr, db2) = (tftp.addr, db.clone());
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_phoneflip"))
+            .args(["rehearse", "--inventory", "--json", "--register-wait", "20"])
+            .args(["--tftp", &tftp_addr.to_string()])
+            .args(["--sip-port", &rport.to_string()])
+            .arg("--db")
+            .arg(&db2)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !out.status.success(),
+        "the wrong password fails the rehearsal: {stdout}"
+    );
+    let v: serde_json::Value = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("{e}: {stdout}\n{}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(v["registration"]["lines"], FLEET);
+    assert_eq!(v["registration"]["registered"], FLEET - 1, "{stdout}");
+    let wrong_line = v["registration"]["per_line"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["mac"] == mac(WRONG).to_string())
+        .unwrap()
+        .clone();
+    assert_eq!(
+        wrong_line["registration"]["state"], "failed",
+        "{wrong_line}"
+    );
+    assert_eq!(
+        wrong_line["registration"]["cause"], "wrong_password",
+        "{wrong_line}"
+    );
+    let failures = v["failures"].as_array().unwrap();
+    assert!(
+        failures
+            .iter()
+            .any(|f| f["cause"] == "not_registered" && f["phones"] == 1),
+        "{stdout}"
+    );
+    // Kamailio now holds both generations of bindings for the good lines.
+    let bindings = rpc.bindings().await.unwrap();
+    assert_eq!(bindings.len(), 2 * (FLEET - 1), "{bindings:?}");
+
     eprintln!(
         "{FLEET} phones converted and settled registration in {:?}; whole test {:?}",
         converted,
