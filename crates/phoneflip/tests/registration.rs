@@ -5,7 +5,10 @@
 //! every line registers — checked through Kamailio itself (`ul.dump` over
 //! its JSON-RPC) — one call is set up and torn down between two emulated
 //! phones through Kamailio, and a phone whose password differs from the
-//! PBX's is reported as not registered with that reason.
+//! PBX's is reported as not registered with that reason (by the phone
+//! and by `phoneflip rehearse --register-wait`). Debian's baresip then
+//! registers at the same Kamailio and calls an emulated phone, which
+//! answers; baresip hangs up when it quits.
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
@@ -224,6 +227,9 @@ async fn start_tftp(root: &Path, inv: Arc<dyn Inventory>) -> Tftp {
     }
 }
 
+/// The line baresip registers with.
+const BARESIP_USER: &str = "4999";
+
 fn mac(i: usize) -> Mac {
     format!("0019AB{:06X}", i).parse().unwrap()
 }
@@ -291,6 +297,21 @@ async fn fleet_converts_registers_at_kamailio_and_calls() {
         }];
         inv.put_phone(&p).unwrap();
     }
+
+    // baresip's account: a line of a phone that is not emulated.
+    let mut soft = Phone::new(mac(FLEET), Model::Cp7960);
+    soft.observed_load = Some("P0030801SR02".parse().unwrap());
+    soft.desired_load = Some("P0S3-8-12-00".parse().unwrap());
+    soft.template = Some("kamailio".into());
+    soft.lines = vec![Line {
+        number: 1,
+        name: BARESIP_USER.into(),
+        authname: None,
+        password: Some("soft-pw".into()),
+        displayname: None,
+        shortname: None,
+    }];
+    inv.put_phone(&soft).unwrap();
 
     // The PBX side, written by phoneflip itself.
     let dbtext = dir.path().join("db");
@@ -514,8 +535,9 @@ async fn fleet_converts_registers_at_kamailio_and_calls() {
     );
     let v: serde_json::Value = serde_json::from_str(&stdout)
         .unwrap_or_else(|e| panic!("{e}: {stdout}\n{}", String::from_utf8_lossy(&out.stderr)));
-    assert_eq!(v["registration"]["lines"], FLEET);
-    assert_eq!(v["registration"]["registered"], FLEET - 1, "{stdout}");
+    // Every inventory phone, baresip's line included.
+    assert_eq!(v["registration"]["lines"], FLEET + 1);
+    assert_eq!(v["registration"]["registered"], FLEET, "{stdout}");
     let wrong_line = v["registration"]["per_line"]
         .as_array()
         .unwrap()
@@ -540,7 +562,92 @@ async fn fleet_converts_registers_at_kamailio_and_calls() {
     );
     // Kamailio now holds both generations of bindings for the good lines.
     let bindings = rpc.bindings().await.unwrap();
-    assert_eq!(bindings.len(), 2 * (FLEET - 1), "{bindings:?}");
+    assert_eq!(bindings.len(), 2 * (FLEET - 1) + 1, "{bindings:?}");
+
+    // A real SIP user agent from Debian registers and calls phone 2.
+    if Command::new("baresip").arg("-h").output().is_err() {
+        eprintln!("SKIPPED (baresip part): baresip is not installed (apt-get install -y --no-install-recommends baresip)");
+    } else {
+        let callee = 2;
+        let bdir = dir.path().join("baresip");
+        std::fs::create_dir_all(&bdir).unwrap();
+        let bport = free_udp_tcp_port();
+        std::fs::write(
+            bdir.join("config"),
+            format!(
+                "sip_listen\t\t127.0.0.1:{bport}\nmodule_path\t\t/usr/lib/baresip/modules\n\
+                 audio_source\t\tausine,440\naudio_player\t\taufile,{}\naudio_alert\t\taufile,{}\n\
+                 module\t\t\tg711.so\nmodule\t\t\tausine.so\nmodule\t\t\taufile.so\n\
+                 module_app\t\taccount.so\nmodule_app\t\tmenu.so\n",
+                bdir.join("out.wav").display(),
+                bdir.join("alert.wav").display(),
+            ),
+        )
+        .unwrap();
+        std::fs::write(
+            bdir.join("accounts"),
+            format!("<sip:{BARESIP_USER}@127.0.0.1:{kport}>;auth_pass=soft-pw;regint=60\n"),
+        )
+        .unwrap();
+        let target = format!("sip:{}@127.0.0.1:{kport}", user(callee));
+        let mut b = Command::new("baresip")
+            .arg("-f")
+            .arg(&bdir)
+            .args(["-e", &format!("/dial {target}"), "-t", "6"])
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(bdir.join("stdout")).unwrap())
+            .stderr(std::fs::File::create(bdir.join("stderr")).unwrap())
+            .spawn()
+            .unwrap();
+        let blog = || {
+            format!(
+                "{}\n{}",
+                std::fs::read_to_string(bdir.join("stdout")).unwrap_or_default(),
+                std::fs::read_to_string(bdir.join("stderr")).unwrap_or_default()
+            )
+        };
+        let s = phones[callee]
+            .wait_for(
+                |s| {
+                    s.calls
+                        .iter()
+                        .any(|c| !c.outgoing && c.state == CallState::Established)
+                },
+                Duration::from_secs(10),
+            )
+            .await
+            .unwrap_or_else(|s| panic!("baresip's call never arrived: {:?}\n{}", s.calls, blog()));
+        let call = s.calls.iter().position(|c| !c.outgoing).unwrap();
+        // It registers too (baresip dials at once, in parallel with its
+        // REGISTER), as Kamailio itself says.
+        let soft_bound = |b: &phoneflip_pbx::registrar::Binding| {
+            b.aor == BARESIP_USER
+                && b.contact.contains(&format!("127.0.0.1:{bport}"))
+                && b.user_agent
+                    .as_deref()
+                    .unwrap_or("")
+                    .to_ascii_lowercase()
+                    .contains("baresip")
+        };
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let bindings = rpc.bindings().await.unwrap();
+            if bindings.iter().any(soft_bound) {
+                break;
+            }
+            assert!(Instant::now() < deadline, "{bindings:?}\n{}", blog());
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        // baresip hangs up when it quits (-t).
+        phones[callee]
+            .wait_for(
+                |s| s.calls[call].state == CallState::Ended { by_us: false },
+                Duration::from_secs(15),
+            )
+            .await
+            .unwrap_or_else(|s| panic!("baresip never hung up: {:?}\n{}", s.calls, blog()));
+        let _ = b.wait();
+    }
 
     eprintln!(
         "{FLEET} phones converted SCCP 8.1(2)SR2 -> SIP 8.12 and settled registration in {:.2} s wall; \
