@@ -457,6 +457,51 @@ async fn fleet_converts_registers_at_kamailio_and_calls() {
     }
     assert_eq!(bindings.len(), FLEET - 1, "{bindings:?}");
 
+    // `phoneflip pbx registered` says the same per inventory line, from
+    // Kamailio; baresip's line (not emulated) is not registered yet.
+    let pbx_registered = |extra: Vec<String>| {
+        let db = db.clone();
+        tokio::task::spawn_blocking(move || {
+            let out = Command::new(env!("CARGO_BIN_EXE_phoneflip"))
+                .args(["pbx", "registered", "--json", "--db"])
+                .arg(&db)
+                .args(extra)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+        })
+    };
+    let v = pbx_registered(vec![
+        "--kamailio-rpc".into(),
+        format!("127.0.0.1:{}", kport + 1),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(v["lines"], FLEET + 1, "{v}");
+    assert_eq!(v["registered"], FLEET - 1, "{v}");
+    let rows = v["per_line"].as_array().unwrap();
+    let wrong_row = rows
+        .iter()
+        .find(|r| r["mac"] == mac(WRONG).to_string())
+        .unwrap();
+    assert_eq!(wrong_row["registered"], false, "{wrong_row}");
+    assert!(
+        wrong_row["detail"].as_str().unwrap().contains("no binding"),
+        "{wrong_row}"
+    );
+    // Without a registrar: OPTIONS to each line where its phone was last
+    // seen. Every emulated phone answers (the wrong one too: it is up);
+    // baresip's line was never seen over TFTP.
+    let v = pbx_registered(vec!["--sip-port".into(), port.to_string()])
+        .await
+        .unwrap();
+    assert_eq!(v["reachable"], FLEET, "{v}");
+
     // A call from phone 0 to phone 1 through Kamailio, then BYE.
     let call = phones[0].call(1, &user(1)).await.unwrap();
     let s0 = phones[0]
