@@ -229,6 +229,8 @@ async fn start_tftp(root: &Path, inv: Arc<dyn Inventory>) -> Tftp {
 
 /// The line baresip registers with.
 const BARESIP_USER: &str = "4999";
+/// The line of a phone with `proxy_register: 0`.
+const QUIET_USER: &str = "4998";
 
 fn mac(i: usize) -> Mac {
     format!("0019AB{:06X}", i).parse().unwrap()
@@ -312,6 +314,13 @@ async fn fleet_converts_registers_at_kamailio_and_calls() {
         shortname: None,
     }];
     inv.put_phone(&soft).unwrap();
+    // A phone whose files do not ask it to register (only `rehearse`
+    // boots it).
+    let mut quiet = soft.clone();
+    quiet.mac = mac(FLEET + 1);
+    quiet.lines[0].name = QUIET_USER.into();
+    quiet.overrides.insert("proxy_register".into(), "0".into());
+    inv.put_phone(&quiet).unwrap();
 
     // The PBX side, written by phoneflip itself.
     let dbtext = dir.path().join("db");
@@ -482,7 +491,7 @@ async fn fleet_converts_registers_at_kamailio_and_calls() {
     ])
     .await
     .unwrap();
-    assert_eq!(v["lines"], FLEET + 1, "{v}");
+    assert_eq!(v["lines"], FLEET + 2, "{v}");
     assert_eq!(v["registered"], FLEET - 1, "{v}");
     let rows = v["per_line"].as_array().unwrap();
     let wrong_row = rows
@@ -580,8 +589,8 @@ async fn fleet_converts_registers_at_kamailio_and_calls() {
     );
     let v: serde_json::Value = serde_json::from_str(&stdout)
         .unwrap_or_else(|e| panic!("{e}: {stdout}\n{}", String::from_utf8_lossy(&out.stderr)));
-    // Every inventory phone, baresip's line included.
-    assert_eq!(v["registration"]["lines"], FLEET + 1);
+    // Every inventory phone, baresip's line and the quiet phone included.
+    assert_eq!(v["registration"]["lines"], FLEET + 2);
     assert_eq!(v["registration"]["registered"], FLEET, "{stdout}");
     let wrong_line = v["registration"]["per_line"]
         .as_array()
@@ -599,11 +608,23 @@ async fn fleet_converts_registers_at_kamailio_and_calls() {
         "{wrong_line}"
     );
     let failures = v["failures"].as_array().unwrap();
+    // The wrong password and the phone with proxy_register 0.
     assert!(
         failures
             .iter()
-            .any(|f| f["cause"] == "not_registered" && f["phones"] == 1),
+            .any(|f| f["cause"] == "not_registered" && f["phones"] == 2),
         "{stdout}"
+    );
+    let quiet_line = v["registration"]["per_line"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["name"] == QUIET_USER)
+        .unwrap()
+        .clone();
+    assert_eq!(
+        quiet_line["registration"]["state"], "disabled",
+        "{quiet_line}"
     );
     // Kamailio now holds both generations of bindings for the good lines.
     let bindings = rpc.bindings().await.unwrap();

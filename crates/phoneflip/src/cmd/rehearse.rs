@@ -325,7 +325,12 @@ pub fn run(args: Args) -> Result<()> {
     use phoneflip_emulator::ua::Registration;
     for l in &reg_lines {
         let why = match &l.registration {
-            Registration::Registered { .. } | Registration::Disabled => continue,
+            Registration::Registered { .. } => continue,
+            // A converted phone that does not register cannot take calls.
+            Registration::Disabled => format!(
+                "phone {} line {} ({}) does not register: proxy_register is not 1 in its files; set proxy_register: 1 in its template",
+                l.mac, l.line, l.name
+            ),
             Registration::Trying => format!(
                 "phone {} line {} ({}) still registering after {} s",
                 l.mac, l.line, l.name, args.register_wait
