@@ -5,7 +5,10 @@
 //! every line registers — checked through Kamailio itself (`ul.dump` over
 //! its JSON-RPC) — one call is set up and torn down between two emulated
 //! phones through Kamailio, and a phone whose password differs from the
-//! PBX's is reported as not registered with that reason.
+//! PBX's is reported as not registered with that reason (by the phone
+//! and by `phoneflip rehearse --register-wait`). Debian's baresip then
+//! registers at the same Kamailio and calls an emulated phone, which
+//! answers; baresip hangs up when it quits.
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
@@ -30,10 +33,37 @@ use tokio::sync::oneshot;
 /// Phones of this file live at loopback_addr(BASE + i), apart from the
 /// other tests' phones.
 const BASE: u32 = 2_000;
-const FLEET: usize = 50;
+/// 50 by default; `PHONEFLIP_REG_FLEET=1000` for the benchmark in
+/// BENCHMARKS.md.
+fn fleet_size() -> usize {
+    std::env::var("PHONEFLIP_REG_FLEET")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(50)
+}
 /// The phone whose inventory password is changed after the export.
 const WRONG: usize = 7;
-const LIMIT: Duration = Duration::from_secs(60);
+const LIMIT: Duration = Duration::from_secs(300);
+
+/// CPU seconds of a process and its children (Kamailio's workers).
+fn tree_cpu_secs(pid: u32) -> f64 {
+    let mut total = phoneflip_bench::procstat::cpu_secs(pid).unwrap_or(0.0);
+    for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(child) = e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+            continue;
+        };
+        let stat = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
+        // Field 4 (after the parenthesised name) is the parent's pid.
+        let ppid = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+            .and_then(|p| p.parse::<u32>().ok());
+        if ppid == Some(pid) {
+            total += phoneflip_bench::procstat::cpu_secs(child).unwrap_or(0.0);
+        }
+    }
+    total
+}
 
 fn kamailio_installed() -> bool {
     Command::new("kamailio")
@@ -197,6 +227,11 @@ async fn start_tftp(root: &Path, inv: Arc<dyn Inventory>) -> Tftp {
     }
 }
 
+/// The line baresip registers with.
+const BARESIP_USER: &str = "4999";
+/// The line of a phone with `proxy_register: 0`.
+const QUIET_USER: &str = "4998";
+
 fn mac(i: usize) -> Mac {
     format!("0019AB{:06X}", i).parse().unwrap()
 }
@@ -214,6 +249,8 @@ async fn fleet_converts_registers_at_kamailio_and_calls() {
         );
         return;
     }
+    #[allow(non_snake_case)]
+    let FLEET = fleet_size();
     let t0 = Instant::now();
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("root");
@@ -262,6 +299,28 @@ async fn fleet_converts_registers_at_kamailio_and_calls() {
         }];
         inv.put_phone(&p).unwrap();
     }
+
+    // baresip's account: a line of a phone that is not emulated.
+    let mut soft = Phone::new(mac(FLEET), Model::Cp7960);
+    soft.observed_load = Some("P0030801SR02".parse().unwrap());
+    soft.desired_load = Some("P0S3-8-12-00".parse().unwrap());
+    soft.template = Some("kamailio".into());
+    soft.lines = vec![Line {
+        number: 1,
+        name: BARESIP_USER.into(),
+        authname: None,
+        password: Some("soft-pw".into()),
+        displayname: None,
+        shortname: None,
+    }];
+    inv.put_phone(&soft).unwrap();
+    // A phone whose files do not ask it to register (only `rehearse`
+    // boots it).
+    let mut quiet = soft.clone();
+    quiet.mac = mac(FLEET + 1);
+    quiet.lines[0].name = QUIET_USER.into();
+    quiet.overrides.insert("proxy_register".into(), "0".into());
+    inv.put_phone(&quiet).unwrap();
 
     // The PBX side, written by phoneflip itself.
     let dbtext = dir.path().join("db");
@@ -314,6 +373,9 @@ async fn fleet_converts_registers_at_kamailio_and_calls() {
 
     let inv_dyn: Arc<dyn Inventory> = inv.clone();
     let mut tftp = start_tftp(&root, inv_dyn).await;
+    let kam_cpu0 = tree_cpu_secs(kam.child.id());
+    let own_cpu0 = phoneflip_bench::procstat::cpu_secs(std::process::id()).unwrap_or(0.0);
+    let spawned = Instant::now();
     let addrs: Vec<IpAddr> = (0..FLEET as u32)
         .map(|i| driver::loopback_addr(BASE + i))
         .collect();
@@ -379,7 +441,9 @@ async fn fleet_converts_registers_at_kamailio_and_calls() {
             );
         }
     }
-    let converted = t0.elapsed();
+    let converted = spawned.elapsed();
+    let kam_cpu = tree_cpu_secs(kam.child.id()) - kam_cpu0;
+    let own_cpu = phoneflip_bench::procstat::cpu_secs(std::process::id()).unwrap_or(0.0) - own_cpu0;
 
     // Checked through Kamailio itself, not through the emulator.
     let bindings = rpc.bindings().await.unwrap();
@@ -401,6 +465,51 @@ async fn fleet_converts_registers_at_kamailio_and_calls() {
         }
     }
     assert_eq!(bindings.len(), FLEET - 1, "{bindings:?}");
+
+    // `phoneflip pbx registered` says the same per inventory line, from
+    // Kamailio; baresip's line (not emulated) is not registered yet.
+    let pbx_registered = |extra: Vec<String>| {
+        let db = db.clone();
+        tokio::task::spawn_blocking(move || {
+            let out = Command::new(env!("CARGO_BIN_EXE_phoneflip"))
+                .args(["pbx", "registered", "--json", "--db"])
+                .arg(&db)
+                .args(extra)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+        })
+    };
+    let v = pbx_registered(vec![
+        "--kamailio-rpc".into(),
+        format!("127.0.0.1:{}", kport + 1),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(v["lines"], FLEET + 2, "{v}");
+    assert_eq!(v["registered"], FLEET - 1, "{v}");
+    let rows = v["per_line"].as_array().unwrap();
+    let wrong_row = rows
+        .iter()
+        .find(|r| r["mac"] == mac(WRONG).to_string())
+        .unwrap();
+    assert_eq!(wrong_row["registered"], false, "{wrong_row}");
+    assert!(
+        wrong_row["detail"].as_str().unwrap().contains("no binding"),
+        "{wrong_row}"
+    );
+    // Without a registrar: OPTIONS to each line where its phone was last
+    // seen. Every emulated phone answers (the wrong one too: it is up);
+    // baresip's line was never seen over TFTP.
+    let v = pbx_registered(vec!["--sip-port".into(), port.to_string()])
+        .await
+        .unwrap();
+    assert_eq!(v["reachable"], FLEET, "{v}");
 
     // A call from phone 0 to phone 1 through Kamailio, then BYE.
     let call = phones[0].call(1, &user(1)).await.unwrap();
@@ -455,10 +564,163 @@ async fn fleet_converts_registers_at_kamailio_and_calls() {
         .await
         .unwrap_or_else(|s| panic!("callee after BYE: {:?}", s.calls));
 
+    // `phoneflip rehearse --register-wait` reports the same per line:
+    // its own emulated phones (same MACs, other addresses) boot against the
+    // same TFTP server and register at the same Kamailio.
+    let raddrs: Vec<IpAddr> = (0..FLEET as u32).map(driver::loopback_addr).collect();
+    let rport = sip_port(&raddrs);
+    let (tftp_addr, db2) = (tftp.addr, db.clone());
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_phoneflip"))
+            .args(["rehearse", "--inventory", "--json", "--register-wait", "20"])
+            .args(["--tftp", &tftp_addr.to_string()])
+            .args(["--sip-port", &rport.to_string()])
+            .arg("--db")
+            .arg(&db2)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !out.status.success(),
+        "the wrong password fails the rehearsal: {stdout}"
+    );
+    let v: serde_json::Value = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("{e}: {stdout}\n{}", String::from_utf8_lossy(&out.stderr)));
+    // Every inventory phone, baresip's line and the quiet phone included.
+    assert_eq!(v["registration"]["lines"], FLEET + 2);
+    assert_eq!(v["registration"]["registered"], FLEET, "{stdout}");
+    let wrong_line = v["registration"]["per_line"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["mac"] == mac(WRONG).to_string())
+        .unwrap()
+        .clone();
+    assert_eq!(
+        wrong_line["registration"]["state"], "failed",
+        "{wrong_line}"
+    );
+    assert_eq!(
+        wrong_line["registration"]["cause"], "wrong_password",
+        "{wrong_line}"
+    );
+    let failures = v["failures"].as_array().unwrap();
+    // The wrong password and the phone with proxy_register 0.
+    assert!(
+        failures
+            .iter()
+            .any(|f| f["cause"] == "not_registered" && f["phones"] == 2),
+        "{stdout}"
+    );
+    let quiet_line = v["registration"]["per_line"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["name"] == QUIET_USER)
+        .unwrap()
+        .clone();
+    assert_eq!(
+        quiet_line["registration"]["state"], "disabled",
+        "{quiet_line}"
+    );
+    // Kamailio now holds both generations of bindings for the good lines.
+    let bindings = rpc.bindings().await.unwrap();
+    assert_eq!(bindings.len(), 2 * (FLEET - 1) + 1, "{bindings:?}");
+
+    // A real SIP user agent from Debian registers and calls phone 2.
+    if Command::new("baresip").arg("-h").output().is_err() {
+        eprintln!("SKIPPED (baresip part): baresip is not installed (apt-get install -y --no-install-recommends baresip)");
+    } else {
+        let callee = 2;
+        let bdir = dir.path().join("baresip");
+        std::fs::create_dir_all(&bdir).unwrap();
+        let bport = free_udp_tcp_port();
+        std::fs::write(
+            bdir.join("config"),
+            format!(
+                "sip_listen\t\t127.0.0.1:{bport}\nmodule_path\t\t/usr/lib/baresip/modules\n\
+                 audio_source\t\tausine,440\naudio_player\t\taufile,{}\naudio_alert\t\taufile,{}\n\
+                 module\t\t\tg711.so\nmodule\t\t\tausine.so\nmodule\t\t\taufile.so\n\
+                 module_app\t\taccount.so\nmodule_app\t\tmenu.so\n",
+                bdir.join("out.wav").display(),
+                bdir.join("alert.wav").display(),
+            ),
+        )
+        .unwrap();
+        std::fs::write(
+            bdir.join("accounts"),
+            format!("<sip:{BARESIP_USER}@127.0.0.1:{kport}>;auth_pass=soft-pw;regint=60\n"),
+        )
+        .unwrap();
+        let target = format!("sip:{}@127.0.0.1:{kport}", user(callee));
+        let mut b = Command::new("baresip")
+            .arg("-f")
+            .arg(&bdir)
+            .args(["-e", &format!("/dial {target}"), "-t", "6"])
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(bdir.join("stdout")).unwrap())
+            .stderr(std::fs::File::create(bdir.join("stderr")).unwrap())
+            .spawn()
+            .unwrap();
+        let blog = || {
+            format!(
+                "{}\n{}",
+                std::fs::read_to_string(bdir.join("stdout")).unwrap_or_default(),
+                std::fs::read_to_string(bdir.join("stderr")).unwrap_or_default()
+            )
+        };
+        let s = phones[callee]
+            .wait_for(
+                |s| {
+                    s.calls
+                        .iter()
+                        .any(|c| !c.outgoing && c.state == CallState::Established)
+                },
+                Duration::from_secs(10),
+            )
+            .await
+            .unwrap_or_else(|s| panic!("baresip's call never arrived: {:?}\n{}", s.calls, blog()));
+        let call = s.calls.iter().position(|c| !c.outgoing).unwrap();
+        // It registers too (baresip dials at once, in parallel with its
+        // REGISTER), as Kamailio itself says.
+        let soft_bound = |b: &phoneflip_pbx::registrar::Binding| {
+            b.aor == BARESIP_USER
+                && b.contact.contains(&format!("127.0.0.1:{bport}"))
+                && b.user_agent
+                    .as_deref()
+                    .unwrap_or("")
+                    .to_ascii_lowercase()
+                    .contains("baresip")
+        };
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let bindings = rpc.bindings().await.unwrap();
+            if bindings.iter().any(soft_bound) {
+                break;
+            }
+            assert!(Instant::now() < deadline, "{bindings:?}\n{}", blog());
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        // baresip hangs up when it quits (-t).
+        phones[callee]
+            .wait_for(
+                |s| s.calls[call].state == CallState::Ended { by_us: false },
+                Duration::from_secs(15),
+            )
+            .await
+            .unwrap_or_else(|s| panic!("baresip never hung up: {:?}\n{}", s.calls, blog()));
+        let _ = b.wait();
+    }
+
     eprintln!(
-        "{FLEET} phones converted and settled registration in {:?}; whole test {:?}",
-        converted,
-        t0.elapsed()
+        "{FLEET} phones converted SCCP 8.1(2)SR2 -> SIP 8.12 and settled registration in {:.2} s wall; \
+         Kamailio CPU {kam_cpu:.2} s; test process (TFTP server + provisioning + emulated phones) CPU {own_cpu:.2} s; \
+         whole test {:.2} s",
+        converted.as_secs_f64(),
+        t0.elapsed().as_secs_f64()
     );
     for p in phones {
         p.stop().await.unwrap();

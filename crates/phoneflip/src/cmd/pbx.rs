@@ -47,6 +47,24 @@ pub enum PbxCommand {
         #[command(flatten)]
         db: DbArg,
     },
+    /// Which of the inventory's lines are registered: asked of Kamailio
+    /// (JSON-RPC `ul.dump`) with --kamailio-rpc, else by a SIP OPTIONS to
+    /// each line at the address its phone last fetched files from.
+    Registered {
+        /// Kamailio's JSON-RPC over HTTP (xhttp + jsonrpcs), HOST:PORT.
+        #[arg(long, value_name = "ADDR")]
+        kamailio_rpc: Option<std::net::SocketAddr>,
+        /// The phones' SIP port for the OPTIONS probe.
+        #[arg(long, default_value_t = 5060)]
+        sip_port: u16,
+        /// Only phones of this site.
+        #[arg(long)]
+        site: Option<String>,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        db: DbArg,
+    },
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -59,7 +77,154 @@ pub fn run(args: Args) -> Result<()> {
             out,
             db,
         } => export(pbx, domain, site, context, out.as_deref(), &db),
+        PbxCommand::Registered {
+            kamailio_rpc,
+            sip_port,
+            site,
+            json,
+            db,
+        } => registered(kamailio_rpc, sip_port, site, json, &db),
     }
+}
+
+/// One line's answer, for `pbx registered`.
+#[derive(serde::Serialize)]
+struct LineRow {
+    mac: String,
+    line: u8,
+    name: String,
+    /// `kamailio` or `options`.
+    checked_by: &'static str,
+    /// What the registrar says; `None` when no registrar was asked.
+    registered: Option<bool>,
+    /// What the OPTIONS probe found: the phone answers for the line. It
+    /// proves the phone is up, not that the registrar has it.
+    reachable: Option<bool>,
+    detail: String,
+}
+
+fn registered(
+    rpc: Option<std::net::SocketAddr>,
+    sip_port: u16,
+    site: Option<String>,
+    json: bool,
+    db: &DbArg,
+) -> Result<()> {
+    use phoneflip_pbx::registrar::{
+        verdicts, KamailioJsonRpc, LineVerdict, OptionsProbe, Registrar,
+    };
+    let inv = db.open_existing()?;
+    let filter = PhoneFilter {
+        site,
+        ..PhoneFilter::default()
+    };
+    let phones = inv.list_phones(&filter).context("reading the inventory")?;
+    let lines: Vec<((String, u8), String)> = phones
+        .iter()
+        .flat_map(|p| {
+            p.lines
+                .iter()
+                .filter(|l| !l.name.trim().is_empty())
+                .map(move |l| ((p.mac.to_string(), l.number), l.name.clone()))
+        })
+        .collect();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the tokio runtime")?;
+    let mut rows = Vec::new();
+    match rpc {
+        Some(addr) => {
+            let k = KamailioJsonRpc::new(addr);
+            let bindings = rt.block_on(k.bindings())?;
+            let v = verdicts(&lines, &bindings, &k.describe());
+            for ((mac, line), name) in &lines {
+                let (registered, detail) = match &v[&(mac.clone(), *line)] {
+                    LineVerdict::Registered { contact } => (true, contact.clone()),
+                    LineVerdict::NotRegistered { why } => (false, why.clone()),
+                };
+                rows.push(LineRow {
+                    mac: mac.clone(),
+                    line: *line,
+                    name: name.clone(),
+                    checked_by: "kamailio",
+                    registered: Some(registered),
+                    reachable: None,
+                    detail,
+                });
+            }
+        }
+        None => {
+            // Where each phone was last seen: its latest TFTP transfer.
+            let probe = OptionsProbe {
+                local: "0.0.0.0:0".parse().expect("literal address"),
+                timeout: std::time::Duration::from_secs(2),
+            };
+            for ((mac, line), name) in &lines {
+                let m = mac.parse().expect("a MAC read from the inventory");
+                let seen = inv.timeline(m, 1).context("reading the TFTP events")?;
+                let (reachable, detail) = match seen.first() {
+                    None => (
+                        false,
+                        "never seen over TFTP: no address to probe".to_string(),
+                    ),
+                    Some(e) => {
+                        let to = std::net::SocketAddr::new(e.event.client_ip, sip_port);
+                        match rt.block_on(probe.probe(name, to)) {
+                            Ok(status) => (
+                                (200..300).contains(&status),
+                                format!("OPTIONS to {to} answered {status} (the phone is up; no registrar was asked)"),
+                            ),
+                            Err(e) => (false, e),
+                        }
+                    }
+                };
+                rows.push(LineRow {
+                    mac: mac.clone(),
+                    line: *line,
+                    name: name.clone(),
+                    checked_by: "options",
+                    registered: None,
+                    reachable: Some(reachable),
+                    detail,
+                });
+            }
+        }
+    }
+    let ok = rows
+        .iter()
+        .filter(|r| r.registered.or(r.reachable) == Some(true))
+        .count();
+    let what = if rpc.is_some() {
+        "registered"
+    } else {
+        "reachable"
+    };
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "lines": rows.len(),
+                what: ok,
+                "per_line": rows,
+            }))?
+        );
+    } else {
+        for r in &rows {
+            let mark = match (r.registered, r.reachable) {
+                (Some(true), _) => "registered",
+                (Some(false), _) => "NOT registered",
+                (None, Some(true)) => "reachable",
+                _ => "NOT reachable",
+            };
+            println!(
+                "{} line {} ({}): {mark}: {}",
+                r.mac, r.line, r.name, r.detail
+            );
+        }
+        println!("{ok} of {} line(s) {what}", rows.len());
+    }
+    Ok(())
 }
 
 fn export(

@@ -47,10 +47,24 @@ pub struct Args {
     /// real phones.
     #[arg(long)]
     pub stay: bool,
-    /// The UDP port the phones' SIP stacks listen on with --stay (the
-    /// port `serve` sends its NOTIFYs to).
-    #[arg(long, default_value_t = 5060, requires = "stay")]
+    /// The UDP port the phones' SIP stacks listen on with --stay or
+    /// --register-wait (the port `serve` sends its NOTIFYs to).
+    #[arg(long, default_value_t = 5060)]
     pub sip_port: u16,
+    /// After booting, give the SIP phones this many seconds to register
+    /// their lines with the proxy their files name, and report each line
+    /// (a line not registered fails the rehearsal). 0: do not check.
+    #[arg(long, default_value_t = 0, value_name = "SECS")]
+    pub register_wait: u64,
+}
+
+/// One line's registration as the rehearsal saw it.
+#[derive(serde::Serialize)]
+struct LineReport {
+    mac: String,
+    line: u8,
+    name: String,
+    registration: phoneflip_emulator::ua::Registration,
 }
 
 #[derive(Default, serde::Serialize)]
@@ -142,6 +156,11 @@ pub fn run(args: Args) -> Result<()> {
     );
     let started = Instant::now();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let (reg_tx, mut reg_rx) = tokio::sync::mpsc::unbounded_channel::<(
+        Mac,
+        Vec<phoneflip_emulator::ua::LineStatus>,
+        Option<String>,
+    )>();
     let (results, mut alive): (Vec<(Spec, Report, Duration)>, _) = rt.block_on(async {
         let fetcher = Arc::new(TftpFetcher::default());
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
@@ -170,19 +189,49 @@ pub fn run(args: Args) -> Result<()> {
                     port: args.sip_port,
                 },
             );
+            let register_wait = Duration::from_secs(args.register_wait);
+            let reg_tx = reg_tx.clone();
             set.spawn(async move {
                 let t = Instant::now();
+                let mac = spec.mac;
                 let run = driver::booted(phone, fetcher.as_ref(), &opts).await;
-                let _ = tx.send((spec, run.report(), t.elapsed()));
+                let report = run.report();
+                let on_sip = matches!(&report.outcome, Outcome::Stable(s) if s.protocol == phoneflip_firmware::Protocol::Sip);
+                let _ = tx.send((spec, report, t.elapsed()));
                 drop(tx);
-                if !stay {
+                let check = on_sip && !register_wait.is_zero();
+                if !stay && !check {
                     return None;
                 }
-                let (status, _) = tokio::sync::watch::channel(LiveStatus::default());
+                let (status, mut seen) = tokio::sync::watch::channel(LiveStatus::default());
+                let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
+                // The phone stays up until Ctrl-C with --stay, else until
+                // its lines have a verdict (or the wait is over).
                 let stop = async move {
-                    let _ = stop_rx.wait_for(|s| *s).await;
+                    if stay {
+                        let _ = stop_rx.wait_for(|s| *s).await;
+                    } else {
+                        let _ = done_rx.await;
+                    }
                 };
-                Some(driver::stay(run, fetcher.as_ref(), &opts, &sip, stop, &status).await)
+                let verdict = async move {
+                    if !check {
+                        return;
+                    }
+                    let _ = tokio::time::timeout(
+                        register_wait,
+                        seen.wait_for(|s| s.listening.is_some() && s.registration_settled()),
+                    )
+                    .await;
+                    let s = seen.borrow().clone();
+                    let _ = reg_tx.send((mac, s.lines, s.ua_error));
+                    let _ = done_tx.send(());
+                };
+                let (r, ()) = tokio::join!(
+                    driver::stay(run, fetcher.as_ref(), &opts, &sip, stop, &status),
+                    verdict
+                );
+                Some(r)
             });
         }
         drop(tx);
@@ -199,6 +248,36 @@ pub fn run(args: Args) -> Result<()> {
         (out, set)
     });
     bar.finish_and_clear();
+    // Registration verdicts: one from every phone that ended on SIP.
+    let on_sip = results
+        .iter()
+        .filter(|(_, r, _)| matches!(&r.outcome, Outcome::Stable(s) if s.protocol == phoneflip_firmware::Protocol::Sip))
+        .count();
+    drop(reg_tx);
+    let mut reg_lines: Vec<LineReport> = Vec::new();
+    let mut reg_errors: Vec<(Mac, String)> = Vec::new();
+    if args.register_wait > 0 {
+        rt.block_on(async {
+            for _ in 0..on_sip {
+                let Some((mac, lines, err)) = reg_rx.recv().await else {
+                    break;
+                };
+                if let Some(e) = err {
+                    reg_errors.push((mac, e));
+                }
+                for l in lines {
+                    reg_lines.push(LineReport {
+                        mac: mac.to_string(),
+                        line: l.line,
+                        name: l.name,
+                        registration: l.registration,
+                    });
+                }
+            }
+        });
+        reg_lines.sort_by(|a, b| (&a.mac, a.line).cmp(&(&b.mac, b.line)));
+        reg_errors.sort();
+    }
     let wall = started.elapsed();
 
     let mut groups: BTreeMap<String, Group> = BTreeMap::new();
@@ -243,6 +322,36 @@ pub fn run(args: Args) -> Result<()> {
             c.0 += 1;
         }
     }
+    use phoneflip_emulator::ua::Registration;
+    for l in &reg_lines {
+        let why = match &l.registration {
+            Registration::Registered { .. } => continue,
+            // A converted phone that does not register cannot take calls.
+            Registration::Disabled => format!(
+                "phone {} line {} ({}) does not register: proxy_register is not 1 in its files; set proxy_register: 1 in its template",
+                l.mac, l.line, l.name
+            ),
+            Registration::Trying => format!(
+                "phone {} line {} ({}) still registering after {} s",
+                l.mac, l.line, l.name, args.register_wait
+            ),
+            Registration::Failed(f) => format!("phone {} line {} ({}): {f}", l.mac, l.line, l.name),
+        };
+        let c = causes
+            .entry("not_registered".to_string())
+            .or_insert((0, why));
+        c.0 += 1;
+    }
+    for (mac, e) in &reg_errors {
+        let c = causes
+            .entry("cannot_register".to_string())
+            .or_insert((0, format!("phone {mac}: {e}")));
+        c.0 += 1;
+    }
+    let registered = reg_lines
+        .iter()
+        .filter(|l| matches!(l.registration, Registration::Registered { .. }))
+        .count();
     let failed: u32 = causes.values().map(|c| c.0).sum();
     let from = match (args.inventory, args.from) {
         (true, Some(f)) => format!("the inventory's loads (unobserved: {f})"),
@@ -255,6 +364,11 @@ pub fn run(args: Args) -> Result<()> {
             "from": from,
             "wall_ms": wall.as_millis() as u64,
             "groups": groups,
+            "registration": (args.register_wait > 0).then(|| serde_json::json!({
+                "lines": reg_lines.len(),
+                "registered": registered,
+                "per_line": &reg_lines,
+            })),
             "failures": causes.iter().map(|(k, (n, ex))| serde_json::json!({"cause": k, "phones": n, "example": ex})).collect::<Vec<_>>(),
         });
         println!("{}", serde_json::to_string_pretty(&v)?);
@@ -277,6 +391,12 @@ pub fn run(args: Args) -> Result<()> {
                 g.max_wall_ms as f64 / 1000.0
             );
         }
+        if args.register_wait > 0 {
+            println!(
+                "registration: {registered} of {} line(s) registered",
+                reg_lines.len()
+            );
+        }
         if !causes.is_empty() {
             println!("failures by cause:");
             for (cause, (n, example)) in &causes {
@@ -288,7 +408,7 @@ pub fn run(args: Args) -> Result<()> {
         stay(&rt, &mut alive, &stop_tx, args.sip_port);
     }
     if failed > 0 {
-        bail!("{failed} of {count} phone(s) ended in an error state or off their desired load");
+        bail!("{failed} phone(s) or line(s) of {count} phone(s) ended in an error state, off their desired load or not registered");
     }
     Ok(())
 }
