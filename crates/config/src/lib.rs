@@ -9,6 +9,10 @@
 //! which image a phone is sent to first, the 8.3 alias and the W210 rule
 //! come from `phoneflip-plan`, so a rendered root always satisfies the plan.
 //! Load-name syntax belongs to `phoneflip-firmware`.
+//!
+//! Every parser is lossless on real files (see `tests/real_world.rs`):
+//! `xmldoc` is the span tree under the XML formats, `check` the per-file
+//! verdict of `phoneflip check`.
 
 pub mod cfgfmt;
 pub mod check;

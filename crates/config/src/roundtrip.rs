@@ -6,7 +6,7 @@
 
 use crate::{
     DialPlan, FileName, GkDefault, ImageRef, Os79xx, RingList, SepDevice, SipCnf, SyncInfo,
-    XmlDefault,
+    XmlDefault, XmlDoc,
 };
 
 /// Checks every parser on `data`; panics when one breaks its promise.
@@ -17,6 +17,32 @@ pub fn check_all(data: &[u8]) {
     if let Ok(c) = SipCnf::parse("fuzz.cnf", data) {
         assert_eq!(c.to_bytes(), data);
     }
+    // A bad line spoils only itself: the lossy parse always writes back.
+    let (c, _) = SipCnf::parse_lossy("fuzz.cnf", data);
+    assert_eq!(c.to_bytes(), data);
+    if let Ok(d) = XmlDoc::parse("fuzz.xml", data) {
+        assert_eq!(d.to_bytes(), data);
+        if let Ok(s) = SepDevice::from_doc(&d) {
+            assert_eq!(SepDevice::parse("SEP.cnf.xml", data).unwrap(), s);
+        }
+    }
+    if let Ok(o) = Os79xx::parse(data) {
+        assert_eq!(o.to_bytes(), data, "OS79XX.TXT writes back byte for byte");
+    }
+    if let Ok(r) = RingList::parse("RINGLIST.DAT", data) {
+        assert_eq!(
+            r.to_bytes().unwrap(),
+            data,
+            "unchanged, the list is the file"
+        );
+    }
+    if let Ok(p) = DialPlan::parse("dialplan.xml", data) {
+        assert_eq!(p.to_bytes(), data, "unchanged, the plan is the file");
+    }
+    if let Ok(s) = std::str::from_utf8(data) {
+        let _ = crate::check::check_file(s.get(..s.len().min(40)).unwrap_or("f"), data);
+    }
+    let _ = crate::check::check_file("SEPBASE.cnf.xml", data);
     if let Ok(g) = GkDefault::parse("gkdefault.txt", data) {
         assert_eq!(g.to_bytes(), data);
     }

@@ -2,11 +2,17 @@
 //! shared `XMLDefault.cnf.xml`.
 //!
 //! Only the elements that move a phone between loads and point it at its
-//! CallManagers are modelled; the parser skips anything else, so a vendor
-//! sample can be read, but the writer can only emit what the model holds.
-//! In particular there is no field for `sshUserId`/`sshPassword`: sample
-//! files on the internet carry `cisco`/`cisco`, and phoneflip must never
-//! hand those to a fleet.
+//! CallManagers are modelled. The model is read from a lossless
+//! [`XmlDoc`] (the file's own text), so a real file keeps every element
+//! the model lacks: edited with [`SepDevice::set_load_in`] /
+//! [`XmlDefault::set_load_in`] it changes only the load's bytes. The
+//! model's own writer (`to_bytes`, what `render` uses) emits only what the
+//! model holds. In particular there is no field for
+//! `sshUserId`/`sshPassword`: sample files on the internet carry
+//! `cisco`/`cisco`, and phoneflip must never hand those to a fleet.
+//!
+//! Loads of other models (`SCCP45.…` in a SEP file, a 7962's `SIP42.…`
+//! under the 7940's code 8) are left alone, not refused.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

@@ -338,3 +338,27 @@ fn the_parameter_table_knows_what_real_files_set() {
         "{unknown:#?}"
     );
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+    /// The fuzz target's checks on mutations of the real files: a byte
+    /// changed, a span cut out, the file cut short. Nothing panics, and
+    /// whatever parses writes back byte for byte.
+    #[test]
+    fn mutated_real_files_never_panic(pick in 0usize..54, at in 0usize..20_000, byte in 0u8..=255, cut in 0usize..64) {
+        let Some(dir) = corpus() else { return Ok(()) };
+        let all = files(&dir);
+        let (_, bytes) = all.iter().nth(pick % all.len()).unwrap();
+        if bytes.is_empty() || bytes.len() > 20_000 {
+            return Ok(());
+        }
+        let i = at % bytes.len();
+        let mut flipped = bytes.clone();
+        flipped[i] = byte;
+        let mut holed = bytes.clone();
+        holed.drain(i..(i + cut).min(bytes.len()));
+        for m in [flipped, holed, bytes[..i].to_vec()] {
+            phoneflip_config::roundtrip::check_all(&m);
+        }
+    }
+}

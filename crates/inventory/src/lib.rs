@@ -26,4 +26,7 @@ pub use record::{
     OutcomeError, Phone, PhoneError, PhoneFilter, RenderInputs, StoredEvent,
 };
 pub use sqlite::{latest_version, Migration, SqliteInventory, MIGRATIONS};
-pub use store::{check_template_settings, validate_template, Inventory, InventoryError, Result};
+pub use store::{
+    check_template_settings, check_template_settings_keeping, validate_template, Inventory,
+    InventoryError, Result,
+};

@@ -186,7 +186,15 @@ pub fn validate_template(t: &Template) -> Result<()> {
 /// every phone. SCCP and MGCP templates are not checked: their parameters
 /// have no table yet. Every problem is reported, one per line.
 pub fn check_template_settings(t: &Template) -> Result<()> {
-    use phoneflip_config::sip_params::check_param;
+    check_template_settings_keeping(t, false)
+}
+
+/// [`check_template_settings`], but with `keep_unknown` a name no SIP
+/// release knows is let through: the user said it is meant (a parameter
+/// of a newer or patched load), and `render` leaves it out of the files
+/// and reports it rather than failing.
+pub fn check_template_settings_keeping(t: &Template, keep_unknown: bool) -> Result<()> {
+    use phoneflip_config::sip_params::{check_param, SipProblem};
     if t.protocol != phoneflip_firmware::Protocol::Sip {
         return Ok(());
     }
@@ -194,10 +202,10 @@ pub fn check_template_settings(t: &Template) -> Result<()> {
     let problems: Vec<String> = t
         .settings
         .iter()
-        .filter_map(|(k, v)| {
-            check_param(k, v, newest, None)
-                .err()
-                .map(|p| format!("setting {k}: {p}"))
+        .filter_map(|(k, v)| match check_param(k, v, newest, None) {
+            Err(SipProblem::Unknown { .. }) if keep_unknown => None,
+            Err(p) => Some(format!("setting {k}: {p}")),
+            Ok(()) => None,
         })
         .collect();
     if problems.is_empty() {

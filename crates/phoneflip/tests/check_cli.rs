@@ -133,3 +133,50 @@ fn adopt_a_real_root_dry_run_then_for_real() {
         "{text}"
     );
 }
+
+#[test]
+fn templates_add_refuses_an_unknown_name_unless_told_to_keep_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("inv.db");
+    let db = db.to_str().unwrap();
+    let args = [
+        "templates",
+        "add",
+        "t",
+        "--protocol",
+        "sip",
+        "proxy1_adress=10.0.0.1",
+        "--db",
+        db,
+    ];
+    let out = phoneflip(&args);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("did you mean proxy1_address")
+            && err.contains("--keep-unknown")
+            && err.contains("lost silently"),
+        "{err}"
+    );
+    let mut keep = args.to_vec();
+    keep.push("--keep-unknown");
+    let out = phoneflip(&keep);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // An out-of-range value is refused even so.
+    let out = phoneflip(&[
+        "templates",
+        "add",
+        "u",
+        "--protocol",
+        "sip",
+        "tos_media=9",
+        "--keep-unknown",
+        "--db",
+        db,
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+}

@@ -7,8 +7,9 @@ use std::io::Write;
 
 use anyhow::{bail, Context, Result};
 use clap::Subcommand;
+use phoneflip_config::sip_params::{check_param, SipProblem};
 use phoneflip_config::Template;
-use phoneflip_firmware::Protocol;
+use phoneflip_firmware::{Protocol, Version};
 use phoneflip_inventory::Inventory;
 
 use super::phones::DbArg;
@@ -31,6 +32,10 @@ pub enum TemplatesCommand {
         /// Settings as KEY=VALUE, using the protocol's own parameter names
         /// (proxy1_address=10.0.0.5, time_zone=CET; callmanager1=... for SCCP).
         settings: Vec<String>,
+        /// Store a SIP setting whose name no SIP release 1.x-8.12 knows
+        /// (render leaves it out of the files and reports it).
+        #[arg(long)]
+        keep_unknown: bool,
         #[command(flatten)]
         db: DbArg,
     },
@@ -71,6 +76,7 @@ pub fn run(args: Args) -> Result<()> {
             name,
             protocol,
             settings,
+            keep_unknown,
             db,
         } => {
             let template = Template {
@@ -81,7 +87,20 @@ pub fn run(args: Args) -> Result<()> {
             // Checked before the database is opened: a refused template
             // must not leave a new, empty inventory behind.
             phoneflip_inventory::validate_template(&template)?;
-            phoneflip_inventory::check_template_settings(&template)?;
+            let unknown = protocol == Protocol::Sip
+                && template.settings.iter().any(|(k, v)| {
+                    matches!(
+                        check_param(k, v, Version::new(8, 12), None),
+                        Err(SipProblem::Unknown { .. })
+                    )
+                });
+            let checked =
+                phoneflip_inventory::check_template_settings_keeping(&template, keep_unknown);
+            if unknown && !keep_unknown {
+                checked.context("a phone ignores a parameter its load does not know, so a misspelt one would be lost silently; fix the name, or pass --keep-unknown to store it as it is")?;
+            } else {
+                checked?;
+            }
             let store = db.open_or_create()?;
             let existed = store.get_template(&name)?.is_some();
             store
