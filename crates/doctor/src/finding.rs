@@ -52,6 +52,8 @@ pub enum Symptom {
     NoTftpServer,
     /// Phones that were not meant to convert convert too.
     WholeFleetConverts,
+    /// The loader follows another file of its hunt to another load.
+    LoadsOtherImage,
 }
 
 impl Symptom {
@@ -70,6 +72,9 @@ impl Symptom {
             Symptom::ParameterIgnored => "the phone ignores the parameter",
             Symptom::NoTftpServer => "phones running SIP find no TFTP server",
             Symptom::WholeFleetConverts => "every phone using this TFTP server converts",
+            Symptom::LoadsOtherImage => {
+                "the phone loads the image another file of the loader's hunt names"
+            }
         }
     }
 }
@@ -122,6 +127,7 @@ pub enum Check {
     StateErrorRisk,
     DhcpNo66,
     SharedTftpServer,
+    LeftoverSep,
     // Log patterns.
     LogStateError,
     LogConfigMissing,

@@ -446,15 +446,10 @@ impl Phone {
         self.config.mac.to_string()
     }
 
+    /// The planner's [`phoneflip_plan::LOADER_HUNT`], for this phone.
     fn hunt_files(&self) -> [String; 5] {
         let m = self.mac();
-        [
-            format!("CTLSEP{m}.tlv"),
-            format!("SEP{m}.cnf.xml"),
-            format!("SIP{m}.cnf"),
-            format!("MGC{m}.cnf"),
-            "XMLDefault.cnf.xml".to_string(),
-        ]
+        std::array::from_fn(|i| phoneflip_plan::LOADER_HUNT[i].for_mac(&m))
     }
 
     /// Feeds one event at time `now` (time since the emulation started).

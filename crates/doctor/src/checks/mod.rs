@@ -6,6 +6,7 @@
 
 mod downgrade;
 pub(crate) mod files;
+mod hunt;
 mod image_authentication;
 mod no_load;
 mod not_accepting_sccp;
@@ -81,6 +82,7 @@ pub(crate) fn run(root: &Root, opts: &Options) -> Vec<Finding> {
         &phones,
     );
     cx.sip_parameters(default_image.as_ref(), default_cnf.as_ref(), &phones);
+    cx.leftover_sep(default_image.as_ref(), &phones);
     cx.bundles();
     cx.ringlist();
 
