@@ -54,6 +54,8 @@ pub enum Symptom {
     WholeFleetConverts,
     /// The loader follows another file of its hunt to another load.
     LoadsOtherImage,
+    /// The phone runs SIP but never registers with the proxy.
+    NeverRegisters,
 }
 
 impl Symptom {
@@ -72,6 +74,7 @@ impl Symptom {
             Symptom::ParameterIgnored => "the phone ignores the parameter",
             Symptom::NoTftpServer => "phones running SIP find no TFTP server",
             Symptom::WholeFleetConverts => "every phone using this TFTP server converts",
+            Symptom::NeverRegisters => "the phone boots SIP and never registers",
             Symptom::LoadsOtherImage => {
                 "the phone loads the image another file of the loader's hunt names"
             }
@@ -128,6 +131,14 @@ pub enum Check {
     DhcpNo66,
     SharedTftpServer,
     LeftoverSep,
+    SyncInfoUnreadable,
+    RingListLineEnding,
+    CtlJunk,
+    DefaultSshCredentials,
+    NoRegistration,
+    DialPlanMissing,
+    NotWorldReadable,
+    RefusedHop,
     // Log patterns.
     LogStateError,
     LogConfigMissing,

@@ -129,3 +129,108 @@ fn a_leftover_sep_file_naming_sccp_pulls_a_sip_8_12_phone_back() {
     );
     assert!(errors(&doctor(dir.path(), &["sip:8.12"]), Check::LeftoverSep).is_empty());
 }
+
+/// The SIP files name the image but leave out what registering needs: the
+/// phone converts (the emulator reaches SIP 8.12) and then never
+/// registers, which only the doctor can say.
+#[test]
+fn a_sip_target_without_proxy_register_or_credentials_never_registers() {
+    for (default, own, missing) in [
+        (
+            "image_version: P0S3-8-12-00\nproxy_register: 1\n",
+            "line1_name: 100\nline1_password: x\n",
+            "proxy1_address",
+        ),
+        (
+            "image_version: P0S3-8-12-00\nproxy1_address: 10.0.0.1\n",
+            "line1_name: 100\nline1_password: x\n",
+            "proxy_register: 1",
+        ),
+        (
+            "image_version: P0S3-8-12-00\nproxy1_address: 10.0.0.1\nproxy_register: 1\n",
+            "line1_name: 100\n",
+            "line1_password",
+        ),
+    ] {
+        let mut files = sip_8_12_site();
+        files.insert("SIPDefault.cnf".into(), default.as_bytes().to_vec());
+        // The loader's hunt reads image_version from SIP<MAC>.cnf itself.
+        let own = format!("image_version: P0S3-8-12-00\n{own}");
+        files.insert(format!("SIP{MAC}.cnf"), own.into_bytes());
+        let dir = write_root(&files);
+        let r = run_in_memory(phone("sccp:8.1(2)SR2"), &served(dir.path()));
+        assert!(
+            matches!(&r.outcome, Outcome::Stable(s) if s.load == "P0S3-8-12-00"),
+            "{:?}\n{}",
+            r.outcome,
+            transcript(&r)
+        );
+        let f = doctor(dir.path(), &["sccp:8.1(2)SR2"]);
+        let e = errors(&f, Check::NoRegistration);
+        assert_eq!(e.len(), 1, "{missing}: {f:#?}");
+        assert!(e[0].problem.contains(missing), "{}", e[0].problem);
+        assert!(e[0].problem.contains("never registers"), "{}", e[0].problem);
+    }
+    // The whole site: no such error.
+    let dir = write_root(&sip_8_12_site());
+    assert!(errors(
+        &doctor(dir.path(), &["sccp:8.1(2)SR2"]),
+        Check::NoRegistration
+    )
+    .is_empty());
+}
+
+#[test]
+fn broken_side_files_are_found() {
+    let mut files = sip_8_12_site();
+    // dbaldree's syncinfo.xml: the second VERSION quote is never closed.
+    files.insert(
+        "syncinfo.xml".into(),
+        b"<SYNCINFO>\n   <IMAGE VERSION=\"*\" SYNC=\"1\"/>\n   <IMAGE VERSION=\"P0S3-8-12-00 SYNC=\"1\"/>\n</SYNCINFO>\n".to_vec(),
+    );
+    files.insert(
+        "RINGLIST.DAT".into(),
+        b"Old Style\tringer1.pcm\r\nSynth Low\tringer2.pcm\r\n".to_vec(),
+    );
+    files.insert("ringer1.pcm".into(), vec![0; 16]);
+    files.insert("ringer2.pcm".into(), vec![0; 16]);
+    files.insert(format!("CTLSEP{MAC}.tlv"), vec![0x0a]);
+    files.insert(
+        "XMLDefault.cnf.xml".into(),
+        br#"<Default><loadInformation7 model="IP Phone 7960">P0S3-8-12-00</loadInformation7><sshUserId>cisco</sshUserId>
+<sshPassword>cisco</sshPassword></Default>"#
+            .to_vec(),
+    );
+    let mut sip_default = files["SIPDefault.cnf"].clone();
+    sip_default.extend_from_slice(b"dial_template: dialplan\n");
+    files.insert("SIPDefault.cnf".into(), sip_default);
+    let dir = write_root(&files);
+    let f = doctor(dir.path(), &["sccp:8.1(2)SR2"]);
+    let one = |check: Check| -> Finding {
+        let v: Vec<&Finding> = f.iter().filter(|x| x.check == check).collect();
+        assert_eq!(v.len(), 1, "{check:?}: {f:#?}");
+        v[0].clone()
+    };
+    assert_eq!(
+        one(Check::SyncInfoUnreadable).file.as_deref(),
+        Some("syncinfo.xml")
+    );
+    assert_eq!(one(Check::CtlJunk).severity, Severity::Error);
+    assert_eq!(
+        one(Check::DefaultSshCredentials).file.as_deref(),
+        Some("XMLDefault.cnf.xml")
+    );
+    assert!(one(Check::DialPlanMissing).problem.contains("dialplan.xml"));
+    // --fix rewrites RINGLIST.DAT exactly as render writes it: LF only.
+    let crlf = one(Check::RingListLineEnding);
+    let applied =
+        phoneflip_doctor::apply_fixes(dir.path(), &[crlf], std::time::SystemTime::now()).unwrap();
+    assert_eq!(applied.changes.len(), 1);
+    assert_eq!(
+        fs::read(dir.path().join("RINGLIST.DAT")).unwrap(),
+        b"Old Style\tringer1.pcm\nSynth Low\tringer2.pcm\n"
+    );
+    assert!(doctor(dir.path(), &["sccp:8.1(2)SR2"])
+        .iter()
+        .all(|x| x.check != Check::RingListLineEnding));
+}

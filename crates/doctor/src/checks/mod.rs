@@ -4,6 +4,7 @@
 //! and the findings so far. [`run`] calls them in a fixed order; the entry
 //! point is [`crate::scan::scan`].
 
+mod control_files;
 mod downgrade;
 pub(crate) mod files;
 mod hunt;
@@ -12,6 +13,7 @@ mod no_load;
 mod not_accepting_sccp;
 pub(crate) mod os79xx;
 mod protocol_application_invalid;
+mod registration;
 mod revert;
 mod ringlist;
 mod sip_config;
@@ -83,8 +85,10 @@ pub(crate) fn run(root: &Root, opts: &Options) -> Vec<Finding> {
     );
     cx.sip_parameters(default_image.as_ref(), default_cnf.as_ref(), &phones);
     cx.leftover_sep(default_image.as_ref(), &phones);
+    cx.registration(default_cnf.as_ref(), &phones);
     cx.bundles();
     cx.ringlist();
+    cx.control_files();
 
     if let Some(n) = &os79 {
         all_named.push(n.clone());
