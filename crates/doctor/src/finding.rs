@@ -118,6 +118,7 @@ pub enum Check {
     ImageVersionInvalid,
     ImageVersionMismatch,
     NoLoadSpecified,
+    LoaderAsImage,
     SipParameter,
     BundleIncomplete,
     EmptyImage,

@@ -234,3 +234,29 @@ fn broken_side_files_are_found() {
         .iter()
         .all(|x| x.check != Check::RingListLineEnding));
 }
+
+#[test]
+fn only_the_loader_named_is_protocol_application_invalid() {
+    let mut files = sip_8_12_site();
+    for f in ["SIPDefault.cnf".to_string(), format!("SIP{MAC}.cnf")] {
+        let text = String::from_utf8(files[&f].clone())
+            .unwrap()
+            .replace("P0S3-8-12-00", "P003-8-12-00");
+        files.insert(f, text.into_bytes());
+    }
+    let dir = write_root(&files);
+    let r = run_in_memory(phone("sccp:8.1(2)SR2"), &served(dir.path()));
+    // The emulator: the loader asks for P003-8-12-00.loads, which no
+    // release has.
+    let Outcome::Failed(failure) = &r.outcome else {
+        panic!("{:?}\n{}", r.outcome, transcript(&r));
+    };
+    let f = doctor(dir.path(), &["sccp:8.1(2)SR2"]);
+    let e = errors(&f, Check::LoaderAsImage);
+    assert_eq!(e.len(), 2, "{f:#?}");
+    for x in e {
+        assert!(x.fix.contains("P0S3-8-12-00"), "{x:#?}");
+        // The same words as the phone's screen.
+        assert_eq!(x.symptom.unwrap().text(), failure.display());
+    }
+}

@@ -75,6 +75,7 @@ pub(crate) fn run(root: &Root, opts: &Options) -> Vec<Finding> {
         cx.load_form(n);
     }
     cx.config_loads_present(&all_named);
+    cx.loader_named(&all_named);
     // OS79XX.TXT only names an image for phones on pre-loader loads.
     let os79_read = cx.os79xx_read() != Some(false);
     cx.no_load(
