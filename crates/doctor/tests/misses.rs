@@ -260,3 +260,31 @@ fn only_the_loader_named_is_protocol_application_invalid() {
         assert_eq!(x.symptom.unwrap().text(), failure.display());
     }
 }
+
+/// SIP 4.x straight to SCCP 8.x, and SIP 3.x straight to SCCP 5.x: the
+/// planner's rule graph refuses both hops, and the doctor says so for an
+/// OS79XX.TXT that tries them.
+#[test]
+fn direct_reverts_the_rules_refuse() {
+    for (from, os79, bundle_of, rule_words) in [
+        ("sip:4.4", "P0030801SR02", "sccp:8.1(2)SR2", "6.3 image"),
+        (
+            "sip:3.0",
+            "P00305000101",
+            "sccp:5.0(1.1)",
+            "latest SCCP 4.x",
+        ),
+    ] {
+        let mut files = bundle(bundle_of);
+        files.insert("OS79XX.TXT".into(), os79.as_bytes().to_vec());
+        let dir = write_root(&files);
+        let f = doctor(dir.path(), &[from]);
+        let e = errors(&f, Check::RefusedHop);
+        assert_eq!(e.len(), 1, "{from}: {f:#?}");
+        assert!(e[0].problem.contains(rule_words), "{}", e[0].problem);
+        assert!(e[0].fix.contains("phoneflip plan"), "{}", e[0].fix);
+        // Through the intermediate load there is no such error.
+        let ok = doctor(dir.path(), &["sip:5.0"]);
+        assert!(errors(&ok, Check::RefusedHop).is_empty(), "{ok:#?}");
+    }
+}

@@ -284,6 +284,9 @@ fn every_real_root_gives_exactly_its_table() {
             vec![
                 // OS79XX.TXT names P0030801SR02; its .bin is not there.
                 (LoadMissing, E, Some("OS79XX.TXT"), Some(1)),
+                // P0030801SR02 is SCCP 8.1: a phone on SIP 4.x or older
+                // reading OS79XX.TXT may not go there directly (via 6.3).
+                (RefusedHop, W, Some("OS79XX.TXT"), Some(1)),
             ],
         ),
         (

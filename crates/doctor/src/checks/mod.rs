@@ -102,6 +102,7 @@ pub(crate) fn run(root: &Root, opts: &Options) -> Vec<Finding> {
     cx.downgrade(&all_named);
     cx.gkdefault(os79.as_ref(), &xml_loads, &all_named);
     cx.state_error(os79.as_ref());
+    cx.revert_path(os79.as_ref());
     let root_wide = os79.is_some() || default_image.is_some() || !xml_loads.is_empty();
     let per_phone = phones.sip.len() + phones.sep.len();
     let sip_target = all_named.iter().any(|n| {
