@@ -288,3 +288,21 @@ fn direct_reverts_the_rules_refuse() {
         assert!(errors(&ok, Check::RefusedHop).is_empty(), "{ok:#?}");
     }
 }
+
+/// A file only its owner may read: the doctor may run as root and open
+/// it, the TFTP daemon (user tftp, nobody) cannot.
+#[cfg(unix)]
+#[test]
+fn a_file_the_tftp_daemon_cannot_read() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = write_root(&sip_8_12_site());
+    let path = dir.path().join(format!("SIP{MAC}.cnf"));
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+    let f = doctor(dir.path(), &["sccp:8.1(2)SR2"]);
+    let e = errors(&f, Check::Unreadable);
+    assert_eq!(e.len(), 1, "{f:#?}");
+    assert!(e[0].problem.contains("0600"), "{}", e[0].problem);
+    assert!(e[0].fix.contains("chmod a+r"), "{}", e[0].fix);
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+    assert!(errors(&doctor(dir.path(), &["sccp:8.1(2)SR2"]), Check::Unreadable).is_empty());
+}
