@@ -59,13 +59,16 @@ pub enum Symptom {
 }
 
 impl Symptom {
+    /// The screen's words come from `phoneflip_plan::rules::screen`,
+    /// which the emulator's failures display too.
     pub fn text(self) -> &'static str {
+        use phoneflip_plan::rules::screen;
         match self {
-            Symptom::ProtocolApplicationInvalid => "Protocol Application Invalid",
-            Symptom::NoLoadSpecified => "No Load Specified",
-            Symptom::W210BufferFull => "W210 TFTP Error : buffer full",
-            Symptom::Unprovisioned => "Unprovisioned",
-            Symptom::ImageAuthenticationFailed => "Image Authentication Failed",
+            Symptom::ProtocolApplicationInvalid => screen::PROTOCOL_APPLICATION_INVALID,
+            Symptom::NoLoadSpecified => screen::NO_LOAD_SPECIFIED,
+            Symptom::W210BufferFull => screen::W210_BUFFER_FULL,
+            Symptom::Unprovisioned => screen::UNPROVISIONED,
+            Symptom::ImageAuthenticationFailed => screen::IMAGE_AUTHENTICATION_FAILED,
             Symptom::StateError => "Failed ( State Error ) in the TFTP log",
             Symptom::KeepsCurrentLoad => "the phone keeps running its current load",
             Symptom::ConfigNotFound => {

@@ -306,3 +306,30 @@ fn a_file_the_tftp_daemon_cannot_read() {
     fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
     assert!(errors(&doctor(dir.path(), &["sccp:8.1(2)SR2"]), Check::Unreadable).is_empty());
 }
+
+/// The doctor's "phone shows" is the emulator's screen, word for word:
+/// both come from `phoneflip_plan::rules::screen`.
+#[test]
+fn doctor_and_emulator_show_the_same_words() {
+    // No downgrade below 5.0: a SIP 5.0 phone offered SIP 2.3.
+    let mut files = bundle("sip:2.3");
+    files.insert(
+        "SIPDefault.cnf".into(),
+        b"image_version: POS30203\n".to_vec(),
+    );
+    files.insert(
+        format!("SIP{MAC}.cnf"),
+        b"image_version: POS30203\nproxy1_address: 10.0.0.1\nproxy_register: 1\nline1_name: 1\nline1_password: x\n".to_vec(),
+    );
+    let dir = write_root(&files);
+    let r = run_in_memory(phone("sip:5.0"), &served(dir.path()));
+    let Outcome::Failed(failure) = &r.outcome else {
+        panic!("{:?}\n{}", r.outcome, transcript(&r));
+    };
+    let f = doctor(dir.path(), &["sip:5.0"]);
+    let e = errors(&f, Check::DowngradeBelow5);
+    assert!(!e.is_empty(), "{f:#?}");
+    for x in e {
+        assert_eq!(x.symptom.unwrap().text(), failure.display(), "{x:#?}");
+    }
+}

@@ -278,18 +278,19 @@ pub enum Failure {
 impl Failure {
     /// The text on the phone's screen.
     pub fn display(&self) -> &'static str {
+        use phoneflip_plan::rules::screen;
         match self {
             Failure::ProtocolApplicationInvalid { .. } | Failure::BootLoop { .. } => {
-                "Protocol Application Invalid"
+                screen::PROTOCOL_APPLICATION_INVALID
             }
             Failure::ImageAuthenticationFailed { .. } | Failure::DowngradeRefused { .. } => {
-                "Image Authentication Failed"
+                screen::IMAGE_AUTHENTICATION_FAILED
             }
-            Failure::NoLoadSpecified | Failure::HuntStopped { .. } => "No Load Specified",
-            Failure::BufferFull { .. } => "W210 TFTP Error : buffer full",
-            Failure::Unprovisioned { .. } => "Unprovisioned",
-            Failure::StateError { .. } => "State Error",
-            Failure::NameNot83 { .. } => "Load Rejected",
+            Failure::NoLoadSpecified | Failure::HuntStopped { .. } => screen::NO_LOAD_SPECIFIED,
+            Failure::BufferFull { .. } => screen::W210_BUFFER_FULL,
+            Failure::Unprovisioned { .. } => screen::UNPROVISIONED,
+            Failure::StateError { .. } => screen::STATE_ERROR,
+            Failure::NameNot83 { .. } => screen::LOAD_REJECTED,
         }
     }
 

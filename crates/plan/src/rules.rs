@@ -31,6 +31,20 @@ pub mod section {
     pub const DOMAIN_FACTS: &str = "domain facts (not in the reference)";
 }
 
+/// What a phone's screen shows when a conversion fails, in the
+/// reference's words. The emulator's failures display these and the
+/// doctor's findings name them, so a user matches both to the screen.
+pub mod screen {
+    pub const PROTOCOL_APPLICATION_INVALID: &str = "Protocol Application Invalid";
+    pub const IMAGE_AUTHENTICATION_FAILED: &str = "Image Authentication Failed";
+    pub const NO_LOAD_SPECIFIED: &str = "No Load Specified";
+    pub const W210_BUFFER_FULL: &str = "W210 TFTP Error : buffer full";
+    pub const UNPROVISIONED: &str = "Unprovisioned";
+    pub const STATE_ERROR: &str = "State Error";
+    /// Not the reference's words: what SIP 2.1 shows is not documented.
+    pub const LOAD_REJECTED: &str = "Load Rejected";
+}
+
 /// The rules a hop or a refusal can cite. The serde names are part of the
 /// stable JSON of `phoneflip plan --json`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
