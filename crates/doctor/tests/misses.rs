@@ -333,3 +333,20 @@ fn doctor_and_emulator_show_the_same_words() {
         assert_eq!(x.symptom.unwrap().text(), failure.display(), "{x:#?}");
     }
 }
+
+/// A SIP 3.0+ name in the 2.x form (POS30704 for 7.4) in OS79XX.TXT, and
+/// in image_version: the doctor's words are the emulator's screen.
+#[test]
+fn a_wrong_name_form_shows_the_emulators_words() {
+    let mut files = bundle("sip:7.4");
+    files.insert("OS79XX.TXT".into(), b"POS30704".to_vec());
+    let dir = write_root(&files);
+    let r = run_in_memory(phone("sccp:3.3"), &served(dir.path()));
+    let Outcome::Failed(failure) = &r.outcome else {
+        panic!("{:?}\n{}", r.outcome, transcript(&r));
+    };
+    let f = doctor(dir.path(), &["sccp:3.3"]);
+    let e = errors(&f, Check::Os79xxWrongForm);
+    assert_eq!(e.len(), 1, "{f:#?}");
+    assert_eq!(e[0].symptom.unwrap().text(), failure.display(), "{}", transcript(&r));
+}

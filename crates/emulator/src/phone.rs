@@ -311,6 +311,14 @@ impl Failure {
     }
 }
 
+/// A SIP load name written in the form of another version range.
+fn wrong_sip_form(name: &str) -> bool {
+    name.parse::<LoadName>().is_ok_and(|l| {
+        l.protocol() == Protocol::Sip
+            && l.form() != LoadName::canonical(Protocol::Sip, l.version()).form()
+    })
+}
+
 /// Coarse state, for callers that only want to know where the phone is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PhoneState {
@@ -626,6 +634,14 @@ impl Phone {
         };
         match cfgread::os79xx(&bytes) {
             Err(d) => self.fail(Failure::Unprovisioned { why: d.to_string() }, out),
+            // The reference ("IP Phones go to Unprovisioned State"): SIP 2.3
+            // and earlier are written POS3xxyy, 3.0 and later POS3-xx-y-zz;
+            // the other form is wrong syntax, and the phone goes
+            // Unprovisioned, as the doctor says.
+            Ok(name) if wrong_sip_form(&name) => {
+                let why = format!("OS79XX.TXT names {name}, a SIP load in the wrong form for its version (SIP 2.3 and earlier POS3xxyy, 3.0 and later POS3-xx-y-zz)");
+                self.fail(Failure::Unprovisioned { why }, out)
+            }
             Ok(name) => {
                 if self.flash.app.as_ref().is_some_and(|a| a.is(&name)) {
                     self.pre_config(out)
