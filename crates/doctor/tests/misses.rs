@@ -348,5 +348,10 @@ fn a_wrong_name_form_shows_the_emulators_words() {
     let f = doctor(dir.path(), &["sccp:3.3"]);
     let e = errors(&f, Check::Os79xxWrongForm);
     assert_eq!(e.len(), 1, "{f:#?}");
-    assert_eq!(e[0].symptom.unwrap().text(), failure.display(), "{}", transcript(&r));
+    assert_eq!(
+        e[0].symptom.unwrap().text(),
+        failure.display(),
+        "{}",
+        transcript(&r)
+    );
 }
