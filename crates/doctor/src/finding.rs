@@ -52,16 +52,23 @@ pub enum Symptom {
     NoTftpServer,
     /// Phones that were not meant to convert convert too.
     WholeFleetConverts,
+    /// The loader follows another file of its hunt to another load.
+    LoadsOtherImage,
+    /// The phone runs SIP but never registers with the proxy.
+    NeverRegisters,
 }
 
 impl Symptom {
+    /// The screen's words come from `phoneflip_plan::rules::screen`,
+    /// which the emulator's failures display too.
     pub fn text(self) -> &'static str {
+        use phoneflip_plan::rules::screen;
         match self {
-            Symptom::ProtocolApplicationInvalid => "Protocol Application Invalid",
-            Symptom::NoLoadSpecified => "No Load Specified",
-            Symptom::W210BufferFull => "W210 TFTP Error : buffer full",
-            Symptom::Unprovisioned => "Unprovisioned",
-            Symptom::ImageAuthenticationFailed => "Image Authentication Failed",
+            Symptom::ProtocolApplicationInvalid => screen::PROTOCOL_APPLICATION_INVALID,
+            Symptom::NoLoadSpecified => screen::NO_LOAD_SPECIFIED,
+            Symptom::W210BufferFull => screen::W210_BUFFER_FULL,
+            Symptom::Unprovisioned => screen::UNPROVISIONED,
+            Symptom::ImageAuthenticationFailed => screen::IMAGE_AUTHENTICATION_FAILED,
             Symptom::StateError => "Failed ( State Error ) in the TFTP log",
             Symptom::KeepsCurrentLoad => "the phone keeps running its current load",
             Symptom::ConfigNotFound => {
@@ -70,6 +77,10 @@ impl Symptom {
             Symptom::ParameterIgnored => "the phone ignores the parameter",
             Symptom::NoTftpServer => "phones running SIP find no TFTP server",
             Symptom::WholeFleetConverts => "every phone using this TFTP server converts",
+            Symptom::NeverRegisters => "the phone boots SIP and never registers",
+            Symptom::LoadsOtherImage => {
+                "the phone loads the image another file of the loader's hunt names"
+            }
         }
     }
 }
@@ -110,6 +121,7 @@ pub enum Check {
     ImageVersionInvalid,
     ImageVersionMismatch,
     NoLoadSpecified,
+    LoaderAsImage,
     SipParameter,
     BundleIncomplete,
     EmptyImage,
@@ -122,6 +134,15 @@ pub enum Check {
     StateErrorRisk,
     DhcpNo66,
     SharedTftpServer,
+    LeftoverSep,
+    SyncInfoUnreadable,
+    RingListLineEnding,
+    CtlJunk,
+    DefaultSshCredentials,
+    NoRegistration,
+    DialPlanMissing,
+    NotWorldReadable,
+    RefusedHop,
     // Log patterns.
     LogStateError,
     LogConfigMissing,

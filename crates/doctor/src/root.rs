@@ -182,6 +182,14 @@ pub fn read_root(dir: &Path) -> Result<Root, RootError> {
             continue;
         }
         let size = meta.len();
+        if let Some(why) = hidden_from_daemon(&meta) {
+            files.push(RootFile {
+                name,
+                size,
+                content: Content::Unreadable(why),
+            });
+            continue;
+        }
         let content = match fs::File::open(&path) {
             Err(e) => Content::Unreadable(e.to_string()),
             Ok(mut f) if is_control_file(&name) && size <= MAX_CONTROL_FILE => {
@@ -200,4 +208,23 @@ pub fn read_root(dir: &Path) -> Result<Root, RootError> {
         });
     }
     Ok(Root::new(files))
+}
+
+/// A file others may not read: tftpd-hpa runs as `tftp` and dnsmasq as
+/// `nobody`/`dnsmasq`, not as the file's owner, so they cannot serve it,
+/// even though the doctor (often run as root) can open it.
+#[cfg(unix)]
+fn hidden_from_daemon(meta: &fs::Metadata) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = meta.permissions().mode() & 0o777;
+    (mode & 0o004 == 0).then(|| {
+        format!(
+            "its permissions are {mode:04o}, without read access for others, and the TFTP daemon runs as its own user (tftp for tftpd-hpa, nobody or dnsmasq for dnsmasq)"
+        )
+    })
+}
+
+#[cfg(not(unix))]
+fn hidden_from_daemon(_: &fs::Metadata) -> Option<String> {
+    None
 }

@@ -319,12 +319,13 @@ fn patterns(trs: &[Transfer]) -> (Option<String>, Vec<Pattern>) {
         if let FileKind::Image(img) = &kind {
             let fetched: Vec<&&Transfer> = list.iter().filter(|t| got(&t.outcome)).collect();
             let wasted = wasted_fetches(trs, file, image_role(img), &booted_after);
-            if img.kind != ImageKind::Loads && wasted >= 3 {
-                let state_error = fetched
-                    .iter()
-                    .filter(|t| matches!(&t.outcome, Some(TransferOutcome::Failed(r)) if r.contains("State Error")))
-                    .count()
-                    >= 2;
+            // Two State Errors already name the reference's pattern.
+            let state_error = fetched
+                .iter()
+                .filter(|t| matches!(&t.outcome, Some(TransferOutcome::Failed(r)) if r.contains("State Error")))
+                .count()
+                >= 2;
+            if img.kind != ImageKind::Loads && (wasted >= 3 || state_error) {
                 let cycles = os79xx_cycles(trs, file);
                 if cycles >= 3 && !state_error {
                     out.push(Pattern::BootLoop {
@@ -334,7 +335,7 @@ fn patterns(trs: &[Transfer]) -> (Option<String>, Vec<Pattern>) {
                 } else {
                     out.push(Pattern::ImageRefused {
                         file: file.to_string(),
-                        times: wasted,
+                        times: wasted.max(fetched.len()),
                         state_error,
                     });
                 }

@@ -109,14 +109,17 @@ fn a_root_fixed_by_doctor_converts_an_sccp_3_phone_to_sip_2_3() {
         }
     }
     fs::write(p.join("OS79XX.TXT"), b"POS30203.bin \r\n").unwrap();
-    let mut big = String::from("image_version: POS30203\nproxy1_address: 10.0.0.1\n");
+    let mut big =
+        String::from("image_version: POS30203\nproxy1_address: 10.0.0.1\nproxy_register: 1\n");
     while big.len() <= BUFFER_FULL_LIMIT {
         big.push_str("# site settings the phones will read once on a newer release\n");
     }
     fs::write(p.join("SIPDefault.cnf"), &big).unwrap();
     fs::write(
         p.join("sip002094d245cb.cnf"),
-        b"line1_name: 100\nline1_authname: 100\n",
+        // The phone's own file carries what registration needs, since the
+        // W210 workaround leaves SIPDefault.cnf holding only image_version.
+        b"proxy1_address: 10.0.0.1\nproxy_register: 1\nline1_name: 100\nline1_authname: 100\nline1_password: x\n",
     )
     .unwrap();
 
@@ -175,13 +178,16 @@ fn site(target: &str) -> HashMap<String, Vec<u8>> {
             .into_iter()
             .collect();
     let load = phoneflip_firmware::LoadName::canonical(r.protocol, r.version);
+    // A whole site: the phone converts and registers (proxy, register,
+    // line credentials), so only the case's own breakage is an error.
     files.insert(
         "SIPDefault.cnf".into(),
-        format!("image_version: {load}\n").into_bytes(),
+        format!("image_version: {load}\nproxy1_address: 10.0.0.1\nproxy_register: 1\n")
+            .into_bytes(),
     );
     files.insert(
         format!("SIP{MAC}.cnf"),
-        format!("image_version: {load}\nline1_name: 100\n").into_bytes(),
+        format!("image_version: {load}\nline1_name: 100\nline1_password: x\n").into_bytes(),
     );
     files
 }

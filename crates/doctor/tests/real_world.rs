@@ -205,6 +205,21 @@ fn every_real_root_gives_exactly_its_table() {
                 (RingList, W, Some("RINGLIST.DAT"), None),
                 (RingList, W, Some("RINGLIST.DAT"), None),
                 (RingList, W, Some("RINGLIST.DAT"), None),
+                // README: the second IMAGE line's VERSION quote is unclosed.
+                (SyncInfoUnreadable, W, Some("syncinfo.xml"), None),
+                // Both SEP files keep the vendor's cisco/cisco SSH login.
+                (
+                    DefaultSshCredentials,
+                    W,
+                    Some("SEP0014638ADF5E.cnf.xml"),
+                    None,
+                ),
+                (
+                    DefaultSshCredentials,
+                    W,
+                    Some("SEP0014A3712E61.cnf.xml"),
+                    None,
+                ),
             ],
         ),
         (
@@ -212,6 +227,8 @@ fn every_real_root_gives_exactly_its_table() {
             vec![
                 (LoadMissing, E, Some("XMLDefault.cnf.xml"), None),
                 sccp_root_no_os79xx,
+                // sshUserId/sshPassword cisco/cisco.
+                (DefaultSshCredentials, W, Some("XMLDefault.cnf.xml"), None),
             ],
         ),
         (
@@ -239,6 +256,9 @@ fn every_real_root_gives_exactly_its_table() {
                 (SipParameter, W, Some("SIPDefault.cnf"), Some(33)),
                 // preferred_codec "none": not one of the domain facts' values.
                 (SipParameter, W, Some("SIPDefault.cnf"), Some(38)),
+                // dial_template "dialplan", and the repository has no
+                // dialplan.xml in tftpboot/.
+                (DialPlanMissing, W, Some("SIP001563BC753D.cnf"), None),
             ],
         ),
         (
@@ -264,6 +284,9 @@ fn every_real_root_gives_exactly_its_table() {
             vec![
                 // OS79XX.TXT names P0030801SR02; its .bin is not there.
                 (LoadMissing, E, Some("OS79XX.TXT"), Some(1)),
+                // P0030801SR02 is SCCP 8.1: a phone on SIP 4.x or older
+                // reading OS79XX.TXT may not go there directly (via 6.3).
+                (RefusedHop, W, Some("OS79XX.TXT"), Some(1)),
             ],
         ),
         (
@@ -283,6 +306,8 @@ fn every_real_root_gives_exactly_its_table() {
                 (Os79xxMissing, W, Some("OS79XX.TXT"), None),
                 (RingList, W, Some("RINGLIST.DAT"), None),
                 (SipParameter, W, Some("SIPDefault.cnf"), Some(27)),
+                // RINGLIST.DAT ends its line in CR LF.
+                (RingListLineEnding, W, Some("RINGLIST.DAT"), Some(1)),
             ],
         ),
         (
@@ -298,6 +323,7 @@ fn every_real_root_gives_exactly_its_table() {
             vec![
                 (LoadMissing, E, Some("XMLDefault.cnf.xml"), None),
                 sccp_root_no_os79xx,
+                (DefaultSshCredentials, W, Some("XMLDefault.cnf.xml"), None),
             ],
         ),
         (
@@ -308,6 +334,7 @@ fn every_real_root_gives_exactly_its_table() {
                 (Os79xxWhitespace, E, Some("OS79XX.TXT"), Some(1)),
                 (LoadMissing, E, Some("OS79XX.TXT"), Some(1)),
                 (LoadMissing, E, Some("XMLDefault.cnf.xml"), None),
+                (DefaultSshCredentials, W, Some("XMLDefault.cnf.xml"), None),
             ],
         ),
     ];

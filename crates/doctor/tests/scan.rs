@@ -559,11 +559,11 @@ fn a_healthy_sip_8_12_root_has_no_findings() {
         ("P0S3-8-12-00.sb2", b"x"),
         (
             "SIPDefault.cnf",
-            b"image_version: P0S3-8-12-00\nproxy1_address: 10.0.0.1\n",
+            b"image_version: P0S3-8-12-00\nproxy1_address: 10.0.0.1\nproxy_register: 1\n",
         ),
         (
             "SIP002094D245CB.cnf",
-            b"image_version: P0S3-8-12-00\nline1_name: 100\n",
+            b"image_version: P0S3-8-12-00\nline1_name: 100\nline1_password: x\n",
         ),
     ]);
     let findings = run(dir.path(), &from(&["sccp:8.1(2)SR2", "sip:6.0"]));

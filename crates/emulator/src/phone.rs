@@ -278,18 +278,19 @@ pub enum Failure {
 impl Failure {
     /// The text on the phone's screen.
     pub fn display(&self) -> &'static str {
+        use phoneflip_plan::rules::screen;
         match self {
             Failure::ProtocolApplicationInvalid { .. } | Failure::BootLoop { .. } => {
-                "Protocol Application Invalid"
+                screen::PROTOCOL_APPLICATION_INVALID
             }
             Failure::ImageAuthenticationFailed { .. } | Failure::DowngradeRefused { .. } => {
-                "Image Authentication Failed"
+                screen::IMAGE_AUTHENTICATION_FAILED
             }
-            Failure::NoLoadSpecified | Failure::HuntStopped { .. } => "No Load Specified",
-            Failure::BufferFull { .. } => "W210 TFTP Error : buffer full",
-            Failure::Unprovisioned { .. } => "Unprovisioned",
-            Failure::StateError { .. } => "State Error",
-            Failure::NameNot83 { .. } => "Load Rejected",
+            Failure::NoLoadSpecified | Failure::HuntStopped { .. } => screen::NO_LOAD_SPECIFIED,
+            Failure::BufferFull { .. } => screen::W210_BUFFER_FULL,
+            Failure::Unprovisioned { .. } => screen::UNPROVISIONED,
+            Failure::StateError { .. } => screen::STATE_ERROR,
+            Failure::NameNot83 { .. } => screen::LOAD_REJECTED,
         }
     }
 
@@ -308,6 +309,14 @@ impl Failure {
             Failure::BootLoop { .. } => "boot_loop",
         }
     }
+}
+
+/// A SIP load name written in the form of another version range.
+fn wrong_sip_form(name: &str) -> bool {
+    name.parse::<LoadName>().is_ok_and(|l| {
+        l.protocol() == Protocol::Sip
+            && l.form() != LoadName::canonical(Protocol::Sip, l.version()).form()
+    })
 }
 
 /// Coarse state, for callers that only want to know where the phone is.
@@ -456,15 +465,10 @@ impl Phone {
         self.config.mac.to_string()
     }
 
+    /// The planner's [`phoneflip_plan::LOADER_HUNT`], for this phone.
     fn hunt_files(&self) -> [String; 5] {
         let m = self.mac();
-        [
-            format!("CTLSEP{m}.tlv"),
-            format!("SEP{m}.cnf.xml"),
-            format!("SIP{m}.cnf"),
-            format!("MGC{m}.cnf"),
-            "XMLDefault.cnf.xml".to_string(),
-        ]
+        std::array::from_fn(|i| phoneflip_plan::LOADER_HUNT[i].for_mac(&m))
     }
 
     /// Feeds one event at time `now` (time since the emulation started).
@@ -640,6 +644,14 @@ impl Phone {
         };
         match cfgread::os79xx(&bytes) {
             Err(d) => self.fail(Failure::Unprovisioned { why: d.to_string() }, out),
+            // The reference ("IP Phones go to Unprovisioned State"): SIP 2.3
+            // and earlier are written POS3xxyy, 3.0 and later POS3-xx-y-zz;
+            // the other form is wrong syntax, and the phone goes
+            // Unprovisioned, as the doctor says.
+            Ok(name) if wrong_sip_form(&name) => {
+                let why = format!("OS79XX.TXT names {name}, a SIP load in the wrong form for its version (SIP 2.3 and earlier POS3xxyy, 3.0 and later POS3-xx-y-zz)");
+                self.fail(Failure::Unprovisioned { why }, out)
+            }
             Ok(name) => {
                 if self.flash.app.as_ref().is_some_and(|a| a.is(&name)) {
                     self.pre_config(out)

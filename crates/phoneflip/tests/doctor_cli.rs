@@ -22,8 +22,16 @@ fn broken_root() -> tempfile::TempDir {
     let p = dir.path();
     fs::write(p.join("OS79XX.TXT"), b"POS30203.bin\r\n").unwrap();
     fs::write(p.join("POS30203.bin"), b"image").unwrap();
-    fs::write(p.join("SIPDefault.cnf"), b"image_version: POS30203\n").unwrap();
-    fs::write(p.join("SIP002094d245cb.cnf"), b"line1_name: 100\n").unwrap();
+    fs::write(
+        p.join("SIPDefault.cnf"),
+        b"image_version: POS30203\nproxy1_address: 10.0.0.1\nproxy_register: 1\n",
+    )
+    .unwrap();
+    fs::write(
+        p.join("SIP002094d245cb.cnf"),
+        b"line1_name: 100\nline1_password: x\n",
+    )
+    .unwrap();
     dir
 }
 
@@ -47,9 +55,10 @@ fn finds_groups_and_fixes() {
         out.contains("rename SIP002094d245cb.cnf to SIP002094D245CB.cnf"),
         "{out}"
     );
+    // Exactly what render writes: the name, no line terminator.
     assert_eq!(
         fs::read(dir.path().join("OS79XX.TXT")).unwrap(),
-        b"POS30203\n"
+        b"POS30203"
     );
     assert!(dir.path().join("SIP002094D245CB.cnf").is_file());
     let backup = fs::read_dir(dir.path().join(".phoneflip-backup"))
@@ -78,7 +87,7 @@ fn json_output() {
     assert!(findings.iter().any(|f| f["check"] == "os79xx_extension"
         && f["symptom"] == "Unprovisioned"
         && f["auto_fix"]["action"] == "rewrite"
-        && f["auto_fix"]["contents"] == "POS30203\n"));
+        && f["auto_fix"]["contents"] == "POS30203"));
     assert!(findings
         .iter()
         .any(|f| f["check"] == "config_file_case" && f["phone"] == "002094D245CB"));

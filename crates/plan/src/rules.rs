@@ -31,6 +31,20 @@ pub mod section {
     pub const DOMAIN_FACTS: &str = "domain facts (not in the reference)";
 }
 
+/// What a phone's screen shows when a conversion fails, in the
+/// reference's words. The emulator's failures display these and the
+/// doctor's findings name them, so a user matches both to the screen.
+pub mod screen {
+    pub const PROTOCOL_APPLICATION_INVALID: &str = "Protocol Application Invalid";
+    pub const IMAGE_AUTHENTICATION_FAILED: &str = "Image Authentication Failed";
+    pub const NO_LOAD_SPECIFIED: &str = "No Load Specified";
+    pub const W210_BUFFER_FULL: &str = "W210 TFTP Error : buffer full";
+    pub const UNPROVISIONED: &str = "Unprovisioned";
+    pub const STATE_ERROR: &str = "State Error";
+    /// Not the reference's words: what SIP 2.1 shows is not documented.
+    pub const LOAD_REJECTED: &str = "Load Rejected";
+}
+
 /// The rules a hop or a refusal can cite. The serde names are part of the
 /// stable JSON of `phoneflip plan --json`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -256,6 +270,26 @@ const MGCMAC: BootFile = BootFile {
     name: "MGC<MAC>.cnf",
     image_parameter: Some("image_version"),
 };
+
+const CTLSEP: BootFile = BootFile {
+    name: "CTLSEP<MAC>.tlv",
+    image_parameter: None,
+};
+
+/// The universal application loader's hunt at every boot (domain facts,
+/// real TFTP logs): these files in this order, each answered "File not
+/// found" or read; the first that names a load decides what the phone
+/// runs next. So a leftover `SEP<MAC>.cnf.xml` naming an SCCP load sends a
+/// SIP 8.x phone back to SCCP before its `SIP<MAC>.cnf` is ever read. The
+/// emulator hunts these files and the doctor checks what they name.
+pub const LOADER_HUNT: &[BootFile] = &[CTLSEP, SEP, SIPMAC, MGCMAC, XMLDEFAULT];
+
+impl BootFile {
+    /// The name a phone with this MAC (capitals) asks for.
+    pub fn for_mac(&self, mac: &str) -> String {
+        self.name.replace("<MAC>", mac)
+    }
+}
 
 /// The boot table: which control files each load generation reads. The
 /// emulator and the doctor use it to know what a phone will ask for.
@@ -555,6 +589,20 @@ mod tests {
         assert!(reads(&r("sip:6.3"), "gkdefault.cfg"));
         assert!(reads(&r("sip:8.12"), "SIPDefault.cnf"));
         assert!(!reads(&r("sip:8.12"), "OS79XX.TXT"));
+        let hunt: Vec<String> = LOADER_HUNT
+            .iter()
+            .map(|f| f.for_mac("0011BB73AD61"))
+            .collect();
+        assert_eq!(
+            hunt,
+            [
+                "CTLSEP0011BB73AD61.tlv",
+                "SEP0011BB73AD61.cnf.xml",
+                "SIP0011BB73AD61.cnf",
+                "MGC0011BB73AD61.cnf",
+                "XMLDefault.cnf.xml"
+            ]
+        );
     }
 
     #[test]

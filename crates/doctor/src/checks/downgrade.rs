@@ -34,9 +34,11 @@ impl Ctx<'_> {
                 }
                 None => continue,
             };
+            // The phone refuses the unsigned image: the emulator shows
+            // Image Authentication Failed, and so does the finding.
             let mut f = Finding::new(Check::DowngradeBelow5, severity, section::ENABLE_SIP)
                 .file(&n.file)
-                .symptom(Symptom::KeepsCurrentLoad)
+                .symptom(Symptom::ImageAuthenticationFailed)
                 .problem(format!(
                     "{} names {load} ({} {}), below 5.0, and {who}: once on 5.0 or later a phone cannot go back to a release earlier than 5.0",
                     n.file,

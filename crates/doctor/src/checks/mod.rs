@@ -4,13 +4,16 @@
 //! and the findings so far. [`run`] calls them in a fixed order; the entry
 //! point is [`crate::scan::scan`].
 
+mod control_files;
 mod downgrade;
 pub(crate) mod files;
+mod hunt;
 mod image_authentication;
 mod no_load;
 mod not_accepting_sccp;
 pub(crate) mod os79xx;
 mod protocol_application_invalid;
+mod registration;
 mod revert;
 mod ringlist;
 mod sip_config;
@@ -72,6 +75,7 @@ pub(crate) fn run(root: &Root, opts: &Options) -> Vec<Finding> {
         cx.load_form(n);
     }
     cx.config_loads_present(&all_named);
+    cx.loader_named(&all_named);
     // OS79XX.TXT only names an image for phones on pre-loader loads.
     let os79_read = cx.os79xx_read() != Some(false);
     cx.no_load(
@@ -81,8 +85,11 @@ pub(crate) fn run(root: &Root, opts: &Options) -> Vec<Finding> {
         &phones,
     );
     cx.sip_parameters(default_image.as_ref(), default_cnf.as_ref(), &phones);
+    cx.leftover_sep(default_image.as_ref(), &phones);
+    cx.registration(default_cnf.as_ref(), &phones);
     cx.bundles();
     cx.ringlist();
+    cx.control_files();
 
     if let Some(n) = &os79 {
         all_named.push(n.clone());
@@ -95,6 +102,7 @@ pub(crate) fn run(root: &Root, opts: &Options) -> Vec<Finding> {
     cx.downgrade(&all_named);
     cx.gkdefault(os79.as_ref(), &xml_loads, &all_named);
     cx.state_error(os79.as_ref());
+    cx.revert_path(os79.as_ref());
     let root_wide = os79.is_some() || default_image.is_some() || !xml_loads.is_empty();
     let per_phone = phones.sip.len() + phones.sep.len();
     let sip_target = all_named.iter().any(|n| {

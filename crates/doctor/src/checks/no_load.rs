@@ -3,6 +3,7 @@
 use std::collections::HashSet;
 
 use phoneflip_device::Mac;
+use phoneflip_firmware::{LoadName, Protocol};
 
 use crate::finding::{section, Check, Finding, Severity, Symptom};
 
@@ -70,6 +71,45 @@ impl Ctx<'_> {
                     .fix(format!("add image_version to {} or SIPDefault.cnf", p.file)),
                 );
             }
+        }
+    }
+}
+
+impl Ctx<'_> {
+    /// A configuration file naming the universal application loader
+    /// (`P003-8-12-00`) as the image: only OS79XX.TXT names the loader;
+    /// `image_version` and `loadInformation` name the application. The
+    /// loader then asks for `P003-8-12-00.loads`, which no release has: the
+    /// emulator shows Protocol Application Invalid (issue 12 expected No
+    /// Load Specified; the emulator's word is the one kept).
+    pub(super) fn loader_named(&mut self, named: &[Named]) {
+        for n in named {
+            let Some(load) = n.image.load().filter(|l| l.is_universal_loader()) else {
+                continue;
+            };
+            let (param, protocol) = if n.file.ends_with(".cnf") {
+                ("image_version", Protocol::Sip)
+            } else {
+                ("loadInformation", Protocol::Sccp)
+            };
+            let app = LoadName::canonical(protocol, load.version());
+            let mut f = Finding::new(Check::LoaderAsImage, self.severity_for(&n.file), section::PROTOCOL_APPLICATION_INVALID)
+                .file(&n.file)
+                .symptom(Symptom::ProtocolApplicationInvalid)
+                .problem(format!(
+                    "{} names {load}, the universal application loader, as the image: the phone asks for {load}.loads, which no release has, instead of an application",
+                    n.file
+                ))
+                .fix(format!(
+                    "name the application in {param}, e.g. {app}; only OS79XX.TXT names the loader"
+                ));
+            if let Some(l) = n.line {
+                f = f.line(l);
+            }
+            if let Some(m) = n.phone {
+                f = f.phone(m);
+            }
+            self.push(f);
         }
     }
 }

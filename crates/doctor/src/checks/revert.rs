@@ -4,7 +4,7 @@
 use phoneflip_config::filename::{GKDEFAULT_CFG, GKDEFAULT_TXT};
 use phoneflip_config::{GkDefault, CFGFMT_COMMAND};
 use phoneflip_firmware::{ImageFile, LoadName, Protocol, Release, Version};
-use phoneflip_plan::reads_gkdefault;
+use phoneflip_plan::{check_hop, reads_gkdefault, rule};
 
 use crate::finding::{section, Check, Finding, Severity, Symptom};
 
@@ -153,6 +153,69 @@ impl Ctx<'_> {
                 .problem(problem)
                 .fix(format!(
                     "in gkdefault.txt, replace the version code and image name with those of the SCCP image you downloaded, then run `{CFGFMT_COMMAND}`"
+                )),
+        );
+    }
+}
+
+impl Ctx<'_> {
+    /// OS79XX.TXT naming an SCCP load that the phones reading it may not
+    /// go to directly (the planner's rule graph): SIP 4.x and earlier reach
+    /// SCCP 6.x and later only through the 6.3 image, SIP 3.x and earlier
+    /// SCCP 5.x and later only through the latest SCCP 4.x.
+    pub(super) fn revert_path(&mut self, os79: Option<&Named>) {
+        let Some(n) = os79 else { return };
+        let Some(load) = n.image.load() else { return };
+        if load.application_protocol() != Some(Protocol::Sccp) {
+            return;
+        }
+        let to = Release::new(Protocol::Sccp, load.version());
+        let refusal = |r: &Release| check_hop(r, &to).err().map(|e| rule(e.rule));
+        let (severity, who, why) = if self.opts.from.is_empty() {
+            // The readers of OS79XX.TXT that go to SCCP through it.
+            let probe = [Version::new(4, 4), Version::new(3, 0)];
+            let Some((v, r)) = probe
+                .iter()
+                .find_map(|v| refusal(&Release::new(Protocol::Sip, *v)).map(|r| (*v, r)))
+            else {
+                return;
+            };
+            let who = if v >= Version::new(4, 0) {
+                "if any phone runs SIP 4.x or earlier"
+            } else {
+                "if any phone runs SIP 3.x or earlier"
+            };
+            (Severity::Warning, who.to_string(), r)
+        } else {
+            let Some((from, r)) = self
+                .opts
+                .from
+                .iter()
+                .filter(|r| r.protocol == Protocol::Sip)
+                .find_map(|f| refusal(f).map(|r| (f, r)))
+            else {
+                return;
+            };
+            (
+                Severity::Error,
+                format!("phones run SIP {}", from.version),
+                r,
+            )
+        };
+        self.push(
+            Finding::new(Check::RefusedHop, severity, why.section)
+                .file(&n.file)
+                .line(1)
+                .symptom(Symptom::KeepsCurrentLoad)
+                .problem(format!(
+                    "OS79XX.TXT sends the phones straight to SCCP {} ({load}), {who}: {}",
+                    load.version(),
+                    why.text
+                ))
+                .fix(format!(
+                    "go through the intermediate load first: `phoneflip plan --from sip:{} --to sccp:{}` lists the hops",
+                    if who.contains("3.x") { "3.0" } else { "4.4" },
+                    load.version()
                 )),
         );
     }
