@@ -122,6 +122,8 @@ pub enum Check {
     ImageVersionMismatch,
     NoLoadSpecified,
     LoaderAsImage,
+    /// A 7940/7960 `loadInformation` code naming another model's load.
+    LoadForOtherModel,
     SipParameter,
     BundleIncomplete,
     EmptyImage,

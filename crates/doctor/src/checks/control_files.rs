@@ -49,9 +49,11 @@ impl Ctx<'_> {
         };
         let line = bytes[..at].iter().filter(|&&b| b == b'\n').count() + 1;
         // --fix writes exactly what render writes: the same rings, LF only.
+        // A parsed list writes its source back unchanged (CRLF included),
+        // so the rings go into a fresh list, which render's writer makes.
         let fix = RingList::parse(RINGLIST_DAT, bytes)
             .ok()
-            .and_then(|l| l.to_bytes().ok())
+            .and_then(|l| RingList::new(l.rings).to_bytes().ok())
             .and_then(|b| String::from_utf8(b).ok())
             .map(|contents| Fix::Rewrite {
                 file: RINGLIST_DAT.into(),

@@ -22,11 +22,12 @@ impl Ctx<'_> {
         }
         // A root-wide file that cannot be read already has its error, and
         // may well name the load once fixed: no second error for it.
-        if self
-            .out
-            .iter()
-            .any(|f| f.check == Check::ConfigUnreadable && f.phone.is_none())
-        {
+        // Likewise a 7940/7960 entry naming another model's load has its
+        // warning: the file does name an image, just not one for them.
+        if self.out.iter().any(|f| {
+            (f.check == Check::ConfigUnreadable && f.phone.is_none())
+                || f.check == Check::LoadForOtherModel
+        }) {
             return;
         }
         let named: HashSet<Mac> = phones

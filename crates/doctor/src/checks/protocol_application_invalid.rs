@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use phoneflip_config::filename::{OS79XX_TXT, XML_DEFAULT};
 use phoneflip_config::{ImageRef, XmlDefault};
-use phoneflip_device::Mac;
+use phoneflip_device::{Mac, Model};
 use phoneflip_firmware::{ImageFile, ImageKind, LoadForm, LoadName, Protocol};
 use phoneflip_plan::release_files;
 use phoneflip_plan::rules::{generation, Generation, SIGNED_FLOOR};
@@ -213,6 +213,7 @@ impl Ctx<'_> {
         };
         match XmlDefault::parse(XML_DEFAULT, bytes) {
             Ok(x) => {
+                self.other_model_loads(&x);
                 let mut seen = BTreeSet::new();
                 x.loads
                     .values()
@@ -239,6 +240,44 @@ impl Ctx<'_> {
                 );
                 Vec::new()
             }
+        }
+    }
+
+    /// `loadInformationN` entries that are not 7940/7960 loads. Under
+    /// another model's code they are that model's business and left
+    /// alone (a mixed root). Under a 7940/7960 code (the number decides
+    /// which phone reads the entry, not the `model` attribute) the phone
+    /// asks for another model's files, which are no image for it, and
+    /// keeps the load it has: a warning, since a root made for other
+    /// models (lrcamargo's 7962 root) stops no 7940/7960 that never boots
+    /// from it.
+    fn other_model_loads(&mut self, x: &XmlDefault) {
+        for (code, model_attr, text) in &x.other_loads {
+            let Some(model) = [Model::Cp7940, Model::Cp7960]
+                .into_iter()
+                .find(|m| u32::from(m.device_type_code()) == *code)
+            else {
+                continue;
+            };
+            let other = model_attr
+                .as_deref()
+                .map(|m| format!(" ({m})"))
+                .unwrap_or_default();
+            self.push(
+                Finding::new(
+                    Check::LoadForOtherModel,
+                    Severity::Warning,
+                    section::PROTOCOL_APPLICATION_INVALID,
+                )
+                .file(XML_DEFAULT)
+                .symptom(Symptom::KeepsCurrentLoad)
+                .problem(format!(
+                    "{XML_DEFAULT}: loadInformation{code} is the {model}'s entry, but it names {text}, a load for another model{other}: a {model} booting from this root asks for that load and keeps the image it has"
+                ))
+                .fix(format!(
+                    "write a {model} load there (an SCCP P003… or SIP P0S3-… name), or move {text} under its own model's loadInformation code; if no {model} boots from this root, nothing"
+                )),
+            );
         }
     }
 
