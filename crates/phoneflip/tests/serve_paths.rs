@@ -201,3 +201,167 @@ async fn sip_6_to_sccp_when_serve_does_not_know_the_load() {
     assert!(received_gkdefault(&second), "{}", dump(&second));
     assert_on_sccp(&second);
 }
+
+/// Boots the phone from one address until it runs `target` (at most
+/// `max` boots: the first only makes the phone known by its address);
+/// returns the loads it ran after each boot.
+async fn boots_until(
+    tftp: &Tftp,
+    mut flash: Flash,
+    i: u32,
+    target: &str,
+    max: usize,
+) -> (Vec<String>, Report) {
+    let mut loads = Vec::new();
+    loop {
+        let r = boot(flash, tftp.addr, i).await;
+        // What is in flash: a phone that gave up waiting for its files
+        // ("unprovisioned") still runs the load it had.
+        let load = match (&r.outcome, &r.flash.app) {
+            (Outcome::Stable(st), _) => st.load.clone(),
+            (_, Some(app)) => app.image_load.clone(),
+            (o, None) => format!("{o:?}"),
+        };
+        loads.push(load.clone());
+        if load == target || loads.len() >= max {
+            return (loads, r);
+        }
+        flash = r.flash.clone();
+        // The recorder writes what it learnt from a thread of its own.
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+fn root_of(dir: &Path, releases: &[&str], table: Option<&Path>) -> PathBuf {
+    let root = dir.join("root");
+    for rel in releases {
+        let r: Release = rel.parse().unwrap();
+        let bundle = synth::synth(r.protocol, r.version, SizeProfile::Small).unwrap();
+        let zip = synth::write_zip(&bundle, dir).unwrap();
+        let report = phoneflip_bundle::import(&zip, &root).unwrap();
+        assert!(report.problems.is_empty(), "{rel}: {:?}", report.problems);
+    }
+    if let Some(t) = table {
+        std::fs::copy(t, root.join("sip_ptag.dat")).unwrap();
+    }
+    root
+}
+
+/// The reference's procedures (crates/plan/tests/procedures.rs), each
+/// through serve with the load from the CSV: (from, to, target load, the
+/// bundles the root needs).
+const PROCEDURES: &[(&str, &str, &str, &[&str])] = &[
+    ("sccp:3.3", "POS30100", "POS30100", &["sip:1.0"]),
+    ("sccp:5.0(1.1)", "sip:6.3", "POS3-06-3-00", &["sip:6.3"]),
+    ("sccp:3.3", "sip:7.4", "POS3-07-4-00", &["sip:7.4"]),
+    ("sccp:6.0(3)", "sip:7.4", "POS3-07-4-00", &["sip:7.4"]),
+    ("sccp:3.3", "sip:8.12", "P0S3-8-12-00", &["sip:8.12"]),
+    ("sip:4.4", "sccp:4.1(1)", "P00304010100", &["sccp:4.1(1)"]),
+    (
+        "sip:4.4",
+        "sccp:8.1(2)SR2",
+        "P0030801SR02",
+        &["sccp:8.1(2)SR2", "sccp:6.0(3)"],
+    ),
+    (
+        "sip:7.4",
+        "sccp:8.1(2)SR2",
+        "P0030801SR02",
+        &["sccp:8.1(2)SR2"],
+    ),
+    (
+        "sccp:3.3",
+        "sip:4.4",
+        "POS3-04-4-00",
+        &["sip:4.4", "sip:2.3"],
+    ),
+    (
+        "sip:3.0",
+        "sccp:8.1(2)SR2",
+        "P0030801SR02",
+        &["sccp:8.1(2)SR2", "sccp:4.1(1)"],
+    ),
+    ("sccp:3.3", "sip:2.2", "POS30202", &["sip:2.2"]),
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reference_procedures_through_serve_with_the_load_from_the_csv() {
+    let mut failures = Vec::new();
+    for (n, (from, to, target, bundles)) in PROCEDURES.iter().enumerate() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = root_of(dir.path(), bundles, None);
+        let inv = Arc::new(SqliteInventory::open_in_memory().unwrap());
+        let csv = format!("mac,model,desired_load,current_load\n{MAC},7960,{to},{from}\n");
+        import_csv(inv.as_ref(), csv.as_bytes(), false).unwrap();
+        let tftp = serve(&root, inv.clone()).await;
+        let r: Release = from.parse().unwrap();
+        let (loads, last) = boots_until(
+            &tftp,
+            Flash::with_load(r.protocol, r.version),
+            10 + n as u32,
+            target,
+            5,
+        )
+        .await;
+        if loads.last().map(String::as_str) != Some(*target) {
+            failures.push(format!(
+                "{from} -> {to}: ran {loads:?}, not {target}\n{}",
+                dump(&last)
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// The same procedures with the load unknown to serve: whatever the phone
+/// asks for, it never runs a load off its documented route (the planner's
+/// hops from its real load); the procedures whose every fitting load plans
+/// the same first hop reach the target, the others wait for the operator.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reference_procedures_through_serve_with_the_load_unknown() {
+    let mut off_route = Vec::new();
+    let mut reached = Vec::new();
+    for (n, (from, to, target, bundles)) in PROCEDURES.iter().enumerate() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = root_of(dir.path(), bundles, None);
+        let inv = Arc::new(SqliteInventory::open_in_memory().unwrap());
+        let csv = format!("mac,model,desired_load\n{MAC},7960,{to}\n");
+        import_csv(inv.as_ref(), csv.as_bytes(), false).unwrap();
+        let tftp = serve(&root, inv.clone()).await;
+        let r: Release = from.parse().unwrap();
+        let route = phoneflip_plan::plan(
+            from.parse::<phoneflip_plan::Endpoint>().unwrap(),
+            to.parse::<phoneflip_plan::Endpoint>().unwrap(),
+            Some(Model::Cp7960),
+            &Provisioner::catalogue_of(&root).unwrap(),
+        )
+        .unwrap();
+        let mut allowed: Vec<String> =
+            vec![phoneflip_firmware::LoadName::canonical(r.protocol, r.version).to_string()];
+        allowed.extend(route.hops.iter().filter_map(|h| h.to.load.clone()));
+        let (loads, last) = boots_until(
+            &tftp,
+            Flash::with_load(r.protocol, r.version),
+            40 + n as u32,
+            target,
+            5,
+        )
+        .await;
+        if let Some(bad) = loads.iter().find(|l| !allowed.contains(l)) {
+            off_route.push(format!(
+                "{from} -> {to}: ran {bad}, off the route {allowed:?}\n{}",
+                dump(&last)
+            ));
+        }
+        if loads.last().map(String::as_str) == Some(*target) {
+            reached.push(format!("{from} -> {to}"));
+        }
+    }
+    eprintln!("reached the target with the load unknown: {reached:?}");
+    assert!(off_route.is_empty(), "{}", off_route.join("\n\n"));
+    // SCCP 3.3 to SIP 8.12 fits every original-boot load's plan alike.
+    assert!(
+        reached.contains(&"sccp:3.3 -> sip:8.12".to_string()),
+        "{reached:?}"
+    );
+}
