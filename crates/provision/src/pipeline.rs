@@ -129,6 +129,9 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// A rendered file (`None`: not one the hop uses) and the load it aims at.
+type Rendered = (Option<Vec<u8>>, LoadName);
+
 /// Where a phone goes next.
 struct Next {
     target: LoadName,
@@ -531,10 +534,7 @@ impl Provisioner {
             };
         };
         // Unknown load: every load the requests fit must give the same file.
-        let mut answers: Vec<(
-            LoadName,
-            Result<(Option<Vec<u8>>, LoadName), ProvisionError>,
-        )> = Vec::new();
+        let mut answers: Vec<(LoadName, Result<Rendered, ProvisionError>)> = Vec::new();
         for current in currents.into_iter().flatten() {
             let r = self
                 .next_from(Some(current.clone()), desired.clone(), model)
