@@ -456,6 +456,29 @@ pub fn compile_file(file: &str, text: &[u8], table: &TagTable) -> Result<Vec<u8>
     Ok(Profile::from_text(file, text, table)?.to_bytes())
 }
 
+/// The `upgradecode` of a binary profile, without a tag table: tag 0 has a
+/// fixed layout, and it is all a phone needs to decide whether to fetch a
+/// new image (the emulator reads `gkdefault.cfg` with it). `None` when the
+/// bytes are not a profile or hold no valid upgradecode.
+pub fn upgrade_of(bytes: &[u8]) -> Option<Upgrade> {
+    let mut rest = bytes.strip_prefix(b"#ata")?.get(8..)?;
+    let none = TagTable {
+        file: String::new(),
+        entries: Vec::new(),
+    };
+    while let [tag, len, tail @ ..] = rest {
+        let v = tail.get(..usize::from(*len))?;
+        if *tag == UPGRADECODE_TAG {
+            return match decode_value(*tag, v, &none) {
+                Ok((_, Value::Upgrade(u))) => Some(u),
+                _ => None,
+            };
+        }
+        rest = &tail[usize::from(*len)..];
+    }
+    None
+}
+
 /// Reads a binary profile back into values.
 pub fn decode(file: &str, bytes: &[u8], table: &TagTable) -> Result<Profile, CfgfmtError> {
     Profile::decode(file, bytes, table)

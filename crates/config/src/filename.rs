@@ -68,6 +68,9 @@ pub enum FileKind {
     GkDefaultCfg,
     /// `gkdefault.txt` (its source).
     GkDefaultTxt,
+    /// `gk<MAC>`: the per-phone binary profile the loader asks for before
+    /// `gkdefault.cfg` (the 7905/7912 naming of Cisco's other documents).
+    GkMac(Mac),
     /// `RINGLIST.DAT`.
     RingList,
     /// `syncinfo.xml`.
@@ -118,7 +121,8 @@ impl FileKind {
             FileKind::SipMac(m)
             | FileKind::SepMac(m)
             | FileKind::CtlSep(m)
-            | FileKind::MgcMac(m) => Some(m),
+            | FileKind::MgcMac(m)
+            | FileKind::GkMac(m) => Some(m),
             _ => None,
         }
     }
@@ -185,6 +189,7 @@ impl FileKind {
             FileKind::XmlDefault => "xml_default",
             FileKind::GkDefaultCfg => "gkdefault_cfg",
             FileKind::GkDefaultTxt => "gkdefault_txt",
+            FileKind::GkMac(_) => "gk_mac",
             FileKind::RingList => "ring_list",
             FileKind::SyncInfo => "sync_info",
             FileKind::DialPlan => "dial_plan",
@@ -255,6 +260,8 @@ impl FileName {
                     FileKind::CtlSep(m)
                 } else if let Some(m) = mac_between(b, "MGC", ".cnf") {
                     FileKind::MgcMac(m)
+                } else if let Some(m) = mac_between(b, "gk", "") {
+                    FileKind::GkMac(m)
                 } else if let Ok(img) = b.parse::<ImageFile>() {
                     FileKind::Image(img)
                 } else if let Some((a, kind)) = b.rsplit_once('.').and_then(|(stem, ext)| {
@@ -325,6 +332,8 @@ mod tests {
         assert_eq!(kind("sipdefault.cnf"), FileKind::Other);
         assert_eq!(kind("os79xx.txt"), FileKind::Other);
         assert_eq!(FileKind::SipMac(mac).mac(), Some(mac));
+        assert_eq!(kind("gk002094D245CB"), FileKind::GkMac(mac));
+        assert_eq!(kind("gk002094d245cb"), FileKind::Other);
         assert_eq!(FileKind::SipDefault.mac(), None);
     }
 

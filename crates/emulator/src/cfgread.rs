@@ -142,7 +142,14 @@ pub fn xml_load(text: &[u8], device_type_code: u16) -> XmlLoad {
 
 /// The image name and version code of gkdefault's `upgradecode` line:
 /// `upgradecode:3,0x601,0x0400,0x0100,0.0.0.0,69,0x060412a,CP7940080001SIP060412A.sbin`.
+///
+/// The binary form `cfgfmt` (or phoneflip's serve) compiles is read too,
+/// through its fixed-layout upgradecode TLV.
 pub fn gk_upgradecode(text: &[u8]) -> Option<(String, String)> {
+    if text.starts_with(b"#ata") {
+        let u = phoneflip_config::cfgfmt::upgrade_of(text)?;
+        return Some((format!("0x{:07x}", u.code), u.image));
+    }
     let text = String::from_utf8_lossy(text);
     for line in text.lines() {
         let line = line.split('#').next().unwrap_or("").trim();

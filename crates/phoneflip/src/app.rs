@@ -34,6 +34,9 @@ pub struct AppConfig {
     pub jobs_every: Duration,
     /// The phones' SIP port, where check-sync NOTIFYs go (`voip_control_port`).
     pub phone_sip_port: u16,
+    /// The load phones whose load is unknown are taken to run while their
+    /// requests fit it (`--assume-current`).
+    pub assume_current: Option<phoneflip_firmware::LoadName>,
 }
 
 /// Runs until Ctrl-C (or `shutdown` resolves).
@@ -47,11 +50,19 @@ pub async fn run(
     );
     let catalogue = Provisioner::catalogue_of(&cfg.tftp.root)
         .with_context(|| format!("reading the TFTP root {}", cfg.tftp.root.display()))?;
-    let provisioner = Arc::new(Provisioner::new(
+    let tag_table = Provisioner::tag_table_of(&cfg.tftp.root)
+        .with_context(|| format!("reading the tag table in {}", cfg.tftp.root.display()))?;
+    if tag_table.is_none() {
+        info!("no sip_ptag*.dat in the TFTP root: gkdefault.cfg is served from the root, not compiled");
+    }
+    let provisioner = Provisioner::new(
         inventory.clone(),
         catalogue.clone(),
         cfg.auto_register.clone(),
-    ));
+    )
+    .with_assumed_current(cfg.assume_current.clone());
+    provisioner.set_tag_table(tag_table);
+    let provisioner = Arc::new(provisioner);
     let recorder = Arc::new(provisioner.recorder());
     let metrics = Arc::new(Metrics::wrapping(recorder.clone()));
     let tftp_addr = cfg.tftp.bind;

@@ -268,7 +268,7 @@ impl Catalogue {
             }
             loads.insert(file.load.as_str().to_string(), file.load);
         }
-        let entries = loads
+        let mut entries: Vec<Entry> = loads
             .into_values()
             .map(|load| {
                 let known = builtin.entries.iter().find(|e| e.load == load);
@@ -284,6 +284,25 @@ impl Catalogue {
                 }
             })
             .collect();
+        // The gkdefault image's name carries its version code but not its
+        // release: it is tied to a release only when the root holds exactly
+        // one image and one release of that protocol.
+        for protocol in [Protocol::Sccp, Protocol::Mgcp] {
+            let images: Vec<GkImage> = gk_images
+                .iter()
+                .filter_map(|g| g.parse::<GkImage>().ok())
+                .filter(|g| g.protocol == protocol)
+                .collect();
+            let mut of_protocol = entries
+                .iter_mut()
+                .filter(|e| e.release.protocol == protocol)
+                .collect::<Vec<_>>();
+            if let ([image], [entry]) = (images.as_slice(), of_protocol.as_mut_slice()) {
+                if entry.gk_code.is_none() {
+                    entry.gk_code = Some(image.code.clone());
+                }
+            }
+        }
         Catalogue {
             entries,
             root: Some(root),

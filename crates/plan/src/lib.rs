@@ -21,9 +21,10 @@ pub use planner::{
     ResetMethod, Stop, CFGFMT, LATEST_4_PLACEHOLDER, MAX_HOPS, SCHEMA,
 };
 pub use rules::{
-    below_signed_floor, boot_entry, check_hop, eight_dot_three_applies, generation, reads,
-    reads_gkdefault, refuses_long_name, rule, state_error_applies, state_error_image,
-    universal_loader_from, w210_applies, w210_buffer_full, Allowed, BootEntry, BootFile,
-    Generation, Mechanism, Refusal, Rule, RuleId, BOOT_TABLE, LOADER_HUNT, RULES, SIGNED_FLOOR,
+    below_signed_floor, boot_consistent, boot_entry, check_hop, eight_dot_three_applies,
+    generation, reads, reads_gkdefault, refuses_long_name, rule, state_error_applies,
+    state_error_image, universal_loader_from, w210_applies, w210_buffer_full, Allowed, BootEntry,
+    BootFile, Generation, Mechanism, Refusal, Rule, RuleId, BOOT_TABLE, LOADER_HUNT, RULES,
+    SIGNED_FLOOR,
     VIA_SCCP_6_3, W210_LIMIT,
 };

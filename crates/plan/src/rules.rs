@@ -352,6 +352,51 @@ pub const BOOT_TABLE: &[BootEntry] = &[
     },
 ];
 
+/// One release in each region where the rules or the boot table treat a
+/// load differently, for reasoning about a phone whose load is unknown:
+/// the request pipeline plans from every one its requests fit and sends a
+/// file only when all those plans agree on it.
+pub const REPRESENTATIVES: &[&str] = &[
+    "sccp:3.3",
+    "sccp:4.1(1)",
+    "sccp:5.0(1.1)",
+    "sccp:6.0(3)",
+    "sccp:7.2(3)",
+    "sccp:8.1(2)SR2",
+    "sip:1.0",
+    "sip:2.1",
+    "sip:2.3",
+    "sip:3.0",
+    "sip:4.4",
+    "sip:5.0",
+    "sip:6.3",
+    "sip:7.4",
+    "sip:8.12",
+    "mgcp:5.0",
+    "mgcp:8.0(1)",
+];
+
+/// Whether a phone running `release` can have asked for `seen` (control
+/// files as the boot table names them, in order) since its boot began:
+/// only loads before the universal loader read OS79XX.TXT, first; the file
+/// after it tells the generations apart (SEP for SCCP, gkdefault.cfg for
+/// SIP 5.x/6.x, SIPDefault.cnf for older SIP, MGC for MGCP).
+pub fn boot_consistent(release: &Release, seen: &[&str]) -> bool {
+    let files = boot_entry(release).files;
+    let reads_os79xx = files.first().is_some_and(|f| f.name == OS79XX.name);
+    match seen {
+        [] => true,
+        [first, rest @ ..] if *first == OS79XX.name => {
+            reads_os79xx
+                && match rest.first() {
+                    None => true,
+                    Some(second) => files.get(1).is_some_and(|f| f.name == *second),
+                }
+        }
+        _ => !reads_os79xx,
+    }
+}
+
 /// The boot table entry for a release.
 pub fn boot_entry(release: &Release) -> &'static BootEntry {
     BOOT_TABLE
@@ -603,6 +648,39 @@ mod tests {
                 "XMLDefault.cnf.xml"
             ]
         );
+    }
+
+    #[test]
+    fn representatives_cover_every_boot_entry_and_requests_tell_them_apart() {
+        for e in BOOT_TABLE {
+            assert!(
+                REPRESENTATIVES.iter().any(|x| e.covers(&r(x))),
+                "{:?} {}",
+                e.protocol,
+                e.from
+            );
+        }
+        let fits = |seen: &[&str]| -> Vec<&str> {
+            REPRESENTATIVES
+                .iter()
+                .copied()
+                .filter(|x| boot_consistent(&r(x), seen))
+                .collect()
+        };
+        assert_eq!(
+            fits(&["OS79XX.TXT", "gkdefault.cfg"]),
+            ["sip:5.0", "sip:6.3"]
+        );
+        assert_eq!(
+            fits(&["OS79XX.TXT", "SEP<MAC>.cnf.xml"]),
+            ["sccp:3.3", "sccp:4.1(1)", "sccp:5.0(1.1)"]
+        );
+        assert_eq!(
+            fits(&["OS79XX.TXT", "SIPDefault.cnf"]),
+            ["sip:1.0", "sip:2.1", "sip:2.3", "sip:3.0", "sip:4.4"]
+        );
+        assert!(!fits(&["SIPDefault.cnf"]).contains(&"sip:6.3"));
+        assert_eq!(fits(&[]).len(), REPRESENTATIVES.len());
     }
 
     #[test]

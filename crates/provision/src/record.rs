@@ -73,17 +73,50 @@ pub fn to_event(t: &TransferEvent, mac: Option<Mac>) -> Event {
     }
 }
 
+/// Beyond this many unidentified addresses their evidence starts over.
+const MAX_ADDRESSES: usize = 100_000;
+
 fn run(inventory: Arc<dyn Inventory>, rx: Receiver<Event>) {
     let mut evidence: HashMap<Mac, LoadEvidence> = HashMap::new();
+    // A phone's first boot from an address not yet tied to a MAC (its
+    // OS79XX.TXT, the image it names, SIPDefault.cnf): what that evidence
+    // proves is the phone's once the address asks for a MAC-named file,
+    // or a phone moved by the root's own OS79XX.TXT would stay planned
+    // from its old load forever.
+    let mut by_address: HashMap<
+        std::net::IpAddr,
+        (LoadEvidence, Option<phoneflip_firmware::LoadName>),
+    > = HashMap::new();
+    let record = |mac: Mac, load: &phoneflip_firmware::LoadName| {
+        if let Err(e) = inventory.set_observed_load(mac, load) {
+            warn!(%mac, %load, error = %e, "could not record the phone's load");
+        }
+    };
     let mut batch: Vec<Event> = Vec::with_capacity(BATCH);
     let mut open = true;
     while open {
         match rx.recv_timeout(FLUSH_EVERY) {
             Ok(ev) => {
-                if let Some(mac) = ev.mac {
-                    if let Some(load) = evidence.entry(mac).or_default().see(&ev.kind, ev.outcome) {
-                        if let Err(e) = inventory.set_observed_load(mac, &load) {
-                            warn!(%mac, %load, error = %e, "could not record the phone's load");
+                match ev.mac {
+                    Some(mac) => {
+                        if let Some((_, Some(load))) = by_address.remove(&ev.client_ip) {
+                            record(mac, &load);
+                        }
+                        if let Some(load) =
+                            evidence.entry(mac).or_default().see(&ev.kind, ev.outcome)
+                        {
+                            record(mac, &load);
+                        }
+                    }
+                    None => {
+                        if by_address.len() >= MAX_ADDRESSES
+                            && !by_address.contains_key(&ev.client_ip)
+                        {
+                            by_address.clear();
+                        }
+                        let (e, runs) = by_address.entry(ev.client_ip).or_default();
+                        if let Some(load) = e.see(&ev.kind, ev.outcome) {
+                            *runs = Some(load);
                         }
                     }
                 }

@@ -95,6 +95,23 @@ pub enum PhonesCommand {
         #[command(flatten)]
         db: DbArg,
     },
+    /// Set the load a phone runs today, which serve plans its next hop
+    /// from (as the CSV's current_load or the call manager's LOAD
+    /// INFORMATION would; what serve later sees the phone boot replaces it).
+    Set {
+        mac: phoneflip_device::Mac,
+        /// A load name (P0030801SR02) or protocol:version (sccp:8.1(2)SR2).
+        #[arg(long, value_name = "LOAD")]
+        current_load: String,
+        #[command(flatten)]
+        db: DbArg,
+    },
+    /// One phone's record: model, loads (current and desired), template.
+    Show {
+        mac: phoneflip_device::Mac,
+        #[command(flatten)]
+        db: DbArg,
+    },
     /// List phones.
     List {
         /// Print JSON (passwords hidden unless --show-secrets).
@@ -154,6 +171,54 @@ pub fn run(args: Args) -> Result<()> {
                 FormatArg::Bat => Format::CallManager,
             };
             export(file.as_deref(), format, &db)
+        }
+        PhonesCommand::Set {
+            mac,
+            current_load,
+            db,
+        } => {
+            let load = bulk::parse_desired_load(current_load.trim())
+                .map_err(|e| anyhow::anyhow!("--current-load {current_load:?}: {e}"))?;
+            if load.is_universal_loader() {
+                bail!("--current-load {load}: that is the universal application loader, which no phone runs; name the application load it runs");
+            }
+            let store = db.open_existing()?;
+            if store.get_phone(mac)?.is_none() {
+                bail!("phone {mac} is not in the inventory {}; import it first (phoneflip phones import FILE.csv)", db.db.display());
+            }
+            store
+                .set_observed_load(mac, &load)
+                .with_context(|| format!("setting the current load of {mac}"))?;
+            println!("{mac} runs {load}; serve plans its next hop from it");
+            Ok(())
+        }
+        PhonesCommand::Show { mac, db } => {
+            let store = db.open_existing()?;
+            let Some(p) = store.get_phone(mac)? else {
+                bail!("phone {mac} is not in the inventory {}", db.db.display());
+            };
+            let dash = |s: Option<String>| s.unwrap_or_else(|| "-".into());
+            println!("mac:            {}", p.mac);
+            println!("model:          {}", p.model);
+            println!("site:           {}", dash(p.site.clone()));
+            println!(
+                "current load:   {}",
+                p.observed_load.as_ref().map_or_else(
+                    || "unknown (serve learns it from the phone's requests, or set it: phones set --current-load, serve --assume-current)".to_string(),
+                    |l| l.to_string()
+                )
+            );
+            println!(
+                "desired:        {}",
+                dash(
+                    p.desired_load
+                        .as_ref()
+                        .map(|l| l.to_string())
+                        .or(p.desired_protocol.map(|x| x.to_string()))
+                )
+            );
+            println!("template:       {}", dash(p.template.clone()));
+            Ok(())
         }
         PhonesCommand::List {
             json,

@@ -121,6 +121,9 @@ fn one(p: &Provisioner, mac: Mac, file: &str, root: Option<&Path>) -> Result<Vec
         Decision::Failed { reason, .. } => bail!(
             "cannot render {file} for phone {mac}: {reason}\n(the TFTP server would serve the root's copy, if any)"
         ),
+        Decision::Held { reason, .. } => bail!(
+            "phone {mac} would get TFTP \"File not found\" for {file}: {reason}"
+        ),
         Decision::UnknownPhone(_) => format!(
             "phone {mac} is not in the inventory (import it with phoneflip phones import FILE.csv)"
         ),

@@ -91,6 +91,12 @@ pub struct Args {
     /// where jobs send check-sync NOTIFYs [default: 5060].
     #[arg(long, value_name = "PORT")]
     pub phone_sip_port: Option<u16>,
+    /// The load phones run when the inventory does not say (the fleet's
+    /// starting point, e.g. P0030801SR02 or sccp:8.1(2)SR2). Used only
+    /// while a phone's requests fit it; without it, a phone of unknown load
+    /// gets a file only when every load its requests fit plans the same.
+    #[arg(long, value_name = "LOAD", env = "PHONEFLIP_ASSUME_CURRENT")]
+    pub assume_current: Option<String>,
     /// Create a demo: synthetic firmware in an empty root and a 20-phone
     /// fleet in an empty inventory (the images are NOT firmware).
     #[arg(long)]
@@ -118,6 +124,7 @@ struct FileConfig {
     timeout_ms: Option<u64>,
     jobs_every: Option<u64>,
     phone_sip_port: Option<u16>,
+    assume_current: Option<String>,
     demo: Option<bool>,
 }
 
@@ -193,6 +200,13 @@ pub fn run(args: Args) -> Result<()> {
                 .or(file.auto_register_model)
                 .unwrap_or(Model::Cp7960),
         });
+    let assume_current = match args.assume_current.or(file.assume_current) {
+        None => None,
+        Some(s) => Some(
+            phoneflip_inventory::bulk::parse_desired_load(s.trim())
+                .map_err(|e| anyhow::anyhow!("--assume-current {s:?}: {e}"))?,
+        ),
+    };
     let app_cfg = AppConfig {
         tftp: cfg,
         log,
@@ -202,6 +216,7 @@ pub fn run(args: Args) -> Result<()> {
         auto_register,
         jobs_every: Duration::from_secs(args.jobs_every.or(file.jobs_every).unwrap_or(1).max(1)),
         phone_sip_port: args.phone_sip_port.or(file.phone_sip_port).unwrap_or(5060),
+        assume_current,
     };
     // One socket per transfer: make room for the transfer cap.
     let wanted = 2 * app_cfg.tftp.max_transfers as u64 + 256;
