@@ -180,7 +180,7 @@ pub async fn run(
         let local = listener.local_addr()?;
         println!("phoneflip: dashboard on http://{local}/  (API under /api, metrics /metrics, OpenAPI /openapi.json)");
         if cfg.api_token.is_none() {
-            println!("phoneflip: no --api-token: the API is read-only");
+            println!("phoneflip: no API token (--api-token-file or PHONEFLIP_API_TOKEN): the API is read-only");
         }
         let mut rx = stop_rx.clone();
         http_task = Some(tokio::spawn(async move {
