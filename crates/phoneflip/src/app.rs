@@ -37,6 +37,87 @@ pub struct AppConfig {
     /// The load phones whose load is unknown are taken to run while their
     /// requests fit it (`--assume-current`).
     pub assume_current: Option<phoneflip_firmware::LoadName>,
+    /// TFTP events older than this are deleted (checked every
+    /// `prune_every`); `None` keeps them for ever. Every read request adds
+    /// one, so without it the database only grows.
+    pub events_max_age: Option<Duration>,
+    pub prune_every: Duration,
+}
+
+/// Holds `<db>.lock` locked (flock) for the life of the process: two
+/// `serve` on one SQLite file would both run the job engine and both send
+/// each phone its NOTIFYs.
+pub struct DbLock {
+    _file: std::fs::File,
+}
+
+/// Start-up checks on the database: one serve per file, and writable (a
+/// read-only database would otherwise start fine and then lose every TFTP
+/// event and fail API writes with 500).
+pub fn lock_database(db: &Path) -> Result<DbLock> {
+    use std::os::fd::AsRawFd;
+    let mut lock_path = db.as_os_str().to_owned();
+    lock_path.push(".lock");
+    let lock_path = PathBuf::from(lock_path);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .with_context(|| {
+            format!(
+                "creating the lock file {}: the database folder must be writable (SQLite writes its journal there too)",
+                lock_path.display()
+            )
+        })?;
+    // SAFETY: flock only takes the descriptor of the file we hold.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        let e = std::io::Error::last_os_error();
+        if e.raw_os_error() == Some(libc::EWOULDBLOCK) {
+            anyhow::bail!(
+                "another phoneflip serve is using the database {} (it holds {}): stop it first, or give this one its own --db; two servers on one SQLite file would both run the bulk jobs",
+                db.display(),
+                lock_path.display()
+            );
+        }
+        return Err(e).with_context(|| format!("locking {}", lock_path.display()));
+    }
+    if db.exists() {
+        if let Err(e) = std::fs::OpenOptions::new().write(true).open(db) {
+            anyhow::bail!(
+                "the database {} is not writable ({e}): serve records every TFTP transfer and API change there; make it writable (chmod u+w, or a read-write mount) or pass another --db",
+                db.display()
+            );
+        }
+    }
+    Ok(DbLock { _file: file })
+}
+
+/// Deletes events beyond `max_age` now and then every `every`, until stop.
+async fn prune_events_until(
+    inventory: Arc<dyn Inventory>,
+    max_age: Duration,
+    every: Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        let cutoff = std::time::SystemTime::now()
+            .checked_sub(max_age)
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0);
+        let inv = inventory.clone();
+        match tokio::task::spawn_blocking(move || inv.prune_events(cutoff)).await {
+            Ok(Ok(0)) => {}
+            Ok(Ok(n)) => info!("pruned {n} TFTP events older than {max_age:?}"),
+            Ok(Err(e)) => tracing::warn!("pruning old TFTP events: {e}"),
+            Err(e) => tracing::warn!("pruning old TFTP events: {e}"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+    }
 }
 
 /// Runs until Ctrl-C (or `shutdown` resolves).
@@ -44,6 +125,7 @@ pub async fn run(
     cfg: AppConfig,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
+    let _lock = lock_database(&cfg.db)?;
     let inventory: Arc<dyn Inventory> = Arc::new(
         SqliteInventory::open(&cfg.db)
             .with_context(|| format!("opening the inventory {}", cfg.db.display()))?,
@@ -98,13 +180,18 @@ pub async fn run(
             catalogue: Arc::new(catalogue),
             jobs: Some(jobs.clone()),
         };
+        if !addr.ip().is_loopback() {
+            eprintln!(
+                "phoneflip: warning: the HTTP API listens on {addr}, beyond this host, without TLS: the API token and the phones' SIP passwords cross the network in clear; bind it to 127.0.0.1 and put a TLS reverse proxy in front"
+            );
+        }
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .with_context(|| format!("binding the HTTP API to {addr}"))?;
         let local = listener.local_addr()?;
         println!("phoneflip: dashboard on http://{local}/  (API under /api, metrics /metrics, OpenAPI /openapi.json)");
         if cfg.api_token.is_none() {
-            println!("phoneflip: no --api-token: the API is read-only");
+            println!("phoneflip: no API token (--api-token-file or PHONEFLIP_API_TOKEN): the API is read-only");
         }
         let mut rx = stop_rx.clone();
         http_task = Some(tokio::spawn(async move {
@@ -127,6 +214,15 @@ pub async fn run(
         stop_rx.clone(),
     ));
 
+    let prune_task = cfg.events_max_age.map(|age| {
+        tokio::spawn(prune_events_until(
+            inventory.clone(),
+            age,
+            cfg.prune_every,
+            stop_rx.clone(),
+        ))
+    });
+
     let mut rx = stop_rx.clone();
     server
         .run(async move {
@@ -134,6 +230,9 @@ pub async fn run(
         })
         .await?;
     let _ = jobs_task.await;
+    if let Some(t) = prune_task {
+        let _ = t.await;
+    }
     if let Some(t) = http_task {
         let _ = t.await;
     }

@@ -43,7 +43,7 @@ enum Command {
     /// Find the reference's common conversion issues in a TFTP root, its log and DHCP; --fix the safe ones.
     Doctor(cmd::doctor::Args),
     /// Serve the phones' files over TFTP.
-    Serve(cmd::serve::Args),
+    Serve(Box<cmd::serve::Args>),
     /// Synthetic firmware bundles, and importing a bundle into the TFTP root.
     Firmware(cmd::firmware::Args),
     /// Boot one emulated 7940/7960 against a TFTP server.
@@ -97,7 +97,7 @@ fn run() -> Result<()> {
         Command::Plan(args) => cmd::plan::run(args),
         Command::Dhcp(args) => cmd::dhcp::run(args),
         Command::Doctor(args) => cmd::doctor::run(args),
-        Command::Serve(args) => cmd::serve::run(args),
+        Command::Serve(args) => cmd::serve::run(*args),
         Command::Firmware(args) => cmd::firmware::run(args),
         Command::Emulate(args) => cmd::emulate::run(args),
         Command::Rehearse(args) => cmd::rehearse::run(args),

@@ -147,18 +147,25 @@ impl TransferLog {
         self.path.as_deref()
     }
 
+    /// Writes one line. Control characters in `msg` are escaped here, so
+    /// no caller can break a line in two: the log is read back by
+    /// `doctor --log`, and a forged line would be taken for a transfer.
     pub fn line(&self, at: SystemTime, msg: &str) {
         if let Some(out) = &self.out {
+            let msg = escape_controls(msg);
             let mut w = out.lock().unwrap_or_else(|p| p.into_inner());
             let _ = writeln!(w, "{}: {msg}", format_time(at));
         }
     }
 
+    /// `file` is the name exactly as requested, written only escaped
+    /// ([`escape_name`]).
     pub fn sending(&self, at: SystemTime, file: &str, client: SocketAddr, mode: Mode) {
         self.line(
             at,
             &format!(
-                "Sending '{file}' file to {} in {} mode",
+                "Sending '{}' file to {} in {} mode",
+                escape_name(file),
                 client.ip(),
                 mode_word(mode)
             ),
@@ -169,7 +176,8 @@ impl TransferLog {
         self.line(
             at,
             &format!(
-                "Receiving '{file}' file from {} in {} mode",
+                "Receiving '{}' file from {} in {} mode",
+                escape_name(file),
                 client.ip(),
                 mode_word(mode)
             ),
@@ -184,6 +192,46 @@ impl TransferLog {
             EventOutcome::Refused(why) => format!("Failed ( Refused: {why} )."),
         };
         self.line(at, &msg);
+    }
+}
+
+/// A requested name as the log shows it: control characters (newline,
+/// ESC of an ANSI sequence, DEL, C1) as `\n`, `\x1b`..., and the quote and
+/// backslash escaped, so the name cannot end its quotes early or forge a
+/// line. Real phone file names have none of these and print unchanged.
+pub fn escape_name(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for c in name.chars() {
+        match c {
+            '\'' => out.push_str("\\'"),
+            '\\' => out.push_str("\\\\"),
+            c => push_escaped(&mut out, c),
+        }
+    }
+    out
+}
+
+fn escape_controls(msg: &str) -> std::borrow::Cow<'_, str> {
+    if !msg.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(msg);
+    }
+    let mut out = String::with_capacity(msg.len() + 8);
+    for c in msg.chars() {
+        push_escaped(&mut out, c);
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+fn push_escaped(out: &mut String, c: char) {
+    use std::fmt::Write as _;
+    match c {
+        '\n' => out.push_str("\\n"),
+        '\r' => out.push_str("\\r"),
+        '\t' => out.push_str("\\t"),
+        c if c.is_control() => {
+            let _ = write!(out, "\\x{:02x}", c as u32);
+        }
+        c => out.push(c),
     }
 }
 
@@ -236,6 +284,20 @@ mod tests {
         fn flush(&mut self) -> std::io::Result<()> {
             Ok(())
         }
+    }
+
+    #[test]
+    fn names_are_escaped_and_real_names_unchanged() {
+        assert_eq!(escape_name("SIP002094D245CB.cnf"), "SIP002094D245CB.cnf");
+        assert_eq!(escape_name("./P0S3-8-12-00.sb2"), "./P0S3-8-12-00.sb2");
+        assert_eq!(escape_name("a\nb\x1b[1A\r\u{7f}"), "a\\nb\\x1b[1A\\r\\x7f");
+        assert_eq!(escape_name("x' file to 1.2.3.4"), "x\\' file to 1.2.3.4");
+        assert_eq!(escape_name("a\\n"), "a\\\\n");
+        let buf = Buf::default();
+        let log = TransferLog::writer(Box::new(buf.clone()));
+        log.line(UNIX_EPOCH, "two\nlines");
+        let s = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(s.lines().count(), 1, "{s}");
     }
 
     #[test]

@@ -17,7 +17,6 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use bytes::Bytes;
 use tokio::net::UdpSocket;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -27,7 +26,7 @@ use crate::core::read::ReadTransfer;
 use crate::core::receive::{ReceiveLimits, Receiver};
 use crate::core::{netascii, sanitize_name, Outcome};
 use crate::log::{Direction, EventOutcome, EventSink, TransferEvent, TransferLog};
-use crate::source::{Content, DiskLookup, DiskRoot, FileSource, Resolution, ResolveRequest};
+use crate::source::{Body, Content, DiskLookup, DiskRoot, FileSource, Resolution, ResolveRequest};
 
 /// Extensions of firmware images, counted against `max_image_transfers`.
 pub const IMAGE_EXTENSIONS: &[&str] = &["bin", "sbn", "loads", "sb2", "sbin", "zip"];
@@ -52,7 +51,18 @@ pub struct ServerConfig {
     pub upload_dir: Option<PathBuf>,
     pub max_upload: u64,
     pub limits: Limits,
+    /// Consecutive retransmissions without progress before a transfer is
+    /// abandoned. With the timer doubling each time up to
+    /// `max_retry_timeout`, the defaults wait 1+2+4+8+16+32 = 63 s, as
+    /// tftpd-hpa does, which outlasts clients that re-ACK only every few
+    /// seconds (atftp) or once a minute (curl without --max-time).
     pub max_retries: u32,
+    /// Upper bound of the doubling retransmission timer.
+    pub max_retry_timeout: Duration,
+    /// Overall limit of one transfer, however it progresses: sized for a
+    /// 700 KB image over a lossy link at 512-byte blocks, and still
+    /// bounds how long one client can hold a transfer slot.
+    pub transfer_deadline: Duration,
     /// Files up to this size are cached in memory...
     pub cache_file_max: u64,
     /// ...within this total.
@@ -72,7 +82,9 @@ impl ServerConfig {
             upload_dir: None,
             max_upload: 64 << 20,
             limits: Limits::default(),
-            max_retries: 5,
+            max_retries: 6,
+            max_retry_timeout: Duration::from_secs(32),
+            transfer_deadline: Duration::from_secs(30 * 60),
             cache_file_max: 64 << 20,
             cache_total: 512 << 20,
             drain_timeout: Duration::from_secs(60),
@@ -96,6 +108,9 @@ struct Shared {
     transfers: Arc<Semaphore>,
     images: Arc<Semaphore>,
     active: Mutex<HashSet<SocketAddr>>,
+    /// Transfers that ended lately: client, when, and a hash of the request
+    /// datagram that started them.
+    recent: Mutex<HashMap<SocketAddr, (Instant, u64)>>,
     rates: Mutex<HashMap<IpAddr, Bucket>>,
 }
 
@@ -131,16 +146,38 @@ impl Shared {
     }
 }
 
+/// How long a finished transfer's request is remembered: a copy of it
+/// arriving later (the client repeated its RRQ during a storm, or the
+/// network duplicated and delayed it) would start a second transfer to a
+/// client that has its file and is gone, which then retries for a minute
+/// holding a transfer slot. A phone asking again really sends from a new
+/// port or after its 4 s retry, and is served.
+const LATE_DUPLICATE_WINDOW: Duration = Duration::from_secs(3);
+
+fn datagram_hash(d: &[u8]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    d.hash(&mut h);
+    h.finish()
+}
+
 /// Removes the client from the in-flight set when its transfer ends.
 struct ActiveGuard {
     shared: Arc<Shared>,
     client: SocketAddr,
+    request_hash: u64,
     _permit: OwnedSemaphorePermit,
 }
 
 impl Drop for ActiveGuard {
     fn drop(&mut self) {
         lock(&self.shared.active).remove(&self.client);
+        let now = Instant::now();
+        let mut recent = lock(&self.shared.recent);
+        if recent.len() >= 65_536 {
+            recent.retain(|_, (t, _)| now.duration_since(*t) < LATE_DUPLICATE_WINDOW);
+        }
+        recent.insert(self.client, (now, self.request_hash));
     }
 }
 
@@ -182,6 +219,7 @@ impl Server {
             events,
             log,
             active: Mutex::new(HashSet::new()),
+            recent: Mutex::new(HashMap::new()),
             rates: Mutex::new(HashMap::new()),
         };
         Ok(Server {
@@ -250,6 +288,17 @@ impl Server {
                 return;
             }
         };
+        let request_hash = datagram_hash(datagram);
+        if let Some((t, h)) = lock(&self.shared.recent).get(&from).filter(|_| !write) {
+            if *h == request_hash && t.elapsed() < LATE_DUPLICATE_WINDOW {
+                tracing::debug!(
+                    "late copy of the request for {:?} from {from} (served {:?} ago) ignored",
+                    req.filename,
+                    t.elapsed()
+                );
+                return;
+            }
+        }
         if !lock(&self.shared.active).insert(from) {
             // The client repeated its request before our first answer
             // reached it; the transfer in flight answers it.
@@ -274,6 +323,7 @@ impl Server {
         let guard = ActiveGuard {
             shared: self.shared.clone(),
             client: from,
+            request_hash,
             _permit: permit,
         };
         let shared = self.shared.clone();
@@ -503,8 +553,15 @@ async fn handle_read(shared: &Shared, from: SocketAddr, req: Request) {
         None
     };
     let content = if req.mode == Mode::Netascii {
-        match content.to_bytes() {
-            Ok(b) => Content::Mem(Bytes::from(netascii::encode(&b))),
+        // The counting pass reads the whole file: off the async workers.
+        let counted = tokio::task::spawn_blocking(move || netascii::Encoded::new(content)).await;
+        match counted {
+            Ok(Ok(e)) => Body::Netascii(e),
+            Ok(Err(e)) => {
+                send_error(&sock, from, ErrorCode::NotDefined, "Read error").await;
+                fin.done(0, EventOutcome::Transfer(Outcome::ReadError(e.to_string())));
+                return;
+            }
             Err(e) => {
                 send_error(&sock, from, ErrorCode::NotDefined, "Read error").await;
                 fin.done(0, EventOutcome::Transfer(Outcome::ReadError(e.to_string())));
@@ -512,12 +569,15 @@ async fn handle_read(shared: &Shared, from: SocketAddr, req: Request) {
             }
         }
     } else {
-        content
+        Body::Octet(content)
     };
     let len = crate::core::BlockSource::len(&content);
     fin.size = Some(len);
     let neg = negotiate(&req.options, Some(len), &shared.cfg.limits);
-    let mut m = ReadTransfer::new(from, content, &neg, shared.cfg.max_retries, Instant::now());
+    let now = Instant::now();
+    let mut m = ReadTransfer::new(from, content, &neg, shared.cfg.max_retries, now)
+        .with_backoff(shared.cfg.max_retry_timeout)
+        .give_up_at(now + shared.cfg.transfer_deadline);
     let mut out = Vec::with_capacity(neg.blksize as usize + 4);
     let mut inbuf = vec![0u8; 1024];
     let rate_limited = shared.cfg.client_rate.is_some();
@@ -692,4 +752,21 @@ async fn handle_write(shared: &Shared, from: SocketAddr, req: Request) {
         }
     }
     fin.done(bytes, EventOutcome::Transfer(outcome));
+    // Dally: if our final ACK was lost the client repeats its last DATA;
+    // answering it lets the client finish too. The client is free to start
+    // its next transfer meanwhile.
+    lock(&shared.active).remove(&from);
+    while let Some(until) = rx.dally_deadline().filter(|d| *d > Instant::now()) {
+        tokio::select! {
+            r = sock.recv_from(&mut inbuf) => {
+                if let Ok((n, src)) = r {
+                    rx.handle_packet(src, &inbuf[..n], Instant::now());
+                }
+            }
+            _ = tokio::time::sleep_until(until.into()) => break,
+        }
+        while let Some(to) = rx.poll_transmit(&mut out) {
+            let _ = sock.send_to(&out, to).await;
+        }
+    }
 }

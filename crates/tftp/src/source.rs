@@ -3,10 +3,13 @@
 //! under the root, with hot files cached in memory.
 
 use std::collections::HashMap;
+use std::ffi::CString;
 use std::fs::File;
-use std::io;
+use std::io::{self, Read};
 use std::net::SocketAddr;
-use std::os::unix::fs::FileExt;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
@@ -92,7 +95,31 @@ impl BlockSource for Content {
     }
 }
 
+/// What a read transfer sends: the content as is (octet) or converted
+/// block by block (netascii).
+#[derive(Debug)]
+pub(crate) enum Body {
+    Octet(Content),
+    Netascii(crate::core::netascii::Encoded<Content>),
+}
+
+impl BlockSource for Body {
+    fn len(&self) -> u64 {
+        match self {
+            Body::Octet(c) => c.len(),
+            Body::Netascii(e) => e.len(),
+        }
+    }
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Body::Octet(c) => c.read_at(offset, buf),
+            Body::Netascii(e) => e.read_at(offset, buf),
+        }
+    }
+}
+
 impl Content {
+    #[cfg(test)]
     pub(crate) fn to_bytes(&self) -> io::Result<Bytes> {
         match self {
             Content::Mem(b) => Ok(b.clone()),
@@ -107,25 +134,74 @@ impl Content {
 
 pub(crate) enum DiskLookup {
     Found(Content),
-    /// Absent; `case_match` names a file that differs only in case.
+    /// Absent, or a name the file system cannot use (too long, a file
+    /// used as a folder, a symlink loop): all answered "File not found",
+    /// the only error the phones' loader hunts past. `case_match` names a
+    /// file that differs only in case.
     NotFound {
         case_match: Option<String>,
     },
-    /// Resolves (through a symlink) to somewhere outside the root.
+    /// Resolves (through a symlink) to somewhere outside the root; the
+    /// path is the symlink's target, for the log.
     Escapes(PathBuf),
     Io(io::Error),
+}
+
+/// Why a walk under the root did not end on an open handle.
+enum WalkError {
+    /// A name the file system says is absent or unusable.
+    Unusable(io::Error),
+    Escapes(PathBuf),
+    Io(io::Error),
+}
+
+impl From<io::Error> for WalkError {
+    fn from(e: io::Error) -> Self {
+        match e.raw_os_error() {
+            Some(
+                libc::ENOENT
+                | libc::ENOTDIR
+                | libc::ENAMETOOLONG
+                | libc::ELOOP
+                | libc::EILSEQ
+                | libc::EINVAL
+                | libc::EISDIR,
+            ) => WalkError::Unusable(e),
+            _ => WalkError::Io(e),
+        }
+    }
+}
+
+/// Symlinks followed in one lookup before giving up, as the kernel does.
+const MAX_SYMLINK_HOPS: u32 = 40;
+
+/// Identity of an opened file: what the cache is keyed on, so cached bytes
+/// always belong to the file the walk really opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct FileId {
+    dev: u64,
+    ino: u64,
 }
 
 struct CacheEntry {
     len: u64,
     mtime: Option<SystemTime>,
+    ctime: (i64, i64),
     data: Bytes,
     last_used: u64,
 }
 
 /// Files under the root, with an LRU-ish cache bounded in total bytes.
+///
+/// Every lookup walks the name one component at a time from a handle on
+/// the root with `openat(O_NOFOLLOW)`, following symlinks itself only while
+/// they stay under the root, and serves from the handle it opened. There is
+/// no check-then-open gap: a file swapped for a symlink (or a folder for a
+/// link to `/`) between two requests, or during one, is seen by the open
+/// itself.
 pub(crate) struct DiskRoot {
     root: PathBuf,
+    root_fd: OwnedFd,
     max_cached_file: u64,
     max_cache: u64,
     cache: Mutex<Cache>,
@@ -133,9 +209,63 @@ pub(crate) struct DiskRoot {
 
 #[derive(Default)]
 struct Cache {
-    map: HashMap<PathBuf, CacheEntry>,
+    map: HashMap<FileId, CacheEntry>,
     total: u64,
     tick: u64,
+}
+
+fn cstring(name: &[u8]) -> io::Result<CString> {
+    CString::new(name).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
+}
+
+/// `openat(dir, name, flags | O_NOFOLLOW | O_CLOEXEC)`.
+fn openat_nofollow(dir: BorrowedFd<'_>, name: &[u8], flags: libc::c_int) -> io::Result<OwnedFd> {
+    let c = cstring(name)?;
+    loop {
+        // SAFETY: `c` is a valid NUL-terminated string and `dir` an open fd
+        // for the duration of the call.
+        let fd = unsafe {
+            libc::openat(
+                dir.as_raw_fd(),
+                c.as_ptr(),
+                flags | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+            )
+        };
+        if fd >= 0 {
+            // SAFETY: openat returned a new descriptor that nothing else owns.
+            return Ok(unsafe { OwnedFd::from_raw_fd(fd) });
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
+
+/// The target of the symlink `name` in `dir`; EINVAL when it is not one.
+fn readlinkat(dir: BorrowedFd<'_>, name: &[u8]) -> io::Result<Vec<u8>> {
+    let c = cstring(name)?;
+    let mut buf = vec![0u8; libc::PATH_MAX as usize];
+    // SAFETY: `buf` is writable for its length; readlinkat writes at most that.
+    let n = unsafe {
+        libc::readlinkat(
+            dir.as_raw_fd(),
+            c.as_ptr(),
+            buf.as_mut_ptr() as *mut libc::c_char,
+            buf.len(),
+        )
+    };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    buf.truncate(n as usize);
+    Ok(buf)
+}
+
+fn components(path: &[u8]) -> impl DoubleEndedIterator<Item = Vec<u8>> + '_ {
+    path.split(|&b| b == b'/')
+        .filter(|c| !c.is_empty() && *c != b".")
+        .map(|c| c.to_vec())
 }
 
 impl DiskRoot {
@@ -143,8 +273,17 @@ impl DiskRoot {
         let root = root
             .canonicalize()
             .map_err(|e| io::Error::new(e.kind(), format!("TFTP root {}: {e}", root.display())))?;
+        let dir = File::open(&root)
+            .map_err(|e| io::Error::new(e.kind(), format!("TFTP root {}: {e}", root.display())))?;
+        if !dir.metadata()?.is_dir() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("TFTP root {} is not a folder", root.display()),
+            ));
+        }
         Ok(DiskRoot {
             root,
+            root_fd: OwnedFd::from(dir),
             max_cached_file,
             max_cache,
             cache: Mutex::new(Cache::default()),
@@ -155,106 +294,197 @@ impl DiskRoot {
         &self.root
     }
 
+    /// Opens `rel` under the root without ever leaving it: each component
+    /// with O_NOFOLLOW relative to the folder opened before it; a symlink
+    /// is read and its target walked the same way, relative (`..` never
+    /// above the root) or absolute under the root's canonical path. The
+    /// last component is opened with `last_flags` (O_NONBLOCK so a FIFO
+    /// cannot hang the transfer task).
+    fn open_beneath(&self, rel: &str, last_flags: libc::c_int) -> Result<OwnedFd, WalkError> {
+        let mut todo: std::collections::VecDeque<Vec<u8>> = components(rel.as_bytes()).collect();
+        let mut stack: Vec<OwnedFd> = Vec::new();
+        let mut hops = 0;
+        let mut last_link: Option<PathBuf> = None;
+        if todo.is_empty() {
+            return Err(WalkError::Unusable(io::Error::from_raw_os_error(
+                libc::ENOENT,
+            )));
+        }
+        while let Some(comp) = todo.pop_front() {
+            if comp == b".." {
+                if stack.pop().is_none() {
+                    // Only a symlink can bring a `..` this far up
+                    // (`sanitize_name` refuses them in requests).
+                    let shown = last_link.take().unwrap_or_else(|| self.root.join(".."));
+                    return Err(WalkError::Escapes(shown));
+                }
+                continue;
+            }
+            let last = todo.is_empty();
+            let dir = stack.last().map_or(self.root_fd.as_fd(), |f| f.as_fd());
+            let flags = if last {
+                last_flags
+            } else {
+                libc::O_RDONLY | libc::O_DIRECTORY
+            };
+            let err = match openat_nofollow(dir, &comp, flags) {
+                Ok(fd) if last => return Ok(fd),
+                Ok(fd) => {
+                    stack.push(fd);
+                    continue;
+                }
+                Err(e) => e,
+            };
+            if !matches!(err.raw_os_error(), Some(libc::ELOOP | libc::ENOTDIR)) {
+                return Err(err.into());
+            }
+            // O_NOFOLLOW refused a symlink (or this is not a folder):
+            // follow it ourselves, under the root only.
+            let target = match readlinkat(dir, &comp) {
+                Ok(t) => t,
+                Err(_) => return Err(err.into()),
+            };
+            hops += 1;
+            if hops > MAX_SYMLINK_HOPS {
+                return Err(WalkError::Unusable(io::Error::from_raw_os_error(
+                    libc::ELOOP,
+                )));
+            }
+            let target_path = PathBuf::from(std::ffi::OsString::from_vec(target.clone()));
+            let rest: Vec<Vec<u8>> = if target.starts_with(b"/") {
+                match target_path.strip_prefix(&self.root) {
+                    Ok(inside) => {
+                        stack.clear();
+                        components(inside.as_os_str().as_bytes()).collect()
+                    }
+                    Err(_) => return Err(WalkError::Escapes(target_path)),
+                }
+            } else {
+                components(&target).collect()
+            };
+            last_link = Some(target_path);
+            for c in rest.into_iter().rev() {
+                todo.push_front(c);
+            }
+        }
+        // A name made only of ".." that stayed inside: the root itself.
+        Err(WalkError::Unusable(io::Error::from_raw_os_error(
+            libc::EISDIR,
+        )))
+    }
+
     /// Looks up `rel`, a name already checked by `sanitize_name`.
     pub(crate) fn lookup(&self, rel: &str) -> DiskLookup {
-        let path = self.root.join(rel);
-        let meta = match std::fs::metadata(&path) {
+        let file = match self.open_beneath(rel, libc::O_RDONLY | libc::O_NONBLOCK) {
+            Ok(fd) => File::from(fd),
+            Err(WalkError::Unusable(e)) => {
+                let case_match = if e.raw_os_error() == Some(libc::ENOENT) {
+                    self.case_match(rel)
+                } else {
+                    None
+                };
+                return DiskLookup::NotFound { case_match };
+            }
+            Err(WalkError::Escapes(p)) => return DiskLookup::Escapes(p),
+            Err(WalkError::Io(e)) => return DiskLookup::Io(e),
+        };
+        // Everything below describes the opened handle, not the path.
+        let meta = match file.metadata() {
             Ok(m) if m.is_file() => m,
             Ok(_) => return DiskLookup::NotFound { case_match: None },
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                return DiskLookup::NotFound {
-                    case_match: self.case_match(rel),
-                }
-            }
             Err(e) => return DiskLookup::Io(e),
         };
-        // Symlinks may point anywhere: only serve what really lies under
-        // the root.
-        let is_link = std::fs::symlink_metadata(&path)
-            .map(|m| m.file_type().is_symlink())
-            .unwrap_or(true);
-        if is_link || rel.contains('/') {
-            match path.canonicalize() {
-                Ok(c) if c.starts_with(&self.root) => {}
-                Ok(c) => return DiskLookup::Escapes(c),
-                Err(e) => return DiskLookup::Io(e),
+        let len = meta.len();
+        if len > self.max_cached_file {
+            return DiskLookup::Found(Content::File {
+                file: Arc::new(file),
+                len,
+            });
+        }
+        let id = FileId {
+            dev: meta.dev(),
+            ino: meta.ino(),
+        };
+        let mtime = meta.modified().ok();
+        let ctime = (meta.ctime(), meta.ctime_nsec());
+        let mut c = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        c.tick += 1;
+        let tick = c.tick;
+        if let Some(e) = c.map.get_mut(&id) {
+            if e.len == len && e.mtime == mtime && e.ctime == ctime {
+                e.last_used = tick;
+                return DiskLookup::Found(Content::Mem(e.data.clone()));
             }
         }
-        let len = meta.len();
-        let mtime = meta.modified().ok();
-        if len <= self.max_cached_file {
-            let mut c = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-            c.tick += 1;
-            let tick = c.tick;
-            if let Some(e) = c.map.get_mut(&path) {
-                if e.len == len && e.mtime == mtime {
-                    e.last_used = tick;
-                    return DiskLookup::Found(Content::Mem(e.data.clone()));
-                }
-            }
-            drop(c);
-            let data = match std::fs::read(&path) {
-                Ok(d) => Bytes::from(d),
-                Err(e) => return DiskLookup::Io(e),
-            };
-            if data.len() as u64 != len {
-                // Being rewritten right now: serve this read, cache nothing.
-                return DiskLookup::Found(Content::Mem(data));
-            }
-            let mut c = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some(old) = c.map.remove(&path) {
-                c.total -= old.len;
-            }
-            while c.total + len > self.max_cache && !c.map.is_empty() {
-                let Some(victim) = c
-                    .map
-                    .iter()
-                    .min_by_key(|(_, e)| e.last_used)
-                    .map(|(k, _)| k.clone())
-                else {
-                    break;
-                };
-                if let Some(e) = c.map.remove(&victim) {
-                    c.total -= e.len;
-                }
-            }
-            if c.total + len <= self.max_cache {
-                c.total += len;
-                c.map.insert(
-                    path,
-                    CacheEntry {
-                        len,
-                        mtime,
-                        data: data.clone(),
-                        last_used: tick,
-                    },
-                );
-            }
+        drop(c);
+        let mut data = Vec::with_capacity(len as usize);
+        if let Err(e) = (&file).take(len + 1).read_to_end(&mut data) {
+            return DiskLookup::Io(e);
+        }
+        let data = Bytes::from(data);
+        if data.len() as u64 != len {
+            // Being rewritten right now: serve this read, cache nothing.
             return DiskLookup::Found(Content::Mem(data));
         }
-        match File::open(&path) {
-            Ok(f) => DiskLookup::Found(Content::File {
-                file: Arc::new(f),
-                len,
-            }),
-            Err(e) => DiskLookup::Io(e),
+        let mut c = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(old) = c.map.remove(&id) {
+            c.total -= old.len;
         }
+        while c.total + len > self.max_cache && !c.map.is_empty() {
+            let Some(victim) = c
+                .map
+                .iter()
+                .min_by_key(|(_, e)| e.last_used)
+                .map(|(k, _)| *k)
+            else {
+                break;
+            };
+            if let Some(e) = c.map.remove(&victim) {
+                c.total -= e.len;
+            }
+        }
+        if c.total + len <= self.max_cache {
+            c.total += len;
+            c.map.insert(
+                id,
+                CacheEntry {
+                    len,
+                    mtime,
+                    ctime,
+                    data: data.clone(),
+                    last_used: tick,
+                },
+            );
+        }
+        DiskLookup::Found(Content::Mem(data))
     }
 
     /// The phones' names are case sensitive; a near miss is worth a log
     /// line because it is the classic cause of a phone that never upgrades.
+    /// The folder is opened with the same walk as a file, so listing it
+    /// cannot leave the root either.
     fn case_match(&self, rel: &str) -> Option<String> {
         let (dir, base) = match rel.rsplit_once('/') {
-            Some((d, b)) => (self.root.join(d), b),
-            None => (self.root.clone(), rel),
+            Some((d, b)) => (Some(d), b),
+            None => (None, rel),
         };
-        let rd = std::fs::read_dir(dir).ok()?;
-        for entry in rd.take(100_000).flatten() {
+        let listing = match dir {
+            Some(d) => {
+                let fd = self
+                    .open_beneath(d, libc::O_RDONLY | libc::O_DIRECTORY)
+                    .ok()?;
+                std::fs::read_dir(format!("/proc/self/fd/{}", fd.as_raw_fd())).ok()?
+            }
+            None => {
+                std::fs::read_dir(format!("/proc/self/fd/{}", self.root_fd.as_raw_fd())).ok()?
+            }
+        };
+        for entry in listing.take(100_000).flatten() {
             let name = entry.file_name();
             if let Some(n) = name.to_str() {
                 if n != base && n.eq_ignore_ascii_case(base) {
-                    return Some(match rel.rsplit_once('/') {
-                        Some((d, _)) => format!("{d}/{n}"),
+                    return Some(match dir {
+                        Some(d) => format!("{d}/{n}"),
                         None => n.to_string(),
                     });
                 }

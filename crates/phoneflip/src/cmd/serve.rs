@@ -41,13 +41,19 @@ pub struct Args {
     /// Inventory database [default: phoneflip.db].
     #[arg(long, value_name = "PATH", env = "PHONEFLIP_DB")]
     pub db: Option<PathBuf>,
-    /// Bearer token that API writes must carry; without it the API is
-    /// read-only.
+    /// File holding the bearer token that API writes must carry (first
+    /// line); without a token the API is read-only. PHONEFLIP_API_TOKEN
+    /// gives the token itself.
+    #[arg(long, value_name = "FILE", env = "PHONEFLIP_API_TOKEN_FILE")]
+    pub api_token_file: Option<PathBuf>,
+    /// Deprecated: the token on the command line is visible to every user
+    /// in `ps`; use --api-token-file or PHONEFLIP_API_TOKEN.
     #[arg(
         long,
         value_name = "TOKEN",
         env = "PHONEFLIP_API_TOKEN",
-        hide_env_values = true
+        hide_env_values = true,
+        hide = true
     )]
     pub api_token: Option<String>,
     /// Auto-registration: an unknown phone that asks for its own file is
@@ -84,6 +90,19 @@ pub struct Args {
     /// [default: 1000].
     #[arg(long, value_name = "MS")]
     pub timeout_ms: Option<u64>,
+    /// Retransmissions of one packet before a transfer is abandoned; the
+    /// timer doubles each time up to 32 s, so 6 waits 63 s as tftpd-hpa
+    /// does [default: 6].
+    #[arg(long, value_name = "N")]
+    pub tftp_retries: Option<u32>,
+    /// Longest a single transfer may take, in seconds, however it
+    /// progresses [default: 1800].
+    #[arg(long, value_name = "S")]
+    pub transfer_deadline: Option<u64>,
+    /// Delete TFTP events older than this many days (checked hourly); 0
+    /// keeps them for ever [default: 30].
+    #[arg(long, value_name = "DAYS")]
+    pub events_max_age_days: Option<u64>,
     /// Seconds between two ticks of the bulk migration jobs [default: 1].
     #[arg(long, value_name = "S")]
     pub jobs_every: Option<u64>,
@@ -113,6 +132,10 @@ struct FileConfig {
     no_http: Option<bool>,
     db: Option<PathBuf>,
     api_token: Option<String>,
+    api_token_file: Option<PathBuf>,
+    tftp_retries: Option<u32>,
+    transfer_deadline: Option<u64>,
+    events_max_age_days: Option<u64>,
     auto_register: Option<Protocol>,
     auto_register_template: Option<String>,
     auto_register_model: Option<Model>,
@@ -139,6 +162,7 @@ pub fn run(args: Args) -> Result<()> {
         Some(p) => read_config(p)?,
         None => FileConfig::default(),
     };
+    let api_token = api_token(args.api_token, args.api_token_file, &file)?;
     let Some(root) = args.root.or(file.root) else {
         bail!("no TFTP root: pass --root DIR (or root = \"DIR\" in the config file); add --demo to create a demo root there");
     };
@@ -174,6 +198,12 @@ pub fn run(args: Args) -> Result<()> {
     }
     cfg.client_rate = args.client_rate.or(file.client_rate);
     cfg.upload_dir = args.upload_dir.or(file.upload_dir);
+    if let Some(n) = args.tftp_retries.or(file.tftp_retries) {
+        cfg.max_retries = n;
+    }
+    if let Some(s) = args.transfer_deadline.or(file.transfer_deadline) {
+        cfg.transfer_deadline = Duration::from_secs(s.max(1));
+    }
     let timeout_ms = args.timeout_ms.or(file.timeout_ms).unwrap_or(1000);
     cfg.limits.default_timeout = Duration::from_millis(timeout_ms.clamp(10, 255_000));
     let no_http = args.no_http || file.no_http.unwrap_or(false);
@@ -212,11 +242,20 @@ pub fn run(args: Args) -> Result<()> {
         log,
         db,
         http,
-        api_token: args.api_token.or(file.api_token),
+        api_token,
         auto_register,
         jobs_every: Duration::from_secs(args.jobs_every.or(file.jobs_every).unwrap_or(1).max(1)),
         phone_sip_port: args.phone_sip_port.or(file.phone_sip_port).unwrap_or(5060),
         assume_current,
+        events_max_age: match args
+            .events_max_age_days
+            .or(file.events_max_age_days)
+            .unwrap_or(30)
+        {
+            0 => None,
+            d => Some(Duration::from_secs(d * 86_400)),
+        },
+        prune_every: Duration::from_secs(3600),
     };
     // One socket per transfer: make room for the transfer cap.
     let wanted = 2 * app_cfg.tftp.max_transfers as u64 + 256;
@@ -264,6 +303,36 @@ async fn reopen_on_sighup(log: TransferLog) {
     }
     #[cfg(not(unix))]
     let _ = log;
+}
+
+/// The API token: from a file, the environment, or (deprecated, with a
+/// warning) the command line, where any user sees it in `ps`.
+fn api_token(
+    from_args: Option<String>,
+    file_arg: Option<PathBuf>,
+    file: &FileConfig,
+) -> Result<Option<String>> {
+    if let Some(path) = file_arg.or(file.api_token_file.clone()) {
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading the API token file {}", path.display()))?;
+        let token = text.lines().next().unwrap_or("").trim().to_string();
+        if token.is_empty() {
+            bail!(
+                "the API token file {} is empty: put the token on its first line",
+                path.display()
+            );
+        }
+        return Ok(Some(token));
+    }
+    if let Some(t) = from_args {
+        // clap fills the flag from PHONEFLIP_API_TOKEN too: only a token
+        // that differs from the environment came from argv.
+        if std::env::var("PHONEFLIP_API_TOKEN").ok().as_deref() != Some(t.as_str()) {
+            eprintln!("phoneflip: warning: --api-token is visible to every user of this host (ps, /proc); use --api-token-file FILE or PHONEFLIP_API_TOKEN instead");
+        }
+        return Ok(Some(t));
+    }
+    Ok(file.api_token.clone())
 }
 
 async fn shutdown_signal() {

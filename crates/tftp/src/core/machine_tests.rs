@@ -620,3 +620,101 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_client_acking_every_block_of_a_window_gets_no_duplicate_data() {
+    let t0 = Instant::now();
+    let blocks = 100u16;
+    let mut m = start(512 * (blocks as usize - 1) + 7, &[("windowsize", "8")], t0);
+    sends(&mut m);
+    m.handle_packet(client(), &ack(0), t0);
+    let mut seen = std::collections::BTreeMap::<u16, usize>::new();
+    let mut in_flight = std::collections::VecDeque::new();
+    loop {
+        for (_, p) in sends(&mut m) {
+            let Packet::Data { block, .. } = p else {
+                panic!("{p:?}")
+            };
+            *seen.entry(block).or_default() += 1;
+            in_flight.push_back(block);
+        }
+        let Some(b) = in_flight.pop_front() else {
+            break;
+        };
+        m.handle_packet(client(), &ack(b), t0);
+    }
+    assert!(m.outcome().unwrap().is_success());
+    assert_eq!(seen.len(), blocks as usize);
+    let dups: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(dups.is_empty(), "blocks sent more than once: {dups:?}");
+}
+
+#[test]
+fn backoff_doubles_the_timer_and_the_deadline_ends_a_trickle() {
+    let t0 = Instant::now();
+    let neg = negotiate(&[], Some(512 * 50), &Limits::default());
+    let mut m = ReadTransfer::new(client(), file(512 * 50), &neg, 6, t0)
+        .with_backoff(Duration::from_secs(8))
+        .give_up_at(t0 + Duration::from_secs(30));
+    sends(&mut m);
+    let mut waits = Vec::new();
+    let mut now = t0;
+    for _ in 0..5 {
+        let d = m.deadline().unwrap();
+        waits.push((d - now).as_secs());
+        now = d;
+        m.handle_timeout(now);
+        assert_eq!(sends(&mut m).len(), 1);
+    }
+    assert_eq!(waits, vec![1, 2, 4, 8, 8]);
+    // Progress resets the timer to the base.
+    m.handle_packet(client(), &ack(1), now);
+    sends(&mut m);
+    assert_eq!(m.deadline().unwrap() - now, Duration::from_secs(1));
+    // A client acknowledging one block per second would take 50 s: the
+    // overall deadline stops it at 30 s.
+    let mut block = 1;
+    while m.outcome().is_none() {
+        now += Duration::from_millis(900);
+        block += 1;
+        m.handle_packet(client(), &ack(block), now);
+        sends(&mut m);
+        if let Some(d) = m.deadline() {
+            if d <= now {
+                m.handle_timeout(now);
+            }
+        }
+    }
+    assert_eq!(m.outcome(), Some(&Outcome::Timeout));
+    assert!(now <= t0 + Duration::from_secs(31), "{:?}", now - t0);
+}
+
+#[test]
+fn a_late_repeated_ack_resends_once_per_timeout_despite_backoff() {
+    let t0 = Instant::now();
+    let neg = negotiate(&[], Some(5000), &Limits::default());
+    let mut m =
+        ReadTransfer::new(client(), file(5000), &neg, 6, t0).with_backoff(Duration::from_secs(32));
+    sends(&mut m);
+    m.handle_packet(client(), &ack(1), t0);
+    assert_eq!(sends(&mut m).len(), 1); // DATA 2, lost
+                                        // Our timer backs off to 1, then 2 s, ...
+    let mut now = m.deadline().unwrap();
+    m.handle_timeout(now);
+    assert_eq!(sends(&mut m).len(), 1); // DATA 2 again, lost again
+    assert_eq!(m.deadline().unwrap() - now, Duration::from_secs(2));
+    // The client's timer fires 1.2 s later: its repeated ACK 1 gets DATA 2
+    // now, not at our 2 s deadline...
+    now += Duration::from_millis(1200);
+    m.handle_packet(client(), &ack(1), now);
+    let s = sends(&mut m);
+    assert!(
+        matches!(s[..], [(_, Packet::Data { block: 2, .. })]),
+        "{s:?}"
+    );
+    // ...and a burst of copies of that ACK gets nothing more.
+    for i in 0..5 {
+        m.handle_packet(client(), &ack(1), now + Duration::from_millis(i * 40));
+        assert!(sends(&mut m).is_empty());
+    }
+}

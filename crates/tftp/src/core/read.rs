@@ -1,11 +1,21 @@
 //! Server side of a read transfer (RRQ): sends a file, block by block.
 //!
 //! Fed with datagrams and `Instant`s, it queues datagrams to send and says
-//! when it next needs to be woken. It never sends a DATA block in answer to
-//! a duplicate ACK (the Sorcerer's Apprentice bug, RFC 1123 4.2.3.1): only
-//! new progress or the retransmission timer sends data. Block indices are
+//! when it next needs to be woken. It does not answer a duplicate ACK with
+//! DATA (the Sorcerer's Apprentice bug, RFC 1123 4.2.3.1) unless a quarter
+//! of the base timeout has passed since it last sent: then the ACK is the
+//! client's retransmission timer speaking, and waiting for our own backed
+//! off timer would only stall the transfer. Block indices are
 //! kept as u64 and only their low 16 bits go on the wire, so files beyond
 //! 65535 blocks roll over to block 0 as tftp-hpa, curl and atftp expect.
+//!
+//! With a window (RFC 7440) an ACK of the next block slides the window and
+//! sends only blocks never sent before, so a client that acknowledges
+//! every block gets each block once; an ACK that jumps several blocks but
+//! stops short of the window's end reports a gap, and the window restarts
+//! right after it, as does the timer: always from the first
+//! unacknowledged block. The timer backs off exponentially, as tftpd-hpa
+//! does, and an overall deadline bounds a transfer whatever the peer does.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -27,7 +37,13 @@ pub struct ReadTransfer<S> {
     blksize: u64,
     windowsize: u64,
     timeout: Duration,
+    /// Timer after `retries` consecutive expiries: `timeout` doubled each
+    /// time up to `max_timeout`.
+    cur_timeout: Duration,
+    max_timeout: Duration,
     max_retries: u32,
+    /// The transfer fails with [`Outcome::Timeout`] at this instant.
+    give_up: Option<Instant>,
     /// Encoded OACK while it is waiting for ACK 0.
     oack: Option<Vec<u8>>,
     send_oack: bool,
@@ -41,6 +57,8 @@ pub struct ReadTransfer<S> {
     retries: u32,
     retransmissions: u64,
     deadline: Option<Instant>,
+    /// When data was last queued (progress, or a retransmission).
+    queued_at: Instant,
     errors: VecDeque<(SocketAddr, ErrorCode, &'static str)>,
     outcome: Option<Outcome>,
 }
@@ -70,7 +88,10 @@ impl<S: BlockSource> ReadTransfer<S> {
             blksize,
             windowsize: negotiated.windowsize.max(1) as u64,
             timeout: negotiated.timeout,
+            cur_timeout: negotiated.timeout,
+            max_timeout: negotiated.timeout,
             max_retries,
+            give_up: None,
             send_oack: oack.is_some(),
             oack,
             last_block: len / blksize + 1,
@@ -81,6 +102,7 @@ impl<S: BlockSource> ReadTransfer<S> {
             retries: 0,
             retransmissions: 0,
             deadline: Some(now + negotiated.timeout),
+            queued_at: now,
             errors: VecDeque::new(),
             outcome: None,
         };
@@ -88,6 +110,22 @@ impl<S: BlockSource> ReadTransfer<S> {
             t.queue_window();
         }
         t
+    }
+
+    /// Doubles the retransmission timer on each consecutive expiry, up to
+    /// `max` (reset by progress): a congested or lossy link gets time to
+    /// recover instead of more traffic, and `max_retries` expiries then
+    /// cover `timeout * (2^max_retries - 1)` rather than a few seconds.
+    pub fn with_backoff(mut self, max: Duration) -> Self {
+        self.max_timeout = max.max(self.timeout);
+        self
+    }
+
+    /// Fails the transfer at `at` even if the peer keeps making progress,
+    /// so a trickling client cannot hold a transfer slot for ever.
+    pub fn give_up_at(mut self, at: Instant) -> Self {
+        self.give_up = Some(at);
+        self
     }
 
     pub fn peer(&self) -> SocketAddr {
@@ -99,7 +137,10 @@ impl<S: BlockSource> ReadTransfer<S> {
         if self.outcome.is_some() {
             None
         } else {
-            self.deadline
+            match (self.deadline, self.give_up) {
+                (Some(d), Some(g)) => Some(d.min(g)),
+                (d, g) => d.or(g),
+            }
         }
     }
 
@@ -116,9 +157,24 @@ impl<S: BlockSource> ReadTransfer<S> {
         self.retransmissions
     }
 
+    /// Queues the whole window again from the first unacknowledged block
+    /// (the OACK was acknowledged, or the timer expired).
     fn queue_window(&mut self) {
         self.next = self.acked + 1;
         self.end = (self.next + self.windowsize).min(self.last_block + 1);
+    }
+
+    /// After new progress: the window now ends `windowsize` blocks after
+    /// the acknowledged one, and only what was not sent yet is queued (a
+    /// retransmission in progress carries on past the ACK).
+    fn slide_window(&mut self) {
+        self.next = self.next.max(self.acked + 1);
+        self.end = (self.acked + 1 + self.windowsize).min(self.last_block + 1);
+    }
+
+    fn arm(&mut self, now: Instant) {
+        self.deadline = Some(now + self.cur_timeout);
+        self.queued_at = now;
     }
 
     fn fail(&mut self, outcome: Outcome) {
@@ -131,7 +187,7 @@ impl<S: BlockSource> ReadTransfer<S> {
     /// paced the last sends (rate limit) and must not count that delay.
     pub fn restart_timer(&mut self, now: Instant) {
         if self.outcome.is_none() {
-            self.deadline = Some(now + self.timeout);
+            self.arm(now);
         }
     }
 
@@ -163,29 +219,56 @@ impl<S: BlockSource> ReadTransfer<S> {
                 self.oack = None;
                 self.send_oack = false;
                 self.retries = 0;
+                self.cur_timeout = self.timeout;
                 self.queue_window();
-                self.deadline = Some(now + self.timeout);
+                self.arm(now);
             }
             return;
         }
         let delta = block.wrapping_sub(self.acked as u16) as u64;
+        if delta == 0 && self.sent_high > self.acked && now >= self.queued_at + self.timeout / 4 {
+            // The client repeats its last ACK well after our last sending:
+            // its own timer says our data was lost (tftpd-hpa resends on
+            // this too). Our timer may be backed off far longer, so resend
+            // now. At most once per quarter of the base timeout, so copies
+            // of one ACK (network duplication) cannot start the Sorcerer's
+            // Apprentice cascade.
+            self.retransmissions += 1;
+            self.queue_window();
+            self.queued_at = now;
+            return;
+        }
         if delta == 0 || self.acked + delta > self.sent_high {
             // Duplicate or stale ACK: never answer it with data.
             return;
         }
         self.acked += delta;
         self.retries = 0;
+        self.cur_timeout = self.timeout;
         if self.acked >= self.last_block {
             self.outcome = Some(Outcome::Success);
             self.next = self.end;
             return;
         }
-        self.queue_window();
-        self.deadline = Some(now + self.timeout);
+        if delta == 1 {
+            // The next block in order: a window ACK under windowsize 1, or
+            // a client acknowledging every block of a window. Either way
+            // the blocks after it are on their way already.
+            self.slide_window();
+        } else {
+            // Several blocks at once, short of what was sent: RFC 7440's
+            // "this arrived in order, the next did not". Restart there.
+            self.queue_window();
+        }
+        self.arm(now);
     }
 
     pub fn handle_timeout(&mut self, now: Instant) {
         if self.outcome.is_some() {
+            return;
+        }
+        if self.give_up.is_some_and(|g| now >= g) {
+            self.fail(Outcome::Timeout);
             return;
         }
         match self.deadline {
@@ -203,7 +286,8 @@ impl<S: BlockSource> ReadTransfer<S> {
         } else {
             self.queue_window();
         }
-        self.deadline = Some(now + self.timeout);
+        self.cur_timeout = (self.cur_timeout * 2).min(self.max_timeout);
+        self.arm(now);
     }
 
     /// Writes the next datagram to send into `buf` (cleared first) and

@@ -61,6 +61,10 @@ pub struct Receiver {
     retries: u32,
     deadline: Option<Instant>,
     outcome: Option<Outcome>,
+    /// After success, until when a repeated final DATA is acknowledged
+    /// again (our final ACK was lost and the sender would otherwise retry
+    /// until it gives up and reports a failure).
+    dally_until: Option<Instant>,
 }
 
 impl Receiver {
@@ -134,6 +138,7 @@ impl Receiver {
             retries: 0,
             deadline: Some(now + limits.timeout),
             outcome: None,
+            dally_until: None,
         }
     }
 
@@ -172,6 +177,16 @@ impl Receiver {
         self.outcome.as_ref()
     }
 
+    /// After a successful transfer: how long to keep feeding packets in so
+    /// a repeated final DATA gets its ACK again (RFC 1350's dally, which
+    /// tftpd-hpa does for uploads). None when there is nothing to wait for.
+    pub fn dally_deadline(&self) -> Option<Instant> {
+        match self.outcome {
+            Some(Outcome::Success) => self.dally_until,
+            _ => None,
+        }
+    }
+
     pub fn peer(&self) -> Option<SocketAddr> {
         self.peer
     }
@@ -192,6 +207,15 @@ impl Receiver {
 
     pub fn handle_packet(&mut self, from: SocketAddr, datagram: &[u8], now: Instant) {
         if self.outcome.is_some() {
+            if let (Some(until), Some(peer)) = (self.dally_deadline(), self.peer) {
+                if now < until && from == peer {
+                    if let Ok(Packet::Data { block, .. }) = Packet::parse(datagram) {
+                        if block == self.received as u16 && self.queue.len() < MAX_QUEUED {
+                            self.send_ack(peer, block);
+                        }
+                    }
+                }
+            }
             return;
         }
         let peer = match self.peer {
@@ -325,6 +349,7 @@ impl Receiver {
             if data.len() < self.blksize {
                 self.send_ack(peer, block);
                 self.outcome = Some(Outcome::Success);
+                self.dally_until = Some(now + self.timeout * 2);
             } else if self.received - self.acked_upto >= self.windowsize {
                 self.acked_upto = self.received;
                 self.send_ack(peer, block);
