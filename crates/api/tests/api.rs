@@ -108,7 +108,8 @@ async fn every_documented_path_is_served() {
     let (s, _) = state();
     let (_, doc, _) = call(&s, "GET", "/openapi.json", None, None).await;
     for (path, item) in doc["paths"].as_object().unwrap() {
-        if item.get("get").is_none() {
+        // The event stream never ends; tests/openapi.rs checks it is served.
+        if item.get("get").is_none() || path == "/api/stream" {
             continue;
         }
         let uri = path
