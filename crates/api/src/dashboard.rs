@@ -77,6 +77,8 @@ input,select{font-size:.85rem;padding:.2rem} .panel{background:#fff;border:1px s
 <script>
 let selected = null, selectedJob = null, offset = 0, total = 0, log = [];
 const PAGE = 50, $ = id => document.getElementById(id);
+// `#job=ID` opens a job's phones: a link to hand to whoever walks the floor.
+{ const m = location.hash.match(/job=(\d+)/); if (m) selectedJob = Number(m[1]); }
 const esc = s => String(s ?? "").replace(/[&<>"]/g, c => ({"&":"&amp;","<":"&lt;",">":"&gt;",'"':"&quot;"}[c]));
 $("token").value = localStorage.getItem("phoneflip-token") || "";
 $("token").addEventListener("change", () => localStorage.setItem("phoneflip-token", $("token").value));

@@ -251,20 +251,20 @@ impl Derived {
     }
 
     fn matches(&self, p: &Phone, link: Option<&JobLink>) -> bool {
-        self.state.map_or(true, |st| phone_state(p) == st)
-            && self.stage.map_or(true, |st| phone_stage(p, link) == st)
-            && self.job.map_or(true, |j| link.is_some_and(|l| l.job == j))
-            && self.load.as_deref().map_or(true, |l| {
+        self.state.is_none_or(|st| phone_state(p) == st)
+            && self.stage.is_none_or(|st| phone_stage(p, link) == st)
+            && self.job.is_none_or(|j| link.is_some_and(|l| l.job == j))
+            && self.load.as_deref().is_none_or(|l| {
                 p.observed_load.as_ref().map(|o| o.as_str()) == Some(l)
             })
             && self
                 .mac
                 .as_deref()
-                .map_or(true, |m| p.mac.to_string().contains(m))
+                .is_none_or(|m| p.mac.to_string().contains(m))
             && self
                 .extension
                 .as_deref()
-                .map_or(true, |x| extensions(p).iter().any(|e| e == x))
+                .is_none_or(|x| extensions(p).iter().any(|e| e == x))
             && {
                 let d = p.description.to_lowercase();
                 self.words.iter().all(|w| d.contains(w.as_str()))

@@ -51,7 +51,17 @@ pub struct Args {
     /// port `serve` sends its NOTIFYs to).
     #[arg(long, default_value_t = 5060, requires = "stay")]
     pub sip_port: u16,
+    /// Spread the fleet's boots over this many seconds and let each phone
+    /// really wait a twentieth of its own waits (application start, config
+    /// retries), so that a person can watch the dashboard convert it; by
+    /// default every phone boots at once and waits on an emulated clock.
+    #[arg(long, value_name = "SECONDS")]
+    pub pace: Option<f64>,
 }
+
+/// The share of a phone's own waits slept with `--pace`: the 20 s
+/// application start becomes one second.
+const PACED_TIME_SCALE: f64 = 0.05;
 
 #[derive(Default, serde::Serialize)]
 struct Group {
@@ -123,6 +133,11 @@ fn nth_mac(first: Mac, i: u32) -> Mac {
 }
 
 pub fn run(args: Args) -> Result<()> {
+    if let Some(p) = args.pace {
+        if !(p.is_finite() && (0.0..=86_400.0).contains(&p)) {
+            bail!("--pace {p}: give the seconds to spread the boots over, 0 to 86400 (e.g. --pace 60)");
+        }
+    }
     let specs = specs(&args)?;
     if specs.is_empty() {
         bail!(
@@ -158,9 +173,16 @@ pub fn run(args: Args) -> Result<()> {
             );
             let opts = DriveOptions {
                 local: driver::loopback_addr(i),
-                time_scale: 0.0,
+                time_scale: if args.pace.is_some() {
+                    PACED_TIME_SCALE
+                } else {
+                    0.0
+                },
                 ..DriveOptions::default()
             };
+            let delay = Duration::from_secs_f64(
+                args.pace.unwrap_or(0.0).max(0.0) * f64::from(i) / f64::from(count),
+            );
             let fetcher = fetcher.clone();
             let tx = tx.clone();
             let mut stop_rx = stop_rx.clone();
@@ -171,6 +193,7 @@ pub fn run(args: Args) -> Result<()> {
                 },
             );
             set.spawn(async move {
+                tokio::time::sleep(delay).await;
                 let t = Instant::now();
                 let run = driver::booted(phone, fetcher.as_ref(), &opts).await;
                 let _ = tx.send((spec, run.report(), t.elapsed()));
