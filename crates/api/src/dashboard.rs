@@ -145,9 +145,20 @@ async function refresh(){
 // Changes arrive as server-sent events; at most one re-read per second.
 let pending = null;
 const soon = () => { if (!pending) pending = setTimeout(() => { pending = null; refresh(); }, 1000); };
-const es = new EventSource("/api/stream");
-es.addEventListener("tftp", m => { log = JSON.parse(m.data).reverse().concat(log).slice(0, 50); soon(); });
-es.addEventListener("jobs", soon);
+// The stream opens a few seconds after the first read: an open stream is
+// a fetch that never ends, which headless Chromium's virtual clock (how
+// the tests render this page) waits on forever.
+let lastEvent = null;
+async function backlog(){
+  const evs = await api("GET", "/api/events?limit=10000");
+  if (evs.length) lastEvent = evs[evs.length - 1].id;
+  log = evs.slice(-50).reverse();
+}
+function follow(){
+  const es = new EventSource(lastEvent === null ? "/api/stream" : `/api/stream?after=${lastEvent}`);
+  es.addEventListener("tftp", m => { log = JSON.parse(m.data).reverse().concat(log).slice(0, 50); soon(); });
+  es.addEventListener("jobs", soon);
+}
 document.querySelector("#phones tbody").addEventListener("click", ev => {
   const tr = ev.target.closest("tr"); if (!tr) return;
   selected = selected === tr.dataset.mac ? null : tr.dataset.mac; refresh(); });
@@ -170,6 +181,6 @@ $("create").addEventListener("click", async () => {
       rollout: {canary_size: Number(f.canary_size), batch_size: Number(f.batch_size), max_failures: 1, phone_timeout_ms: 1800000}});
     selectedJob = j.job.id; say(`job ${j.job.id} created with ${j.phones.length} phones`); refresh();
   } catch (e) { say(e.message, true); } });
-refresh();
+backlog().catch(() => {}).then(refresh).then(() => setTimeout(follow, 5000));
 </script></body></html>
 "##;

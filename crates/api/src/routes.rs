@@ -254,9 +254,10 @@ impl Derived {
         self.state.is_none_or(|st| phone_state(p) == st)
             && self.stage.is_none_or(|st| phone_stage(p, link) == st)
             && self.job.is_none_or(|j| link.is_some_and(|l| l.job == j))
-            && self.load.as_deref().is_none_or(|l| {
-                p.observed_load.as_ref().map(|o| o.as_str()) == Some(l)
-            })
+            && self
+                .load
+                .as_deref()
+                .is_none_or(|l| p.observed_load.as_ref().map(|o| o.as_str()) == Some(l))
             && self
                 .mac
                 .as_deref()

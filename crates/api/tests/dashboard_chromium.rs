@@ -26,14 +26,13 @@ fn chromium() -> Option<&'static str> {
 }
 
 fn render(bin: &str, url: &str, profile: &Path, screenshot: Option<&Path>) -> String {
-    // The page holds an event stream open, so Chromium is told to stop
-    // after 6 s (`--timeout`), and `timeout` bounds it whatever happens.
+    // `timeout` bounds Chromium whatever the page does.
     let mut cmd = Command::new("timeout");
     cmd.args([
         "60",
         bin,
         "--headless",
-        "--timeout=6000",
+        "--virtual-time-budget=3000",
         "--no-sandbox",
         "--disable-gpu",
         "--no-first-run",

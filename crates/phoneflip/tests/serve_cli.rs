@@ -91,9 +91,7 @@ fn dashboard_dom(http: SocketAddr, profile: &std::path::Path) -> Option<String> 
             "--disable-background-networking",
             "--disable-component-update",
             "--disable-sync",
-            // The page follows an open event stream, which holds virtual
-            // time still: stop after 6 s of real time instead.
-            "--timeout=6000",
+            "--virtual-time-budget=3000",
             "--dump-dom",
         ])
         .arg(format!("--user-data-dir={}", profile.display()))
