@@ -25,7 +25,7 @@ fn phone(i: u32, site: &str, load: &str) -> Phone {
     let b = i.to_be_bytes();
     let mut p = Phone::new(
         Mac::new([0x00, 0x19, 0xAA, b[1], b[2], b[3]]),
-        if i % 3 == 0 {
+        if i.is_multiple_of(3) {
             Model::Cp7940
         } else {
             Model::Cp7960
