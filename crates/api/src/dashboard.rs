@@ -1,66 +1,186 @@
 //! The dashboard: one self-contained page (no build step, no CDN: the
-//! phones' networks are often closed) that polls the API every second. It
-//! asks only for what it shows: one page of phones (the fleet summary gives
-//! the totals) and never a line password (the API does not return them).
+//! phones' networks are often closed) from which an operator runs a
+//! conversion. It shows each phone's stage and failure reason, each job's
+//! phones, the power-cycle list with the desk to walk to, and filters the
+//! phone list server-side with paging. It follows the server's event
+//! stream (`/api/stream`) and re-reads only the page it shows, only when
+//! something changed. Actions (preview, create, cancel) go through the
+//! jobs API with the token the operator types, kept in this browser only.
+//!
+//! Owns the page; every rule it shows (stage, normal miss, power cycle)
+//! comes computed from the API, never re-derived in the script.
 
 pub const PAGE: &str = r##"<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>phoneflip</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <style>
-body{font-family:system-ui,sans-serif;margin:1.5rem;color:#1d2330;background:#f6f7f9}
-h1{font-size:1.4rem;margin:0 0 .3rem} h2{font-size:1.05rem;margin:1.4rem 0 .5rem}
-.cards{display:flex;gap:.8rem;flex-wrap:wrap}
-.card{background:#fff;border:1px solid #d9dde5;border-radius:8px;padding:.7rem 1rem;min-width:8rem}
-.card b{display:block;font-size:1.6rem}
-table{border-collapse:collapse;background:#fff;width:100%;font-size:.9rem}
-th,td{border-bottom:1px solid #e3e6ec;padding:.35rem .6rem;text-align:left}
-th{background:#eef0f4} tr.sel{background:#fff6d6} tbody tr{cursor:pointer}
+body{font-family:system-ui,sans-serif;margin:1.2rem;color:#1d2330;background:#f6f7f9}
+h1{font-size:1.4rem;margin:0 0 .3rem} h2{font-size:1.05rem;margin:1.2rem 0 .4rem}
+.cards{display:flex;gap:.6rem;flex-wrap:wrap}
+.card{background:#fff;border:1px solid #d9dde5;border-radius:8px;padding:.5rem .9rem;min-width:7rem}
+.card b{display:block;font-size:1.5rem}
+table{border-collapse:collapse;background:#fff;width:100%;font-size:.85rem}
+th,td{border-bottom:1px solid #e3e6ec;padding:.3rem .5rem;text-align:left;vertical-align:top}
+th{background:#eef0f4} tr.sel{background:#fff6d6} tbody.click tr{cursor:pointer}
 .st-converted{color:#137333;font-weight:600}.st-converting{color:#b06000;font-weight:600}
 .st-unseen{color:#5f6368}.st-unmanaged{color:#9aa0a6}
-.bad{color:#c5221f} #updated{color:#5f6368;font-size:.8rem}
+.sg-configuration_fetched,.sg-registered{color:#137333;font-weight:600}
+.sg-loader_fetched,.sg-application_fetched{color:#b06000;font-weight:600}
+.sg-failed{color:#c5221f;font-weight:600}.sg-unseen,.sg-seen{color:#5f6368}
+.bad{color:#c5221f}.miss{color:#9aa0a6} #updated{color:#5f6368;font-size:.8rem}
+form.row{display:flex;gap:.4rem;flex-wrap:wrap;align-items:end;margin:.3rem 0}
+form.row label{display:flex;flex-direction:column;font-size:.75rem;color:#5f6368}
+input,select{font-size:.85rem;padding:.2rem} .panel{background:#fff;border:1px solid #d9dde5;border-radius:8px;padding:.6rem;margin:.4rem 0}
+#msg{font-size:.85rem} .walk{background:#fff3f0}
 </style></head>
 <body>
-<h1>phoneflip fleet</h1><div id="updated">loading…</div>
+<h1>phoneflip control room</h1><div id="updated">loading…</div>
+<form class="row" id="auth"><label>API token (writes)<input id="token" type="password" autocomplete="off" size="18"></label><span id="msg"></span></form>
 <h2>Phones by state</h2><div class="cards" id="states"></div>
-<h2>Phones by observed load</h2><div class="cards" id="loads"></div>
+<h2>Phones by stage</h2><div class="cards" id="stages"></div>
+<h2>Power-cycle list <small id="pc-count"></small></h2>
+<p style="font-size:.8rem;margin:.2rem 0">SCCP phones can only be reset by their call manager: pull the power (or Ethernet) cord of each phone below once, and it fetches its new firmware.</p>
+<table id="power-cycle"><thead><tr><th>Site</th><th>Desk (description)</th><th>Extension</th><th>MAC</th><th>Model</th><th>Job</th><th>Stage</th></tr></thead><tbody></tbody></table>
 <h2>Migration jobs</h2>
-<table id="jobs"><thead><tr><th>Job</th><th>Description</th><th>Target</th><th>Status</th><th>Converted</th><th>In progress</th><th>Waiting</th><th>Failed</th></tr></thead><tbody></tbody></table>
+<table id="jobs"><thead><tr><th>Job</th><th>Description</th><th>Target</th><th>Status</th><th>Converted</th><th>In progress</th><th>Waiting</th><th>Failed</th><th></th></tr></thead><tbody class="click"></tbody></table>
+<div id="job-detail" class="panel" hidden><b id="job-title"></b>
+<table id="job-phones"><thead><tr><th>MAC</th><th>Description</th><th>Extension</th><th>Batch</th><th>Stage</th><th>Reason</th><th>Note</th></tr></thead><tbody></tbody></table></div>
+<details class="panel" id="new-job"><summary><b>New job from a query</b></summary>
+<form class="row" id="job-form">
+<label>Description<input name="description" value="SCCP to SIP" required></label>
+<label>Template<input name="template" value="demo-sip" required></label>
+<label>To<input name="to" value="sip:8.12" size="10"></label>
+<label>Site<input name="site" size="8"></label>
+<label>Model<select name="model"><option value="">any</option><option>7940</option><option>7960</option></select></label>
+<label>Runs protocol<select name="current"><option value="">any</option><option>sccp</option><option>sip</option></select></label>
+<label>MAC pattern<input name="mac_pattern" size="12" placeholder="0019AA*"></label>
+<label>Tag<input name="tag" size="8"></label>
+<label>Canary<input name="canary_size" type="number" value="1" min="0" size="3"></label>
+<label>Batch<input name="batch_size" type="number" value="5" min="1" size="3"></label>
+<button type="button" id="preview">Preview</button><button type="button" id="create">Create job</button></form>
+<div id="preview-out"></div></details>
 <h2>Phones</h2>
+<form class="row" id="filters">
+<label>Search description<input name="q" size="12"></label>
+<label>Site<input name="site" size="8"></label>
+<label>Model<select name="model"><option value="">any</option><option>7940</option><option>7960</option></select></label>
+<label>Load<input name="load" size="12"></label>
+<label>Stage<select name="stage"><option value="">any</option><option>unseen</option><option>seen</option><option>loader_fetched</option><option>application_fetched</option><option>configuration_fetched</option><option>registered</option><option>failed</option></select></label>
+<label>Job<input name="job" size="4"></label>
+<label>MAC<input name="mac" size="12"></label>
+<label>Extension<input name="extension" size="6"></label>
+<button>Filter</button></form>
 <div id="pager"><button id="prev">&larr; previous</button> <span id="page"></span> <button id="next">next &rarr;</button></div>
-<table id="phones"><thead><tr><th>MAC</th><th>Model</th><th>Site</th><th>Runs</th><th>Wanted</th><th>State</th></tr></thead><tbody></tbody></table>
+<table id="phones"><thead><tr><th>MAC</th><th>Model</th><th>Site</th><th>Description</th><th>Extension</th><th>Runs</th><th>Wanted</th><th>State</th><th>Stage</th><th>Reason</th></tr></thead><tbody class="click"></tbody></table>
 <h2 id="tl-title">Recent TFTP requests</h2>
 <table id="events"><thead><tr><th>Time</th><th>Client</th><th>MAC</th><th>File</th><th>Bytes</th><th>Outcome</th></tr></thead><tbody></tbody></table>
 <script>
-let selected = null; let offset = 0; const PAGE = 50; let total = 0;
+let selected = null, selectedJob = null, offset = 0, total = 0, log = [];
+const PAGE = 50, $ = id => document.getElementById(id);
+// `#job=ID` opens a job's phones: a link to hand to whoever walks the floor.
+{ const m = location.hash.match(/job=(\d+)/); if (m) selectedJob = Number(m[1]); }
 const esc = s => String(s ?? "").replace(/[&<>"]/g, c => ({"&":"&amp;","<":"&lt;",">":"&gt;",'"':"&quot;"}[c]));
-function cards(id, obj){ document.getElementById(id).innerHTML =
-  Object.entries(obj).map(([k,v]) => `<div class="card" data-key="${esc(k)}"><b>${v}</b>${esc(k)}</div>`).join("") || "<i>none</i>"; }
-function eventRows(evs){ return evs.map(e => `<tr><td>${new Date(e.time_ms).toLocaleTimeString()}</td><td>${esc(e.client_ip)}</td><td>${esc(e.mac)}</td><td>${esc(e.file)}</td><td>${e.bytes}</td><td class="${e.outcome==="sent"?"":"bad"}">${esc(e.outcome)}</td></tr>`).join(""); }
+$("token").value = localStorage.getItem("phoneflip-token") || "";
+$("token").addEventListener("change", () => localStorage.setItem("phoneflip-token", $("token").value));
+const say = (t, bad) => { $("msg").textContent = t; $("msg").className = bad ? "bad" : ""; };
+async function api(method, url, body){
+  const h = {"content-type": "application/json"}; const t = $("token").value;
+  if (t) h.authorization = "Bearer " + t;
+  const r = await fetch(url, {method, headers: h, body: body === undefined ? undefined : JSON.stringify(body)});
+  const v = r.status === 204 ? null : await r.json();
+  if (!r.ok) throw new Error(v && v.error || r.statusText);
+  return v;
+}
+function cards(id, obj){ $(id).innerHTML =
+  Object.entries(obj || {}).map(([k,v]) => `<div class="card" data-key="${esc(k)}"><b>${v}</b>${esc(k)}</div>`).join("") || "<i>none</i>"; }
+const outcome = e => e.normal_miss ? `<td class="miss">${esc(e.outcome)} (normal)</td>` : `<td class="${e.outcome==="sent"?"":"bad"}">${esc(e.outcome)}</td>`;
+const eventRows = evs => evs.map(e => `<tr><td>${new Date(e.time_ms).toLocaleTimeString()}</td><td>${esc(e.client_ip)}</td><td>${esc(e.mac)}</td><td>${esc(e.file)}</td><td>${e.bytes}</td>${outcome(e)}</tr>`).join("");
+const ext = p => esc((p.lines || []).map(l => l.name).join(", "));
+function filterQuery(){
+  const f = new FormData($("filters")), q = new URLSearchParams();
+  for (const [k, v] of f) if (v) q.set(k, v);
+  q.set("limit", PAGE); q.set("offset", offset); return q.toString();
+}
+function jobQuery(){
+  const f = Object.fromEntries(new FormData($("job-form"))), q = {};
+  for (const k of ["site", "model", "mac_pattern", "tag"]) if (f[k]) q[k] = f[k];
+  if (f.current) q.current = {protocol: f.current};
+  return {f, q};
+}
+async function refreshPhones(){
+  const page = await api("GET", "/api/phones?" + filterQuery());
+  const phones = page.phones; total = page.total;
+  $("page").textContent = total ? `phones ${offset+1}–${offset+phones.length} of ${total}` : "no phones match";
+  $("prev").disabled = offset === 0; $("next").disabled = offset + PAGE >= total;
+  document.querySelector("#phones tbody").innerHTML = phones.map(p =>
+    `<tr data-mac="${p.mac}" class="${p.mac===selected?"sel":""}"><td>${p.mac}</td><td>${p.model}</td><td>${esc(p.site)}</td><td>${esc(p.description)}</td><td>${ext(p)}</td><td>${esc(p.observed_load)}</td><td>${esc(p.desired_load ?? p.desired_protocol)}</td><td class="st-${p.state}">${p.state}</td><td class="sg-${p.stage}">${p.stage.replace(/_/g, " ")}</td><td class="${p.stage==="failed"?"bad":""}">${esc(p.reason)}</td></tr>`).join("");
+}
+async function refreshJobs(){
+  const jobs = await fetch("/api/jobs").then(r => r.ok ? r.json() : []);
+  document.querySelector("#jobs tbody").innerHTML = jobs.map(j =>
+    `<tr data-job="${j.job.id}" class="${j.job.id===selectedJob?"sel":""}"><td>${j.job.id}</td><td>${esc(j.job.description)}</td><td>${esc(j.job.target.load)}</td><td>${esc(j.status)}${j.reason?` — ${esc(j.reason)}`:""}</td><td>${j.counts.converted}</td><td>${j.counts.in_progress}</td><td>${j.counts.waiting}</td><td class="${j.counts.failed?"bad":""}">${j.counts.failed}</td><td>${["completed","failed","cancelled"].includes(j.status)?"":`<button data-cancel="${j.job.id}">Cancel</button>`}</td></tr>`).join("") || `<tr><td colspan="9"><i>no jobs</i></td></tr>`;
+  const pc = await fetch("/api/power-cycle").then(r => r.ok ? r.json() : []);
+  $("pc-count").textContent = pc.length ? `(${pc.length} phone${pc.length>1?"s":""} to power-cycle)` : "";
+  document.querySelector("#power-cycle tbody").innerHTML = pc.map(p =>
+    `<tr class="walk" data-mac="${p.mac}"><td>${esc(p.site)}</td><td>${esc(p.description)}</td><td>${esc(p.extensions.join(", "))}</td><td>${p.mac}</td><td>${esc(p.model)}</td><td>${p.job} ${esc(p.job_description)}</td><td class="sg-${p.stage}">${p.stage.replace(/_/g, " ")}</td></tr>`).join("") || `<tr><td colspan="7"><i>no phone waits for a power cycle</i></td></tr>`;
+  $("job-detail").hidden = selectedJob === null;
+  if (selectedJob !== null) {
+    const ph = await api("GET", `/api/jobs/${selectedJob}/phones`);
+    $("job-title").textContent = `Job ${selectedJob}: ${ph.length} phones`;
+    document.querySelector("#job-phones tbody").innerHTML = ph.map(p =>
+      `<tr><td>${p.mac}</td><td>${esc(p.description)}</td><td>${esc(p.extensions.join(", "))}</td><td>${p.batch ?? ""}${p.batch===0?" (canary)":""}</td><td class="sg-${p.stage}">${p.stage.replace(/_/g, " ")}</td><td class="${p.reason?"bad":""}">${esc(p.reason)}</td><td>${esc(p.note)}${p.power_cycle?" — power-cycle it":""}</td></tr>`).join("");
+  }
+}
 async function refresh(){
   try {
-    const [fleet, page] = await Promise.all([fetch("/api/fleet").then(r=>r.json()), fetch(`/api/phones?limit=${PAGE}&offset=${offset}`).then(r=>r.json())]);
-    const phones = page.phones; total = page.total;
-    document.getElementById("page").textContent = total ? `phones ${offset+1}–${offset+phones.length} of ${total}` : "no phones";
-    document.getElementById("prev").disabled = offset === 0;
-    document.getElementById("next").disabled = offset + PAGE >= total;
-    cards("states", fleet.by_state); cards("loads", fleet.by_load);
-    document.querySelector("#phones tbody").innerHTML = phones.map(p =>
-      `<tr data-mac="${p.mac}" class="${p.mac===selected?"sel":""}"><td>${p.mac}</td><td>${p.model}</td><td>${esc(p.site)}</td><td>${esc(p.observed_load)}</td><td>${esc(p.desired_load ?? p.desired_protocol)}</td><td class="st-${p.state}">${p.state}</td></tr>`).join("");
-    const jobs = await fetch("/api/jobs").then(r => r.ok ? r.json() : []);
-    document.querySelector("#jobs tbody").innerHTML = jobs.map(j =>
-      `<tr><td>${j.job.id}</td><td>${esc(j.job.description)}</td><td>${esc(j.job.target.load)}</td><td>${esc(j.status)}</td><td>${j.counts.converted}</td><td>${j.counts.in_progress}</td><td>${j.counts.waiting}</td><td class="${j.counts.failed?"bad":""}">${j.counts.failed}</td></tr>`).join("") || `<tr><td colspan="8"><i>no jobs</i></td></tr>`;
-    const evs = selected ? await fetch(`/api/phones/${selected}/timeline?limit=50`).then(r=>r.json())
-                         : (await fetch("/api/events?limit=10000").then(r=>r.json())).slice(-50).reverse();
-    document.getElementById("tl-title").textContent = selected ? `Timeline of ${selected}` : "Recent TFTP requests";
-    document.querySelector("#events tbody").innerHTML = eventRows(evs);
-    document.getElementById("updated").textContent = `${fleet.phones} phones · updated ${new Date().toLocaleTimeString()}`;
-  } catch (e) { document.getElementById("updated").textContent = "cannot reach phoneflip: " + e; }
+    const fleet = await api("GET", "/api/fleet");
+    cards("states", fleet.by_state); cards("stages", fleet.by_stage);
+    await Promise.all([refreshPhones(), refreshJobs()]);
+    if (selected) { $("tl-title").textContent = `Timeline of ${selected}`;
+      document.querySelector("#events tbody").innerHTML = eventRows((await api("GET", `/api/phones/${selected}/timeline?limit=50`)).reverse()); }
+    else { $("tl-title").textContent = "Recent TFTP requests"; document.querySelector("#events tbody").innerHTML = eventRows(log); }
+    $("updated").textContent = `${fleet.phones} phones · updated ${new Date().toLocaleTimeString()}`;
+  } catch (e) { $("updated").textContent = "cannot reach phoneflip: " + e.message; }
+}
+// Changes arrive as server-sent events; at most one re-read per second.
+let pending = null;
+const soon = () => { if (!pending) pending = setTimeout(() => { pending = null; refresh(); }, 1000); };
+// The stream opens a few seconds after the first read: an open stream is
+// a fetch that never ends, which headless Chromium's virtual clock (how
+// the tests render this page) waits on forever.
+let lastEvent = null;
+async function backlog(){
+  const evs = await api("GET", "/api/events?limit=10000");
+  if (evs.length) lastEvent = evs[evs.length - 1].id;
+  log = evs.slice(-50).reverse();
+}
+function follow(){
+  const es = new EventSource(lastEvent === null ? "/api/stream" : `/api/stream?after=${lastEvent}`);
+  es.addEventListener("tftp", m => { log = JSON.parse(m.data).reverse().concat(log).slice(0, 50); soon(); });
+  es.addEventListener("jobs", soon);
 }
 document.querySelector("#phones tbody").addEventListener("click", ev => {
   const tr = ev.target.closest("tr"); if (!tr) return;
   selected = selected === tr.dataset.mac ? null : tr.dataset.mac; refresh(); });
-document.getElementById("prev").addEventListener("click", () => { offset = Math.max(0, offset - PAGE); refresh(); });
-document.getElementById("next").addEventListener("click", () => { if (offset + PAGE < total) { offset += PAGE; refresh(); } });
-refresh(); setInterval(refresh, 1000);
+document.querySelector("#jobs tbody").addEventListener("click", async ev => {
+  const c = ev.target.dataset.cancel;
+  if (c) { try { await api("POST", `/api/jobs/${c}/cancel`); say(`job ${c} cancelled`); } catch (e) { say(e.message, true); } return refresh(); }
+  const tr = ev.target.closest("tr"); if (!tr || !tr.dataset.job) return;
+  const id = Number(tr.dataset.job); selectedJob = selectedJob === id ? null : id; refresh(); });
+$("filters").addEventListener("submit", ev => { ev.preventDefault(); offset = 0; refresh(); });
+$("prev").addEventListener("click", () => { offset = Math.max(0, offset - PAGE); refresh(); });
+$("next").addEventListener("click", () => { if (offset + PAGE < total) { offset += PAGE; refresh(); } });
+$("preview").addEventListener("click", async () => {
+  try { const {q} = jobQuery(); const p = await api("POST", "/api/jobs/preview", {query: q});
+    $("preview-out").innerHTML = `<p id="preview-total">${p.total} phones selected, ${p.power_cycles} to power-cycle by hand</p><table><thead><tr><th>MAC</th><th>Site</th><th>Description</th><th>Extension</th><th>Runs</th><th>Stage</th></tr></thead><tbody>` +
+      p.phones.map(x => `<tr><td>${x.mac}</td><td>${esc(x.site)}</td><td>${esc(x.description)}</td><td>${ext(x)}</td><td>${esc(x.observed_load)}</td><td class="sg-${x.stage}">${x.stage.replace(/_/g, " ")}</td></tr>`).join("") + "</tbody></table>";
+  } catch (e) { say(e.message, true); } });
+$("create").addEventListener("click", async () => {
+  try { const {f, q} = jobQuery();
+    const j = await api("POST", "/api/jobs", {description: f.description, template: f.template, to: f.to, query: q,
+      rollout: {canary_size: Number(f.canary_size), batch_size: Number(f.batch_size), max_failures: 1, phone_timeout_ms: 1800000}});
+    selectedJob = j.job.id; say(`job ${j.job.id} created with ${j.phones.length} phones`); refresh();
+  } catch (e) { say(e.message, true); } });
+backlog().catch(() => {}).then(refresh).then(() => setTimeout(follow, 5000));
 </script></body></html>
 "##;

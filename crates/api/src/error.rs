@@ -19,6 +19,13 @@ pub enum ApiError {
     Internal(String),
 }
 
+/// The body of every error answer.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// What is wrong, where, and the fix.
+    pub error: String,
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = match &self {
@@ -30,7 +37,9 @@ impl IntoResponse for ApiError {
         };
         (
             status,
-            Json(serde_json::json!({ "error": self.to_string() })),
+            Json(ErrorBody {
+                error: self.to_string(),
+            }),
         )
             .into_response()
     }

@@ -1,12 +1,19 @@
 //! The fleet as an operator sees it: each phone's state, derived only from
-//! what it was seen to run and what it should run.
+//! what it was seen to run and what it should run, and its stage on the way
+//! there, from what its latest job saw it fetch.
+//!
+//! Owns these derivations only; the evidence rules (which request proves
+//! what) are the jobs crate's fold, read here, never redone.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
+use phoneflip_device::Mac;
 use phoneflip_inventory::Phone;
+use phoneflip_jobs::{JobId, JobState, PhoneEntry, Stage};
 use serde::Serialize;
+use utoipa::ToSchema;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PhoneState {
     /// Nothing is asked of the phone.
@@ -39,43 +46,206 @@ pub fn phone_state(p: &Phone) -> PhoneState {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+impl PhoneState {
+    pub const ALL: [PhoneState; 4] = [
+        PhoneState::Unmanaged,
+        PhoneState::Unseen,
+        PhoneState::Converting,
+        PhoneState::Converted,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PhoneState::Unmanaged => "unmanaged",
+            PhoneState::Unseen => "unseen",
+            PhoneState::Converting => "converting",
+            PhoneState::Converted => "converted",
+        }
+    }
+}
+
+/// Where a phone is on its way to its load, in the order a conversion
+/// passes through them (the reference's two-stage upgrade: loader, reboot,
+/// application, reboot, the new protocol's configuration).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PhoneStage {
+    /// phoneflip never saw the phone fetch anything.
+    Unseen,
+    /// Seen on its old load; nothing of the target fetched yet.
+    Seen,
+    /// Got the universal application loader of the target.
+    LoaderFetched,
+    /// Got the target's application image; the next boot decides.
+    ApplicationFetched,
+    /// Came back asking for the target protocol's configuration: it runs
+    /// the new load.
+    ConfigurationFetched,
+    /// Registered with its proxy or call manager. Not derived yet: the
+    /// registration stage is being built in the jobs crate, and this slot
+    /// is where it will show.
+    Registered,
+    /// Its job gave up on it; `reason` says why.
+    Failed,
+}
+
+impl PhoneStage {
+    pub const ALL: [PhoneStage; 7] = [
+        PhoneStage::Unseen,
+        PhoneStage::Seen,
+        PhoneStage::LoaderFetched,
+        PhoneStage::ApplicationFetched,
+        PhoneStage::ConfigurationFetched,
+        PhoneStage::Registered,
+        PhoneStage::Failed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PhoneStage::Unseen => "unseen",
+            PhoneStage::Seen => "seen",
+            PhoneStage::LoaderFetched => "loader_fetched",
+            PhoneStage::ApplicationFetched => "application_fetched",
+            PhoneStage::ConfigurationFetched => "configuration_fetched",
+            PhoneStage::Registered => "registered",
+            PhoneStage::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<PhoneStage> {
+        PhoneStage::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+}
+
+/// A phone's place in the latest job that selected it.
+#[derive(Debug, Clone)]
+pub struct JobLink {
+    pub job: JobId,
+    pub entry: PhoneEntry,
+}
+
+/// Each phone's entry in the newest job that holds it: what the stage,
+/// the reason and the power-cycle flag are read from.
+pub fn job_links(jobs: &[JobState]) -> HashMap<Mac, JobLink> {
+    let mut out: HashMap<Mac, JobLink> = HashMap::new();
+    for j in jobs {
+        for e in &j.phones {
+            let newer = match out.get(&e.mac) {
+                Some(l) => l.job < j.job.id,
+                None => true,
+            };
+            if newer {
+                out.insert(
+                    e.mac,
+                    JobLink {
+                        job: j.job.id,
+                        entry: e.clone(),
+                    },
+                );
+            }
+        }
+    }
+    out
+}
+
+/// The stage of `p`: its job's fold when a job holds it, otherwise what
+/// the inventory knows (seen or not, on the wanted load or not).
+pub fn phone_stage(p: &Phone, link: Option<&JobLink>) -> PhoneStage {
+    let seen = if p.observed_load.is_some() {
+        PhoneStage::Seen
+    } else {
+        PhoneStage::Unseen
+    };
+    match link.map(|l| &l.entry.progress.stage) {
+        Some(Stage::Idle | Stage::ImageRequested) => seen,
+        Some(Stage::LoaderFetched) => PhoneStage::LoaderFetched,
+        Some(Stage::ImageFetched) => PhoneStage::ApplicationFetched,
+        Some(Stage::Converted { .. }) => PhoneStage::ConfigurationFetched,
+        Some(Stage::Failed { .. }) => PhoneStage::Failed,
+        None => match phone_state(p) {
+            PhoneState::Converted => PhoneStage::ConfigurationFetched,
+            _ => seen,
+        },
+    }
+}
+
+/// Why the phone is stuck or failed, in the job's words: the cause it
+/// failed with, else the last failed transfer, else the reset's note.
+pub fn phone_reason(link: Option<&JobLink>) -> Option<String> {
+    let e = &link?.entry;
+    e.failure()
+        .map(str::to_string)
+        .or_else(|| e.progress.last_failure.clone())
+}
+
+/// The directory numbers on the phone's lines: how a person finds a desk.
+pub fn extensions(p: &Phone) -> Vec<String> {
+    p.lines.iter().map(|l| l.name.clone()).collect()
+}
+
+/// A phone as the API shows it. Line passwords are never in it (see
+/// `validate::view`).
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct PhoneView {
     #[serde(flatten)]
     pub phone: Phone,
     pub state: PhoneState,
+    pub stage: PhoneStage,
+    /// The newest job that selected the phone.
+    pub job: Option<JobId>,
+    /// Why its job sees it failing, if it does.
+    pub reason: Option<String>,
+    /// A person must pull its power cord (SCCP, or a NOTIFY that failed).
+    pub power_cycle: bool,
 }
 
-impl From<Phone> for PhoneView {
-    fn from(phone: Phone) -> Self {
+impl PhoneView {
+    pub fn new(phone: Phone, link: Option<&JobLink>) -> PhoneView {
         PhoneView {
             state: phone_state(&phone),
+            stage: phone_stage(&phone, link),
+            job: link.map(|l| l.job),
+            reason: phone_reason(link),
+            power_cycle: link.is_some_and(|l| l.entry.needs_power_cycle && !l.entry.is_terminal()),
             phone,
         }
     }
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+impl From<Phone> for PhoneView {
+    fn from(phone: Phone) -> Self {
+        PhoneView::new(phone, None)
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
 pub struct FleetSummary {
     pub phones: usize,
     pub by_state: BTreeMap<String, usize>,
     /// Observed load name (or "unknown") → phones.
     pub by_load: BTreeMap<String, usize>,
     pub by_protocol: BTreeMap<String, usize>,
+    /// Stage (see [`PhoneStage`]) → phones.
+    pub by_stage: BTreeMap<String, usize>,
 }
 
 impl FleetSummary {
     pub fn of(phones: &[Phone]) -> FleetSummary {
+        FleetSummary::with_jobs(phones, &HashMap::new())
+    }
+
+    pub fn with_jobs(phones: &[Phone], links: &HashMap<Mac, JobLink>) -> FleetSummary {
         let mut s = FleetSummary {
             phones: phones.len(),
             ..Default::default()
         };
         for p in phones {
-            let state = serde_json::to_value(phone_state(p))
-                .ok()
-                .and_then(|v| v.as_str().map(String::from))
-                .unwrap_or_default();
-            *s.by_state.entry(state).or_default() += 1;
+            *s.by_state
+                .entry(phone_state(p).as_str().to_string())
+                .or_default() += 1;
+            *s.by_stage
+                .entry(phone_stage(p, links.get(&p.mac)).as_str().to_string())
+                .or_default() += 1;
             let load = p
                 .observed_load
                 .as_ref()

@@ -12,12 +12,16 @@ use phoneflip_jobs::{
     Target,
 };
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
-use crate::error::ApiError;
-use crate::routes::{authorize, json_body, AppState};
+use crate::error::{ApiError, ErrorBody};
+use crate::fleet::{
+    extensions, job_links, phone_reason, phone_stage, JobLink, PhoneStage, PhoneView,
+};
+use crate::routes::{authorize, blocking_with_jobs, json_body, AppState};
 
 /// What `POST /api/jobs` takes.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewJob {
     pub description: String,
@@ -37,7 +41,7 @@ pub struct NewJob {
 }
 
 /// A job with its per-state counts, for lists and the dashboard.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct JobView {
     #[serde(flatten)]
     pub state: JobState,
@@ -59,11 +63,19 @@ fn store(s: &AppState) -> Result<std::sync::Arc<dyn phoneflip_jobs::JobStore>, A
         .ok_or_else(|| ApiError::NotFound("this server runs no job store".into()))
 }
 
+fn job_id(id: &str) -> Result<i64, ApiError> {
+    id.parse()
+        .map_err(|_| ApiError::BadRequest(format!("job id {id:?} is not a number")))
+}
+
 fn target(to: &str) -> Result<Target, ApiError> {
     to.parse::<Target>()
         .map_err(|e| ApiError::BadRequest(format!("to: {e}")))
 }
 
+/// Every job, oldest first.
+#[utoipa::path(get, path = "/api/jobs", tag = "jobs",
+    responses((status = 200, body = Vec<JobView>), (status = 404, body = ErrorBody)))]
 pub async fn list(State(s): State<AppState>) -> Result<Json<Vec<JobView>>, ApiError> {
     let st = store(&s)?;
     let jobs = tokio::task::spawn_blocking(move || st.list())
@@ -73,13 +85,15 @@ pub async fn list(State(s): State<AppState>) -> Result<Json<Vec<JobView>>, ApiEr
     Ok(Json(jobs.into_iter().map(JobView::from).collect()))
 }
 
+/// One job with every phone's progress.
+#[utoipa::path(get, path = "/api/jobs/{id}", tag = "jobs",
+    params(("id" = i64, Path, description = "The job's id")),
+    responses((status = 200, body = JobView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get(
     State(s): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<JobView>, ApiError> {
-    let id: i64 = id
-        .parse()
-        .map_err(|_| ApiError::BadRequest(format!("job id {id:?} is not a number")))?;
+    let id = job_id(&id)?;
     let st = store(&s)?;
     let job = tokio::task::spawn_blocking(move || st.load(id))
         .await
@@ -89,6 +103,11 @@ pub async fn get(
         .ok_or_else(|| ApiError::NotFound(format!("job {id} does not exist")))
 }
 
+/// Create a migration job: the phones its query (and `macs`) select, moved
+/// to `to` with `template`, canary first, then in batches.
+#[utoipa::path(post, path = "/api/jobs", tag = "jobs", security(("bearer" = [])),
+    request_body = NewJob,
+    responses((status = 200, body = JobView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn create(
     State(s): State<AppState>,
     headers: HeaderMap,
@@ -129,15 +148,17 @@ pub async fn create(
     Ok(Json(JobView::from(created)))
 }
 
+/// Cancel a job that has not finished.
+#[utoipa::path(post, path = "/api/jobs/{id}/cancel", tag = "jobs", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The job's id")),
+    responses((status = 200, body = JobView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn cancel_job(
     State(s): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Json<JobView>, ApiError> {
     authorize(&s, &headers)?;
-    let id: i64 = id
-        .parse()
-        .map_err(|_| ApiError::BadRequest(format!("job id {id:?} is not a number")))?;
+    let id = job_id(&id)?;
     let st = store(&s)?;
     let now = phoneflip_inventory::now_millis();
     let inv = s.inventory.clone();
@@ -163,4 +184,188 @@ pub async fn cancel_job(
         phoneflip_jobs::CancelError::Job(_) => ApiError::Conflict(e.to_string()),
     })?;
     Ok(Json(JobView::from(done)))
+}
+
+/// What `POST /api/jobs/preview` takes: the selection part of a new job.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PreviewRequest {
+    #[serde(default)]
+    pub query: Query,
+    /// Only these phones (within the query).
+    #[serde(default)]
+    pub macs: Option<Vec<Mac>>,
+}
+
+/// The phones a job with this selection would take.
+#[derive(Serialize, ToSchema)]
+pub struct Preview {
+    /// How many phones it selects.
+    pub total: usize,
+    /// The first of them (at most [`PREVIEW_PHONES`]), in MAC order.
+    pub phones: Vec<PhoneView>,
+    /// Of the selected phones, how many run SCCP (or an unknown load) and
+    /// so need someone to pull their power cord.
+    pub power_cycles: usize,
+}
+
+/// Phones listed in a preview; the total counts them all.
+pub const PREVIEW_PHONES: usize = 200;
+
+/// The phones a job's query would select, before it is created (a read:
+/// no token needed, nothing is stored).
+#[utoipa::path(post, path = "/api/jobs/preview", tag = "jobs",
+    request_body = PreviewRequest,
+    responses((status = 200, body = Preview), (status = 400, body = ErrorBody)))]
+pub async fn preview(State(s): State<AppState>, body: Bytes) -> Result<Json<Preview>, ApiError> {
+    let req: PreviewRequest = json_body(&body, "job preview")?;
+    let out = blocking_with_jobs(&s, move |inv, jobs| {
+        let links = job_links(&jobs);
+        let mut selected = req.query.select(inv)?;
+        if let Some(macs) = &req.macs {
+            selected.retain(|p| macs.contains(&p.mac));
+        }
+        let power_cycles = selected
+            .iter()
+            .filter(|p| {
+                phoneflip_jobs::ResetMethod::for_load(p.current_load.as_ref())
+                    == phoneflip_jobs::ResetMethod::PowerCycle
+            })
+            .count();
+        let mut phones = Vec::new();
+        for sel in selected.iter().take(PREVIEW_PHONES) {
+            if let Some(p) = inv.get_phone(sel.mac)? {
+                phones.push(PhoneView::new(p, links.get(&sel.mac)));
+            }
+        }
+        Ok(Preview {
+            total: selected.len(),
+            phones,
+            power_cycles,
+        })
+    })
+    .await?;
+    Ok(Json(out))
+}
+
+/// One phone of a job, with what a person needs to find its desk.
+#[derive(Serialize, ToSchema)]
+pub struct JobPhone {
+    pub mac: Mac,
+    pub model: Option<phoneflip_device::Model>,
+    pub description: String,
+    pub site: Option<String>,
+    /// Directory numbers on its lines.
+    pub extensions: Vec<String>,
+    pub stage: PhoneStage,
+    /// The job's own word for it (`loader_fetched`, `failed`, ...).
+    pub job_stage: String,
+    /// Why it failed or is stuck, if it is.
+    pub reason: Option<String>,
+    /// What its reset came to.
+    pub note: Option<String>,
+    /// The batch it started in (0 is the canary when there is one).
+    pub batch: Option<u32>,
+    pub started_ms: Option<i64>,
+    /// Waiting for someone to pull its power cord.
+    pub power_cycle: bool,
+    pub ip: Option<String>,
+}
+
+fn job_phone(
+    inv: &dyn phoneflip_inventory::Inventory,
+    job: i64,
+    e: &phoneflip_jobs::PhoneEntry,
+) -> Result<JobPhone, ApiError> {
+    let link = JobLink {
+        job,
+        entry: e.clone(),
+    };
+    let p = inv.get_phone(e.mac)?;
+    let stage = match &p {
+        Some(p) => phone_stage(p, Some(&link)),
+        None => PhoneStage::Unseen,
+    };
+    Ok(JobPhone {
+        mac: e.mac,
+        model: p.as_ref().map(|p| p.model),
+        description: p
+            .as_ref()
+            .map(|p| p.description.clone())
+            .unwrap_or_default(),
+        site: p.as_ref().and_then(|p| p.site.clone()),
+        extensions: p.as_ref().map(extensions).unwrap_or_default(),
+        stage,
+        job_stage: e.progress.stage.name().to_string(),
+        reason: phone_reason(Some(&link)),
+        note: e.note.clone(),
+        batch: e.batch,
+        started_ms: e.started_ms,
+        power_cycle: e.needs_power_cycle && !e.is_terminal(),
+        ip: e.ip.map(|i| i.to_string()),
+    })
+}
+
+/// A job's phones with their stage, reason and desk.
+#[utoipa::path(get, path = "/api/jobs/{id}/phones", tag = "jobs",
+    params(("id" = i64, Path, description = "The job's id")),
+    responses((status = 200, body = Vec<JobPhone>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn phones(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<JobPhone>>, ApiError> {
+    let id = job_id(&id)?;
+    let st = store(&s)?;
+    let out = blocking_with_jobs(&s, move |inv, _| {
+        let job = st
+            .load(id)
+            .map_err(|e| ApiError::Internal(e.to_string()))?
+            .ok_or_else(|| ApiError::NotFound(format!("job {id} does not exist")))?;
+        job.phones.iter().map(|e| job_phone(inv, id, e)).collect()
+    })
+    .await?;
+    Ok(Json(out))
+}
+
+/// A phone someone must walk to and power-cycle.
+#[derive(Serialize, ToSchema)]
+pub struct PowerCycle {
+    pub job: i64,
+    pub job_description: String,
+    #[serde(flatten)]
+    pub phone: JobPhone,
+}
+
+/// Every phone that running jobs wait on a person to power-cycle (SCCP
+/// phones, which only their call manager can reset, and SIP phones whose
+/// NOTIFY failed), by site and description so the walk is short.
+#[utoipa::path(get, path = "/api/power-cycle", tag = "jobs",
+    responses((status = 200, body = Vec<PowerCycle>)))]
+pub async fn power_cycle(State(s): State<AppState>) -> Result<Json<Vec<PowerCycle>>, ApiError> {
+    let out = blocking_with_jobs(&s, move |inv, jobs| {
+        let mut out = Vec::new();
+        for j in jobs.iter().filter(|j| !j.status.is_terminal()) {
+            for e in j
+                .phones
+                .iter()
+                .filter(|e| e.needs_power_cycle && !e.is_terminal())
+            {
+                out.push(PowerCycle {
+                    job: j.job.id,
+                    job_description: j.job.description.clone(),
+                    phone: job_phone(inv, j.job.id, e)?,
+                });
+            }
+        }
+        out.sort_by(|a, b| {
+            (&a.phone.site, &a.phone.description, a.phone.mac).cmp(&(
+                &b.phone.site,
+                &b.phone.description,
+                b.phone.mac,
+            ))
+        });
+        Ok(out)
+    })
+    .await?;
+    Ok(Json(out))
 }

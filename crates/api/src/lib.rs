@@ -14,10 +14,12 @@ mod jobs;
 mod metrics;
 mod openapi;
 mod routes;
+mod stream;
 mod validate;
 
 pub use error::ApiError;
-pub use fleet::{phone_state, FleetSummary, PhoneState, PhoneView};
-pub use jobs::{JobView, NewJob};
+pub use fleet::{phone_stage, phone_state, FleetSummary, PhoneStage, PhoneState, PhoneView};
+pub use jobs::{JobPhone, JobView, NewJob, PowerCycle, Preview};
 pub use metrics::Metrics;
+pub use openapi::document as openapi_document;
 pub use routes::{router, AppState};

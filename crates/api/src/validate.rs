@@ -18,7 +18,7 @@ use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 
 use crate::error::ApiError;
-use crate::fleet::PhoneView;
+use crate::fleet::{JobLink, PhoneView};
 
 /// The closest of `known` to `given`, if it is close enough to be a typo.
 pub fn closest<'a>(given: &str, known: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
@@ -99,9 +99,10 @@ fn some<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T
     T::deserialize(d).map(Some)
 }
 
-#[derive(Deserialize)]
+/// A line in a phone's body.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct LineInput {
+pub(crate) struct LineInput {
     number: u8,
     name: String,
     #[serde(default)]
@@ -119,9 +120,10 @@ struct LineInput {
     _has_password: Option<bool>,
 }
 
-#[derive(Deserialize)]
+/// What PUT and PATCH of a phone take.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct PhoneInput {
+pub(crate) struct PhoneInput {
     model: Model,
     description: String,
     site: Option<String>,
@@ -129,15 +131,25 @@ struct PhoneInput {
     label: Option<String>,
     lines: Vec<LineInput>,
     desired_protocol: Option<Protocol>,
+    /// A load name or protocol:version (`sip:8.12`).
     desired_load: Option<String>,
     template: Option<String>,
     overrides: BTreeMap<String, String>,
 }
 
+/// What a view shows about the phone's job rather than its record: a body
+/// may carry them back (GET, edit, PUT), and they are ignored.
+const DERIVED: [&str; 4] = ["stage", "job", "reason", "power_cycle"];
+
 /// A phone as the API shows it: the stored record with its state, line
 /// passwords replaced by `has_password`.
 pub fn view(p: Phone) -> Value {
-    let mut v = serde_json::to_value(PhoneView::from(p)).unwrap_or(Value::Null);
+    view_in(p, None)
+}
+
+/// [`view`] with the phone's place in its newest job.
+pub fn view_in(p: Phone, link: Option<&JobLink>) -> Value {
+    let mut v = serde_json::to_value(PhoneView::new(p, link)).unwrap_or(Value::Null);
     if let Some(lines) = v.get_mut("lines").and_then(Value::as_array_mut) {
         for l in lines {
             if let Some(obj) = l.as_object_mut() {
@@ -164,7 +176,7 @@ pub fn phone_from_body(
     };
     let shown = current.clone().map(view);
     for (k, v) in given {
-        if k == "mac" || WRITABLE.contains(&k.as_str()) {
+        if k == "mac" || WRITABLE.contains(&k.as_str()) || DERIVED.contains(&k.as_str()) {
             continue;
         }
         if READ_ONLY.contains(&k.as_str()) {

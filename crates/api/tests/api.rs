@@ -115,7 +115,8 @@ async fn every_documented_path_is_served() {
     let (s, _) = state();
     let (_, doc, _) = call(&s, "GET", "/openapi.json", None, None).await;
     for (path, item) in doc["paths"].as_object().unwrap() {
-        if item.get("get").is_none() {
+        // The event stream never ends; tests/openapi.rs checks it is served.
+        if item.get("get").is_none() || path == "/api/stream" {
             continue;
         }
         let uri = path
@@ -557,7 +558,8 @@ async fn phones_page_with_a_total() {
     assert_eq!(v["total"], 1);
     let (_, _, html) = call(&s, "GET", "/", None, None).await;
     assert!(
-        html.contains("/api/phones?limit=${PAGE}&offset=${offset}"),
+        html.contains("q.set(\"limit\", PAGE); q.set(\"offset\", offset)")
+            && html.contains("\"/api/phones?\" + filterQuery()"),
         "the dashboard fetches one page"
     );
 }

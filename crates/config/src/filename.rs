@@ -177,6 +177,17 @@ impl FileKind {
         )
     }
 
+    /// A "File not found" for this kind is part of every normal boot, not a
+    /// fault: no phone needs `RINGLIST.DAT` or `dialplan.xml`, and `CTLSEP`
+    /// files exist only where security is set up. Dashboards show such
+    /// misses quietly instead of as failures.
+    pub fn miss_is_normal(&self) -> bool {
+        matches!(
+            self,
+            FileKind::CtlSep(_) | FileKind::RingList | FileKind::DialPlan
+        )
+    }
+
     /// A stable name of the kind, as stored and shown (`sip_mac`, `image`).
     pub fn tag(&self) -> &'static str {
         match self {
@@ -224,6 +235,19 @@ impl serde::Serialize for FileKind {
         s.serialize_str(self.tag())
     }
 }
+
+/// In the OpenAPI document: the string it is (de)serialised as.
+impl utoipa::PartialSchema for FileKind {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some("what the requested file is (FileKind::tag)"))
+            .examples(["sip_mac"])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for FileKind {}
 
 /// The image extension of a name that looks like a firmware file, in
 /// any case (`.bin`, `.SB2`): for diagnosing requests for images that are

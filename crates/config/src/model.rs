@@ -10,13 +10,15 @@ use serde::{Deserialize, Serialize};
 
 /// One line (directory number) of a phone. `number` is 1..=6 on a 7960 and
 /// 1..=2 on a 7940; the SIP files write it as `lineN_name` and so on.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Line {
     pub number: u8,
     pub name: String,
     #[serde(default)]
     pub authname: Option<String>,
+    /// Never sent back by the API, which shows `has_password` instead.
     #[serde(default)]
+    #[schema(write_only)]
     pub password: Option<String>,
     #[serde(default)]
     pub displayname: Option<String>,
@@ -30,7 +32,7 @@ pub struct Line {
 /// names (`proxy1_address`, `time_zone`, …) so that nothing is lost in a
 /// translation layer; SCCP templates use `callmanager1`..`callmanager3`
 /// for CallManager addresses.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Template {
     pub name: String,
     pub protocol: Protocol,

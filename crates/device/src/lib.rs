@@ -96,11 +96,36 @@ impl<'de> Deserialize<'de> for Mac {
     }
 }
 
+/// In the OpenAPI document: the string it is (de)serialised as.
+impl utoipa::PartialSchema for Mac {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some("12 hex digits, written in upper case; 00:19:aa:…, 0019.aa… and lower case are accepted"))
+            .examples(["0019AA123456"])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Mac {}
+
 /// The phone models phoneflip converts.
 ///
 /// The 7940 and 7960 run the same loads; they differ in line count and in
 /// the device type code that `XMLDefault.cnf.xml` keys `loadInformation` by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 pub enum Model {
     #[serde(rename = "7940")]
     Cp7940,

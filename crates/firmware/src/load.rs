@@ -400,6 +400,19 @@ impl<'de> Deserialize<'de> for LoadName {
     }
 }
 
+/// In the OpenAPI document: the string it is (de)serialised as.
+impl utoipa::PartialSchema for LoadName {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some("a Cisco load name, spelt as the phones spell it"))
+            .examples(["P0S3-8-12-00"])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for LoadName {}
+
 /// The files a load is delivered as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

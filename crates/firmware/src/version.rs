@@ -5,7 +5,19 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 /// The call-control protocol a load runs. A phone runs exactly one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Protocol {
     Sccp,
@@ -72,7 +84,7 @@ impl FromStr for Protocol {
 /// Ordering is numeric field by field, missing fields counting as zero, so
 /// `5.0` = `5.0(0)` < `5.0(1.1)` < `5.1`; a service release sorts after the
 /// same version without one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Version {
     pub major: u8,
     pub minor: u8,
@@ -241,7 +253,7 @@ impl FromStr for Version {
 }
 
 /// A protocol and a version, as `--from sccp:3.3` and `--to sip:8.12` take it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Release {
     pub protocol: Protocol,
     pub version: Version,

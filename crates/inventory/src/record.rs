@@ -30,7 +30,7 @@ pub fn now_millis() -> Millis {
 /// compared by [`Phone::same_admin_fields`]) and what phoneflip observes or
 /// decides itself (`observed_load`, `auto_registered`, times), which an
 /// import never overwrites.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Phone {
     pub mac: Mac,
     pub model: Model,
@@ -379,7 +379,7 @@ impl PhoneFilter {
 }
 
 /// How one TFTP transfer ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// Every block was acknowledged.
@@ -439,10 +439,11 @@ impl FromStr for Outcome {
 /// address has not yet asked for a MAC-named file), the address, what the
 /// file is (the one classifier's [`FileKind`], which holds the load of an
 /// image), the outcome, the bytes and the time.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Event {
     pub time_ms: Millis,
     pub mac: Option<Mac>,
+    #[schema(value_type = String)]
     pub client_ip: IpAddr,
     pub client_port: u16,
     /// As requested (after the server stripped `./`).
@@ -488,7 +489,7 @@ impl Event {
 
 /// An event with the id the store gave it; ids only grow, so a dashboard
 /// can ask for "everything after id N".
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct StoredEvent {
     pub id: i64,
     #[serde(flatten)]

@@ -46,7 +46,7 @@ pub enum JobError {
 /// A MAC pattern with `*` wildcards (any run of hex digits), matched on the
 /// canonical 12-digit upper-case form; separators in the pattern are
 /// ignored so `00:19:aa:*` works as typed.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(try_from = "String", into = "String")]
 pub struct MacPattern(String);
 
@@ -124,7 +124,7 @@ impl From<MacPattern> for String {
 }
 
 /// What the phone runs now, as a query criterion.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CurrentCriterion {
     Protocol(Protocol),
@@ -134,7 +134,7 @@ pub enum CurrentCriterion {
 
 /// Which phones a job migrates (Bulk Administration's Find). Empty fields
 /// match everything; set fields must all match.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Query {
     #[serde(default)]
@@ -201,7 +201,7 @@ impl Query {
 }
 
 /// The protocol and load the job moves phones to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Target {
     pub release: Release,
     /// The application load name phones must end up running.
@@ -256,7 +256,7 @@ impl FromStr for Target {
 }
 
 /// When the job may start (Run Immediately / Run Later).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Schedule {
     Now,
@@ -264,7 +264,7 @@ pub enum Schedule {
 }
 
 /// How the change spreads through the selected phones.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Rollout {
     /// Phones started together once the canary has converted.
     pub batch_size: u32,
@@ -291,7 +291,7 @@ impl Default for Rollout {
 }
 
 /// A migration job as submitted.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Job {
     /// 0 until a store assigns one.
     pub id: JobId,
@@ -332,7 +332,7 @@ impl Job {
 }
 
 /// The Job Scheduler's states.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum JobStatus {
     /// Submitted, not yet looked at by the scheduler.

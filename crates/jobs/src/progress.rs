@@ -155,7 +155,7 @@ fn image_role_for(img: &ImageFile, target: &Target) -> FileRole {
 }
 
 /// Where a phone is on its way to the target, from its own requests.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case", tag = "stage")]
 pub enum Stage {
     /// Nothing from this phone about the target yet.
@@ -201,7 +201,7 @@ impl Stage {
 }
 
 /// The fold's state for one phone; persisted as is so a job resumes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Progress {
     pub stage: Stage,
     /// Image transfers that failed in a row since the last success.

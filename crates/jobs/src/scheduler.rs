@@ -14,7 +14,7 @@ use crate::job::{Job, JobError, JobStatus, Millis, Schedule};
 use crate::progress::{Progress, Stage, TransferEvent};
 
 /// How a phone is made to reboot and fetch its new files.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ResetMethod {
     /// SIP loads: bump `sync`, then NOTIFY with `Event: check-sync`.
@@ -44,7 +44,7 @@ pub struct Selected {
 }
 
 /// One phone's place in a job.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PhoneEntry {
     pub mac: Mac,
     pub reset: ResetMethod,
@@ -52,6 +52,7 @@ pub struct PhoneEntry {
     pub batch: Option<u32>,
     pub started_ms: Option<Millis>,
     /// Its address as last seen in a transfer; where a NOTIFY goes.
+    #[schema(value_type = Option<String>)]
     pub ip: Option<IpAddr>,
     pub progress: Progress,
     /// The driver carried out this phone's reset; until then every tick
@@ -160,7 +161,7 @@ impl PhoneEntry {
 }
 
 /// Everything the scheduler knows about a job; persisted whole.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct JobState {
     pub job: Job,
     pub status: JobStatus,
@@ -342,7 +343,7 @@ impl JobState {
     }
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Counts {
     pub converted: usize,
     pub failed: usize,

@@ -95,7 +95,7 @@ pub enum PlanError {
 }
 
 /// Where a hop starts or ends.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Stop {
     /// `protocol:version`; `sccp:4.x` when the latest 4.x is not known.
     pub release: String,
@@ -108,7 +108,7 @@ pub struct Stop {
 }
 
 /// How a control file is changed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Edit {
     /// The file must hold exactly `content`, nothing else.
@@ -120,7 +120,7 @@ pub enum Edit {
     Remove,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ControlFile {
     /// Name in the TFTP root; `<MAC>` stands for each phone's MAC in capitals.
     pub file: String,
@@ -132,13 +132,13 @@ pub struct ControlFile {
 }
 
 /// Copy a file to another name in the root (the 8.3 alias).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct FileCopy {
     pub from: String,
     pub to: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ResetMethod {
     /// SIP: a check-sync NOTIFY, or a power cycle.
@@ -149,13 +149,13 @@ pub enum ResetMethod {
     PowerCycle,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Reset {
     pub method: ResetMethod,
     pub how: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Hop {
     /// 1-based position in the plan.
     pub step: usize,
@@ -185,7 +185,7 @@ pub struct Hop {
 }
 
 /// The ordered hops from one load to another.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Plan {
     /// Version of this JSON layout; bumped on any incompatible change.
     pub schema: u32,

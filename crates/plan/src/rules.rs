@@ -47,7 +47,19 @@ pub mod screen {
 
 /// The rules a hop or a refusal can cite. The serde names are part of the
 /// stable JSON of `phoneflip plan --json`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum RuleId {
     UniversalLoader,
@@ -411,7 +423,7 @@ pub fn reads(release: &Release, file: &str) -> bool {
 }
 
 /// How a single hop moves the phone to its next load.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Mechanism {
     /// OS79XX.TXT names the next binary (loads before the universal loader).

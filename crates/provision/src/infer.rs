@@ -56,7 +56,7 @@ pub fn image_role(img: &ImageFile) -> ImageRole {
 
 /// Per-phone memory of the evidence so far; serialisable so a job's fold
 /// can persist it and resume.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LoadEvidence {
     /// The application image fetched last and not yet seen booted.
     #[serde(default)]

@@ -56,6 +56,12 @@ pub struct Args {
     /// (a line not registered fails the rehearsal). 0: do not check.
     #[arg(long, default_value_t = 0, value_name = "SECS")]
     pub register_wait: u64,
+    /// Spread the fleet's boots over this many seconds and let each phone
+    /// really wait a twentieth of its own waits (application start, config
+    /// retries), so that a person can watch the dashboard convert it; by
+    /// default every phone boots at once and waits on an emulated clock.
+    #[arg(long, value_name = "SECONDS")]
+    pub pace: Option<f64>,
 }
 
 /// One line's registration as the rehearsal saw it.
@@ -66,6 +72,10 @@ struct LineReport {
     name: String,
     registration: phoneflip_emulator::ua::Registration,
 }
+
+/// The share of a phone's own waits slept with `--pace`: the 20 s
+/// application start becomes one second.
+const PACED_TIME_SCALE: f64 = 0.05;
 
 #[derive(Default, serde::Serialize)]
 struct Group {
@@ -137,6 +147,11 @@ fn nth_mac(first: Mac, i: u32) -> Mac {
 }
 
 pub fn run(args: Args) -> Result<()> {
+    if let Some(p) = args.pace {
+        if !(p.is_finite() && (0.0..=86_400.0).contains(&p)) {
+            bail!("--pace {p}: give the seconds to spread the boots over, 0 to 86400 (e.g. --pace 60)");
+        }
+    }
     let specs = specs(&args)?;
     if specs.is_empty() {
         bail!(
@@ -177,9 +192,16 @@ pub fn run(args: Args) -> Result<()> {
             );
             let opts = DriveOptions {
                 local: driver::loopback_addr(i),
-                time_scale: 0.0,
+                time_scale: if args.pace.is_some() {
+                    PACED_TIME_SCALE
+                } else {
+                    0.0
+                },
                 ..DriveOptions::default()
             };
+            let delay = Duration::from_secs_f64(
+                args.pace.unwrap_or(0.0).max(0.0) * f64::from(i) / f64::from(count),
+            );
             let fetcher = fetcher.clone();
             let tx = tx.clone();
             let mut stop_rx = stop_rx.clone();
@@ -192,6 +214,7 @@ pub fn run(args: Args) -> Result<()> {
             let register_wait = Duration::from_secs(args.register_wait);
             let reg_tx = reg_tx.clone();
             set.spawn(async move {
+                tokio::time::sleep(delay).await;
                 let t = Instant::now();
                 let mac = spec.mac;
                 let run = driver::booted(phone, fetcher.as_ref(), &opts).await;
