@@ -102,7 +102,7 @@ async fn the_dashboard_shows_stages_power_cycles_and_a_jobs_phones() {
         },
         created_ms: 0,
     };
-    let mut js = create_job(inv.as_ref(), jobs.as_ref(), job, None, 0).unwrap();
+    let mut js = create_job(inv.as_ref(), jobs.as_ref(), job, None, &Catalogue::builtin(), 0).unwrap();
     let canary: Mac = "0019AA000000".parse().unwrap();
     phoneflip_jobs::tick(1_000, &mut js, &[]);
     js.ack_reset(canary, ResetReport::power_cycle("power cycle needed: SCCP"));

@@ -85,6 +85,7 @@ pub fn format_of(name: &FileName, bytes: &[u8]) -> Format {
         FileKind::SyncInfo => Format::SyncInfo,
         FileKind::GkDefaultTxt => Format::GkDefaultTxt,
         FileKind::GkDefaultCfg
+        | FileKind::GkMac(_)
         | FileKind::Ring
         | FileKind::Image(_)
         | FileKind::AliasImage(..)

@@ -80,7 +80,7 @@ pub struct PhoneEntry {
 
 /// The fields of a phone's record a job changes (see
 /// `InventoryEffects::reset`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PriorRecord {
     pub template: Option<String>,
     pub desired_protocol: Option<Protocol>,
