@@ -247,6 +247,8 @@ async fn a_job_resets_listening_sip_phones_with_check_sync_and_they_convert() {
             canary_size: 1,
             max_failures: Some(1),
             phone_timeout_ms: 60_000,
+            // Conversion is the last stage here; registration has its own tests.
+            register_grace_ms: None,
         },
         created_ms: created,
     };

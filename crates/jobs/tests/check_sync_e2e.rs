@@ -193,6 +193,8 @@ async fn an_emulated_sip_phone_reboots_on_check_sync_and_converts() {
             canary_size: 1,
             max_failures: Some(1),
             phone_timeout_ms: 30 * 60_000,
+            // Conversion is the last stage here; registration has its own tests.
+            register_grace_ms: None,
         },
         created_ms: T0,
     };
