@@ -253,10 +253,23 @@ async fn a_job_resets_listening_sip_phones_with_check_sync_and_they_convert() {
         created_ms: created,
     };
     let catalogue = Provisioner::catalogue_of(&root).unwrap();
-    let id = create_job(inv.as_ref(), &store, job, None, &catalogue, created)
-        .unwrap()
-        .job
-        .id;
+    // No registrar here: this test is about check-sync, and creation is
+    // told so (registration has its own tests).
+    let allow = phoneflip_jobs::CreateOptions {
+        allow_unregistered: true,
+    };
+    let id = phoneflip_jobs::create_job_with(
+        inv.as_ref(),
+        &store,
+        job,
+        None,
+        &catalogue,
+        created,
+        allow,
+    )
+    .unwrap()
+    .job
+    .id;
     let events = InventoryEvents(inv_dyn.clone());
     let mut fx = InventoryEffects::new(inv_dyn.clone(), InventorySyncBumper(inv_dyn.clone()));
     fx.sip_port = port;

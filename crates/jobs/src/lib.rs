@@ -44,7 +44,7 @@ pub mod store;
 pub mod time;
 
 pub use autoreg::{decide, plan_revert, AutoRegistration, Decision, RevertError, RevertPlan};
-pub use create::{create_job, intermediate_hops, CreateError};
+pub use create::{create_job, create_job_with, intermediate_hops, CreateError, CreateOptions};
 pub use engine::{
     cancel, cancel_and_restore, next_sync, run, run_until, step, step_until, CancelError, Effects,
     EngineError, EventSource, InventoryEffects, InventoryEvents, InventorySyncBumper,
