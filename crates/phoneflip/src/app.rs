@@ -34,6 +34,9 @@ pub struct AppConfig {
     pub jobs_every: Duration,
     /// The phones' SIP port, where check-sync NOTIFYs go (`voip_control_port`).
     pub phone_sip_port: u16,
+    /// Where jobs ask whether converted phones registered: Kamailio's
+    /// JSON-RPC over HTTP; `None`: an OPTIONS probe to each line.
+    pub registrar: Option<SocketAddr>,
 }
 
 /// Runs until Ctrl-C (or `shutdown` resolves).
@@ -108,6 +111,15 @@ pub async fn run(
     let mut effects =
         InventoryEffects::new(inventory.clone(), InventorySyncBumper(inventory.clone()));
     effects.sip_port = cfg.phone_sip_port;
+    if let Some(addr) = cfg.registrar {
+        effects.registrar = phoneflip_jobs::RegistrarCheck::Kamailio(
+            phoneflip_pbx::registrar::KamailioJsonRpc::new(addr),
+        );
+    }
+    println!(
+        "phoneflip: jobs check registration with {}",
+        effects.registrar.describe()
+    );
     let jobs_task = tokio::spawn(phoneflip_jobs::run_until(
         jobs,
         Arc::new(InventoryEvents(inventory.clone())),

@@ -91,6 +91,11 @@ pub struct Args {
     /// where jobs send check-sync NOTIFYs [default: 5060].
     #[arg(long, value_name = "PORT")]
     pub phone_sip_port: Option<u16>,
+    /// Where jobs ask whether converted phones registered:
+    /// `kamailio-rpc=ADDR:PORT` (Kamailio's jsonrpcs over xhttp, `ul.dump`).
+    /// Without it, jobs send an OPTIONS to each line of the phone.
+    #[arg(long, value_name = "KIND=ADDR:PORT", value_parser = parse_registrar, env = "PHONEFLIP_REGISTRAR")]
+    pub registrar: Option<SocketAddr>,
     /// Create a demo: synthetic firmware in an empty root and a 20-phone
     /// fleet in an empty inventory (the images are NOT firmware).
     #[arg(long)]
@@ -118,7 +123,20 @@ struct FileConfig {
     timeout_ms: Option<u64>,
     jobs_every: Option<u64>,
     phone_sip_port: Option<u16>,
+    registrar: Option<String>,
     demo: Option<bool>,
+}
+
+/// `kamailio-rpc=ADDR:PORT`, the one registrar adapter there is.
+fn parse_registrar(s: &str) -> std::result::Result<SocketAddr, String> {
+    let addr = s.strip_prefix("kamailio-rpc=").ok_or_else(|| {
+        format!("registrar {s:?}: write kamailio-rpc=ADDR:PORT (Kamailio's JSON-RPC over HTTP)")
+    })?;
+    addr.parse().map_err(|e| {
+        format!(
+            "registrar {s:?}: {addr:?} is not ADDR:PORT ({e}); e.g. kamailio-rpc=127.0.0.1:5071"
+        )
+    })
 }
 
 fn read_config(path: &Path) -> Result<FileConfig> {
@@ -202,6 +220,23 @@ pub fn run(args: Args) -> Result<()> {
         auto_register,
         jobs_every: Duration::from_secs(args.jobs_every.or(file.jobs_every).unwrap_or(1).max(1)),
         phone_sip_port: args.phone_sip_port.or(file.phone_sip_port).unwrap_or(5060),
+        registrar: match (args.registrar, &file.registrar) {
+            (Some(a), _) => Some(a),
+            (None, Some(s)) => Some(
+                parse_registrar(s)
+                    .map_err(anyhow::Error::msg)
+                    .with_context(|| {
+                        format!(
+                            "registrar in {}",
+                            args.config
+                                .as_deref()
+                                .unwrap_or(Path::new("the config"))
+                                .display()
+                        )
+                    })?,
+            ),
+            (None, None) => None,
+        },
     };
     // One socket per transfer: make room for the transfer cap.
     let wanted = 2 * app_cfg.tftp.max_transfers as u64 + 256;
