@@ -470,8 +470,16 @@ pub struct InventoryEffects<B> {
     pub bind: Option<SocketAddr>,
     /// Who says whether a converted phone's lines registered.
     pub registrar: RegistrarCheck,
+    /// The registrar's last answer, shared by the checks of one round:
+    /// `ul.dump` lists every binding, so a fleet's checks need one call,
+    /// not one per phone.
+    bindings: tokio::sync::Mutex<Option<(Instant, Arc<Vec<phoneflip_pbx::registrar::Binding>>)>>,
     seed: AtomicU64,
 }
+
+/// How long one `ul.dump` answers the registration checks: less than a
+/// job tick, so every round sees fresh bindings.
+const BINDINGS_FRESH: Duration = Duration::from_millis(900);
 
 /// How a job learns that a converted phone registered (`serve
 /// --registrar`): the registrar's own word, or, without an adapter, an
@@ -512,6 +520,7 @@ impl<B: SyncBumper> InventoryEffects<B> {
             sip_port: 5060,
             bind: None,
             registrar: RegistrarCheck::default(),
+            bindings: tokio::sync::Mutex::new(None),
             seed: AtomicU64::new(phoneflip_inventory::now_millis() as u64),
         }
     }
@@ -646,9 +655,21 @@ impl<B: SyncBumper> InventoryEffects<B> {
         let mut checks = Vec::new();
         match &self.registrar {
             RegistrarCheck::Kamailio(k) => {
-                let bindings = match k.bindings().await {
-                    Ok(b) => b,
-                    Err(e) => return RegistrationReport::problem(by, e.to_string()),
+                let bindings = {
+                    // Held across the call: the checks of a round wait
+                    // for the one dump instead of each asking.
+                    let mut cache = self.bindings.lock().await;
+                    match cache.as_ref() {
+                        Some((at, b)) if at.elapsed() < BINDINGS_FRESH => b.clone(),
+                        _ => match k.bindings().await {
+                            Ok(b) => {
+                                let b = Arc::new(b);
+                                *cache = Some((Instant::now(), b.clone()));
+                                b
+                            }
+                            Err(e) => return RegistrationReport::problem(by, e.to_string()),
+                        },
+                    }
                 };
                 let v = verdicts(&lines, &bindings, &by);
                 for (n, name) in &lines {
