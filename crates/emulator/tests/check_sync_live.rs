@@ -25,9 +25,8 @@ use phoneflip_emulator::{Flash, Outcome, Phone as EmuPhone, PhoneConfig, TftpSet
 use phoneflip_firmware::{Protocol, Release};
 use phoneflip_inventory::{now_millis, Inventory, Phone, SqliteInventory};
 use phoneflip_jobs::{
-    create_job, send_check_sync, step, InventoryEffects, InventoryEvents, InventorySyncBumper, Job,
-    JobStatus, JobStore, NotifyOutcome, Query, Rollout, Schedule, SqliteJobStore, Stage, Target,
-    Timers,
+    send_check_sync, step, InventoryEffects, InventoryEvents, InventorySyncBumper, Job, JobStatus,
+    JobStore, NotifyOutcome, Query, Rollout, Schedule, SqliteJobStore, Stage, Target, Timers,
 };
 use phoneflip_provision::Provisioner;
 use phoneflip_tftp::client::FetchOptions;
