@@ -882,7 +882,8 @@ async fn a_job_through_serve_completes_only_when_its_phones_registered() {
     );
     let slog = || std::fs::read_to_string(&serve_log).unwrap_or_default();
     let deadline = Instant::now() + Duration::from_secs(30);
-    while !slog().contains("TFTP on") {
+    // The jobs' registrar is announced after the TFTP socket is bound.
+    while !slog().contains("jobs check registration") {
         assert!(Instant::now() < deadline, "serve did not start: {}", slog());
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
