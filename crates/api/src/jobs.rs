@@ -8,8 +8,7 @@ use axum::http::HeaderMap;
 use axum::Json;
 use phoneflip_device::Mac;
 use phoneflip_jobs::{
-    cancel_and_restore, create_job, parse_rfc3339, Counts, Job, JobState, Query, Rollout, Schedule,
-    Target,
+    cancel_and_restore, parse_rfc3339, Counts, Job, JobState, Query, Rollout, Schedule, Target,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -38,6 +37,10 @@ pub struct NewJob {
     pub at: Option<String>,
     #[serde(default)]
     pub rollout: Option<Rollout>,
+    /// Create a SIP job even though some phones could not register (no
+    /// proxy1_address, proxy_register not 1, a line without a password).
+    #[serde(default)]
+    pub allow_unregistered: bool,
 }
 
 /// A job with its per-state counts, for lists and the dashboard.
@@ -136,8 +139,19 @@ pub async fn create(
     let inv = s.inventory.clone();
     let root = s.catalogue.clone();
     let macs = new.macs;
+    let options = phoneflip_jobs::CreateOptions {
+        allow_unregistered: new.allow_unregistered,
+    };
     let created = tokio::task::spawn_blocking(move || {
-        create_job(inv.as_ref(), st.as_ref(), job, macs.as_deref(), &root, now)
+        phoneflip_jobs::create_job_with(
+            inv.as_ref(),
+            st.as_ref(),
+            job,
+            macs.as_deref(),
+            &root,
+            now,
+            options,
+        )
     })
     .await
     .map_err(|e| ApiError::Internal(e.to_string()))?

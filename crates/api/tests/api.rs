@@ -278,6 +278,16 @@ async fn jobs_are_created_listed_and_cancelled() {
     assert_eq!(st, StatusCode::OK, "{text}");
     let (st, _, _) = call(&s, "POST", "/api/jobs", None, Some(&job)).await;
     assert_eq!(st, StatusCode::UNAUTHORIZED);
+    // The phone could not register (the template has no proxy_register: 1,
+    // the phone no line): refused, unless the request allows it.
+    let (st, v, _) = call(&s, "POST", "/api/jobs", t, Some(&job)).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
+    let e = v["error"].as_str().unwrap();
+    assert!(e.contains("proxy_register is 0"), "{e}");
+    assert!(e.contains("allow-unregistered"), "{e}");
+    let mut allowed: serde_json::Value = serde_json::from_str(&job).unwrap();
+    allowed["allow_unregistered"] = json!(true);
+    let job = allowed.to_string();
     let (st, v, text) = call(&s, "POST", "/api/jobs", t, Some(&job)).await;
     assert_eq!(st, StatusCode::OK, "{text}");
     let id = v["job"]["id"].as_i64().unwrap();

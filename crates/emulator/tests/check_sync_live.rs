@@ -25,9 +25,8 @@ use phoneflip_emulator::{Flash, Outcome, Phone as EmuPhone, PhoneConfig, TftpSet
 use phoneflip_firmware::{Protocol, Release};
 use phoneflip_inventory::{now_millis, Inventory, Phone, SqliteInventory};
 use phoneflip_jobs::{
-    create_job, send_check_sync, step, InventoryEffects, InventoryEvents, InventorySyncBumper, Job,
-    JobStatus, JobStore, NotifyOutcome, Query, Rollout, Schedule, SqliteJobStore, Stage, Target,
-    Timers,
+    send_check_sync, step, InventoryEffects, InventoryEvents, InventorySyncBumper, Job, JobStatus,
+    JobStore, NotifyOutcome, Query, Rollout, Schedule, SqliteJobStore, Stage, Target, Timers,
 };
 use phoneflip_provision::Provisioner;
 use phoneflip_tftp::client::FetchOptions;
@@ -247,14 +246,29 @@ async fn a_job_resets_listening_sip_phones_with_check_sync_and_they_convert() {
             canary_size: 1,
             max_failures: Some(1),
             phone_timeout_ms: 60_000,
+            // Conversion is the last stage here; registration has its own tests.
+            register_grace_ms: None,
         },
         created_ms: created,
     };
     let catalogue = Provisioner::catalogue_of(&root).unwrap();
-    let id = create_job(inv.as_ref(), &store, job, None, &catalogue, created)
-        .unwrap()
-        .job
-        .id;
+    // No registrar here: this test is about check-sync, and creation is
+    // told so (registration has its own tests).
+    let allow = phoneflip_jobs::CreateOptions {
+        allow_unregistered: true,
+    };
+    let id = phoneflip_jobs::create_job_with(
+        inv.as_ref(),
+        &store,
+        job,
+        None,
+        &catalogue,
+        created,
+        allow,
+    )
+    .unwrap()
+    .job
+    .id;
     let events = InventoryEvents(inv_dyn.clone());
     let mut fx = InventoryEffects::new(inv_dyn.clone(), InventorySyncBumper(inv_dyn.clone()));
     fx.sip_port = port;

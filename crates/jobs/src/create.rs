@@ -4,16 +4,20 @@
 //! firmware and that of every intermediate hop in the TFTP root, no phone
 //! owned by another active job, and each phone's route planned by the
 //! planner (the only definition of the reference's rules) so the job names
-//! the phones that go through an intermediate load.
+//! the phones that go through an intermediate load, and, for a SIP
+//! target, every phone able to register (proxy, `proxy_register: 1`,
+//! credentials on each line; [`crate::registration::registration_problems`])
+//! unless the caller allows phones that cannot.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use phoneflip_device::Mac;
-use phoneflip_firmware::LoadName;
+use phoneflip_firmware::{LoadName, Protocol};
 use phoneflip_inventory::Inventory;
 use phoneflip_plan::{plan, release_files, Catalogue, Endpoint};
 
 use crate::job::{Job, JobError, JobId, Millis};
+use crate::registration::registration_problems;
 use crate::scheduler::{JobState, PriorRecord};
 use crate::store::{JobStore, StoreError};
 
@@ -45,6 +49,8 @@ pub enum CreateError {
     Unreachable(Vec<(Mac, String)>),
     #[error("{} phone(s) already belong to an active job: {}; cancel that job (phoneflip jobs cancel ID) or leave them out (--macs, or a narrower query)", .0.len(), .0.iter().map(|(m, id)| format!("{m} (job {id})")).collect::<Vec<_>>().join(", "))]
     Owned(Vec<(Mac, JobId)>),
+    #[error("{} phone(s) of this SIP job could not register after converting: {}; fix the template or the lines (phoneflip templates, phoneflip phones edit), or pass --allow-unregistered to convert them anyway (the job then reports them as not registered)", .0.len(), list_problems(.0))]
+    CannotRegister(Vec<(Mac, Vec<String>)>),
     #[error("reading the inventory: {0}")]
     Inventory(#[from] phoneflip_inventory::InventoryError),
     #[error(transparent)]
@@ -62,6 +68,35 @@ pub fn create_job(
     macs: Option<&[Mac]>,
     root: &Catalogue,
     now: Millis,
+) -> Result<JobState, CreateError> {
+    create_job_with(
+        inventory,
+        store,
+        job,
+        macs,
+        root,
+        now,
+        CreateOptions::default(),
+    )
+}
+
+/// What a person may waive when creating a job.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CreateOptions {
+    /// Create a SIP job even though some of its phones could not register
+    /// (`--allow-unregistered`).
+    pub allow_unregistered: bool,
+}
+
+/// [`create_job`] with the checks `options` waives.
+pub fn create_job_with(
+    inventory: &dyn Inventory,
+    store: &dyn JobStore,
+    job: Job,
+    macs: Option<&[Mac]>,
+    root: &Catalogue,
+    now: Millis,
+    options: CreateOptions,
 ) -> Result<JobState, CreateError> {
     job.validate()?;
     let missing = missing_files(root, &job.target.load);
@@ -111,11 +146,20 @@ pub fn create_job(
     let target = state.job.target.load.clone();
     let mut unreachable = Vec::new();
     let mut hop_missing = Vec::new();
+    let mut cannot_register = Vec::new();
+    let check_registration =
+        state.job.target.protocol() == Protocol::Sip && !options.allow_unregistered;
     for entry in &mut state.phones {
         let Some(phone) = inventory.get_phone(entry.mac)? else {
             continue;
         };
         entry.prior = Some(PriorRecord::of(&phone));
+        if check_registration {
+            let problems = registration_problems(&template.settings, &phone);
+            if !problems.is_empty() {
+                cannot_register.push((entry.mac, problems));
+            }
+        }
         let Some(current) = phone.observed_load.clone() else {
             // Unknown: serve learns the generation from the phone's first
             // requests (or its fleet default) and plans then.
@@ -159,7 +203,26 @@ pub fn create_job(
     if !hop_missing.is_empty() {
         return Err(CreateError::HopFirmwareMissing(hop_missing));
     }
+    if !cannot_register.is_empty() {
+        return Err(CreateError::CannotRegister(cannot_register));
+    }
     Ok(store.create(state)?)
+}
+
+/// The first phones' reasons, so a fleet-wide mistake in a template reads
+/// as one line per phone for a few phones, not a page.
+fn list_problems(v: &[(Mac, Vec<String>)]) -> String {
+    const SHOWN: usize = 5;
+    let mut s = v
+        .iter()
+        .take(SHOWN)
+        .map(|(m, p)| format!("{m}: {}", p.join(", ")))
+        .collect::<Vec<_>>()
+        .join("; ");
+    if v.len() > SHOWN {
+        s.push_str(&format!("; and {} more", v.len() - SHOWN));
+    }
+    s
 }
 
 /// The files of `load`'s release (the planner's [`release_files`]) that

@@ -22,6 +22,7 @@ use phoneflip_inventory::Inventory;
 use crate::job::{Job, JobId, Millis};
 use crate::notify::send_check_sync;
 use crate::progress::TransferEvent;
+use crate::registration::{registration_problems, LineCheck, RegistrationReport};
 use crate::scheduler::{tick, Action, JobState, ResetMethod, ResetReport};
 use crate::sip::{NotifyOutcome, Timers};
 use crate::store::{JobStore, StoreError};
@@ -72,6 +73,16 @@ pub trait Effects: Send + Sync {
         method: ResetMethod,
         ip: Option<IpAddr>,
     ) -> impl std::future::Future<Output = ResetReport> + Send;
+
+    /// Whether the converted phone's lines registered: asked of the
+    /// registrar, or of the phone at `ip` without one. Never fails: what
+    /// went wrong is the report's problem.
+    fn check_registration(
+        &self,
+        job: &Job,
+        mac: Mac,
+        ip: Option<IpAddr>,
+    ) -> impl std::future::Future<Output = RegistrationReport> + Send;
 }
 
 /// The hook the config side implements: give the phone a new `sync` value
@@ -218,10 +229,14 @@ where
             store.save(&st)?;
         }
         for a in &actions {
-            if let Action::ResetPhone { mac, method, ip } = a {
-                resets.push((states.len(), *mac, *method, *ip));
-            } else {
-                tracing::info!(job = id, "{}", a.report_line());
+            match a {
+                Action::ResetPhone { mac, method, ip } => {
+                    resets.push((states.len(), *mac, Work::Reset(*method, *ip)))
+                }
+                Action::CheckRegistration { mac, ip } => {
+                    resets.push((states.len(), *mac, Work::Check(*ip)))
+                }
+                _ => tracing::info!(job = id, "{}", a.report_line()),
             }
         }
         out.extend(actions.into_iter().map(|a| (id, a)));
@@ -236,9 +251,15 @@ where
     // slowest one.
     let jobs: Vec<Job> = states.iter().map(|s| s.job.clone()).collect();
     let total = resets.len();
-    let mut in_flight = stream::iter(resets.into_iter().map(|(i, mac, method, ip)| {
+    let mut in_flight = stream::iter(resets.into_iter().map(|(i, mac, work)| {
         let job = &jobs[i];
-        async move { (i, mac, effects.reset(job, mac, method, ip).await) }
+        async move {
+            let done = match work {
+                Work::Reset(method, ip) => Done::Reset(effects.reset(job, mac, method, ip).await),
+                Work::Check(ip) => Done::Check(effects.check_registration(job, mac, ip).await),
+            };
+            (i, mac, done)
+        }
     }))
     .buffer_unordered(MAX_RESETS_IN_FLIGHT);
     let mut dirty = vec![false; states.len()];
@@ -248,9 +269,21 @@ where
     loop {
         tokio::select! {
             next = in_flight.next() => {
-                let Some((i, mac, report)) = next else { break };
-                tracing::info!(job = states[i].job.id, %mac, "{}", report.line);
-                states[i].ack_reset(mac, report);
+                let Some((i, mac, outcome)) = next else { break };
+                match outcome {
+                    Done::Reset(report) => {
+                        tracing::info!(job = states[i].job.id, %mac, "{}", report.line);
+                        states[i].ack_reset(mac, report);
+                    }
+                    Done::Check(report) => {
+                        if report.all_registered() {
+                            tracing::info!(job = states[i].job.id, %mac, "registered ({})", report.checked_by);
+                        } else {
+                            tracing::debug!(job = states[i].job.id, %mac, "not registered yet: {}", report.why_not());
+                        }
+                        states[i].ack_registration(mac, now, report);
+                    }
+                }
                 dirty[i] = true;
                 done += 1;
                 save_at.get_or_insert_with(|| Instant::now() + ACK_SAVE_EVERY);
@@ -261,7 +294,7 @@ where
             }
             _ = &mut shutdown => {
                 tracing::info!(
-                    "shutting down: {} of {total} resets cancelled; they are repeated on the next run",
+                    "shutting down: {} of {total} resets and registration checks cancelled; they are repeated on the next run",
                     total - done
                 );
                 break;
@@ -271,6 +304,17 @@ where
     drop(in_flight);
     save_dirty(store, &states, &mut dirty)?;
     Ok(out)
+}
+
+/// What the driver carries out for a tick's action.
+enum Work {
+    Reset(ResetMethod, Option<IpAddr>),
+    Check(Option<IpAddr>),
+}
+
+enum Done {
+    Reset(ResetReport),
+    Check(RegistrationReport),
 }
 
 fn save_dirty<S: JobStore + ?Sized>(
@@ -424,7 +468,47 @@ pub struct InventoryEffects<B> {
     /// The phones' SIP port (`voip_control_port`, 5060 by default).
     pub sip_port: u16,
     pub bind: Option<SocketAddr>,
+    /// Who says whether a converted phone's lines registered.
+    pub registrar: RegistrarCheck,
+    /// The registrar's last answer, shared by the checks of one round:
+    /// `ul.dump` lists every binding, so a fleet's checks need one call,
+    /// not one per phone.
+    bindings: tokio::sync::Mutex<Option<(Instant, Arc<Vec<phoneflip_pbx::registrar::Binding>>)>>,
     seed: AtomicU64,
+}
+
+/// How long one `ul.dump` answers the registration checks: less than a
+/// job tick, so every round sees fresh bindings.
+const BINDINGS_FRESH: Duration = Duration::from_millis(900);
+
+/// How a job learns that a converted phone registered (`serve
+/// --registrar`): the registrar's own word, or, without an adapter, an
+/// OPTIONS probe to each line at the phone's address.
+#[derive(Debug, Clone)]
+pub enum RegistrarCheck {
+    Kamailio(phoneflip_pbx::registrar::KamailioJsonRpc),
+    Options(phoneflip_pbx::registrar::OptionsProbe),
+}
+
+impl Default for RegistrarCheck {
+    fn default() -> Self {
+        RegistrarCheck::Options(phoneflip_pbx::registrar::OptionsProbe {
+            local: SocketAddr::from(([0, 0, 0, 0], 0)),
+            timeout: Duration::from_secs(2),
+        })
+    }
+}
+
+impl RegistrarCheck {
+    pub fn describe(&self) -> String {
+        use phoneflip_pbx::registrar::Registrar;
+        match self {
+            RegistrarCheck::Kamailio(k) => k.describe(),
+            RegistrarCheck::Options(_) => {
+                "an OPTIONS probe to the phone (no registrar asked)".into()
+            }
+        }
+    }
 }
 
 impl<B: SyncBumper> InventoryEffects<B> {
@@ -435,6 +519,8 @@ impl<B: SyncBumper> InventoryEffects<B> {
             timers: Timers::default(),
             sip_port: 5060,
             bind: None,
+            registrar: RegistrarCheck::default(),
+            bindings: tokio::sync::Mutex::new(None),
             seed: AtomicU64::new(phoneflip_inventory::now_millis() as u64),
         }
     }
@@ -510,5 +596,139 @@ impl<B: SyncBumper> Effects for InventoryEffects<B> {
             )),
             Err(e) => ResetReport::power_cycle(format!("{e}; power cycle {mac}")),
         }
+    }
+
+    async fn check_registration(
+        &self,
+        job: &Job,
+        mac: Mac,
+        ip: Option<IpAddr>,
+    ) -> RegistrationReport {
+        self.registration_of(job, mac, ip).await
+    }
+}
+
+impl<B: SyncBumper> InventoryEffects<B> {
+    /// Asks the registrar about each served line of `mac`, and explains a
+    /// line it does not hold: the phone's record cannot register
+    /// ([`registration_problems`]), or the phone does not answer on SIP
+    /// at all, or it answers but the registrar refused its REGISTER.
+    async fn registration_of(&self, job: &Job, mac: Mac, ip: Option<IpAddr>) -> RegistrationReport {
+        use phoneflip_pbx::registrar::{verdicts, LineVerdict, OptionsProbe, Registrar};
+        let by = self.registrar.describe();
+        let phone = match self.inventory.get_phone(mac) {
+            Ok(Some(p)) => p,
+            Ok(None) => {
+                return RegistrationReport::problem(
+                    by,
+                    format!("{mac} is no longer in the inventory"),
+                )
+            }
+            Err(e) => {
+                return RegistrationReport::problem(
+                    by,
+                    format!("reading {mac} from the inventory: {e}"),
+                )
+            }
+        };
+        let settings = match self.inventory.get_template(&job.template) {
+            Ok(t) => t.map(|t| t.settings).unwrap_or_default(),
+            Err(e) => {
+                return RegistrationReport::problem(
+                    by,
+                    format!("reading template {:?}: {e}", job.template),
+                )
+            }
+        };
+        let problems = registration_problems(&settings, &phone);
+        let lines: Vec<(u8, String)> = phone
+            .lines
+            .iter()
+            .filter(|l| l.number <= phone.model.lines() && !l.name.trim().is_empty())
+            .map(|l| (l.number, l.name.clone()))
+            .collect();
+        let target = ip.map(|ip| SocketAddr::new(ip, self.sip_port));
+        let quick = OptionsProbe {
+            local: SocketAddr::from(([0, 0, 0, 0], 0)),
+            timeout: Duration::from_millis(1500),
+        };
+        let mut checks = Vec::new();
+        match &self.registrar {
+            RegistrarCheck::Kamailio(k) => {
+                let bindings = {
+                    // Held across the call: the checks of a round wait
+                    // for the one dump instead of each asking.
+                    let mut cache = self.bindings.lock().await;
+                    match cache.as_ref() {
+                        Some((at, b)) if at.elapsed() < BINDINGS_FRESH => b.clone(),
+                        _ => match k.bindings().await {
+                            Ok(b) => {
+                                let b = Arc::new(b);
+                                *cache = Some((Instant::now(), b.clone()));
+                                b
+                            }
+                            Err(e) => return RegistrationReport::problem(by, e.to_string()),
+                        },
+                    }
+                };
+                let v = verdicts(&lines, &bindings, &by);
+                for (n, name) in &lines {
+                    let (registered, detail) = match &v[n] {
+                        LineVerdict::Registered { contact } => (true, contact.clone()),
+                        LineVerdict::NotRegistered { why } => {
+                            // Why: the phone's own answer tells a phone
+                            // that is down from a REGISTER refused.
+                            let seen = match target {
+                                None => "no address seen for the phone, so it was not probed".to_string(),
+                                Some(t) => match quick.probe(name, t).await {
+                                    Ok(status) => format!("the phone answers OPTIONS at {t} ({status}), so its REGISTER was refused: most often a wrong password or authname; compare the line with the PBX's account (phoneflip pbx export)"),
+                                    Err(e) => format!("no answer from the phone: {e}"),
+                                },
+                            };
+                            (false, format!("{why}; {seen}"))
+                        }
+                    };
+                    checks.push(LineCheck {
+                        line: *n,
+                        name: name.clone(),
+                        registered,
+                        detail,
+                    });
+                }
+            }
+            RegistrarCheck::Options(p) => {
+                let Some(t) = target else {
+                    return RegistrationReport::problem(
+                        by,
+                        "no address seen for the phone in the TFTP log, so no OPTIONS can reach it",
+                    );
+                };
+                for (n, name) in &lines {
+                    let (registered, detail) = match p.probe(name, t).await {
+                        Ok(status) if (200..300).contains(&status) => (
+                            problems.is_empty(),
+                            format!("OPTIONS to {t} answered {status} (the phone is up; no registrar was asked)"),
+                        ),
+                        Ok(status) => (false, format!("OPTIONS to {t} answered {status}")),
+                        Err(e) => (false, format!("no answer: {e}")),
+                    };
+                    checks.push(LineCheck {
+                        line: *n,
+                        name: name.clone(),
+                        registered,
+                        detail,
+                    });
+                }
+            }
+        }
+        let mut report = RegistrationReport {
+            checked_by: by,
+            lines: checks,
+            problem: None,
+        };
+        if !report.all_registered() && !problems.is_empty() {
+            report.problem = Some(problems.join("; "));
+        }
+        report
     }
 }

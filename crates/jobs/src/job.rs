@@ -28,6 +28,8 @@ pub enum JobError {
     ZeroMaxFailures,
     #[error("the per-phone timeout is 0 s; give phones time to download and reboot (minutes, not seconds)")]
     ZeroTimeout,
+    #[error("the registration grace time is 0 s; give converted phones time to register (--register-grace SECONDS, e.g. 120)")]
+    ZeroGrace,
     #[error("MAC pattern {pattern:?} is not valid: {reason}; write hex digits and '*' wildcards, e.g. 0019AA*")]
     BadMacPattern {
         pattern: String,
@@ -275,6 +277,12 @@ pub struct Rollout {
     pub max_failures: Option<u32>,
     /// A phone that shows no conversion this long after its reset failed.
     pub phone_timeout_ms: Millis,
+    /// For a SIP target: how long a converted phone has to register every
+    /// line before it counts as failed (its last stage, see
+    /// [`crate::registration`]). `None`: conversion is the last stage, as
+    /// for jobs stored before registration was checked.
+    #[serde(default)]
+    pub register_grace_ms: Option<Millis>,
 }
 
 impl Default for Rollout {
@@ -286,6 +294,10 @@ impl Default for Rollout {
             // A two-stage upgrade (loader, reboot, application, reboot)
             // takes a few minutes; half an hour leaves room for TFTP retries.
             phone_timeout_ms: 30 * 60 * 1000,
+            // A phone registers within seconds of booting the SIP load;
+            // two minutes cover a registrar that answers slowly and a
+            // REGISTER retransmitted to Timer F.
+            register_grace_ms: Some(2 * 60 * 1000),
         }
     }
 }
@@ -305,6 +317,13 @@ pub struct Job {
 }
 
 impl Job {
+    /// Whether converted phones must also register: a SIP target with a
+    /// grace time.
+    pub fn waits_for_registration(&self) -> bool {
+        self.target.protocol() == phoneflip_firmware::Protocol::Sip
+            && self.rollout.register_grace_ms.is_some()
+    }
+
     pub fn validate(&self) -> Result<(), JobError> {
         if self.description.trim().is_empty() {
             return Err(JobError::EmptyDescription);
@@ -320,6 +339,9 @@ impl Job {
         }
         if self.rollout.phone_timeout_ms <= 0 {
             return Err(JobError::ZeroTimeout);
+        }
+        if self.rollout.register_grace_ms.is_some_and(|g| g <= 0) {
+            return Err(JobError::ZeroGrace);
         }
         if self.target.load.is_universal_loader() {
             return Err(JobError::BadTarget {

@@ -10,7 +10,8 @@
 //! check-sync NOTIFY and RFC 3261 timers ([`sip`], over the
 //! `phoneflip-sip` codec) with a bounded, cancellable tokio UDP
 //! sender ([`notify`]), auto-registration and revert decisions
-//! ([`autoreg`]), and the driver that ties them to the inventory
+//! ([`autoreg`]), the registration stage's verdicts ([`registration`]),
+//! and the driver that ties them to the inventory
 //! ([`engine`]).
 //!
 //! Must not touch: the inventory's tables or migrations (only its
@@ -37,17 +38,20 @@ pub mod autoreg;
 pub mod create;
 pub mod engine;
 pub mod notify;
+pub mod registration;
 pub mod sip;
 pub mod store;
 pub mod time;
 
 pub use autoreg::{decide, plan_revert, AutoRegistration, Decision, RevertError, RevertPlan};
-pub use create::{create_job, intermediate_hops, CreateError};
+pub use create::{create_job, create_job_with, intermediate_hops, CreateError, CreateOptions};
 pub use engine::{
     cancel, cancel_and_restore, next_sync, run, run_until, step, step_until, CancelError, Effects,
-    EngineError, EventSource, InventoryEffects, InventoryEvents, InventorySyncBumper, SyncBumper,
+    EngineError, EventSource, InventoryEffects, InventoryEvents, InventorySyncBumper,
+    RegistrarCheck, SyncBumper,
 };
 pub use notify::{send_check_sync, NotifyError};
+pub use registration::{registration_problems, LineCheck, Registration, RegistrationReport};
 pub use sip::{CheckSyncNotify, NotifyOutcome, SipError, SipResponse, Timers};
 pub use store::{JobStore, MemoryJobStore, SqliteJobStore, StoreError};
 pub use time::{format_rfc3339, parse_rfc3339, TimeError};

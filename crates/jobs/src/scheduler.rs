@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::job::{Job, JobError, JobStatus, Millis, Schedule};
 use crate::progress::{Progress, Stage, TransferEvent};
+use crate::registration::{Registration, RegistrationReport, RECHECK_MS};
 
 /// How a phone is made to reboot and fetch its new files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
@@ -76,6 +77,10 @@ pub struct PhoneEntry {
     /// 4.x); empty for a direct hop or an unknown current load.
     #[serde(default)]
     pub via: Vec<LoadName>,
+    /// The last stage of a job that waits for registration: set when the
+    /// phone converted, finished when every line registered.
+    #[serde(default)]
+    pub registration: Option<Registration>,
 }
 
 /// The fields of a phone's record a job changes (see
@@ -146,8 +151,19 @@ impl ResetReport {
 }
 
 impl PhoneEntry {
+    /// Finished: failed, or converted and (when the job waits for it)
+    /// registered.
     pub fn is_terminal(&self) -> bool {
-        self.progress.stage.is_terminal()
+        self.progress.stage.is_terminal() && !self.awaiting_registration()
+    }
+
+    /// Converted, but not every line registered yet.
+    pub fn awaiting_registration(&self) -> bool {
+        self.is_converted()
+            && self
+                .registration
+                .as_ref()
+                .is_some_and(|r| !r.is_registered())
     }
     pub fn is_converted(&self) -> bool {
         matches!(self.progress.stage, Stage::Converted { .. })
@@ -198,6 +214,13 @@ pub enum Action {
         mac: Mac,
         file: String,
     },
+    /// Ask the registrar (or probe the phone at `ip`) whether the
+    /// converted phone's lines registered, then
+    /// [`JobState::ack_registration`].
+    CheckRegistration {
+        mac: Mac,
+        ip: Option<IpAddr>,
+    },
     PhoneFailed {
         mac: Mac,
         cause: String,
@@ -239,6 +262,9 @@ impl Action {
             Action::MarkConverted { mac, file } => {
                 format!("{mac}: converted (came back asking for {file})")
             }
+            Action::CheckRegistration { mac, .. } => {
+                format!("{mac}: checking that its lines registered")
+            }
             Action::PhoneFailed { mac, cause } => format!("{mac}: failed: {cause}"),
             Action::Fail { reason } => format!("job failed: {reason}"),
             Action::Complete { converted, failed } => {
@@ -271,6 +297,10 @@ impl JobState {
                     needs_power_cycle: false,
                     prior: None,
                     via: Vec::new(),
+                    // A phone already on the target is checked too: the
+                    // job is done when it registers, not when it boots.
+                    registration: (on_target && job.waits_for_registration())
+                        .then(|| Registration::new(now)),
                     progress: if on_target {
                         Progress::already_converted(now)
                     } else {
@@ -295,6 +325,7 @@ impl JobState {
         let mut c = Counts::default();
         for p in &self.phones {
             match &p.progress.stage {
+                Stage::Converted { .. } if p.awaiting_registration() => c.registering += 1,
                 Stage::Converted { .. } => c.converted += 1,
                 Stage::Failed { .. } => c.failed += 1,
                 _ if p.started_ms.is_some() => c.in_progress += 1,
@@ -313,12 +344,22 @@ impl JobState {
         }
     }
 
+    /// Records what the driver's registration check of `mac` found at
+    /// `now`.
+    pub fn ack_registration(&mut self, mac: Mac, now: Millis, report: RegistrationReport) {
+        if let Some(r) = self.entry_mut(mac).and_then(|e| e.registration.as_mut()) {
+            r.record(now, report);
+        }
+    }
+
     /// Phones a person must power-cycle now: started, not finished, and
     /// not reset remotely (the job's "power cycle list").
     pub fn power_cycle_list(&self) -> Vec<Mac> {
         self.phones
             .iter()
-            .filter(|p| p.started_ms.is_some() && !p.is_terminal() && p.needs_power_cycle)
+            .filter(|p| {
+                p.started_ms.is_some() && !p.progress.stage.is_terminal() && p.needs_power_cycle
+            })
             .map(|p| p.mac)
             .collect()
     }
@@ -349,6 +390,9 @@ pub struct Counts {
     pub failed: usize,
     pub in_progress: usize,
     pub waiting: usize,
+    /// Converted, waiting for every line to register.
+    #[serde(default)]
+    pub registering: usize,
 }
 
 /// Advances a job to `now` given the transfers seen since the last tick
@@ -373,6 +417,7 @@ pub fn tick(now: Millis, st: &mut JobState, events: &[TransferEvent]) -> Vec<Act
         st.started_ms = Some(now);
     }
     let running = st.status == JobStatus::Running;
+    let waits = st.job.waits_for_registration();
 
     for ev in events {
         // The request pipeline identified the phone (also for shared files
@@ -393,14 +438,19 @@ pub fn tick(now: Millis, st: &mut JobState, events: &[TransferEvent]) -> Vec<Act
         if !running || started.is_some_and(|t| ev.time_ms < t) {
             continue;
         }
-        let was_terminal = entry.is_terminal();
+        let was_terminal = entry.progress.stage.is_terminal();
         entry.progress.apply(mac, &target, ev);
         if !was_terminal {
             match &entry.progress.stage {
-                Stage::Converted { file, .. } => out.push(Action::MarkConverted {
-                    mac,
-                    file: file.clone(),
-                }),
+                Stage::Converted { file, .. } => {
+                    if waits {
+                        entry.registration = Some(Registration::new(now));
+                    }
+                    out.push(Action::MarkConverted {
+                        mac,
+                        file: file.clone(),
+                    })
+                }
                 Stage::Failed { cause } => out.push(Action::PhoneFailed {
                     mac,
                     cause: cause.clone(),
@@ -414,9 +464,38 @@ pub fn tick(now: Millis, st: &mut JobState, events: &[TransferEvent]) -> Vec<Act
         return out;
     }
     let timeout = st.job.rollout.phone_timeout_ms;
+    let grace = st.job.rollout.register_grace_ms.unwrap_or(0);
+    for entry in st.phones.iter_mut() {
+        if !entry.awaiting_registration() {
+            continue;
+        }
+        let Some(reg) = entry.registration.as_mut() else {
+            continue;
+        };
+        if now - reg.since_ms >= grace {
+            let cause = format!(
+                "converted, but not registered within {} s: {}",
+                grace / 1000,
+                reg.why_not()
+            );
+            entry.progress.stage = Stage::Failed {
+                cause: cause.clone(),
+            };
+            out.push(Action::PhoneFailed {
+                mac: entry.mac,
+                cause,
+            });
+        } else if reg.asked_ms.is_none_or(|t| now - t >= RECHECK_MS) {
+            reg.asked_ms = Some(now);
+            out.push(Action::CheckRegistration {
+                mac: entry.mac,
+                ip: entry.ip,
+            });
+        }
+    }
     for entry in st.phones.iter_mut() {
         if let Some(started) = entry.started_ms {
-            if !entry.is_terminal() && now - started >= timeout {
+            if !entry.progress.stage.is_terminal() && now - started >= timeout {
                 let cause = format!(
                     "no conversion seen within {} min of its reset (last stage: {}{})",
                     timeout / 60_000,
@@ -483,7 +562,7 @@ pub fn tick(now: Millis, st: &mut JobState, events: &[TransferEvent]) -> Vec<Act
     for entry in st
         .phones
         .iter_mut()
-        .filter(|p| p.started_ms.is_none() && !p.is_terminal())
+        .filter(|p| p.started_ms.is_none() && !p.progress.stage.is_terminal())
         .take(size)
     {
         entry.batch = Some(batch);
@@ -491,6 +570,11 @@ pub fn tick(now: Millis, st: &mut JobState, events: &[TransferEvent]) -> Vec<Act
         macs.push(entry.mac);
     }
     if macs.is_empty() {
+        // Phones already on the target when the job began are never
+        // started, but the job still waits for them to register.
+        if st.phones.iter().any(PhoneEntry::awaiting_registration) {
+            return out;
+        }
         st.go(JobStatus::Completed);
         st.finished_ms = Some(now);
         out.push(Action::Complete {
@@ -513,7 +597,7 @@ pub fn tick(now: Millis, st: &mut JobState, events: &[TransferEvent]) -> Vec<Act
 fn pending_resets(st: &JobState) -> impl Iterator<Item = Action> + '_ {
     st.phones
         .iter()
-        .filter(|p| p.started_ms.is_some() && !p.is_terminal() && !p.reset_done)
+        .filter(|p| p.started_ms.is_some() && !p.progress.stage.is_terminal() && !p.reset_done)
         .map(|p| Action::ResetPhone {
             mac: p.mac,
             method: p.reset,

@@ -145,6 +145,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         "ALTER TABLE job_phones ADD COLUMN prior TEXT;
          ALTER TABLE job_phones ADD COLUMN via TEXT;",
     ),
+    (4, "ALTER TABLE job_phones ADD COLUMN registration TEXT;"),
 ];
 
 /// SQLite job store; may share the inventory's database file.
@@ -313,12 +314,13 @@ impl SqliteJobStore {
             let mut stmt = tx
                 .prepare_cached(
                     "INSERT INTO job_phones (job_id, position, mac, reset, batch, started_ms, ip,
-                        stage, progress, reset_done, note, needs_power_cycle, prior, via)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+                        stage, progress, reset_done, note, needs_power_cycle, prior, via,
+                        registration)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
                      ON CONFLICT (job_id, mac) DO UPDATE SET position = ?2, reset = ?4,
                         batch = ?5, started_ms = ?6, ip = ?7, stage = ?8, progress = ?9,
                         reset_done = ?10, note = ?11, needs_power_cycle = ?12, prior = ?13,
-                        via = ?14",
+                        via = ?14, registration = ?15",
                 )
                 .map_err(|e| self.sql(e))?;
             for (i, p) in st.phones.iter().enumerate() {
@@ -333,6 +335,13 @@ impl SqliteJobStore {
                 };
                 let via = serde_json::to_string(&p.via)
                     .map_err(|e| self.corrupt(id, "phone route", e))?;
+                let registration = match &p.registration {
+                    Some(r) => Some(
+                        serde_json::to_string(r)
+                            .map_err(|e| self.corrupt(id, "phone registration", e))?,
+                    ),
+                    None => None,
+                };
                 stmt.execute(params![
                     id,
                     i as i64,
@@ -347,7 +356,8 @@ impl SqliteJobStore {
                     p.note,
                     p.needs_power_cycle,
                     prior,
-                    via
+                    via,
+                    registration
                 ])
                 .map_err(|e| self.sql(e))?;
             }
@@ -394,7 +404,7 @@ impl SqliteJobStore {
         let mut stmt = conn
             .prepare_cached(
                 "SELECT mac, reset, batch, started_ms, ip, progress, reset_done, note,
-                    needs_power_cycle, prior, via
+                    needs_power_cycle, prior, via, registration
                  FROM job_phones WHERE job_id = ?1 ORDER BY position",
             )
             .map_err(|e| self.sql(e))?;
@@ -408,6 +418,7 @@ impl SqliteJobStore {
             bool,
             Option<String>,
             bool,
+            Option<String>,
             Option<String>,
             Option<String>,
         );
@@ -425,6 +436,7 @@ impl SqliteJobStore {
                     r.get(8)?,
                     r.get(9)?,
                     r.get(10)?,
+                    r.get(11)?,
                 ))
             })
             .map_err(|e| self.sql(e))?
@@ -443,6 +455,7 @@ impl SqliteJobStore {
             needs_power_cycle,
             prior,
             via,
+            registration,
         ) in rows
         {
             let mac: Mac = mac.parse().map_err(|e| self.corrupt(id, "phone MAC", e))?;
@@ -470,6 +483,13 @@ impl SqliteJobStore {
                 }
                 None => Vec::new(),
             };
+            let registration = match registration {
+                Some(s) => Some(
+                    serde_json::from_str(&s)
+                        .map_err(|e| self.corrupt(id, "phone registration", e))?,
+                ),
+                None => None,
+            };
             phones.push(PhoneEntry {
                 mac,
                 reset,
@@ -482,6 +502,7 @@ impl SqliteJobStore {
                 needs_power_cycle,
                 prior,
                 via,
+                registration,
             });
         }
         Ok(Some(JobState {

@@ -15,9 +15,9 @@ use phoneflip_emulator::{Entry, Flash, Outcome, Phone as EmuPhone, PhoneConfig, 
 use phoneflip_firmware::{Protocol, Release};
 use phoneflip_inventory::{Event, Inventory, Outcome as TftpOutcome, Phone, SqliteInventory};
 use phoneflip_jobs::{
-    create_job, step, Action, CheckSyncNotify, InventoryEffects, InventoryEvents,
-    InventorySyncBumper, Job, JobStatus, JobStore, MemoryJobStore, Query, Rollout, Schedule,
-    Target, Timers,
+    create_job_with, step, Action, CheckSyncNotify, CreateOptions, InventoryEffects,
+    InventoryEvents, InventorySyncBumper, Job, JobStatus, JobStore, MemoryJobStore, Query, Rollout,
+    Schedule, Target, Timers,
 };
 use phoneflip_provision::AddressBook;
 use tokio::net::UdpSocket;
@@ -193,11 +193,18 @@ async fn an_emulated_sip_phone_reboots_on_check_sync_and_converts() {
             canary_size: 1,
             max_failures: Some(1),
             phone_timeout_ms: 30 * 60_000,
+            // Conversion is the last stage here; registration has its own tests.
+            register_grace_ms: None,
         },
         created_ms: T0,
     };
     let catalogue = phoneflip_plan::Catalogue::from_file_names(base.keys());
-    let st = create_job(inv.as_ref(), &store, job, None, &catalogue, T0).unwrap();
+    // The phone has no registrar here: this test is about check-sync, and
+    // creation is told so (registration has its own tests).
+    let allow = CreateOptions {
+        allow_unregistered: true,
+    };
+    let st = create_job_with(inv.as_ref(), &store, job, None, &catalogue, T0, allow).unwrap();
     let events = InventoryEvents(inv.clone());
     let mut fx = InventoryEffects::new(inv.clone(), InventorySyncBumper(inv.clone()));
     fx.sip_port = sip_port;

@@ -35,13 +35,30 @@ fn root(releases: &[&str]) -> Catalogue {
     Catalogue::from_file_names(names)
 }
 
+/// A line the registrar can take: a name and a password.
+fn line(n: u32) -> phoneflip_config::Line {
+    phoneflip_config::Line {
+        number: 1,
+        name: format!("{}", 1000 + n),
+        authname: None,
+        password: Some(format!("pw{n}")),
+        displayname: None,
+        shortname: None,
+    }
+}
+
 fn inventory(phones: &[(u32, Option<&str>)]) -> Arc<SqliteInventory> {
     let inv = Arc::new(SqliteInventory::open_in_memory().unwrap());
     for (name, protocol) in [("sip-812", Protocol::Sip), ("sccp-81", Protocol::Sccp)] {
+        let mut settings = std::collections::BTreeMap::new();
+        if protocol == Protocol::Sip {
+            settings.insert("proxy1_address".into(), "10.0.0.5".into());
+            settings.insert("proxy_register".into(), "1".into());
+        }
         inv.put_template(&Template {
             name: name.into(),
             protocol,
-            settings: Default::default(),
+            settings,
         })
         .unwrap();
     }
@@ -50,6 +67,7 @@ fn inventory(phones: &[(u32, Option<&str>)]) -> Arc<SqliteInventory> {
         p.observed_load = load.map(|l| l.parse().unwrap());
         p.desired_load = Some("P0030801SR02".parse().unwrap());
         p.template = Some("sccp-81".into());
+        p.lines = vec![line(*n)];
         inv.put_phone(&p).unwrap();
     }
     inv
@@ -180,6 +198,7 @@ fn a_job_names_the_phones_that_go_through_an_intermediate_load() {
     for (n, load) in [(1, "POS3-03-0-00"), (2, "P00306000300")] {
         let mut p = Phone::new(mac(n), Model::Cp7960);
         p.observed_load = Some(load.parse().unwrap());
+        p.lines = vec![line(n)];
         inv.put_phone(&p).unwrap();
     }
     let store = MemoryJobStore::new();
@@ -260,4 +279,79 @@ async fn cancel_puts_back_the_records_the_job_changed() {
 fn an_unnameable_target_is_an_error_not_a_panic() {
     let e = "sip:8.100".parse::<Target>().unwrap_err().to_string();
     assert!(e.contains("sip:8.100") && e.contains("below 100"), "{e}");
+}
+
+/// Issue 14: a SIP job refuses phones that could not register once
+/// converted, naming each fault and the fix, unless told to go ahead.
+#[test]
+fn a_sip_job_refuses_phones_that_cannot_register_unless_allowed() {
+    use phoneflip_jobs::{create_job_with, CreateOptions};
+    let inv = inventory(&[
+        (1, Some("P0030801SR02")),
+        (2, Some("P0030801SR02")),
+        (3, Some("P0030801SR02")),
+    ]);
+    // Phone 2: a line without a password; phone 3: proxy_register 0 of its own.
+    let mut p = inv.get_phone(mac(2)).unwrap().unwrap();
+    p.lines[0].password = None;
+    inv.put_phone(&p).unwrap();
+    let mut p = inv.get_phone(mac(3)).unwrap().unwrap();
+    p.overrides.insert("proxy_register".into(), "0".into());
+    inv.put_phone(&p).unwrap();
+    let store = MemoryJobStore::new();
+    let sip = root(&["sip:8.12"]);
+    let e = create_job(
+        inv.as_ref(),
+        &store,
+        job("sip:8.12", "sip-812"),
+        None,
+        &sip,
+        0,
+    )
+    .unwrap_err();
+    match &e {
+        CreateError::CannotRegister(v) => {
+            assert_eq!(
+                v.iter().map(|(m, _)| *m).collect::<Vec<_>>(),
+                vec![mac(2), mac(3)]
+            );
+        }
+        e => panic!("{e}"),
+    }
+    let msg = e.to_string();
+    assert!(msg.contains("line 1 (1002) has no password"), "{msg}");
+    assert!(msg.contains("proxy_register is 0"), "{msg}");
+    assert!(msg.contains("--allow-unregistered"), "{msg}");
+    assert!(store.list().unwrap().is_empty(), "nothing stored");
+
+    // A template without a proxy: every phone is named.
+    let mut t = inv.get_template("sip-812").unwrap().unwrap();
+    t.settings.remove("proxy1_address");
+    inv.put_template(&t).unwrap();
+    let msg = create_job(
+        inv.as_ref(),
+        &store,
+        job("sip:8.12", "sip-812"),
+        None,
+        &sip,
+        0,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(msg.contains("3 phone(s)"), "{msg}");
+    assert!(msg.contains("no proxy1_address"), "{msg}");
+
+    let st = create_job_with(
+        inv.as_ref(),
+        &store,
+        job("sip:8.12", "sip-812"),
+        None,
+        &sip,
+        0,
+        CreateOptions {
+            allow_unregistered: true,
+        },
+    )
+    .unwrap();
+    assert_eq!(st.phones.len(), 3);
 }

@@ -254,6 +254,18 @@ impl Effects for Slow {
         self.seen.lock().unwrap().push(mac);
         ResetReport::power_cycle(format!("{mac}: power cycle"))
     }
+
+    async fn check_registration(
+        &self,
+        _: &phoneflip_jobs::Job,
+        mac: Mac,
+        _: Option<IpAddr>,
+    ) -> phoneflip_jobs::RegistrationReport {
+        phoneflip_jobs::RegistrationReport::problem(
+            "test",
+            format!("{mac}: this test does not check registration"),
+        )
+    }
 }
 
 struct NoEvents;

@@ -174,7 +174,7 @@ async fn a_job_survives_a_restart_and_finishes() {
     let id;
     {
         let store = SqliteJobStore::open(&db).unwrap();
-        assert_eq!(store.schema_version().unwrap(), 3);
+        assert_eq!(store.schema_version().unwrap(), 4);
         let st = store
             .create(JobState::new(spec, selected, T0).unwrap())
             .unwrap();
@@ -369,7 +369,7 @@ fn a_version_1_job_database_is_migrated() {
         .unwrap();
     }
     let store = SqliteJobStore::open(&db).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 3);
+    assert_eq!(store.schema_version().unwrap(), 4);
     let st = store
         .create(
             JobState::new(
@@ -411,6 +411,18 @@ async fn the_run_loop_starts_a_due_job_on_the_wall_clock() {
         ) -> ResetReport {
             assert_eq!(method, ResetMethod::PowerCycle);
             ResetReport::power_cycle(format!("{mac}: power cycle"))
+        }
+
+        async fn check_registration(
+            &self,
+            _: &phoneflip_jobs::Job,
+            mac: Mac,
+            _: Option<std::net::IpAddr>,
+        ) -> phoneflip_jobs::RegistrationReport {
+            phoneflip_jobs::RegistrationReport::problem(
+                "test",
+                format!("{mac}: this test does not check registration"),
+            )
         }
     }
     let store = Arc::new(phoneflip_jobs::MemoryJobStore::new());

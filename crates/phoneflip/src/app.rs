@@ -42,6 +42,9 @@ pub struct AppConfig {
     /// one, so without it the database only grows.
     pub events_max_age: Option<Duration>,
     pub prune_every: Duration,
+    /// Where jobs ask whether converted phones registered: Kamailio's
+    /// JSON-RPC over HTTP; `None`: an OPTIONS probe to each line.
+    pub registrar: Option<SocketAddr>,
 }
 
 /// Holds `<db>.lock` locked (flock) for the life of the process: two
@@ -206,6 +209,15 @@ pub async fn run(
     let mut effects =
         InventoryEffects::new(inventory.clone(), InventorySyncBumper(inventory.clone()));
     effects.sip_port = cfg.phone_sip_port;
+    if let Some(addr) = cfg.registrar {
+        effects.registrar = phoneflip_jobs::RegistrarCheck::Kamailio(
+            phoneflip_pbx::registrar::KamailioJsonRpc::new(addr),
+        );
+    }
+    println!(
+        "phoneflip: jobs check registration with {}",
+        effects.registrar.describe()
+    );
     let jobs_task = tokio::spawn(phoneflip_jobs::run_until(
         jobs,
         Arc::new(InventoryEvents(inventory.clone())),

@@ -117,7 +117,35 @@ fn firmware_missing_from_the_root_is_refused_then_cancel_restores() {
         t.contains("P0S3-9-99-00") && t.contains("phoneflip firmware import"),
         "{t}"
     );
+    // The phone has no line and its template no proxy: it could not
+    // register, so the job is refused until told to go ahead.
     let o = create(dir.path(), "sip:8.12");
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{t}");
+    assert!(
+        t.contains("could not register")
+            && t.contains("no proxy1_address")
+            && t.contains("--allow-unregistered"),
+        "{t}"
+    );
+    let o = run(
+        dir.path(),
+        &[
+            "jobs",
+            "create",
+            "--description",
+            "hq to SIP",
+            "--template",
+            "sip-hq",
+            "--to",
+            "sip:8.12",
+            "--root",
+            "root",
+            "--db",
+            "inv.db",
+            "--allow-unregistered",
+        ],
+    );
     assert!(o.status.success(), "{}", text(&o));
     // The second job on the same phone is refused.
     let o = create(dir.path(), "sip:8.12");

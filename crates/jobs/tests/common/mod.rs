@@ -35,6 +35,8 @@ pub fn rollout(batch: u32, canary: u32, max_failures: Option<u32>) -> Rollout {
         canary_size: canary,
         max_failures,
         phone_timeout_ms: 30 * 60_000,
+        // Conversion is the last stage here; registration has its own tests.
+        register_grace_ms: None,
     }
 }
 

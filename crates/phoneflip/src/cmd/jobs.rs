@@ -11,8 +11,8 @@ use phoneflip_device::{Mac, Model};
 use phoneflip_firmware::Protocol;
 use phoneflip_inventory::{now_millis, SqliteInventory};
 use phoneflip_jobs::{
-    cancel_and_restore, create_job, format_rfc3339, parse_rfc3339, CurrentCriterion, Job, JobState,
-    JobStore, MacPattern, Query, Rollout, Schedule, SqliteJobStore, Stage, Target,
+    cancel_and_restore, format_rfc3339, parse_rfc3339, CurrentCriterion, Job, JobState, JobStore,
+    MacPattern, Query, Rollout, Schedule, SqliteJobStore, Stage, Target,
 };
 
 #[derive(clap::Args)]
@@ -112,6 +112,19 @@ pub struct CreateArgs {
     /// Minutes a phone may take from its reset to converted.
     #[arg(long, default_value_t = 30)]
     pub phone_timeout_min: i64,
+    /// SIP targets: seconds a converted phone has to register every line
+    /// (checked through `serve --registrar`, else an OPTIONS probe)
+    /// before it counts as failed.
+    #[arg(long, value_name = "SECONDS", default_value_t = Rollout::default().register_grace_ms.unwrap_or(0) / 1000)]
+    pub register_grace: i64,
+    /// SIP targets: the job ends at conversion, without waiting for the
+    /// phones to register.
+    #[arg(long, conflicts_with = "register_grace")]
+    pub no_register_wait: bool,
+    /// Create a SIP job even though some phones could not register (no
+    /// proxy1_address, proxy_register not 1, a line without a password).
+    #[arg(long)]
+    pub allow_unregistered: bool,
     /// Print the job as JSON.
     #[arg(long)]
     pub json: bool,
@@ -167,6 +180,9 @@ pub fn run(args: Args) -> Result<()> {
                 max_failures,
                 no_failure_limit,
                 phone_timeout_min,
+                register_grace,
+                no_register_wait,
+                allow_unregistered,
                 json,
                 db,
             } = *args;
@@ -201,6 +217,8 @@ pub fn run(args: Args) -> Result<()> {
                         Some(max_failures.unwrap_or(1))
                     },
                     phone_timeout_ms: phone_timeout_min.saturating_mul(60_000),
+                    register_grace_ms: (!no_register_wait)
+                        .then(|| register_grace.saturating_mul(1000)),
                 },
                 created_ms: now,
             };
@@ -214,8 +232,17 @@ pub fn run(args: Args) -> Result<()> {
                 .with_context(|| format!("reading the TFTP root {}", root.display()))?;
             let inv = db.inventory()?;
             let store = db.jobs()?;
-            let st = create_job(&inv, &store, job, macs.as_deref(), &catalogue, now)
-                .with_context(|| format!("TFTP root {}", root.display()))?;
+            let options = phoneflip_jobs::CreateOptions { allow_unregistered };
+            let st = phoneflip_jobs::create_job_with(
+                &inv,
+                &store,
+                job,
+                macs.as_deref(),
+                &catalogue,
+                now,
+                options,
+            )
+            .with_context(|| format!("TFTP root {}", root.display()))?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&st)?);
             } else {
@@ -276,7 +303,7 @@ pub fn run(args: Args) -> Result<()> {
                         c.converted,
                         st.phones.len(),
                         c.failed,
-                        c.waiting + c.in_progress,
+                        c.waiting + c.in_progress + c.registering,
                         when(st),
                         st.job.description
                     );
@@ -319,7 +346,15 @@ pub fn run(args: Args) -> Result<()> {
             for p in &st.phones {
                 let stage = match &p.progress.stage {
                     Stage::Converted { file, at_ms } => {
-                        format!("converted at {} ({file})", format_rfc3339(*at_ms))
+                        let reg = match &p.registration {
+                            None => String::new(),
+                            Some(r) if r.is_registered() => format!(
+                                ", registered at {}",
+                                format_rfc3339(r.registered_ms.unwrap_or_default())
+                            ),
+                            Some(_) => ", waiting for its lines to register".to_string(),
+                        };
+                        format!("converted at {} ({file}){reg}", format_rfc3339(*at_ms))
                     }
                     Stage::Failed { cause } => format!("failed: {cause}"),
                     s => s.name().replace('_', " "),
@@ -333,6 +368,25 @@ pub fn run(args: Args) -> Result<()> {
                         .map(|n| format!("\n                       {n}"))
                         .unwrap_or_default()
                 );
+                // Per line: what the latest registration check found.
+                if let Some(last) = p.registration.as_ref().and_then(|r| r.last.as_ref()) {
+                    if let Some(problem) = &last.problem {
+                        println!("                       registration: {problem}");
+                    }
+                    for l in &last.lines {
+                        println!(
+                            "                       line {} ({}): {}: {}",
+                            l.line,
+                            l.name,
+                            if l.registered {
+                                "registered"
+                            } else {
+                                "NOT registered"
+                            },
+                            l.detail
+                        );
+                    }
+                }
             }
         }
         JobsCommand::Cancel { id, db } => {
@@ -387,6 +441,7 @@ fn summary(st: &JobState) -> serde_json::Value {
         "schedule": st.job.schedule,
         "phones": st.phones.len(),
         "converted": c.converted,
+        "registering": c.registering,
         "failed": c.failed,
         "in_progress": c.in_progress,
         "waiting": c.waiting,

@@ -116,6 +116,11 @@ pub struct Args {
     /// gets a file only when every load its requests fit plans the same.
     #[arg(long, value_name = "LOAD", env = "PHONEFLIP_ASSUME_CURRENT")]
     pub assume_current: Option<String>,
+    /// Where jobs ask whether converted phones registered:
+    /// `kamailio-rpc=ADDR:PORT` (Kamailio's jsonrpcs over xhttp, `ul.dump`).
+    /// Without it, jobs send an OPTIONS to each line of the phone.
+    #[arg(long, value_name = "KIND=ADDR:PORT", value_parser = parse_registrar, env = "PHONEFLIP_REGISTRAR")]
+    pub registrar: Option<SocketAddr>,
     /// Create a demo: synthetic firmware in an empty root and a 20-phone
     /// fleet in an empty inventory (the images are NOT firmware).
     #[arg(long)]
@@ -148,7 +153,20 @@ struct FileConfig {
     jobs_every: Option<u64>,
     phone_sip_port: Option<u16>,
     assume_current: Option<String>,
+    registrar: Option<String>,
     demo: Option<bool>,
+}
+
+/// `kamailio-rpc=ADDR:PORT`, the one registrar adapter there is.
+fn parse_registrar(s: &str) -> std::result::Result<SocketAddr, String> {
+    let addr = s.strip_prefix("kamailio-rpc=").ok_or_else(|| {
+        format!("registrar {s:?}: write kamailio-rpc=ADDR:PORT (Kamailio's JSON-RPC over HTTP)")
+    })?;
+    addr.parse().map_err(|e| {
+        format!(
+            "registrar {s:?}: {addr:?} is not ADDR:PORT ({e}); e.g. kamailio-rpc=127.0.0.1:5071"
+        )
+    })
 }
 
 fn read_config(path: &Path) -> Result<FileConfig> {
@@ -256,6 +274,23 @@ pub fn run(args: Args) -> Result<()> {
             d => Some(Duration::from_secs(d * 86_400)),
         },
         prune_every: Duration::from_secs(3600),
+        registrar: match (args.registrar, &file.registrar) {
+            (Some(a), _) => Some(a),
+            (None, Some(s)) => Some(
+                parse_registrar(s)
+                    .map_err(anyhow::Error::msg)
+                    .with_context(|| {
+                        format!(
+                            "registrar in {}",
+                            args.config
+                                .as_deref()
+                                .unwrap_or(Path::new("the config"))
+                                .display()
+                        )
+                    })?,
+            ),
+            (None, None) => None,
+        },
     };
     // One socket per transfer: make room for the transfer cap.
     let wanted = 2 * app_cfg.tftp.max_transfers as u64 + 256;
