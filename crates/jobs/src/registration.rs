@@ -13,7 +13,7 @@ use crate::job::Millis;
 pub const RECHECK_MS: Millis = 3_000;
 
 /// One line's verdict from one check.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LineCheck {
     /// `lineN` in the phone's files (1-based).
     pub line: u8,
@@ -25,7 +25,7 @@ pub struct LineCheck {
 }
 
 /// What one registration check found for a phone.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RegistrationReport {
     /// Who answered (`kamailio jsonrpc http://…`, `options probe`).
     pub checked_by: String,
@@ -67,7 +67,7 @@ impl RegistrationReport {
 }
 
 /// A converted phone's registration stage, stored with its job entry.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Registration {
     /// When the job saw the phone converted; the grace time runs from here.
     pub since_ms: Millis,
