@@ -50,7 +50,11 @@ fn state(phones: &[Phone]) -> (AppState, Arc<dyn Inventory>, Arc<MemoryJobStore>
     inv.put_template(&Template {
         name: "sip".into(),
         protocol: Protocol::Sip,
-        settings: [("proxy1_address".to_string(), "127.0.0.1".to_string())].into(),
+        settings: [
+            ("proxy1_address".to_string(), "127.0.0.1".to_string()),
+            ("proxy_register".to_string(), "1".to_string()),
+        ]
+        .into(),
     })
     .unwrap();
     // Imports never set what a phone was seen running: put each record.
@@ -63,7 +67,7 @@ fn state(phones: &[Phone]) -> (AppState, Arc<dyn Inventory>, Arc<MemoryJobStore>
             inventory: inv.clone(),
             token: Some("s3cret".into()),
             metrics: Arc::new(Metrics::default()),
-            catalogue: Arc::new(Catalogue::builtin()),
+            catalogue: Arc::new(sip_8_12_root()),
             jobs: Some(jobs.clone()),
         },
         inv,
@@ -276,4 +280,16 @@ async fn ten_thousand_phones_first_page_under_a_second() {
     }
     let (_, v) = call(&s, "GET", "/api/fleet", None).await;
     assert_eq!(v["phones"], 10_000);
+}
+
+/// A root holding the SIP 8.12 release, as Cisco's zip has it: jobs to
+/// SIP 8.12 refuse to start without its files.
+fn sip_8_12_root() -> Catalogue {
+    Catalogue::from_file_names([
+        "OS79XX.TXT",
+        "P0S3-8-12-00.loads",
+        "P0S3-8-12-00.sb2",
+        "P003-8-12-00.bin",
+        "P003-8-12-00.sbn",
+    ])
 }

@@ -54,7 +54,11 @@ fn fleet(inv: &dyn Inventory) {
     inv.put_template(&Template {
         name: "sip".into(),
         protocol: Protocol::Sip,
-        settings: [("proxy1_address".to_string(), "127.0.0.1".to_string())].into(),
+        settings: [
+            ("proxy1_address".to_string(), "127.0.0.1".to_string()),
+            ("proxy_register".to_string(), "1".to_string()),
+        ]
+        .into(),
     })
     .unwrap();
     for i in 0..8u8 {
@@ -66,7 +70,7 @@ fn fleet(inv: &dyn Inventory) {
             number: 1,
             name: format!("{}", 2001 + u32::from(i)),
             authname: None,
-            password: None,
+            password: Some(format!("pw{}", 2001 + u32::from(i))),
             displayname: None,
             shortname: None,
         }];
@@ -102,7 +106,7 @@ async fn the_dashboard_shows_stages_power_cycles_and_a_jobs_phones() {
         },
         created_ms: 0,
     };
-    let mut js = create_job(inv.as_ref(), jobs.as_ref(), job, None, &Catalogue::builtin(), 0).unwrap();
+    let mut js = create_job(inv.as_ref(), jobs.as_ref(), job, None, &sip_8_12_root(), 0).unwrap();
     let canary: Mac = "0019AA000000".parse().unwrap();
     phoneflip_jobs::tick(1_000, &mut js, &[]);
     js.ack_reset(canary, ResetReport::power_cycle("power cycle needed: SCCP"));
@@ -147,7 +151,7 @@ async fn the_dashboard_shows_stages_power_cycles_and_a_jobs_phones() {
         inventory: inv,
         token: Some("s3cret".into()),
         metrics: Arc::new(Metrics::default()),
-        catalogue: Arc::new(Catalogue::builtin()),
+        catalogue: Arc::new(sip_8_12_root()),
         jobs: Some(jobs),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -212,4 +216,16 @@ async fn the_dashboard_shows_stages_power_cycles_and_a_jobs_phones() {
             .await
             .unwrap();
     }
+}
+
+/// A root holding the SIP 8.12 release, as Cisco's zip has it: jobs to
+/// SIP 8.12 refuse to start without its files.
+fn sip_8_12_root() -> Catalogue {
+    Catalogue::from_file_names([
+        "OS79XX.TXT",
+        "P0S3-8-12-00.loads",
+        "P0S3-8-12-00.sb2",
+        "P003-8-12-00.bin",
+        "P003-8-12-00.sbn",
+    ])
 }

@@ -336,7 +336,7 @@ fn every_real_root_gives_exactly_its_table() {
         if got != want {
             let detail: Vec<String> = fs
                 .iter()
-                    .map(|f| {
+                .map(|f| {
                     format!(
                         "  {:?} {:?} {:?} {:?}: {}",
                         f.check, f.severity, f.file, f.line, f.problem

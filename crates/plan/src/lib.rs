@@ -25,6 +25,5 @@ pub use rules::{
     generation, reads, reads_gkdefault, refuses_long_name, rule, state_error_applies,
     state_error_image, universal_loader_from, w210_applies, w210_buffer_full, Allowed, BootEntry,
     BootFile, Generation, Mechanism, Refusal, Rule, RuleId, BOOT_TABLE, LOADER_HUNT, RULES,
-    SIGNED_FLOOR,
-    VIA_SCCP_6_3, W210_LIMIT,
+    SIGNED_FLOOR, VIA_SCCP_6_3, W210_LIMIT,
 };
