@@ -248,6 +248,20 @@ impl SqliteJobStore {
         }
     }
 
+    /// A nullable JSON column of a job's phone row (NULL in rows written
+    /// before the column existed): absent, or decoded, or a corrupt-row
+    /// error naming the column.
+    fn json_column<T: serde::de::DeserializeOwned>(
+        &self,
+        id: JobId,
+        what: &'static str,
+        column: Option<String>,
+    ) -> Result<Option<T>> {
+        column
+            .map(|s| serde_json::from_str(&s).map_err(|e| self.corrupt(id, what, e)))
+            .transpose()
+    }
+
     fn corrupt(&self, id: JobId, what: &'static str, detail: impl ToString) -> StoreError {
         StoreError::Corrupt {
             path: self.path.clone(),
@@ -470,26 +484,11 @@ impl SqliteJobStore {
             };
             let progress: Progress = serde_json::from_str(&progress)
                 .map_err(|e| self.corrupt(id, "phone progress", e))?;
-            let prior = match prior {
-                Some(s) => Some(
-                    serde_json::from_str(&s)
-                        .map_err(|e| self.corrupt(id, "phone prior record", e))?,
-                ),
-                None => None,
-            };
-            let via = match via {
-                Some(s) => {
-                    serde_json::from_str(&s).map_err(|e| self.corrupt(id, "phone route", e))?
-                }
-                None => Vec::new(),
-            };
-            let registration = match registration {
-                Some(s) => Some(
-                    serde_json::from_str(&s)
-                        .map_err(|e| self.corrupt(id, "phone registration", e))?,
-                ),
-                None => None,
-            };
+            let prior = self.json_column(id, "phone prior record", prior)?;
+            let via = self
+                .json_column(id, "phone route", via)?
+                .unwrap_or_default();
+            let registration = self.json_column(id, "phone registration", registration)?;
             phones.push(PhoneEntry {
                 mac,
                 reset,
