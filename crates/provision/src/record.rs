@@ -76,6 +76,21 @@ pub fn to_event(t: &TransferEvent, mac: Option<Mac>) -> Event {
 /// Beyond this many unidentified addresses their evidence starts over.
 const MAX_ADDRESSES: usize = 100_000;
 
+/// How far back a phone's first MAC-named request claims the MAC-less
+/// requests of its address: one boot, OS79XX.TXT to `SIP<MAC>.cnf`, takes
+/// a few minutes even through a two-stage upgrade; an older request from
+/// that address is another visit, perhaps of another phone on the lease.
+pub const BOOT_WINDOW_MS: i64 = 10 * 60 * 1000;
+
+/// What an address did before it named its phone.
+#[derive(Default)]
+struct Unidentified {
+    evidence: LoadEvidence,
+    runs: Option<phoneflip_firmware::LoadName>,
+    /// Its first MAC-less request, in event time.
+    first_ms: Option<i64>,
+}
+
 fn run(inventory: Arc<dyn Inventory>, rx: Receiver<Event>) {
     let mut evidence: HashMap<Mac, LoadEvidence> = HashMap::new();
     // A phone's first boot from an address not yet tied to a MAC (its
@@ -83,10 +98,7 @@ fn run(inventory: Arc<dyn Inventory>, rx: Receiver<Event>) {
     // proves is the phone's once the address asks for a MAC-named file,
     // or a phone moved by the root's own OS79XX.TXT would stay planned
     // from its old load forever.
-    let mut by_address: HashMap<
-        std::net::IpAddr,
-        (LoadEvidence, Option<phoneflip_firmware::LoadName>),
-    > = HashMap::new();
+    let mut by_address: HashMap<std::net::IpAddr, Unidentified> = HashMap::new();
     let record = |mac: Mac, load: &phoneflip_firmware::LoadName| {
         if let Err(e) = inventory.set_observed_load(mac, load) {
             warn!(%mac, %load, error = %e, "could not record the phone's load");
@@ -99,8 +111,13 @@ fn run(inventory: Arc<dyn Inventory>, rx: Receiver<Event>) {
             Ok(ev) => {
                 match ev.mac {
                     Some(mac) => {
-                        if let Some((_, Some(load))) = by_address.remove(&ev.client_ip) {
-                            record(mac, &load);
+                        if let Some(u) = by_address.remove(&ev.client_ip) {
+                            if let Some(load) = &u.runs {
+                                record(mac, load);
+                            }
+                            if let Some(first) = u.first_ms {
+                                attribute(&*inventory, &mut batch, &ev, mac, first);
+                            }
                         }
                         if let Some(load) =
                             evidence.entry(mac).or_default().see(&ev.kind, ev.outcome)
@@ -114,9 +131,10 @@ fn run(inventory: Arc<dyn Inventory>, rx: Receiver<Event>) {
                         {
                             by_address.clear();
                         }
-                        let (e, runs) = by_address.entry(ev.client_ip).or_default();
-                        if let Some(load) = e.see(&ev.kind, ev.outcome) {
-                            *runs = Some(load);
+                        let u = by_address.entry(ev.client_ip).or_default();
+                        u.first_ms.get_or_insert(ev.time_ms);
+                        if let Some(load) = u.evidence.see(&ev.kind, ev.outcome) {
+                            u.runs = Some(load);
                         }
                     }
                 }
@@ -134,6 +152,24 @@ fn run(inventory: Arc<dyn Inventory>, rx: Receiver<Event>) {
             }
             batch.clear();
         }
+    }
+}
+
+/// The MAC-less requests `ev`'s address made within [`BOOT_WINDOW_MS`]
+/// before it named `mac` are that phone's: in the batch not yet written,
+/// and in the store for those already written.
+fn attribute(inventory: &dyn Inventory, batch: &mut [Event], ev: &Event, mac: Mac, first: i64) {
+    let since = first.max(ev.time_ms - BOOT_WINDOW_MS);
+    for e in batch.iter_mut() {
+        if e.mac.is_none()
+            && e.client_ip == ev.client_ip
+            && (since..=ev.time_ms).contains(&e.time_ms)
+        {
+            e.mac = Some(mac);
+        }
+    }
+    if let Err(e) = inventory.attribute_events(ev.client_ip, mac, since, ev.time_ms) {
+        warn!(%mac, error = %e, "could not tie the phone's first requests to it");
     }
 }
 
