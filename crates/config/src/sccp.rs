@@ -26,6 +26,21 @@ use crate::xmldoc::{XmlDoc, XmlError};
 /// The TCP port phones use to reach CallManager when none is given.
 pub const DEFAULT_ETHERNET_PHONE_PORT: u16 = 2000;
 
+/// The template setting holding a site's own `XMLDefault.cnf.xml`, which
+/// `render` then edits (loads, CallManagers) instead of writing the file
+/// from the model, so its URLs, locales, time settings and the rest stay.
+/// `adopt` stores the original here; a user can set any file of theirs.
+pub const XML_DEFAULT_ORIGINAL: &str = "xml_default_original";
+
+/// The phone override holding its own `SEP<MAC>.cnf.xml`, rendered like
+/// [`XML_DEFAULT_ORIGINAL`].
+pub const SEP_ORIGINAL: &str = "sep_original";
+
+/// Whether `key` holds a whole original file, not a parameter.
+pub fn is_original_key(key: &str) -> bool {
+    key == XML_DEFAULT_ORIGINAL || key == SEP_ORIGINAL
+}
+
 /// A `<member priority="N">` of `callManagerGroup`: one CallManager.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallManager {
@@ -207,6 +222,12 @@ fn model_of(file: &str, name: &str) -> Result<Model, SccpXmlError> {
 /// then stands alone, which is how the planner names the line to set.
 fn write_call_managers(out: &mut String, cms: &[CallManager]) {
     out.push_str("<callManagerGroup>\n<members>\n");
+    write_members(out, cms);
+    out.push_str("</members>\n</callManagerGroup>\n");
+}
+
+/// The `<member>` elements of a CallManager list, one element per line.
+fn write_members(out: &mut String, cms: &[CallManager]) {
     for cm in cms {
         let _ = writeln!(out, "<member priority=\"{}\">", cm.priority);
         out.push_str("<callManager>\n<ports>\n");
@@ -223,7 +244,6 @@ fn write_call_managers(out: &mut String, cms: &[CallManager]) {
         );
         out.push_str("</callManager>\n</member>\n");
     }
-    out.push_str("</members>\n</callManagerGroup>\n");
 }
 
 fn protocol_word(p: Protocol) -> &'static str {
@@ -469,6 +489,191 @@ impl XmlDefault {
         doc.set_text(i, load.as_str())?;
         Ok(())
     }
+}
+
+/// Rendering over a real file: the original (`SEP<MAC>.cnf.xml` or
+/// `XMLDefault.cnf.xml` as the site kept it) edited so that it reads as the
+/// model, and nothing else changed. phoneflip owns the protocol, the
+/// loads and the CallManager list; URLs, locales, date/time and NTP,
+/// `vendorConfig`, `mgcpPorts` and whatever else the file holds are the
+/// site's and stay byte for byte. The one exception is the vendor-default
+/// SSH login (`sshUserId`/`sshPassword` both `cisco`), which phoneflip
+/// never hands to a fleet: it is removed.
+impl SepDevice {
+    /// Edits `doc` (a `<device>` file) to carry this model's protocol,
+    /// load and (when it has any) CallManagers.
+    pub fn apply_to(&self, doc: &mut XmlDoc) -> Result<(), SccpXmlError> {
+        if doc.root() != "device" {
+            return Err(err(
+                doc.file(),
+                format!("the root element is <{}>, not <device>", doc.root()),
+                "a SEP<MAC>.cnf.xml starts with <device>",
+            ));
+        }
+        remove_default_ssh(doc)?;
+        if let Some(p) = self.device_protocol {
+            match doc.find(&["device", "deviceProtocol"]) {
+                Some(i) => {
+                    if doc.elements()[i].text.trim() != protocol_word(p) {
+                        doc.set_text(i, protocol_word(p))?;
+                    }
+                }
+                // No deviceProtocol means SCCP to a phone.
+                None if p != Protocol::Sccp => doc.append_child(
+                    0,
+                    &format!("<deviceProtocol>{}</deviceProtocol>", protocol_word(p)),
+                )?,
+                None => {}
+            }
+        }
+        if !self.call_managers.is_empty() {
+            apply_call_managers(doc, &[&["device", "devicePool"]], &self.call_managers)?;
+        }
+        if let Some(li) = &self.load_information {
+            match doc.find(&["device", "loadInformation"]) {
+                Some(i) => {
+                    if doc.elements()[i].text.trim() != li.load.as_str() {
+                        doc.set_text(i, li.load.as_str())?;
+                    }
+                }
+                None => {
+                    let model = li
+                        .model
+                        .map(|m| format!(" model=\"{}\"", m.product_name()))
+                        .unwrap_or_default();
+                    doc.append_child(
+                        0,
+                        &format!("<loadInformation{model}>{}</loadInformation>", li.load),
+                    )?
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl XmlDefault {
+    /// Edits `doc` (a `<Default>` file) to carry this model's loads and
+    /// (when it has any) CallManagers; `other_loads` are the file's own.
+    pub fn apply_to(&self, doc: &mut XmlDoc) -> Result<(), SccpXmlError> {
+        if doc.root() != "Default" {
+            return Err(err(
+                doc.file(),
+                format!("the root element is <{}>, not <Default>", doc.root()),
+                "XMLDefault.cnf.xml starts with <Default>",
+            ));
+        }
+        remove_default_ssh(doc)?;
+        if !self.call_managers.is_empty() {
+            apply_call_managers(
+                doc,
+                &[&["Default"], &["Default", "devicePool"]],
+                &self.call_managers,
+            )?;
+        }
+        for (m, load) in &self.loads {
+            let have = XmlDefault::from_doc(doc)?;
+            if have.loads.get(m) == Some(load) {
+                continue;
+            }
+            if XmlDefault::set_load_in(doc, *m, load).is_err() {
+                let code = m.device_type_code();
+                doc.append_child(
+                    0,
+                    &format!(
+                        "<loadInformation{code} model=\"{}\">{load}</loadInformation{code}>",
+                        m.product_name()
+                    ),
+                )?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Removes `sshUserId`/`sshPassword` when they are the vendor default
+/// `cisco`/`cisco`; an SSH login of the site's own stays.
+fn remove_default_ssh(doc: &mut XmlDoc) -> Result<(), SccpXmlError> {
+    let is = |doc: &XmlDoc, name: &str| {
+        (0..doc.elements().len()).find(|&i| {
+            let e = &doc.elements()[i];
+            e.name == name && !e.has_children
+        })
+    };
+    let (Some(u), Some(p)) = (is(doc, "sshUserId"), is(doc, "sshPassword")) else {
+        return Ok(());
+    };
+    let cisco = |i: usize| doc.elements()[i].text.trim() == "cisco";
+    if !(cisco(u) && cisco(p)) {
+        return Ok(());
+    }
+    doc.remove(u.max(p))?;
+    doc.remove(u.min(p))?;
+    Ok(())
+}
+
+/// Sets the CallManager list of `doc` to `cms`, leaving the file alone
+/// when it already names the same CallManagers on the same ports (in
+/// priority order). `prefixes` are where a `callManagerGroup` may be; a
+/// file with none gets one in the first.
+fn apply_call_managers(
+    doc: &mut XmlDoc,
+    prefixes: &[&[&str]],
+    cms: &[CallManager],
+) -> Result<(), SccpXmlError> {
+    let file = doc.file().to_string();
+    let nodes = nodes_of(doc);
+    let group_at = |p: &[&str]| {
+        let mut path: Vec<&str> = p.to_vec();
+        path.push("callManagerGroup");
+        doc.find(&path)
+    };
+    let prefix = prefixes.iter().copied().find(|p| group_at(p).is_some());
+    if let Some(p) = prefix {
+        let mut have = call_managers(&file, &nodes, p)?;
+        have.sort_by_key(|c| c.priority);
+        have.retain(|c| !c.process_node_name.is_empty());
+        let key = |v: &[CallManager]| {
+            v.iter()
+                .map(|c| (c.process_node_name.clone(), c.ethernet_phone_port))
+                .collect::<Vec<_>>()
+        };
+        if key(&have) == key(cms) {
+            return Ok(());
+        }
+    }
+    let nl = doc.line_ending();
+    let mut members = String::new();
+    write_members(&mut members, cms);
+    let members = members.replace('\n', nl);
+    match prefix {
+        Some(p) => {
+            let group = group_at(p).expect("found above");
+            let mut path: Vec<&str> = p.to_vec();
+            path.extend(["callManagerGroup", "members"]);
+            match doc.find(&path) {
+                Some(m) => doc.replace_content(m, &format!("{nl}{members}"))?,
+                None => doc
+                    .replace_content(group, &format!("{nl}<members>{nl}{members}</members>{nl}"))?,
+            }
+        }
+        None => {
+            let mut group = String::new();
+            write_call_managers(&mut group, cms);
+            let group = group.trim_end().replace('\n', nl);
+            let first = prefixes[0];
+            match doc.find(first) {
+                Some(parent) => doc.append_child(parent, &group)?,
+                None => {
+                    // A SEP file without devicePool: the pool and the group.
+                    let parent = doc.find(&first[..1]).unwrap_or(0);
+                    let pool = first.last().copied().unwrap_or("devicePool");
+                    doc.append_child(parent, &format!("<{pool}>{nl}{group}{nl}</{pool}>"))?
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
