@@ -487,6 +487,19 @@ impl XmlDefault {
             ));
         };
         doc.set_text(i, load.as_str())?;
+        // The line of the model's code now holds the model's load: a
+        // model attribute naming another model (a 7962 load miscoded
+        // under 8) would contradict it.
+        let named = doc.elements()[i]
+            .attrs
+            .iter()
+            .find(|a| a.name == "model")
+            .map(|a| a.value.clone());
+        if let Some(named) = named {
+            if named.parse::<Model>().ok() != Some(model) {
+                doc.set_attr(i, "model", model.product_name())?;
+            }
+        }
         Ok(())
     }
 }
@@ -513,11 +526,10 @@ impl SepDevice {
         remove_default_ssh(doc)?;
         if let Some(p) = self.device_protocol {
             match doc.find(&["device", "deviceProtocol"]) {
-                Some(i) => {
-                    if doc.elements()[i].text.trim() != protocol_word(p) {
-                        doc.set_text(i, protocol_word(p))?;
-                    }
+                Some(i) if doc.elements()[i].text.trim() != protocol_word(p) => {
+                    doc.set_text(i, protocol_word(p))?
                 }
+                Some(_) => {}
                 // No deviceProtocol means SCCP to a phone.
                 None if p != Protocol::Sccp => doc.append_child(
                     0,
@@ -754,6 +766,81 @@ mod tests {
     }
 
     #[test]
+    fn apply_to_edits_only_what_phoneflip_owns() {
+        let mut doc = XmlDoc::parse("XMLDefault.cnf.xml", REAL_DEFAULT.as_bytes()).unwrap();
+        let mut want = XmlDefault::from_doc(&doc).unwrap();
+        // The same values: not a byte changes.
+        want.apply_to(&mut doc).unwrap();
+        assert_eq!(doc.as_str(), REAL_DEFAULT);
+        // A new load for the 7960 changes that value only.
+        want.loads
+            .insert(Model::Cp7960, "P0030801SR02".parse().unwrap());
+        want.apply_to(&mut doc).unwrap();
+        assert_eq!(
+            doc.as_str(),
+            REAL_DEFAULT.replace(
+                ">P0S3-8-12-00</loadInformation7>",
+                ">P0030801SR02</loadInformation7>"
+            )
+        );
+        // New CallManagers replace the members, nothing else.
+        want.call_managers = vec![
+            CallManager {
+                priority: 0,
+                process_node_name: "cm-a".into(),
+                ethernet_phone_port: 2000,
+            },
+            CallManager {
+                priority: 1,
+                process_node_name: "cm-b".into(),
+                ethernet_phone_port: 2000,
+            },
+        ];
+        want.apply_to(&mut doc).unwrap();
+        let again = XmlDefault::from_doc(&doc).unwrap();
+        assert_eq!(again, want, "{}", doc.as_str());
+        assert!(doc.as_str().contains("<directoryURL></directoryURL>"));
+        assert!(doc.as_str().ends_with("</Default>\n"));
+        // A file without the 7940's line gets one; SSH defaults go.
+        let src = "<Default>\r\n  <sshUserId>cisco</sshUserId>\r\n  <sshPassword>cisco</sshPassword>\r\n  <idleURL>http://x/</idleURL>\r\n</Default>\r\n";
+        let mut doc = XmlDoc::parse("XMLDefault.cnf.xml", src.as_bytes()).unwrap();
+        let mut d = XmlDefault::default();
+        d.loads
+            .insert(Model::Cp7940, "P0030801SR02".parse().unwrap());
+        d.apply_to(&mut doc).unwrap();
+        assert_eq!(
+            doc.as_str(),
+            "<Default>\r\n  <idleURL>http://x/</idleURL>\r\n  <loadInformation8 model=\"IP Phone 7940\">P0030801SR02</loadInformation8>\r\n</Default>\r\n"
+        );
+    }
+
+    #[test]
+    fn apply_to_a_sep_file_adds_what_it_lacks() {
+        let src = "<device>\n <idleURL>http://x/</idleURL>\n</device>\n";
+        let mut doc = XmlDoc::parse("SEP.cnf.xml", src.as_bytes()).unwrap();
+        let d = SepDevice {
+            device_protocol: Some(Protocol::Sip),
+            call_managers: vec![CallManager {
+                priority: 0,
+                process_node_name: "cm".into(),
+                ethernet_phone_port: 2000,
+            }],
+            load_information: Some(LoadInformation {
+                model: Some(Model::Cp7960),
+                load: "P0S3-8-12-00".parse().unwrap(),
+            }),
+        };
+        d.apply_to(&mut doc).unwrap();
+        assert_eq!(SepDevice::from_doc(&doc).unwrap(), d, "{}", doc.as_str());
+        assert!(
+            doc.as_str()
+                .starts_with("<device>\n <idleURL>http://x/</idleURL>\n <deviceProtocol>SIP"),
+            "{}",
+            doc.as_str()
+        );
+    }
+
+    #[test]
     fn the_minimal_sep_file_of_domain_facts() {
         let d = SepDevice {
             device_protocol: Some(Protocol::Sip),
@@ -840,6 +927,24 @@ mod tests {
             let other = other.into_iter().map(|(c, m, t)| (c, m.map(|m: String| m.trim().to_string()).filter(|m| !m.is_empty()), t)).collect();
             let d = XmlDefault { call_managers: cms, loads, other_loads: other };
             prop_assert_eq!(XmlDefault::parse("f", &d.to_bytes()).unwrap(), d);
+        }
+
+        #[test]
+        fn apply_to_any_file_reads_back(cms in cms(), loads in proptest::collection::btree_map(model(), load(), 0..3)) {
+            let mut doc = XmlDoc::parse("XMLDefault.cnf.xml", REAL_DEFAULT.as_bytes()).unwrap();
+            let before = XmlDefault::from_doc(&doc).unwrap();
+            let want = XmlDefault { call_managers: cms.clone(), loads: loads.clone(), other_loads: vec![] };
+            want.apply_to(&mut doc).unwrap();
+            let got = XmlDefault::from_doc(&doc).unwrap();
+            let mut expect = before.loads.clone();
+            expect.extend(loads);
+            prop_assert_eq!(got.loads, expect);
+            prop_assert_eq!(got.other_loads, before.other_loads);
+            if !cms.is_empty() {
+                let key = |v: &[CallManager]| v.iter().map(|c| (c.process_node_name.clone(), c.ethernet_phone_port)).collect::<Vec<_>>();
+                prop_assert_eq!(key(&got.call_managers), key(&cms));
+            }
+            prop_assert!(doc.as_str().contains("<directoryURL></directoryURL>"));
         }
 
         #[test]

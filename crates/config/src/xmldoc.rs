@@ -384,6 +384,48 @@ impl XmlDoc {
         self.splice(o1, o2, "")
     }
 
+    /// Sets attribute `name` of element `i` to `value` (adding it when
+    /// the element has none), every other byte of the start tag kept.
+    pub fn set_attr(&mut self, i: usize, name: &str, value: &str) -> Result<(), XmlError> {
+        let el = &self.elements[i];
+        let start = el.outer.0;
+        let end = el.content.map_or(el.outer.1, |c| c.0);
+        let tag = &self.src[start..end];
+        let value = escape(value).replace('"', "&quot;");
+        let bytes = tag.as_bytes();
+        let mut found = None;
+        for (k, _) in tag.match_indices(name) {
+            let before_ok = k > 0 && bytes[k - 1].is_ascii_whitespace();
+            let rest = tag[k + name.len()..].trim_start();
+            if before_ok && rest.starts_with('=') {
+                let after_eq = tag.len() - rest.len() + 1;
+                let q_at = after_eq + (tag[after_eq..].len() - tag[after_eq..].trim_start().len());
+                let q = bytes[q_at];
+                if q == b'"' || q == b'\'' {
+                    if let Some(close) = tag[q_at + 1..].find(q as char) {
+                        found = Some((q_at + 1, q_at + 1 + close));
+                        break;
+                    }
+                }
+            }
+        }
+        match found {
+            Some((a, b)) => {
+                let value = if bytes[a - 1] == b'\'' {
+                    value.replace('\'', "&apos;")
+                } else {
+                    value
+                };
+                self.splice(start + a, start + b, &value)
+            }
+            None => {
+                let close = tag.rfind("/>").unwrap_or(tag.len() - 1);
+                let at = start + tag[..close].trim_end().len();
+                self.splice(at, at, &format!(" {name}=\"{value}\""))
+            }
+        }
+    }
+
     /// The children of element `i`, in file order.
     pub fn children(&self, i: usize) -> Vec<usize> {
         (0..self.elements.len())

@@ -128,7 +128,12 @@ pub fn run(args: Args) -> Result<()> {
                 for t in &templates {
                     writeln!(out, "{} ({})", t.name, t.protocol)?;
                     for (k, v) in &t.settings {
-                        writeln!(out, "    {k}={v}")?;
+                        if phoneflip_config::sccp::is_original_key(k) {
+                            // A whole file: its size, not its text (--json has it).
+                            writeln!(out, "    {k}=({} bytes of XML)", v.len())?;
+                        } else {
+                            writeln!(out, "    {k}={v}")?;
+                        }
                     }
                 }
                 writeln!(out, "{} template(s)", templates.len())?;
