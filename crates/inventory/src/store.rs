@@ -217,6 +217,8 @@ pub fn check_template_settings_keeping(t: &Template, keep_unknown: bool) -> Resu
     let problems: Vec<String> = t
         .settings
         .iter()
+        // A whole original XMLDefault.cnf.xml, not a SIP parameter.
+        .filter(|(k, _)| !phoneflip_config::sccp::is_original_key(k))
         .filter_map(|(k, v)| match check_param(k, v, newest, None) {
             Err(SipProblem::Unknown { .. }) if keep_unknown => None,
             Err(p) => Some(format!("setting {k}: {p}")),
