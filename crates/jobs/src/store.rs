@@ -573,7 +573,7 @@ impl JobStore for SqliteJobStore {
     fn active(&self) -> Result<Vec<JobId>> {
         let conn = self.lock();
         conn.prepare(
-            "SELECT id FROM jobs WHERE status IN ('pending', 'scheduled', 'running') ORDER BY id",
+            "SELECT id FROM jobs WHERE status IN ('pending', 'scheduled', 'running', 'paused') ORDER BY id",
         )
         .and_then(|mut s| {
             s.query_map([], |r| r.get(0))?
