@@ -350,6 +350,36 @@ pub struct JobPhone {
     /// Waiting for someone to pull its power cord.
     pub power_cycle: bool,
     pub ip: Option<String>,
+    /// The registration stage's verdict once the phone converted on a SIP
+    /// job: `true` when every line registered, `false` while not (yet).
+    pub registered: Option<bool>,
+    /// The verdict in words: who was asked and what each line answered.
+    pub registration: Option<String>,
+}
+
+/// The registration stage's verdict for a job's phone, in words.
+fn verdict(e: &phoneflip_jobs::PhoneEntry) -> (Option<bool>, Option<String>) {
+    let Some(r) = &e.registration else {
+        return (None, None);
+    };
+    if r.is_registered() {
+        let how = r.last.as_ref().map(|l| {
+            l.lines
+                .iter()
+                .map(|x| format!("{}: {}", x.name, x.detail))
+                .collect::<Vec<_>>()
+                .join("; ")
+        });
+        (
+            Some(true),
+            Some(format!("registered ({})", how.unwrap_or_default())),
+        )
+    } else {
+        (
+            Some(false),
+            Some(format!("not registered: {}", r.why_not())),
+        )
+    }
 }
 
 fn job_phone(
@@ -362,6 +392,7 @@ fn job_phone(
         entry: e.clone(),
     };
     let p = inv.get_phone(e.mac)?;
+    let (registered, registration) = verdict(e);
     let stage = match &p {
         Some(p) => phone_stage(p, Some(&link)),
         None => PhoneStage::Unseen,
@@ -383,6 +414,8 @@ fn job_phone(
         started_ms: e.started_ms,
         power_cycle: e.needs_power_cycle && !e.is_terminal(),
         ip: e.ip.map(|i| i.to_string()),
+        registered,
+        registration,
     })
 }
 

@@ -137,6 +137,8 @@ pub(crate) fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(crate::jobs::pause_job))
         .routes(routes!(crate::jobs::resume_job))
         .routes(routes!(crate::jobs::power_cycle))
+        .routes(routes!(crate::live::list_downloads))
+        .routes(routes!(crate::live::job_history))
         .routes(routes!(crate::stream::stream))
         .routes(routes!(metrics))
         .routes(routes!(openapi_json))
