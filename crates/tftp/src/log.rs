@@ -60,9 +60,32 @@ impl EventOutcome {
     }
 }
 
+/// An image download under way: what a dashboard shows as a progress bar
+/// while a phone spends minutes on a 2 MB image over a slow link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransferProgress {
+    /// The name as served.
+    pub file: String,
+    pub client: SocketAddr,
+    /// Bytes the client acknowledged so far.
+    pub bytes: u64,
+    /// The whole image.
+    pub size: u64,
+    pub started: SystemTime,
+}
+
+/// How far a download moves between two [`EventSink::progress`] calls:
+/// a 2 MB image reports about 32 times, not once per 512-byte block.
+pub const PROGRESS_STEP: u64 = 64 * 1024;
+
 /// Receives transfer events. Called from transfer tasks: must not block.
 pub trait EventSink: Send + Sync {
     fn record(&self, event: TransferEvent);
+
+    /// An image download moved (at its start, then every
+    /// [`PROGRESS_STEP`] bytes); its end comes as a [`record`](Self::record)
+    /// with the same client and file. Ignored unless a sink wants it.
+    fn progress(&self, _progress: &TransferProgress) {}
 }
 
 impl EventSink for () {

@@ -586,7 +586,27 @@ async fn handle_read(shared: &Shared, from: SocketAddr, req: Request) {
     // path costs no timer-wheel update per packet.
     let timer = tokio::time::sleep_until(m.deadline().unwrap_or_else(Instant::now).into());
     tokio::pin!(timer);
+    // Images only: the files a phone waits minutes for.
+    let mut progress = _image_permit
+        .is_some()
+        .then(|| crate::log::TransferProgress {
+            file: name.clone(),
+            client: from,
+            bytes: 0,
+            size: len,
+            started,
+        });
+    if let Some(p) = &progress {
+        shared.events.progress(p);
+    }
     loop {
+        if let Some(p) = progress.as_mut() {
+            let acked = m.bytes_acked();
+            if acked >= p.bytes + crate::log::PROGRESS_STEP && acked < len {
+                p.bytes = acked;
+                shared.events.progress(p);
+            }
+        }
         let mut waited = false;
         while let Some(to) = m.poll_transmit(&mut out) {
             if rate_limited && to == from {
