@@ -489,7 +489,13 @@ async fn handle_read(shared: &Shared, from: SocketAddr, req: Request) {
         mode: req.mode,
         options: &req.options,
     };
-    let content = match shared.source.resolve(&rr) {
+    // An alias is looked up under the name it stands for; the log and the
+    // events keep the name the phone asked for.
+    let (resolution, disk_name) = match shared.source.resolve(&rr) {
+        Resolution::RootFile(other) => (Resolution::NotHere, other),
+        r => (r, name.clone()),
+    };
+    let content = match resolution {
         Resolution::Virtual(b) => {
             fin.virtual_file = true;
             Content::Mem(b)
@@ -504,7 +510,7 @@ async fn handle_read(shared: &Shared, from: SocketAddr, req: Request) {
             fin.done(0, outcome);
             return;
         }
-        Resolution::NotHere => match shared.disk.lookup(&name) {
+        Resolution::NotHere | Resolution::RootFile(_) => match shared.disk.lookup(&disk_name) {
             DiskLookup::Found(c) => c,
             DiskLookup::NotFound { case_match } => {
                 if let Some(other) = case_match {

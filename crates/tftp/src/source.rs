@@ -39,6 +39,11 @@ pub enum Resolution {
     Virtual(Bytes),
     /// Not a virtual file: look under the root.
     NotHere,
+    /// Serve this other file of the root, with the same checks as a
+    /// request for it: the request names it by an alias (the DOS 8.3 name
+    /// SIP 2.1 and earlier must be given for a longer load name), so the
+    /// root need not hold a copy.
+    RootFile(String),
     /// Refuse with this ERROR. Use code 1 for "absent": the phones' loader
     /// stops hunting on any other code (CSCee31047).
     Deny { code: ErrorCode, message: String },

@@ -241,6 +241,53 @@ async fn virtual_files_see_the_client_address() {
     srv.shutdown().await;
 }
 
+/// A file source may answer a name with another file of the root (an 8.3
+/// alias): its bytes are sent, the event keeps the name asked for, and the
+/// other file still goes through the root's checks (no way out of it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alias_is_served_from_the_file_it_names() {
+    let image = pattern(70_000, 3);
+    let img = image.clone();
+    let source = Arc::new(|req: &ResolveRequest<'_>| match req.filename {
+        "C0401E29.bin" => Resolution::RootFile("P00304010200.bin".into()),
+        "GONE0000.bin" => Resolution::RootFile("nothere.bin".into()),
+        "ESCAPE00.bin" => Resolution::RootFile("../secret".into()),
+        _ => Resolution::NotHere,
+    });
+    let mut srv = start_with(
+        |_, _| {},
+        source,
+        move |r| {
+            write(r, "P00304010200.bin", &img);
+            write(r.parent().unwrap(), "secret", b"x");
+        },
+    )
+    .await;
+    assert_eq!(
+        fetch(srv.addr, any_port(), "C0401E29.bin", &fast())
+            .await
+            .unwrap(),
+        image
+    );
+    let ev = srv.next_event().await;
+    assert_eq!(ev.file, "C0401E29.bin");
+    assert_eq!(ev.bytes, 70_000);
+    let err = fetch(srv.addr, any_port(), "GONE0000.bin", &fast())
+        .await
+        .unwrap_err();
+    assert!(err.is_not_found(), "{err}");
+    assert_eq!(srv.next_event().await.outcome, EventOutcome::NotFound);
+    let err = fetch(srv.addr, any_port(), "ESCAPE00.bin", &fast())
+        .await
+        .unwrap_err();
+    assert!(!err.is_not_found(), "{err}");
+    assert!(matches!(
+        srv.next_event().await.outcome,
+        EventOutcome::Refused(_)
+    ));
+    srv.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn netascii_and_rollover() {
     let text = b"image_version: P0S3-8-12-00\nproxy1_address: 10.0.0.1\r\n".to_vec();
