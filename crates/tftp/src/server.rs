@@ -1,6 +1,13 @@
-//! The tokio TFTP server: one socket for requests, one ephemeral socket
-//! (a new transfer ID) per transfer, each transfer a task driving a
-//! [`ReadTransfer`] or a [`Receiver`].
+//! The tokio TFTP server: one ephemeral socket (a new transfer ID) per
+//! transfer, each transfer a task driving a [`ReadTransfer`] or a
+//! [`Receiver`].
+//!
+//! Requests arrive on one socket per worker thread, all bound to the same
+//! address with SO_REUSEPORT, so the kernel spreads them over the workers;
+//! each worker is a current-thread tokio runtime that runs the transfers
+//! of the requests it received from start to end. A packet of a transfer
+//! is handled on the thread that waited for it: no work stealing, no
+//! wake-ups handed between threads, no lock contended per packet.
 //!
 //! Built for boot storms: a cap of 1,000 concurrent transfers by default
 //! (beyond it requests are dropped silently, so phones simply retry as
@@ -69,6 +76,14 @@ pub struct ServerConfig {
     pub cache_total: u64,
     /// How long shutdown waits for transfers in flight.
     pub drain_timeout: Duration,
+    /// Worker threads (each with its own request socket); 0 for one per
+    /// core (at most 8).
+    pub workers: usize,
+    /// A cached file is served without looking at the disk while the
+    /// root's inotify watch reports no change, for at most this long;
+    /// then it is checked again (a backstop for changes inotify cannot
+    /// see, such as a write through a hard link outside the root).
+    pub cache_revalidate: Duration,
 }
 
 impl ServerConfig {
@@ -88,6 +103,8 @@ impl ServerConfig {
             cache_file_max: 64 << 20,
             cache_total: 512 << 20,
             drain_timeout: Duration::from_secs(60),
+            workers: 0,
+            cache_revalidate: Duration::from_secs(2),
         }
     }
 }
@@ -100,7 +117,7 @@ struct Bucket {
 struct Shared {
     cfg: ServerConfig,
     bind_ip: IpAddr,
-    disk: DiskRoot,
+    disk: Arc<DiskRoot>,
     upload: Option<PathBuf>,
     source: Arc<dyn FileSource>,
     events: Arc<dyn EventSink>,
@@ -183,8 +200,18 @@ impl Drop for ActiveGuard {
 
 /// A bound server; call [`run`](Server::run).
 pub struct Server {
-    sock: Arc<UdpSocket>,
+    /// One request socket per worker, all on the same address.
+    socks: Vec<std::net::UdpSocket>,
+    addr: SocketAddr,
     shared: Arc<Shared>,
+}
+
+/// Worker threads when [`ServerConfig::workers`] is 0.
+fn default_workers() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 8)
 }
 
 impl Server {
@@ -194,26 +221,37 @@ impl Server {
         events: Arc<dyn EventSink>,
         log: TransferLog,
     ) -> io::Result<Server> {
-        let disk = DiskRoot::new(&cfg.root, cfg.cache_file_max, cfg.cache_total)?;
+        let disk = DiskRoot::new(
+            &cfg.root,
+            cfg.cache_file_max,
+            cfg.cache_total,
+            cfg.cache_revalidate,
+        )?;
         let upload = match &cfg.upload_dir {
             Some(d) => Some(d.canonicalize().map_err(|e| {
                 io::Error::new(e.kind(), format!("upload folder {}: {e}", d.display()))
             })?),
             None => None,
         };
-        let sock = bind_request_socket(cfg.bind).map_err(|e| {
+        let workers = if cfg.workers == 0 {
+            default_workers()
+        } else {
+            cfg.workers
+        };
+        let socks = bind_request_sockets(cfg.bind, workers).map_err(|e| {
             io::Error::new(
                 e.kind(),
                 format!("cannot bind the TFTP socket to {}: {e}", cfg.bind),
             )
         })?;
+        let addr = socks[0].local_addr()?;
         let bind_ip = cfg.bind.ip();
         let shared = Shared {
             transfers: Arc::new(Semaphore::new(cfg.max_transfers.max(1))),
             images: Arc::new(Semaphore::new(cfg.max_image_transfers.max(1))),
             cfg,
             bind_ip,
-            disk,
+            disk: Arc::new(disk),
             upload,
             source,
             events,
@@ -223,13 +261,14 @@ impl Server {
             rates: Mutex::new(HashMap::new()),
         };
         Ok(Server {
-            sock: Arc::new(sock),
+            socks,
+            addr,
             shared: Arc::new(shared),
         })
     }
 
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.sock.local_addr()
+        Ok(self.addr)
     }
 
     /// The root actually served (canonical).
@@ -239,18 +278,41 @@ impl Server {
 
     /// Serves until `shutdown` completes, then stops taking requests and
     /// waits (up to `drain_timeout`) for transfers in flight to finish.
+    ///
+    /// The transfers run on the server's own worker threads, whatever
+    /// runtime awaits this future.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> io::Result<()> {
-        tokio::pin!(shutdown);
-        let mut buf = vec![0u8; 2048];
-        loop {
-            tokio::select! {
-                _ = &mut shutdown => break,
-                r = self.sock.recv_from(&mut buf) => match r {
-                    Ok((n, from)) => self.dispatch(&buf[..n], from).await,
-                    Err(e) => tracing::debug!("TFTP request socket: {e}"),
-                },
+        // 0 = serving, 1 = stop taking requests, 2 = stop everything.
+        let (phase_tx, phase_rx) = tokio::sync::watch::channel(0u8);
+        let mut threads = Vec::new();
+        let mut exited = Vec::new();
+        for (i, sock) in self.socks.into_iter().enumerate() {
+            let shared = self.shared.clone();
+            let phase = phase_rx.clone();
+            let (ready_tx, ready_rx) = tokio::sync::oneshot::channel::<io::Result<()>>();
+            let (exit_tx, exit_rx) = tokio::sync::oneshot::channel::<()>();
+            let t = std::thread::Builder::new()
+                .name(format!("tftp-{i}"))
+                .spawn(move || {
+                    worker(sock, shared, phase, ready_tx);
+                    let _ = exit_tx.send(());
+                })?;
+            match ready_rx.await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    let _ = phase_tx.send(2);
+                    return Err(e);
+                }
+                Err(_) => {
+                    let _ = phase_tx.send(2);
+                    return Err(io::Error::other("a TFTP worker thread ended at start-up"));
+                }
             }
+            threads.push(t);
+            exited.push(exit_rx);
         }
+        shutdown.await;
+        let _ = phase_tx.send(1);
         let all = self.shared.cfg.max_transfers.max(1) as u32;
         let in_flight = all as usize - self.shared.transfers.available_permits();
         if in_flight > 0 {
@@ -267,10 +329,70 @@ impl Server {
                 self.shared.cfg.drain_timeout
             );
         }
+        let _ = phase_tx.send(2);
+        for e in exited {
+            let _ = e.await;
+        }
+        for t in threads {
+            let _ = t.join();
+        }
+        self.shared.log.flush();
         Ok(())
     }
+}
 
-    async fn dispatch(&self, datagram: &[u8], from: SocketAddr) {
+/// One worker thread: a current-thread runtime serving the requests of
+/// its socket and running their transfers until `phase` says stop.
+fn worker(
+    sock: std::net::UdpSocket,
+    shared: Arc<Shared>,
+    mut phase: tokio::sync::watch::Receiver<u8>,
+    ready: tokio::sync::oneshot::Sender<io::Result<()>>,
+) {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            let _ = ready.send(Err(e));
+            return;
+        }
+    };
+    rt.block_on(async move {
+        let sock = match UdpSocket::from_std(sock) {
+            Ok(s) => s,
+            Err(e) => {
+                let _ = ready.send(Err(e));
+                return;
+            }
+        };
+        let _ = ready.send(Ok(()));
+        let w = Worker { sock, shared };
+        let mut buf = vec![0u8; 2048];
+        loop {
+            tokio::select! {
+                _ = phase.wait_for(|p| *p >= 1) => break,
+                r = w.sock.recv_from(&mut buf) => match r {
+                    Ok((n, from)) => w.dispatch(&buf[..n], from),
+                    Err(e) => tracing::debug!("TFTP request socket: {e}"),
+                },
+            }
+        }
+        drop(w);
+        // Transfers in flight go on until the server says everything stops.
+        let _ = phase.wait_for(|p| *p >= 2).await;
+    });
+}
+
+/// A worker's request socket and the server's shared state.
+struct Worker {
+    sock: UdpSocket,
+    shared: Arc<Shared>,
+}
+
+impl Worker {
+    fn dispatch(&self, datagram: &[u8], from: SocketAddr) {
         let (req, write) = match Packet::parse(datagram) {
             Ok(Packet::Rrq(r)) => (r, false),
             Ok(Packet::Wrq(r)) => (r, true),
@@ -283,7 +405,9 @@ impl Server {
                 if matches!(packet::opcode(datagram), Some(1) | Some(2)) {
                     let mut v = Vec::new();
                     packet::write_error(&mut v, ErrorCode::IllegalOperation.code(), &e.to_string());
-                    let _ = self.sock.send_to(&v, from).await;
+                    // Non-blocking: a full send buffer drops this answer,
+                    // as the network may.
+                    let _ = self.sock.try_send_to(&v, from);
                 }
                 return;
             }
@@ -344,9 +468,53 @@ impl Server {
 /// 4 s later). The kernel caps it at net.core.rmem_max.
 const REQUEST_RCVBUF: usize = 4 << 20;
 
-fn bind_request_socket(addr: SocketAddr) -> io::Result<UdpSocket> {
+/// `n` request sockets on `addr`, sharing it through SO_REUSEPORT (the
+/// kernel spreads clients over them by address and port). Before that, a
+/// fixed port is probed with a plain socket: a port held by another
+/// server (another phoneflip included, which would otherwise join the
+/// group and take half the requests) fails here with "address in use".
+fn bind_request_sockets(addr: SocketAddr, n: usize) -> io::Result<Vec<std::net::UdpSocket>> {
+    if addr.port() != 0 {
+        drop(std::net::UdpSocket::bind(addr)?);
+    }
+    let first = bind_request_socket(addr, n > 1)?;
+    let addr = first.local_addr()?;
+    let mut socks = vec![first];
+    for _ in 1..n {
+        match bind_request_socket(addr, true) {
+            Ok(s) => socks.push(s),
+            Err(e) => {
+                tracing::debug!(
+                    "TFTP: one more request socket on {addr}: {e}; serving with {}",
+                    socks.len()
+                );
+                break;
+            }
+        }
+    }
+    Ok(socks)
+}
+
+fn bind_request_socket(addr: SocketAddr, reuse_port: bool) -> io::Result<std::net::UdpSocket> {
     use socket2::{Domain, Protocol, Socket, Type};
     let sock = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+    if reuse_port {
+        use std::os::fd::AsRawFd;
+        let one: libc::c_int = 1;
+        // SAFETY: setsockopt reads `one` for the given length only.
+        let r = unsafe {
+            libc::setsockopt(
+                sock.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_REUSEPORT,
+                &one as *const libc::c_int as *const libc::c_void,
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+        if r != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
     if let Err(e) = sock.set_recv_buffer_size(REQUEST_RCVBUF) {
         tracing::debug!("cannot enlarge the TFTP request socket buffer: {e}");
     }
@@ -368,7 +536,7 @@ fn bind_request_socket(addr: SocketAddr) -> io::Result<UdpSocket> {
     }
     sock.bind(&addr.into())?;
     sock.set_nonblocking(true)?;
-    UdpSocket::from_std(sock.into())
+    Ok(sock.into())
 }
 
 /// Raises the soft limit on open files towards `wanted` (each transfer
@@ -446,6 +614,20 @@ async fn send_error(sock: &UdpSocket, to: SocketAddr, code: ErrorCode, msg: &str
     let _ = sock.send_to(&v, to).await;
 }
 
+/// A file of the root: from memory when nothing changed, else walked and
+/// read on the blocking pool, off the worker that serves other transfers.
+async fn disk_lookup(shared: &Shared, name: &str) -> DiskLookup {
+    if let Some(hit) = shared.disk.cached(name) {
+        return hit;
+    }
+    let disk = shared.disk.clone();
+    let owned = name.to_string();
+    match tokio::task::spawn_blocking(move || disk.lookup(&owned)).await {
+        Ok(r) => r,
+        Err(e) => DiskLookup::Io(io::Error::other(e.to_string())),
+    }
+}
+
 async fn handle_read(shared: &Shared, from: SocketAddr, req: Request) {
     let started = SystemTime::now();
     let Some(sock) = new_socket(shared).await else {
@@ -504,7 +686,7 @@ async fn handle_read(shared: &Shared, from: SocketAddr, req: Request) {
             fin.done(0, outcome);
             return;
         }
-        Resolution::NotHere => match shared.disk.lookup(&name) {
+        Resolution::NotHere => match disk_lookup(shared, &name).await {
             DiskLookup::Found(c) => c,
             DiskLookup::NotFound { case_match } => {
                 if let Some(other) = case_match {
