@@ -20,6 +20,7 @@ use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
+use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
@@ -109,6 +110,13 @@ impl ServerConfig {
     }
 }
 
+#[derive(Clone, Copy)]
+struct Ended {
+    at: Instant,
+    wall: SystemTime,
+    request_hash: u64,
+}
+
 struct Bucket {
     tokens: f64,
     last: Instant,
@@ -125,9 +133,10 @@ struct Shared {
     transfers: Arc<Semaphore>,
     images: Arc<Semaphore>,
     active: Mutex<HashSet<SocketAddr>>,
-    /// Transfers that ended lately: client, when, and a hash of the request
-    /// datagram that started them.
-    recent: Mutex<HashMap<SocketAddr, (Instant, u64)>>,
+    /// Transfers that ended lately: client, when (monotonic, for the
+    /// window; wall clock, to compare with a datagram's kernel arrival
+    /// time), and a hash of the request datagram that started them.
+    recent: Mutex<HashMap<SocketAddr, Ended>>,
     rates: Mutex<HashMap<IpAddr, Bucket>>,
 }
 
@@ -164,12 +173,51 @@ impl Shared {
 }
 
 /// How long a finished transfer's request is remembered: a copy of it
-/// arriving later (the client repeated its RRQ during a storm, or the
-/// network duplicated and delayed it) would start a second transfer to a
-/// client that has its file and is gone, which then retries for a minute
-/// holding a transfer slot. A phone asking again really sends from a new
-/// port or after its 4 s retry, and is served.
+/// that reached the request socket before the transfer ended (the client
+/// repeated its RRQ during a storm and the copy waited in the socket's
+/// queue) would start a second transfer to a client that has its file and
+/// is gone, which then retries for a minute holding a transfer slot. The
+/// kernel's arrival time of the datagram tells such a copy from the same
+/// request sent again after the end: a client asking again from the same
+/// port (ports are reused within seconds when one host fetches thousands
+/// of files: the same request was then ignored and the client waited a
+/// whole retransmission timeout) is served.
 const LATE_DUPLICATE_WINDOW: Duration = Duration::from_secs(3);
+
+/// `SIOCGSTAMPNS` (asm-generic/sockios.h; `SIOCGSTAMPNS_OLD`, the same
+/// `struct timespec` layout on 64-bit targets): the arrival time of the
+/// last datagram read from a socket. Not exported by the libc crate.
+#[cfg(target_pointer_width = "64")]
+const SIOCGSTAMPNS: libc::c_ulong = 0x8907;
+
+/// When the kernel received the datagram last read from `fd` (wall
+/// clock). The first call on a socket turns the time stamps on (the
+/// kernel does so in deferred work: datagrams of the next few
+/// milliseconds may carry none, and then read as arriving now) and
+/// answers None; so does a kernel or target without them.
+fn last_arrival(fd: std::os::fd::RawFd) -> Option<SystemTime> {
+    #[cfg(target_pointer_width = "64")]
+    {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: SIOCGSTAMPNS writes one `struct timespec` to the pointer.
+        let r = unsafe { libc::ioctl(fd, SIOCGSTAMPNS as _, &mut ts as *mut libc::timespec) };
+        if r != 0 || ts.tv_sec <= 0 {
+            return None;
+        }
+        Some(
+            std::time::UNIX_EPOCH
+                + Duration::new(ts.tv_sec as u64, ts.tv_nsec.clamp(0, 999_999_999) as u32),
+        )
+    }
+    #[cfg(not(target_pointer_width = "64"))]
+    {
+        let _ = fd;
+        None
+    }
+}
 
 fn datagram_hash(d: &[u8]) -> u64 {
     use std::hash::{Hash, Hasher};
@@ -190,11 +238,16 @@ impl Drop for ActiveGuard {
     fn drop(&mut self) {
         lock(&self.shared.active).remove(&self.client);
         let now = Instant::now();
+        let ended = Ended {
+            at: now,
+            wall: SystemTime::now(),
+            request_hash: self.request_hash,
+        };
         let mut recent = lock(&self.shared.recent);
         if recent.len() >= 65_536 {
-            recent.retain(|_, (t, _)| now.duration_since(*t) < LATE_DUPLICATE_WINDOW);
+            recent.retain(|_, e| now.duration_since(e.at) < LATE_DUPLICATE_WINDOW);
         }
-        recent.insert(self.client, (now, self.request_hash));
+        recent.insert(self.client, ended);
     }
 }
 
@@ -367,6 +420,8 @@ fn worker(
                 return;
             }
         };
+        // Turns the kernel's arrival time stamps on (see `last_arrival`).
+        let _ = last_arrival(sock.as_raw_fd());
         let _ = ready.send(Ok(()));
         let w = Worker { sock, shared };
         let mut buf = vec![0u8; 2048];
@@ -413,12 +468,18 @@ impl Worker {
             }
         };
         let request_hash = datagram_hash(datagram);
-        if let Some((t, h)) = lock(&self.shared.recent).get(&from).filter(|_| !write) {
-            if *h == request_hash && t.elapsed() < LATE_DUPLICATE_WINDOW {
+        let ended = lock(&self.shared.recent).get(&from).copied();
+        if let Some(e) = ended.filter(|e| {
+            !write && e.request_hash == request_hash && e.at.elapsed() < LATE_DUPLICATE_WINDOW
+        }) {
+            // Unknown arrival: a late copy, as before time stamps.
+            let sent_again =
+                last_arrival(self.sock.as_raw_fd()).is_some_and(|arrived| arrived > e.wall);
+            if !sent_again {
                 tracing::debug!(
                     "late copy of the request for {:?} from {from} (served {:?} ago) ignored",
                     req.filename,
-                    t.elapsed()
+                    e.at.elapsed()
                 );
                 return;
             }
@@ -499,7 +560,6 @@ fn bind_request_socket(addr: SocketAddr, reuse_port: bool) -> io::Result<std::ne
     use socket2::{Domain, Protocol, Socket, Type};
     let sock = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
     if reuse_port {
-        use std::os::fd::AsRawFd;
         let one: libc::c_int = 1;
         // SAFETY: setsockopt reads `one` for the given length only.
         let r = unsafe {
@@ -521,7 +581,6 @@ fn bind_request_socket(addr: SocketAddr, reuse_port: bool) -> io::Result<std::ne
     if sock.recv_buffer_size().unwrap_or(0) < REQUEST_RCVBUF {
         // Beyond net.core.rmem_max only with CAP_NET_ADMIN (a server on
         // port 69 usually runs as root); failure just keeps the default.
-        use std::os::fd::AsRawFd;
         let size = REQUEST_RCVBUF as libc::c_int;
         // SAFETY: setsockopt reads `size` for the given length only.
         unsafe {
@@ -950,5 +1009,36 @@ async fn handle_write(shared: &Shared, from: SocketAddr, req: Request) {
         while let Some(to) = rx.poll_transmit(&mut out) {
             let _ = sock.send_to(&out, to).await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The kernel's arrival time is the datagram's, not the read's: what
+    /// tells a late copy of a request from the same request sent again.
+    #[test]
+    fn arrival_time_is_when_the_datagram_came_not_when_it_was_read() {
+        let rx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let tx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        assert_eq!(last_arrival(rx.as_raw_fd()), None, "no datagram yet");
+        // The kernel turns its receive time stamps on in deferred work.
+        std::thread::sleep(Duration::from_millis(100));
+        let sent = SystemTime::now();
+        tx.send_to(b"x", rx.local_addr().unwrap()).unwrap();
+        std::thread::sleep(Duration::from_millis(200));
+        let mut b = [0u8; 4];
+        rx.recv_from(&mut b).unwrap();
+        let read = SystemTime::now();
+        let Some(arrived) = last_arrival(rx.as_raw_fd()) else {
+            panic!("no arrival time stamp on a Linux UDP socket");
+        };
+        let early = read.duration_since(arrived).unwrap_or_default();
+        assert!(
+            early >= Duration::from_millis(150),
+            "arrived {early:?} before the read"
+        );
+        assert!(arrived >= sent - Duration::from_millis(50));
     }
 }

@@ -505,6 +505,41 @@ async fn duplicate_rrq_from_same_port_does_not_start_a_second_transfer() {
     srv.shutdown().await;
 }
 
+/// A client that fetches the same file again from the port it used
+/// before (one host fetching thousands of files reuses ports within
+/// seconds) is served at once: the request reached the server after the
+/// first transfer ended, so it is no late copy of the first request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_request_again_from_the_same_port_is_served() {
+    let data = pattern(2000, 9);
+    let d2 = data.clone();
+    let mut srv = start(move |r| write(r, "f.bin", &d2)).await;
+    let port = UdpSocket::bind(any_port())
+        .await
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let opts = FetchOptions {
+        timeout: Duration::from_millis(300),
+        max_retries: 2,
+        ..FetchOptions::default()
+    };
+    assert_eq!(fetch(srv.addr, port, "f.bin", &opts).await.unwrap(), data);
+    let ev = srv.next_event().await;
+    assert_eq!(ev.outcome, EventOutcome::Transfer(Outcome::Success));
+    // The transfer is over (its slot freed right after the event).
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let t = std::time::Instant::now();
+    let again = fetch(srv.addr, port, "f.bin", &opts).await;
+    assert_eq!(again.unwrap(), data);
+    assert!(
+        t.elapsed() < Duration::from_millis(250),
+        "served without a retransmission: {:?}",
+        t.elapsed()
+    );
+    srv.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_finishes_transfers_in_flight() {
     let data = pattern(300_000, 6);
