@@ -822,9 +822,13 @@ async fn handle_read(shared: &Shared, from: SocketAddr, req: Request) {
     let mut out = Vec::with_capacity(neg.blksize as usize + 4);
     let mut inbuf = vec![0u8; 1024];
     let rate_limited = shared.cfg.client_rate.is_some();
-    // The timer is armed lazily: progress moves the machine's deadline on
-    // every ACK, but the sleep is only re-armed when it fires, so the hot
-    // path costs no timer-wheel update per packet.
+    // The timer is armed lazily: progress moves the machine's deadline
+    // later on every ACK, but the sleep is only re-armed when it fires, so
+    // the hot path costs no timer-wheel update per packet. A deadline that
+    // moved earlier (progress after a backed-off retransmission resets the
+    // timeout to the base) re-arms it at once: waiting for the stale,
+    // backed-off instant made every loss after a first one cost 2 s or
+    // more instead of 1 s.
     let timer = tokio::time::sleep_until(m.deadline().unwrap_or_else(Instant::now).into());
     tokio::pin!(timer);
     loop {
@@ -851,6 +855,11 @@ async fn handle_read(shared: &Shared, from: SocketAddr, req: Request) {
             r = sock.recv_from(&mut inbuf) => {
                 if let Ok((n, src)) = r {
                     m.handle_packet(src, &inbuf[..n], Instant::now());
+                    if let Some(d) = m.deadline().map(tokio::time::Instant::from) {
+                        if d < timer.deadline() {
+                            timer.as_mut().reset(d);
+                        }
+                    }
                 }
             }
             _ = &mut timer => {
