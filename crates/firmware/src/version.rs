@@ -5,20 +5,9 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 /// The call-control protocol a load runs. A phone runs exactly one.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    utoipa::ToSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[derive(utoipa::ToSchema)]
 pub enum Protocol {
     Sccp,
     Sip,

@@ -47,20 +47,9 @@ pub mod screen {
 
 /// The rules a hop or a refusal can cite. The serde names are part of the
 /// stable JSON of `phoneflip plan --json`.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    utoipa::ToSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[derive(utoipa::ToSchema)]
 pub enum RuleId {
     UniversalLoader,
     SipImageVersion,
