@@ -217,8 +217,11 @@ fn start(bin: &Path) -> Result<Cluster, String> {
         match postgres::Client::connect(&cluster.url("postgres"), postgres::NoTls) {
             Ok(_) => return Ok(cluster),
             Err(e) if Instant::now() > deadline => {
-                let log = std::fs::read_to_string(cluster.dir.join("server.log")).unwrap_or_default();
-                return Err(format!("the server did not accept connections in 30 s ({e}); its log:\n{log}"));
+                let log =
+                    std::fs::read_to_string(cluster.dir.join("server.log")).unwrap_or_default();
+                return Err(format!(
+                    "the server did not accept connections in 30 s ({e}); its log:\n{log}"
+                ));
             }
             Err(_) => std::thread::sleep(Duration::from_millis(50)),
         }
