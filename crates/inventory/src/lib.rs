@@ -3,7 +3,8 @@
 //! and the log of TFTP transfers that shows what each phone really did.
 //!
 //! Owns the storage trait [`Inventory`], its embedded SQLite backend
-//! ([`SqliteInventory`]: one file, WAL, versioned migrations) and the Bulk
+//! ([`SqliteInventory`]: one file, WAL, versioned migrations), the shared
+//! PostgreSQL backend (`PgInventory`, feature `postgres`) and the Bulk
 //! Administration style CSV import/export ([`bulk`]). Hands rendering its
 //! inputs ([`RenderInputs`]) but must not render, must not do network I/O,
 //! and must not decide conversions (that is `phoneflip-plan`).
@@ -12,6 +13,8 @@ pub mod adopt;
 pub mod bat;
 pub mod bulk;
 pub mod csvread;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod record;
 mod sqlite;
 mod store;
@@ -21,6 +24,8 @@ pub use bulk::{
     write_csv, CsvErrors, Encoding, Format, ImportError, Imported, ParseOptions, Parsed, RowError,
     RowErrorKind,
 };
+#[cfg(feature = "postgres")]
+pub use postgres::{connect_pool, pg_latest_version, redact_url, PgInventory, PG_MIGRATIONS};
 pub use record::{
     check_key, check_tag, now_millis, Change, Event, ImportScope, ImportSummary, Millis, Outcome,
     OutcomeError, Phone, PhoneError, PhoneFilter, RenderInputs, StoredEvent,

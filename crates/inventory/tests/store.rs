@@ -1,5 +1,7 @@
-//! The SQLite store against the `Inventory` contract: round trips,
-//! migrations, events and timelines.
+//! Both stores against the `Inventory` contract: round trips, imports,
+//! events and timelines, each test run on SQLite and on a real PostgreSQL
+//! (started by `phoneflip-pgtest`; skipped loudly without it), then
+//! SQLite's own migrations.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -10,8 +12,8 @@ use phoneflip_config::{Line, Template};
 use phoneflip_device::{Mac, Model};
 use phoneflip_firmware::{LoadName, Protocol};
 use phoneflip_inventory::{
-    latest_version, Change, Event, Inventory, InventoryError, Outcome, Phone, PhoneError,
-    PhoneFilter, SqliteInventory, MIGRATIONS,
+    latest_version, Change, Event, Inventory, InventoryError, Outcome, PgInventory, Phone,
+    PhoneError, PhoneFilter, SqliteInventory, MIGRATIONS,
 };
 
 fn mac(s: &str) -> Mac {
@@ -61,19 +63,45 @@ fn full_phone() -> Phone {
     }
 }
 
-/// A store whose clock the test advances by hand.
-fn store() -> (SqliteInventory, Arc<AtomicI64>) {
-    let t = Arc::new(AtomicI64::new(1_000));
-    let c = t.clone();
-    let s = SqliteInventory::open_in_memory()
-        .unwrap()
-        .with_clock(move || c.load(Ordering::SeqCst));
-    (s, t)
+#[derive(Clone, Copy)]
+enum Backend {
+    Sqlite,
+    Postgres,
 }
 
-#[test]
-fn phone_round_trips_with_times_from_the_clock() {
-    let (s, t) = store();
+/// A fresh store of `backend` whose clock the test advances by hand;
+/// `None` when PostgreSQL is not installed (the test then passes after a
+/// SKIPPED line).
+fn store(backend: Backend) -> Option<(Box<dyn Inventory>, Arc<AtomicI64>)> {
+    let t = Arc::new(AtomicI64::new(1_000));
+    let c = t.clone();
+    let clock = move || c.load(Ordering::SeqCst);
+    let s: Box<dyn Inventory> = match backend {
+        Backend::Sqlite => Box::new(SqliteInventory::open_in_memory().unwrap().with_clock(clock)),
+        Backend::Postgres => {
+            let db = phoneflip_pgtest::database("inventory store contract")?;
+            Box::new(PgInventory::open(&db.url).unwrap().with_clock(clock))
+        }
+    };
+    Some((s, t))
+}
+
+/// Each named contract test, once per backend: `sqlite::NAME`, `postgres::NAME`.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[test] fn $name() { super::$name(super::Backend::Sqlite) })*
+        }
+        mod postgres {
+            $(#[test] fn $name() { super::$name(super::Backend::Postgres) })*
+        }
+    };
+}
+
+fn phone_round_trips_with_times_from_the_clock(b: Backend) {
+    let Some((s, t)) = store(b) else {
+        return;
+    };
     s.put_template(&sip_template()).unwrap();
     let p = full_phone();
     s.put_phone(&p).unwrap();
@@ -103,9 +131,10 @@ fn phone_round_trips_with_times_from_the_clock() {
     assert_eq!(s.get_phone(p.mac).unwrap(), None);
 }
 
-#[test]
-fn empty_optional_strings_are_stored_as_none() {
-    let (s, _) = store();
+fn empty_optional_strings_are_stored_as_none(b: Backend) {
+    let Some((s, _)) = store(b) else {
+        return;
+    };
     let mut p = Phone::new(mac("001122334455"), Model::Cp7940);
     p.site = Some(String::new());
     p.lines = vec![Line {
@@ -122,9 +151,10 @@ fn empty_optional_strings_are_stored_as_none() {
     assert_eq!(got.lines[0].authname, None);
 }
 
-#[test]
-fn refuses_invalid_phones_and_unknown_templates() {
-    let (s, _) = store();
+fn refuses_invalid_phones_and_unknown_templates(b: Backend) {
+    let Some((s, _)) = store(b) else {
+        return;
+    };
     let mut p = Phone::new(mac("001122334455"), Model::Cp7940);
     p.lines = vec![Line {
         number: 3,
@@ -164,9 +194,10 @@ fn refuses_invalid_phones_and_unknown_templates() {
     assert!(s.list_phones(&PhoneFilter::default()).unwrap().is_empty());
 }
 
-#[test]
-fn templates_round_trip_and_cannot_be_deleted_while_used() {
-    let (s, _) = store();
+fn templates_round_trip_and_cannot_be_deleted_while_used(b: Backend) {
+    let Some((s, _)) = store(b) else {
+        return;
+    };
     let t = sip_template();
     s.put_template(&t).unwrap();
     let sccp = Template {
@@ -197,9 +228,10 @@ fn templates_round_trip_and_cannot_be_deleted_while_used() {
     ));
 }
 
-#[test]
-fn render_inputs_combine_phone_and_template() {
-    let (s, _) = store();
+fn render_inputs_combine_phone_and_template(b: Backend) {
+    let Some((s, _)) = store(b) else {
+        return;
+    };
     s.put_template(&sip_template()).unwrap();
     let p = full_phone();
     s.put_phone(&p).unwrap();
@@ -226,9 +258,10 @@ fn protocol_is_implied_by_the_desired_load() {
     assert_eq!(p.target_protocol(), Some(Protocol::Sccp));
 }
 
-#[test]
-fn auto_registration_never_overwrites() {
-    let (s, _) = store();
+fn auto_registration_never_overwrites(b: Backend) {
+    let Some((s, _)) = store(b) else {
+        return;
+    };
     let mut auto = Phone::new(mac("001122334455"), Model::Cp7960);
     auto.auto_registered = true;
     assert!(s.insert_phone_if_absent(&auto).unwrap());
@@ -247,9 +280,10 @@ fn auto_registration_never_overwrites() {
     assert_eq!(autos.len(), 1);
 }
 
-#[test]
-fn list_filters_by_site_model_tag_and_template() {
-    let (s, _) = store();
+fn list_filters_by_site_model_tag_and_template(b: Backend) {
+    let Some((s, _)) = store(b) else {
+        return;
+    };
     s.put_template(&sip_template()).unwrap();
     s.put_phone(&full_phone()).unwrap();
     let mut b = Phone::new(mac("000000000001"), Model::Cp7940);
@@ -298,9 +332,10 @@ fn list_filters_by_site_model_tag_and_template() {
     );
 }
 
-#[test]
-fn import_keeps_observed_state_and_reports_changes() {
-    let (s, t) = store();
+fn import_keeps_observed_state_and_reports_changes(b: Backend) {
+    let Some((s, t)) = store(b) else {
+        return;
+    };
     s.put_template(&sip_template()).unwrap();
     let p = full_phone();
     let sum = s.import_phones(std::slice::from_ref(&p), false).unwrap();
@@ -332,9 +367,10 @@ fn import_keeps_observed_state_and_reports_changes() {
     assert_eq!((got.created_ms, got.updated_ms), (1_000, 5_000));
 }
 
-#[test]
-fn a_refused_phone_rolls_back_the_whole_import() {
-    let (s, _) = store();
+fn a_refused_phone_rolls_back_the_whole_import(b: Backend) {
+    let Some((s, _)) = store(b) else {
+        return;
+    };
     let good = Phone::new(mac("000000000001"), Model::Cp7960);
     let mut bad = Phone::new(mac("000000000002"), Model::Cp7960);
     bad.template = Some("missing".into());
@@ -354,9 +390,10 @@ fn ev(t: i64, mac: Option<&str>, ip: &str, file: &str, outcome: Outcome) -> Even
     )
 }
 
-#[test]
-fn timeline_ties_shared_files_to_the_phone_by_address() {
-    let (s, _) = store();
+fn timeline_ties_shared_files_to_the_phone_by_address(b: Backend) {
+    let Some((s, _)) = store(b) else {
+        return;
+    };
     let m = "002094D245CB";
     s.append_events(&[
         ev(10, None, "10.0.0.7", "OS79XX.TXT", Outcome::NotFound),
@@ -429,9 +466,10 @@ fn timeline_ties_shared_files_to_the_phone_by_address() {
     assert_eq!(s.events_after(0, 100).unwrap().len(), 3);
 }
 
-#[test]
-fn events_can_be_appended_from_several_threads() {
-    let (s, _) = store();
+fn events_can_be_appended_from_several_threads(b: Backend) {
+    let Some((s, _)) = store(b) else {
+        return;
+    };
     let s = Arc::new(s);
     let handles: Vec<_> = (0..4)
         .map(|i| {
@@ -602,9 +640,10 @@ fn a_newer_schema_is_refused_and_left_alone() {
     assert!(e.to_string().contains("upgrade phoneflip"), "{e}");
 }
 
-#[test]
-fn big_imports_take_the_bulk_path_with_the_same_results() {
-    let (s, _) = store();
+fn big_imports_take_the_bulk_path_with_the_same_results(b: Backend) {
+    let Some((s, _)) = store(b) else {
+        return;
+    };
     s.put_template(&sip_template()).unwrap();
     let phones: Vec<Phone> = (0..300u32)
         .map(|i| {
@@ -643,4 +682,72 @@ fn big_imports_take_the_bulk_path_with_the_same_results() {
         Err(InventoryError::NoSuchTemplate(_))
     ));
     assert_eq!(s.get_phone(phones[0].mac).unwrap().unwrap().site, None);
+}
+
+on_both_backends!(
+    phone_round_trips_with_times_from_the_clock,
+    empty_optional_strings_are_stored_as_none,
+    refuses_invalid_phones_and_unknown_templates,
+    templates_round_trip_and_cannot_be_deleted_while_used,
+    render_inputs_combine_phone_and_template,
+    auto_registration_never_overwrites,
+    list_filters_by_site_model_tag_and_template,
+    import_keeps_observed_state_and_reports_changes,
+    a_refused_phone_rolls_back_the_whole_import,
+    timeline_ties_shared_files_to_the_phone_by_address,
+    events_can_be_appended_from_several_threads,
+    big_imports_take_the_bulk_path_with_the_same_results,
+);
+
+/// Two nodes opening one PostgreSQL database at once migrate it once, and
+/// what one writes the other reads; a schema newer than this build is
+/// refused and left alone.
+#[test]
+fn postgres_nodes_share_one_database_and_its_migrations() {
+    let Some(db) = phoneflip_pgtest::database("postgres migrations") else {
+        return;
+    };
+    let nodes: Vec<PgInventory> = std::thread::scope(|sc| {
+        let hs: Vec<_> = (0..3)
+            .map(|_| sc.spawn(|| PgInventory::open(&db.url).unwrap()))
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(
+        nodes[0].schema_version().unwrap(),
+        phoneflip_inventory::pg_latest_version()
+    );
+    nodes[0].put_template(&sip_template()).unwrap();
+    nodes[1].put_phone(&full_phone()).unwrap();
+    let got = nodes[2].get_phone(full_phone().mac).unwrap().unwrap();
+    assert_eq!(got.lines, full_phone().lines);
+    assert_eq!(got.tags, full_phone().tags);
+
+    let mut c = ::postgres::Client::connect(&db.url, ::postgres::NoTls).unwrap();
+    let applied: i64 = c
+        .query_one("SELECT count(*) FROM schema_version", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(applied, phoneflip_inventory::PG_MIGRATIONS.len() as i64);
+    c.execute(
+        "INSERT INTO schema_version (version, name, applied_ms) VALUES (999, 'future', 0)",
+        &[],
+    )
+    .unwrap();
+    let e = PgInventory::open(&db.url).err().unwrap();
+    assert!(
+        matches!(e, InventoryError::SchemaTooNew { found: 999, .. }),
+        "{e}"
+    );
+    assert!(nodes[0].get_phone(full_phone().mac).unwrap().is_some());
+}
+
+#[test]
+fn postgres_refuses_a_bad_url_naming_it() {
+    let e = PgInventory::open("postgres://nobody:secret@127.0.0.1:1/none")
+        .err()
+        .unwrap();
+    let msg = e.to_string();
+    assert!(msg.contains("127.0.0.1:1"), "{msg}");
+    assert!(!msg.contains("secret"), "{msg}");
 }

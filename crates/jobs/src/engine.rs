@@ -25,7 +25,7 @@ use crate::progress::TransferEvent;
 use crate::registration::{registration_problems, LineCheck, RegistrationReport};
 use crate::scheduler::{tick, Action, JobState, ResetMethod, ResetReport};
 use crate::sip::{NotifyOutcome, Timers};
-use crate::store::{JobStore, StoreError};
+use crate::store::{not_ours, JobStore, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -203,7 +203,7 @@ where
     let mut out = Vec::new();
     let mut states = Vec::new();
     let mut resets = Vec::new();
-    for id in store.active()? {
+    for id in store.claim()? {
         let Some(mut st) = store.load(id)? else {
             continue;
         };
@@ -226,7 +226,15 @@ where
         // Most ticks change nothing; a fleet-sized job is not rewritten
         // every second for nothing.
         if st != before {
-            store.save(&st)?;
+            match store.save_claimed(&st) {
+                Ok(()) => {}
+                Err(e) if not_ours(&e) => {
+                    // Its actions are the new holder's (or nobody's) now.
+                    tracing::info!(job = id, "{e}");
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            }
         }
         for a in &actions {
             match a {
@@ -324,7 +332,11 @@ fn save_dirty<S: JobStore + ?Sized>(
 ) -> Result<(), EngineError> {
     for (st, d) in states.iter().zip(dirty.iter_mut()) {
         if std::mem::take(d) {
-            store.save(st)?;
+            match store.save_claimed(st) {
+                Ok(()) => {}
+                Err(e) if not_ours(&e) => tracing::info!(job = st.job.id, "{e}"),
+                Err(e) => return Err(e.into()),
+            }
         }
     }
     Ok(())

@@ -38,6 +38,8 @@ pub mod autoreg;
 pub mod create;
 pub mod engine;
 pub mod notify;
+#[cfg(feature = "postgres")]
+pub mod pgstore;
 pub mod registration;
 pub mod sip;
 pub mod store;
@@ -51,7 +53,9 @@ pub use engine::{
     RegistrarCheck, SyncBumper,
 };
 pub use notify::{send_check_sync, NotifyError};
+#[cfg(feature = "postgres")]
+pub use pgstore::{PgJobStore, DEFAULT_LEASE};
 pub use registration::{registration_problems, LineCheck, Registration, RegistrationReport};
 pub use sip::{CheckSyncNotify, NotifyOutcome, SipError, SipResponse, Timers};
-pub use store::{JobStore, MemoryJobStore, SqliteJobStore, StoreError};
+pub use store::{not_ours, JobStore, MemoryJobStore, SqliteJobStore, StoreError};
 pub use time::{format_rfc3339, parse_rfc3339, TimeError};

@@ -37,6 +37,16 @@ pub enum StoreError {
         what: &'static str,
         detail: String,
     },
+    #[error("job database {path}: {detail}")]
+    Postgres { path: String, detail: String },
+    /// Another node took the job over (this one's lease lapsed): what
+    /// this node computed for it is dropped, the new holder goes on.
+    #[error("job {0} is now run by another node (this node's lease on it lapsed)")]
+    LeaseLost(JobId),
+    /// A finished job is never made unfinished: it was cancelled (or
+    /// finished) by someone else while this state was computed.
+    #[error("job {id} is already {status} (changed meanwhile by another command or node)")]
+    AlreadyFinished { id: JobId, status: JobStatus },
     #[error("job database {path} has job schema version {found}, newer than this phoneflip's {known}; upgrade phoneflip")]
     TooNew {
         path: String,
@@ -93,6 +103,32 @@ pub trait JobStore: Send + Sync {
             .map(|s| s.job.id)
             .collect())
     }
+
+    /// The unfinished jobs this process should tick now. A store shared
+    /// by several `serve` nodes hands each job to one node at a time (a
+    /// lease, renewed by every call, that lapses when its holder stops
+    /// calling, so another node takes the job over); a store of one
+    /// process has them all.
+    fn claim(&self) -> Result<Vec<JobId>> {
+        self.active()
+    }
+
+    /// [`JobStore::save`] by the engine of a job [`JobStore::claim`]
+    /// handed it: refused with [`StoreError::LeaseLost`] when another node
+    /// has taken the job over since.
+    fn save_claimed(&self, state: &JobState) -> Result<()> {
+        self.save(state)
+    }
+}
+
+/// Whether a save failed because the job is no longer this engine's to
+/// run (taken over, or finished by someone else): the engine drops its
+/// state for the job instead of failing the step.
+pub fn not_ours(e: &StoreError) -> bool {
+    matches!(
+        e,
+        StoreError::LeaseLost(_) | StoreError::AlreadyFinished { .. }
+    )
 }
 
 /// Keeps jobs in memory: for tests and for `serve` without a database.
@@ -304,20 +340,6 @@ impl SqliteJobStore {
         }
     }
 
-    /// A nullable JSON column of a job's phone row (NULL in rows written
-    /// before the column existed): absent, or decoded, or a corrupt-row
-    /// error naming the column.
-    fn json_column<T: serde::de::DeserializeOwned>(
-        &self,
-        id: JobId,
-        what: &'static str,
-        column: Option<String>,
-    ) -> Result<Option<T>> {
-        column
-            .map(|s| serde_json::from_str(&s).map_err(|e| self.corrupt(id, what, e)))
-            .transpose()
-    }
-
     fn corrupt(&self, id: JobId, what: &'static str, detail: impl ToString) -> StoreError {
         StoreError::Corrupt {
             path: self.path.clone(),
@@ -382,7 +404,8 @@ impl SqliteJobStore {
                     "UPDATE jobs SET description = ?2, status = ?3, spec = ?4, started_ms = ?5,
                         finished_ms = ?6, reason = ?7, cursor = ?8, batches_started = ?9,
                         ip_map = ?10
-                     WHERE id = ?1",
+                     WHERE id = ?1 AND NOT (status IN ('completed', 'failed', 'cancelled')
+                        AND ?3 NOT IN ('completed', 'failed', 'cancelled'))",
                     params![
                         st.job.id,
                         st.job.description,
@@ -398,7 +421,13 @@ impl SqliteJobStore {
                 )
                 .map_err(|e| self.sql(e))?;
             if n == 0 {
-                return Err(StoreError::NotFound(st.job.id));
+                let status: Option<String> = tx
+                    .query_row("SELECT status FROM jobs WHERE id = ?1", [st.job.id], |r| {
+                        r.get(0)
+                    })
+                    .optional()
+                    .map_err(|e| self.sql(e))?;
+                return Err(finished_or_missing(st.job.id, status));
             }
             st.job.id
         };
@@ -416,40 +445,23 @@ impl SqliteJobStore {
                 )
                 .map_err(|e| self.sql(e))?;
             for (i, p) in st.phones.iter().enumerate() {
-                let progress = serde_json::to_string(&p.progress)
-                    .map_err(|e| self.corrupt(id, "phone progress", e))?;
-                let prior = match &p.prior {
-                    Some(r) => Some(
-                        serde_json::to_string(r)
-                            .map_err(|e| self.corrupt(id, "phone prior record", e))?,
-                    ),
-                    None => None,
-                };
-                let via = serde_json::to_string(&p.via)
-                    .map_err(|e| self.corrupt(id, "phone route", e))?;
-                let registration = match &p.registration {
-                    Some(r) => Some(
-                        serde_json::to_string(r)
-                            .map_err(|e| self.corrupt(id, "phone registration", e))?,
-                    ),
-                    None => None,
-                };
+                let r = PhoneRow::encode(p).map_err(|(what, e)| self.corrupt(id, what, e))?;
                 stmt.execute(params![
                     id,
                     i as i64,
-                    p.mac.to_string(),
-                    reset_name(p.reset),
-                    p.batch,
-                    p.started_ms,
-                    p.ip.map(|ip| ip.to_string()),
-                    p.progress.stage.name(),
-                    progress,
-                    p.reset_done,
-                    p.note,
-                    p.needs_power_cycle,
-                    prior,
-                    via,
-                    registration
+                    r.mac,
+                    r.reset,
+                    r.batch,
+                    r.started_ms,
+                    r.ip,
+                    r.stage,
+                    r.progress,
+                    r.reset_done,
+                    r.note,
+                    r.needs_power_cycle,
+                    r.prior,
+                    r.via,
+                    r.registration
                 ])
                 .map_err(|e| self.sql(e))?;
             }
@@ -500,88 +512,31 @@ impl SqliteJobStore {
                  FROM job_phones WHERE job_id = ?1 ORDER BY position",
             )
             .map_err(|e| self.sql(e))?;
-        type PhoneRow = (
-            String,
-            String,
-            Option<u32>,
-            Option<i64>,
-            Option<String>,
-            String,
-            bool,
-            Option<String>,
-            bool,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-        );
         let rows = stmt
             .query_map([id], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    r.get(6)?,
-                    r.get(7)?,
-                    r.get(8)?,
-                    r.get(9)?,
-                    r.get(10)?,
-                    r.get(11)?,
-                ))
+                Ok(PhoneRow {
+                    mac: r.get(0)?,
+                    reset: r.get(1)?,
+                    batch: r.get(2)?,
+                    started_ms: r.get(3)?,
+                    ip: r.get(4)?,
+                    stage: "",
+                    progress: r.get(5)?,
+                    reset_done: r.get(6)?,
+                    note: r.get(7)?,
+                    needs_power_cycle: r.get(8)?,
+                    prior: r.get(9)?,
+                    via: r.get(10)?,
+                    registration: r.get(11)?,
+                })
             })
             .map_err(|e| self.sql(e))?
             .collect::<std::result::Result<Vec<PhoneRow>, _>>()
             .map_err(|e| self.sql(e))?;
-        let mut phones = Vec::with_capacity(rows.len());
-        for (
-            mac,
-            reset,
-            batch,
-            started_ms,
-            ip,
-            progress,
-            reset_done,
-            note,
-            needs_power_cycle,
-            prior,
-            via,
-            registration,
-        ) in rows
-        {
-            let mac: Mac = mac.parse().map_err(|e| self.corrupt(id, "phone MAC", e))?;
-            let reset =
-                parse_reset(&reset).ok_or_else(|| self.corrupt(id, "reset method", &reset))?;
-            let ip = match ip {
-                Some(s) => Some(
-                    s.parse()
-                        .map_err(|e| self.corrupt(id, "phone address", e))?,
-                ),
-                None => None,
-            };
-            let progress: Progress = serde_json::from_str(&progress)
-                .map_err(|e| self.corrupt(id, "phone progress", e))?;
-            let prior = self.json_column(id, "phone prior record", prior)?;
-            let via = self
-                .json_column(id, "phone route", via)?
-                .unwrap_or_default();
-            let registration = self.json_column(id, "phone registration", registration)?;
-            phones.push(PhoneEntry {
-                mac,
-                reset,
-                batch,
-                started_ms,
-                ip,
-                progress,
-                reset_done,
-                note,
-                needs_power_cycle,
-                prior,
-                via,
-                registration,
-            });
-        }
+        let phones = rows
+            .into_iter()
+            .map(|r| r.decode().map_err(|(what, e)| self.corrupt(id, what, e)))
+            .collect::<Result<Vec<_>>>()?;
         Ok(Some(JobState {
             job,
             status,
@@ -592,6 +547,114 @@ impl SqliteJobStore {
             reason,
             cursor,
         }))
+    }
+}
+
+/// The error of a save that changed no row: the job is finished (and
+/// the save would have made it unfinished), or it does not exist.
+pub(crate) fn finished_or_missing(id: JobId, status: Option<String>) -> StoreError {
+    match status.and_then(|s| s.parse::<JobStatus>().ok()) {
+        Some(status) => StoreError::AlreadyFinished { id, status },
+        None => StoreError::NotFound(id),
+    }
+}
+
+/// A job's phone as both SQL backends store it: text and JSON columns.
+/// One encoding and one decoding, so the stores cannot drift apart.
+pub(crate) struct PhoneRow {
+    pub mac: String,
+    pub reset: String,
+    pub batch: Option<i64>,
+    pub started_ms: Option<i64>,
+    pub ip: Option<String>,
+    /// For queries only (the stage is also in `progress`); not read back.
+    pub stage: &'static str,
+    pub progress: String,
+    pub reset_done: bool,
+    pub note: Option<String>,
+    pub needs_power_cycle: bool,
+    pub prior: Option<String>,
+    pub via: Option<String>,
+    pub registration: Option<String>,
+}
+
+/// Which column could not be encoded or decoded, and why.
+pub(crate) type RowError = (&'static str, String);
+
+fn json<T: serde::Serialize>(what: &'static str, v: &T) -> std::result::Result<String, RowError> {
+    serde_json::to_string(v).map_err(|e| (what, e.to_string()))
+}
+
+/// A nullable JSON column (NULL in rows written before the column
+/// existed): absent, or decoded.
+fn json_column<T: serde::de::DeserializeOwned>(
+    what: &'static str,
+    column: Option<String>,
+) -> std::result::Result<Option<T>, RowError> {
+    column
+        .map(|s| serde_json::from_str(&s).map_err(|e| (what, e.to_string())))
+        .transpose()
+}
+
+impl PhoneRow {
+    pub(crate) fn encode(p: &PhoneEntry) -> std::result::Result<PhoneRow, RowError> {
+        Ok(PhoneRow {
+            mac: p.mac.to_string(),
+            reset: reset_name(p.reset).to_string(),
+            batch: p.batch.map(i64::from),
+            started_ms: p.started_ms,
+            ip: p.ip.map(|ip| ip.to_string()),
+            stage: p.progress.stage.name(),
+            progress: json("phone progress", &p.progress)?,
+            reset_done: p.reset_done,
+            note: p.note.clone(),
+            needs_power_cycle: p.needs_power_cycle,
+            prior: p
+                .prior
+                .as_ref()
+                .map(|r| json("phone prior record", r))
+                .transpose()?,
+            via: Some(json("phone route", &p.via)?),
+            registration: p
+                .registration
+                .as_ref()
+                .map(|r| json("phone registration", r))
+                .transpose()?,
+        })
+    }
+
+    pub(crate) fn decode(self) -> std::result::Result<PhoneEntry, RowError> {
+        let mac = self
+            .mac
+            .parse::<Mac>()
+            .map_err(|e| ("phone MAC", e.to_string()))?;
+        let reset = parse_reset(&self.reset).ok_or(("reset method", self.reset.clone()))?;
+        let batch = self
+            .batch
+            .map(u32::try_from)
+            .transpose()
+            .map_err(|e| ("phone batch", e.to_string()))?;
+        let ip = self
+            .ip
+            .map(|s| s.parse::<std::net::IpAddr>())
+            .transpose()
+            .map_err(|e| ("phone address", e.to_string()))?;
+        let progress: Progress =
+            serde_json::from_str(&self.progress).map_err(|e| ("phone progress", e.to_string()))?;
+        Ok(PhoneEntry {
+            mac,
+            reset,
+            batch,
+            started_ms: self.started_ms,
+            ip,
+            progress,
+            reset_done: self.reset_done,
+            note: self.note,
+            needs_power_cycle: self.needs_power_cycle,
+            prior: json_column("phone prior record", self.prior)?,
+            via: json_column("phone route", self.via)?.unwrap_or_default(),
+            registration: json_column("phone registration", self.registration)?,
+        })
     }
 }
 

@@ -1,0 +1,164 @@
+//! The PostgreSQL job store on a real PostgreSQL (started by
+//! `phoneflip-pgtest`; skipped loudly without it): the SQLite store's
+//! contract, and the leases that make a job run on one node at a time.
+
+mod common;
+use common::*;
+
+use std::time::Duration;
+
+use phoneflip_jobs::{
+    cancel, tick, JobState, JobStatus, JobStore, PgJobStore, Schedule, SqliteJobStore, StoreError,
+};
+
+fn running_job(store: &dyn JobStore) -> JobState {
+    let mut st = store
+        .create(
+            JobState::new(
+                job("sip:8.12", Schedule::Now, rollout(1, 0, None)),
+                sccp_phones(3),
+                0,
+            )
+            .unwrap(),
+        )
+        .unwrap();
+    tick(0, &mut st, &sccp_to_sip_boot(1, 0));
+    assert_eq!(st.status, JobStatus::Running);
+    store.save(&st).unwrap();
+    st
+}
+
+/// What `restart.rs` checks of the memory and SQLite stores, on both SQL
+/// stores; and on both, a save never makes a finished job unfinished.
+#[test]
+fn postgres_and_sqlite_stores_agree() {
+    let Some(db) = phoneflip_pgtest::database("jobs store contract") else {
+        return;
+    };
+    let pg = PgJobStore::open(&db.url).unwrap();
+    let sql = SqliteJobStore::open_in_memory().unwrap();
+    for store in [&pg as &dyn JobStore, &sql as &dyn JobStore] {
+        let st = running_job(store);
+        assert_eq!(st.job.id, 1);
+        let back = store.load(1).unwrap().unwrap();
+        assert_eq!(back, st);
+        assert!(back.phones.iter().any(|p| p.batch == Some(0)), "{back:?}");
+        assert_eq!(store.list().unwrap(), vec![st.clone()]);
+        assert_eq!(store.active().unwrap(), vec![1]);
+        assert_eq!(store.claim().unwrap(), vec![1]);
+        assert!(store.load(9).unwrap().is_none());
+        let mut ghost = st.clone();
+        ghost.job.id = 9;
+        assert!(matches!(store.save(&ghost), Err(StoreError::NotFound(9))));
+        // Cancelled elsewhere while the engine held the running state:
+        // the engine's save must not bring the job back.
+        cancel(store, 1, 5, "operator").unwrap();
+        let e = store.save_claimed(&st).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                StoreError::AlreadyFinished {
+                    id: 1,
+                    status: JobStatus::Cancelled
+                }
+            ),
+            "{e}"
+        );
+        assert!(phoneflip_jobs::not_ours(&e));
+        assert_eq!(store.load(1).unwrap().unwrap().status, JobStatus::Cancelled);
+        assert!(store.active().unwrap().is_empty());
+        assert!(store.claim().unwrap().is_empty());
+    }
+}
+
+/// One node holds a job; the other gets nothing until the holder stops
+/// renewing, then takes it over, and the old holder's saves are refused.
+#[test]
+fn a_lease_keeps_a_job_on_one_node_until_it_lapses() {
+    let Some(db) = phoneflip_pgtest::database("jobs leases") else {
+        return;
+    };
+    let lease = Duration::from_millis(600);
+    let a = PgJobStore::open(&db.url)
+        .unwrap()
+        .with_node("a")
+        .with_lease(lease);
+    let b = PgJobStore::open(&db.url)
+        .unwrap()
+        .with_node("b")
+        .with_lease(lease);
+    let st = running_job(&a);
+    assert_eq!(a.claim().unwrap(), vec![st.job.id]);
+    assert!(b.claim().unwrap().is_empty());
+    assert_eq!(a.holder(st.job.id).unwrap().as_deref(), Some("a"));
+    a.save_claimed(&st).unwrap();
+    let e = b.save_claimed(&st).unwrap_err();
+    assert!(
+        matches!(e, StoreError::LeaseLost(id) if id == st.job.id),
+        "{e}"
+    );
+    // a keeps renewing: b still gets nothing after more than a lease.
+    for _ in 0..4 {
+        std::thread::sleep(lease / 3);
+        assert_eq!(a.claim().unwrap(), vec![st.job.id]);
+        assert!(b.claim().unwrap().is_empty());
+    }
+    // a dies (stops renewing): b takes the job over.
+    std::thread::sleep(lease + Duration::from_millis(200));
+    assert_eq!(b.claim().unwrap(), vec![st.job.id]);
+    assert_eq!(b.holder(st.job.id).unwrap().as_deref(), Some("b"));
+    let e = a.save_claimed(&st).unwrap_err();
+    assert!(matches!(e, StoreError::LeaseLost(_)), "{e}");
+    assert!(a.claim().unwrap().is_empty());
+    b.save_claimed(&st).unwrap();
+    // A plain save (a command, the API) is not fenced.
+    a.save(&st).unwrap();
+}
+
+/// Eight jobs, three nodes claiming at once from threads, over and over:
+/// every job is held by exactly one node each round.
+#[test]
+fn concurrent_claims_hand_each_job_to_one_node() {
+    let Some(db) = phoneflip_pgtest::database("jobs concurrent claims") else {
+        return;
+    };
+    let nodes: Vec<PgJobStore> = ["a", "b", "c"]
+        .iter()
+        .map(|n| {
+            PgJobStore::open(&db.url)
+                .unwrap()
+                .with_node(*n)
+                .with_lease(Duration::from_secs(30))
+        })
+        .collect();
+    let ids: Vec<i64> = (0..8).map(|_| running_job(&nodes[0]).job.id).collect();
+    let mut first: Option<Vec<Vec<i64>>> = None;
+    for _ in 0..5 {
+        let got: Vec<Vec<i64>> = std::thread::scope(|s| {
+            let hs: Vec<_> = nodes
+                .iter()
+                .map(|n| s.spawn(|| n.claim().unwrap()))
+                .collect();
+            hs.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let mut all: Vec<i64> = got.iter().flatten().copied().collect();
+        all.sort_unstable();
+        // Rows being claimed by one node are skipped by the others, so a
+        // round may leave a job to the next; never to two nodes.
+        let mut dedup = all.clone();
+        dedup.dedup();
+        assert_eq!(all, dedup, "a job claimed twice: {got:?}");
+        if let Some(f) = &first {
+            for (n, (now, before)) in got.iter().zip(f).enumerate() {
+                assert!(
+                    before.iter().all(|id| now.contains(id)),
+                    "node {n} lost {before:?}: {now:?}"
+                );
+            }
+        }
+        first = Some(got);
+    }
+    let mut held: Vec<i64> = first.unwrap().into_iter().flatten().collect();
+    held.sort_unstable();
+    assert_eq!(held, ids);
+}
