@@ -19,11 +19,14 @@ use r2d2_postgres::PostgresConnectionManager;
 
 use crate::job::{Job, JobId, JobStatus};
 use crate::scheduler::JobState;
-use crate::store::{finished_or_missing, JobStore, PhoneRow, Result, StoreError};
+use crate::store::{finished_or_missing, owners, taken, JobStore, PhoneRow, Result, StoreError};
 
 type Pool = r2d2::Pool<PostgresConnectionManager<NoTls>>;
 
 const MIGRATE_LOCK: i64 = 0x7066_0003;
+/// Serializes job creations across nodes (a transaction-level advisory
+/// lock), so the ownership check and the insert are one step.
+const CREATE_LOCK: i64 = 0x7066_0004;
 
 /// The database's clock in milliseconds.
 const NOW_MS: &str = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
@@ -220,6 +223,32 @@ impl PgJobStore {
         let mut tx = c.transaction().map_err(|e| self.pg(e))?;
         let batches = i64::from(st.batches_started);
         let status = st.status.as_str();
+        if insert {
+            // Who owns what, read after every earlier creation committed:
+            // two nodes creating jobs for one phone at once cannot both
+            // take it.
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&CREATE_LOCK])
+                .map_err(|e| self.pg(e))?;
+            let ids: Vec<JobId> = tx
+                .query(
+                    &format!("SELECT id FROM jobs WHERE status NOT IN {TERMINAL} ORDER BY id"),
+                    &[],
+                )
+                .map_err(|e| self.pg(e))?
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+            let mut active = Vec::with_capacity(ids.len());
+            for id in ids {
+                if let Some(s) = self.read(&mut tx, id)? {
+                    active.push(s);
+                }
+            }
+            let taken = taken(st, &owners(&active));
+            if !taken.is_empty() {
+                return Err(StoreError::Owned(taken));
+            }
+        }
         let id: JobId = if insert {
             tx.query_one(
                 "INSERT INTO jobs (description, status, spec, created_ms, started_ms, finished_ms,

@@ -73,7 +73,7 @@ pub fn owners<'a>(states: impl IntoIterator<Item = &'a JobState>) -> BTreeMap<Ma
 }
 
 /// The phones of `state` that `owned` gives to another job.
-fn taken(state: &JobState, owned: &BTreeMap<Mac, JobId>) -> Vec<(Mac, JobId)> {
+pub(crate) fn taken(state: &JobState, owned: &BTreeMap<Mac, JobId>) -> Vec<(Mac, JobId)> {
     state
         .phones
         .iter()

@@ -12,11 +12,17 @@ use phoneflip_jobs::{
 };
 
 fn running_job(store: &dyn JobStore) -> JobState {
+    running_job_of(store, sccp_phones(3))
+}
+
+/// A running job of these phones (a phone belongs to one unfinished job,
+/// so jobs running side by side take different phones).
+fn running_job_of(store: &dyn JobStore, phones: Vec<phoneflip_jobs::Selected>) -> JobState {
     let mut st = store
         .create(
             JobState::new(
                 job("sip:8.12", Schedule::Now, rollout(1, 0, None)),
-                sccp_phones(3),
+                phones,
                 0,
             )
             .unwrap(),
@@ -131,7 +137,13 @@ fn concurrent_claims_hand_each_job_to_one_node() {
                 .with_lease(Duration::from_secs(30))
         })
         .collect();
-    let ids: Vec<i64> = (0..8).map(|_| running_job(&nodes[0]).job.id).collect();
+    let ids: Vec<i64> = (0..8u32)
+        .map(|j| {
+            let mut phones = sccp_phones(3 * (j + 1));
+            phones.drain(..3 * j as usize);
+            running_job_of(&nodes[0], phones).job.id
+        })
+        .collect();
     let mut first: Option<Vec<Vec<i64>>> = None;
     for _ in 0..5 {
         let got: Vec<Vec<i64>> = std::thread::scope(|s| {
@@ -161,4 +173,47 @@ fn concurrent_claims_hand_each_job_to_one_node() {
     let mut held: Vec<i64> = first.unwrap().into_iter().flatten().collect();
     held.sort_unstable();
     assert_eq!(held, ids);
+}
+
+/// Job creation's ownership check is atomic on PostgreSQL too: four nodes
+/// (four stores on one database) creating a job for the same phones at
+/// once end with one job owning them, the others refused with it named.
+#[test]
+fn two_nodes_cannot_both_create_a_job_for_one_phone() {
+    let Some(db) = phoneflip_pgtest::database("jobs store ownership") else {
+        return;
+    };
+    let state = JobState::new(
+        job("sip:8.12", Schedule::Now, rollout(1, 0, None)),
+        sccp_phones(3),
+        0,
+    )
+    .unwrap();
+    let results: Vec<_> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..4)
+            .map(|_| {
+                let (url, state) = (&db.url, state.clone());
+                s.spawn(move || PgJobStore::open(url).unwrap().create(state))
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let won: Vec<_> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+    assert_eq!(won.len(), 1, "{results:?}");
+    let id = won[0].job.id;
+    for r in &results {
+        match r {
+            Ok(_) => {}
+            Err(StoreError::Owned(t)) => {
+                assert_eq!(t.len(), 3);
+                assert!(t.iter().all(|(_, j)| *j == id), "{t:?}");
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+    let pg = PgJobStore::open(&db.url).unwrap();
+    assert_eq!(pg.list().unwrap().len(), 1);
+    // Once that job is finished its phones are free.
+    cancel(&pg, id, 1, "operator").unwrap();
+    assert!(pg.create(state).is_ok());
 }
