@@ -66,6 +66,7 @@ progress{width:7rem;height:.8rem} .ok{color:#137333} #chart svg{background:#fff;
 <label>Tag<input name="tag" size="8"></label>
 <label>Canary<input name="canary_size" type="number" value="1" min="0" size="3"></label>
 <label>Batch<input name="batch_size" type="number" value="5" min="1" size="3"></label>
+<label>Register within (s)<input name="register_grace_s" type="number" value="120" min="0" size="4"></label>
 <button type="button" id="preview">Preview</button><button type="button" id="create">Create job</button></form>
 <div id="preview-out"></div></details>
 <h2>Phones</h2>
@@ -225,7 +226,9 @@ $("preview").addEventListener("click", async () => {
 $("create").addEventListener("click", async () => {
   try { const {f, q} = jobQuery();
     const j = await api("POST", "/api/jobs", {description: f.description, template: f.template, to: f.to, query: q,
-      rollout: {canary_size: Number(f.canary_size), batch_size: Number(f.batch_size), max_failures: 1, phone_timeout_ms: 1800000}});
+      rollout: {canary_size: Number(f.canary_size), batch_size: Number(f.batch_size), max_failures: 1, phone_timeout_ms: 1800000,
+        // A SIP job's last stage: every line registered within this grace.
+        register_grace_ms: f.register_grace_s === "" ? null : Number(f.register_grace_s) * 1000}});
     selectedJob = j.job.id; say(`job ${j.job.id} created with ${j.phones.length} phones`); refresh();
   } catch (e) { say(e.message, true); } });
 // The first page first; the request log's backlog after it.

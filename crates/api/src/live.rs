@@ -10,7 +10,7 @@ use std::collections::{HashMap, HashSet};
 use axum::extract::{Path, State};
 use axum::Json;
 use phoneflip_device::Mac;
-use phoneflip_jobs::{JobState, Progress, TransferEvent};
+use phoneflip_jobs::{JobState, Progress, Stage, TransferEvent};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -158,13 +158,17 @@ pub fn history(job: &JobState, events: &[TransferEvent], now: i64) -> JobHistory
                     registered_at.get(&e.mac).is_some_and(|r| *r <= t),
                     PhoneStage::Seen,
                 ),
-                // Already on the target when the job began.
-                None if e.progress.stage.is_terminal() && e.started_ms.is_none() => fold_stage(
-                    &e.progress.stage,
-                    registered_at.get(&e.mac).is_some_and(|r| *r <= t),
-                    PhoneStage::Seen,
-                ),
-                None => PhoneStage::Seen,
+                // No event of it since the job began: converted only if
+                // it already ran the target then (a phone converted
+                // since, even one the job never reset, has its events).
+                None => match &e.progress.stage {
+                    Stage::Converted { at_ms, .. } if *at_ms <= t => fold_stage(
+                        &e.progress.stage,
+                        registered_at.get(&e.mac).is_some_and(|r| *r <= t),
+                        PhoneStage::Seen,
+                    ),
+                    _ => PhoneStage::Seen,
+                },
             };
             p.add(stage);
         }

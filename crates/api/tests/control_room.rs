@@ -293,3 +293,88 @@ fn sip_8_12_root() -> Catalogue {
         "P003-8-12-00.sbn",
     ])
 }
+
+/// The chart's history replays the job's events through the fold: a
+/// phone converted while the job ran (booted by hand before its batch
+/// was reset) is waiting at the job's start and converted at the end,
+/// never converted from the start.
+#[tokio::test]
+async fn the_stage_history_starts_with_every_phone_waiting() {
+    let fleet: Vec<Phone> = (0..4).map(|i| phone(i, "hq", "P0030801SR02")).collect();
+    let (s, inv, jobs) = state(&fleet);
+    let (st, job) = call(
+        &s,
+        "POST",
+        "/api/jobs",
+        Some(json!({"description": "hq to SIP", "template": "sip", "to": "sip:8.12", "query": {"site": "hq"},
+            "rollout": {"canary_size": 1, "batch_size": 2, "max_failures": 1, "phone_timeout_ms": 600000,
+                        "register_grace_ms": 120000}})),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{job}");
+    let id = job["job"]["id"].as_i64().unwrap();
+    let t0 = phoneflip_inventory::now_millis() - 10_000;
+    let mut js = jobs.load(id).unwrap().unwrap();
+    phoneflip_jobs::tick(t0, &mut js, &[]);
+    // Not the canary: a phone of a later batch, booted early.
+    let early: Mac = "0019AA000003".parse().unwrap();
+    let client: std::net::SocketAddr = "10.0.0.8:50000".parse().unwrap();
+    let files = [
+        "P003-8-12-00.sbn",
+        "P0S3-8-12-00.sb2",
+        "SIP0019AA000003.cnf",
+    ];
+    let evs: Vec<TransferEvent> = files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            TransferEvent::new(
+                t0 + 2_000 + 1_000 * i as i64,
+                Some(early),
+                Some(client.ip()),
+                f,
+                1000,
+                TransferOutcome::Sent,
+            )
+        })
+        .collect();
+    inv.append_events(
+        &files
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                Event::new(
+                    t0 + 2_000 + 1_000 * i as i64,
+                    Some(early),
+                    client,
+                    f,
+                    1000,
+                    Outcome::Sent,
+                    None,
+                )
+            })
+            .collect::<Vec<_>>(),
+    )
+    .unwrap();
+    phoneflip_jobs::tick(t0 + 5_000, &mut js, &evs);
+    jobs.save(&js).unwrap();
+    let entry = js.phones.iter().find(|e| e.mac == early).unwrap();
+    assert!(entry.is_converted() && entry.batch.is_none(), "{entry:?}");
+
+    let (st, h) = call(&s, "GET", &format!("/api/jobs/{id}/history"), None).await;
+    assert_eq!(st, StatusCode::OK, "{h}");
+    let points = h["points"].as_array().unwrap();
+    assert_eq!(points.len(), 60);
+    assert_eq!(points[0]["waiting"], 4, "{}", points[0]);
+    assert_eq!(points[0]["configuration_fetched"], 0, "{}", points[0]);
+    let last = points.last().unwrap();
+    assert_eq!(last["configuration_fetched"], 1, "{last}");
+    assert_eq!(last["waiting"], 3, "{last}");
+    // In between, the loader and the application were on the way.
+    assert!(
+        points
+            .iter()
+            .any(|p| p["loader_fetched"] == 1 || p["application_fetched"] == 1),
+        "{h}"
+    );
+}
