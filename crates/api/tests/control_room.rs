@@ -130,6 +130,22 @@ async fn a_job_from_a_query_shows_its_phones_stages_and_power_cycles() {
     assert_eq!(st, StatusCode::OK, "{job}");
     let id = job["job"]["id"].as_i64().unwrap();
     assert_eq!(job["phones"].as_array().unwrap().len(), 4);
+    // A list of jobs without their phones; a job's phones a page at a time.
+    let (_, ov) = call(&s, "GET", "/api/jobs/overview", None).await;
+    assert_eq!(ov[0]["job"]["id"], id, "{ov}");
+    assert_eq!(ov[0]["phones"], 4, "{ov}");
+    assert_eq!(ov[0]["counts"]["waiting"], 4, "{ov}");
+    assert!(ov[0].get("cursor").is_none(), "{ov}");
+    let (_, page) = call(
+        &s,
+        "GET",
+        &format!("/api/jobs/{id}/phones?limit=2&offset=1"),
+        None,
+    )
+    .await;
+    assert_eq!(macs(&page), vec!["0019AA000001", "0019AA000002"], "{page}");
+    let (st, v) = call(&s, "GET", &format!("/api/jobs/{id}/phones?limt=2"), None).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
 
     // The scheduler starts the canary; the driver reports that an SCCP
     // phone needs its power pulled.
@@ -260,13 +276,28 @@ async fn ten_thousand_phones_first_page_under_a_second() {
         .collect();
     let (s, _, _) = state(&fleet);
     // What the dashboard asks when it opens: the summary and page one,
-    // then a filtered page (derived filters read the whole inventory).
+    // then a filtered page (derived filters read the whole inventory);
+    // then the same with a job holding every phone.
+    let (st, job) = call(
+        &s,
+        "POST",
+        "/api/jobs",
+        Some(
+            json!({"description": "all", "template": "sip", "to": "sip:8.12",
+            "at": "2030-01-01T00:00:00Z"}),
+        ),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{}", job["error"]);
+    let id = job["job"]["id"].as_i64().unwrap();
+    let job_phones = format!("/api/jobs/{id}/phones?limit=50&offset=0");
     for uri in [
         "/api/fleet",
         "/api/phones?limit=50&offset=0",
         "/api/phones?limit=50&stage=seen&site=lab",
         "/api/power-cycle",
-        "/api/jobs",
+        "/api/jobs/overview",
+        &job_phones,
     ] {
         let t = Instant::now();
         let (st, v) = call(&s, "GET", uri, None).await;
@@ -276,6 +307,9 @@ async fn ten_thousand_phones_first_page_under_a_second() {
         assert!(took.as_millis() < 1000, "{uri} took {took:?}");
         if uri.starts_with("/api/phones") {
             assert_eq!(v["phones"].as_array().unwrap().len(), 50);
+        }
+        if uri == job_phones {
+            assert_eq!(v.as_array().unwrap().len(), 50);
         }
     }
     let (_, v) = call(&s, "GET", "/api/fleet", None).await;
