@@ -51,6 +51,7 @@ progress{width:7rem;height:.8rem} .ok{color:#137333} #chart svg{background:#fff;
 <table id="jobs"><thead><tr><th>Job</th><th>Description</th><th>Target</th><th>Status</th><th>Converted</th><th>In progress</th><th>Waiting</th><th>Failed</th><th>Actions</th></tr></thead><tbody class="click"></tbody></table>
 <div id="job-detail" class="panel" hidden><b id="job-title"></b>
 <div id="chart"></div>
+<div id="job-pager"><button id="job-prev">&larr; previous</button> <span id="job-page"></span> <button id="job-next">next &rarr;</button></div>
 <table id="job-phones"><thead><tr><th>MAC</th><th>Description</th><th>Extension</th><th>Batch</th><th>Stage</th><th>Download</th><th>Registration</th><th>Reason</th><th>Note</th></tr></thead><tbody></tbody></table></div>
 <h2>Downloads under way <small id="dl-count"></small></h2>
 <table id="downloads"><thead><tr><th>MAC</th><th>Client</th><th>File</th><th>Progress</th><th>Bytes</th></tr></thead><tbody></tbody></table>
@@ -66,6 +67,7 @@ progress{width:7rem;height:.8rem} .ok{color:#137333} #chart svg{background:#fff;
 <label>Tag<input name="tag" size="8"></label>
 <label>Canary<input name="canary_size" type="number" value="1" min="0" size="3"></label>
 <label>Batch<input name="batch_size" type="number" value="5" min="1" size="3"></label>
+<label>Register within (s)<input name="register_grace_s" type="number" value="120" min="0" size="4"></label>
 <button type="button" id="preview">Preview</button><button type="button" id="create">Create job</button></form>
 <div id="preview-out"></div></details>
 <h2>Phones</h2>
@@ -80,11 +82,11 @@ progress{width:7rem;height:.8rem} .ok{color:#137333} #chart svg{background:#fff;
 <label>Extension<input name="extension" size="6"></label>
 <button>Filter</button></form>
 <div id="pager"><button id="prev">&larr; previous</button> <span id="page"></span> <button id="next">next &rarr;</button></div>
-<table id="phones"><thead><tr><th>MAC</th><th>Model</th><th>Site</th><th>Description</th><th>Extension</th><th>Runs</th><th>Wanted</th><th>State</th><th>Stage</th><th>Reason</th></tr></thead><tbody class="click"></tbody></table>
+<table id="phones"><thead><tr><th>MAC</th><th>Model</th><th>Site</th><th>Description</th><th>Extension</th><th>Runs</th><th>Wanted</th><th>State</th><th>Stage</th><th>Registration</th><th>Reason</th></tr></thead><tbody class="click"></tbody></table>
 <h2 id="tl-title">Recent TFTP requests</h2>
 <table id="events"><thead><tr><th>Time</th><th>Client</th><th>MAC</th><th>File</th><th>Bytes</th><th>Outcome</th></tr></thead><tbody></tbody></table>
 <script>
-let selected = null, selectedJob = null, offset = 0, total = 0, log = [], downloads = [];
+let selected = null, selectedJob = null, offset = 0, total = 0, jobOffset = 0, jobTotal = 0, log = [], downloads = [];
 const PAGE = 50, $ = id => document.getElementById(id);
 // `#job=ID` opens a job's phones: a link to hand to whoever walks the floor.
 { const m = location.hash.match(/job=(\d+)/); if (m) selectedJob = Number(m[1]); }
@@ -105,6 +107,8 @@ function cards(id, obj){ $(id).innerHTML =
 const outcome = e => e.normal_miss ? `<td class="miss">${esc(e.outcome)} (normal)</td>` : `<td class="${e.outcome==="sent"?"":"bad"}">${esc(e.outcome)}</td>`;
 const eventRows = evs => evs.map(e => `<tr><td>${new Date(e.time_ms).toLocaleTimeString()}</td><td>${esc(e.client_ip)}</td><td>${esc(e.mac)}</td><td>${esc(e.file)}</td><td>${e.bytes}</td>${outcome(e)}</tr>`).join("");
 const ext = p => esc((p.lines || []).map(l => l.name).join(", "));
+// The job's registration verdict (per line, in the API's words).
+const regCell = p => `<td class="reg ${p.registered===true?"ok":p.registered===false?"bad":""}">${esc(p.registration)}</td>`;
 function filterQuery(){
   const f = new FormData($("filters")), q = new URLSearchParams();
   for (const [k, v] of f) if (v) q.set(k, v);
@@ -123,7 +127,7 @@ async function refreshPhones(){
   $("prev").disabled = offset === 0; $("next").disabled = offset + PAGE >= total;
   const body = document.querySelector("#phones tbody");
   body.innerHTML = phones.map(p =>
-    `<tr data-mac="${p.mac}" class="${p.mac===selected?"sel":""}"><td>${p.mac}</td><td>${p.model}</td><td>${esc(p.site)}</td><td>${esc(p.description)}</td><td>${ext(p)}</td><td>${esc(p.observed_load)}</td><td>${esc(p.desired_load ?? p.desired_protocol)}</td><td class="st-${p.state}">${p.state}</td><td class="sg-${p.stage}">${p.stage.replace(/_/g, " ")}</td><td class="${p.stage==="failed"?"bad":""}">${esc(p.reason)}</td></tr>`).join("");
+    `<tr data-mac="${p.mac}" class="${p.mac===selected?"sel":""}"><td>${p.mac}</td><td>${p.model}</td><td>${esc(p.site)}</td><td>${esc(p.description)}</td><td>${ext(p)}</td><td>${esc(p.observed_load)}</td><td>${esc(p.desired_load ?? p.desired_protocol)}</td><td class="st-${p.state}">${p.state}</td><td class="sg-${p.stage}">${p.stage.replace(/_/g, " ")}</td>${regCell(p)}<td class="${p.stage==="failed"?"bad":""}">${esc(p.reason)}</td></tr>`).join("");
   // When the first page was on screen (the 10,000-phone test reads it).
   if (window.firstPageMs === undefined && phones.length) window.firstPageMs = performance.now();
 }
@@ -155,7 +159,8 @@ function chart(h){
     SERIES.map(([k, c]) => `<span class="lg" style="background:${c}"></span>${k.replace(/_/g, " ")} ${pts[n-1][k]}`).join("") + "</div>";
 }
 async function refreshJobs(){
-  const jobs = await fetch("/api/jobs").then(r => r.ok ? r.json() : []);
+  // Jobs without their phones: a job of the whole fleet holds 10,000.
+  const jobs = await fetch("/api/jobs/overview").then(r => r.ok ? r.json() : []);
   document.querySelector("#jobs tbody").innerHTML = jobs.map(j =>
     `<tr data-job="${j.job.id}" class="${j.job.id===selectedJob?"sel":""}"><td>${j.job.id}</td><td>${esc(j.job.description)}</td><td>${esc(j.job.target.load)}</td><td>${esc(j.status)}${j.reason?` — ${esc(j.reason)}`:""}</td><td>${j.counts.converted}</td><td>${j.counts.in_progress}</td><td>${j.counts.waiting}</td><td class="${j.counts.failed?"bad":""}">${j.counts.failed}</td><td>${actions(j)}</td></tr>`).join("") || `<tr><td colspan="9"><i>no jobs</i></td></tr>`;
   const pc = await fetch("/api/power-cycle").then(r => r.ok ? r.json() : []);
@@ -164,11 +169,19 @@ async function refreshJobs(){
     `<tr class="walk" data-mac="${p.mac}"><td>${esc(p.site)}</td><td>${esc(p.description)}</td><td>${esc(p.extensions.join(", "))}</td><td>${p.mac}</td><td>${esc(p.model)}</td><td>${p.job} ${esc(p.job_description)}</td><td class="sg-${p.stage}">${p.stage.replace(/_/g, " ")}</td></tr>`).join("") || `<tr><td colspan="7"><i>no phone waits for a power cycle</i></td></tr>`;
   $("job-detail").hidden = selectedJob === null;
   if (selectedJob !== null) {
-    const ph = await api("GET", `/api/jobs/${selectedJob}/phones`);
-    $("job-title").textContent = `Job ${selectedJob}: ${ph.length} phones`;
+    const brief = jobs.find(j => j.job.id === selectedJob);
+    jobTotal = brief ? brief.phones : 0;
+    if (jobOffset >= jobTotal) jobOffset = 0;
+    // One page of the job's phones, and its chart, at the same time.
+    const [ph, hist] = await Promise.all([api("GET", `/api/jobs/${selectedJob}/phones?limit=${PAGE}&offset=${jobOffset}`),
+      api("GET", `/api/jobs/${selectedJob}/history`)]);
+    $("job-title").textContent = `Job ${selectedJob}: ${jobTotal} phones`;
+    $("job-page").textContent = jobTotal ? `job phones ${jobOffset+1}–${jobOffset+ph.length} of ${jobTotal}` : "";
+    $("job-pager").hidden = jobTotal <= PAGE;
+    $("job-prev").disabled = jobOffset === 0; $("job-next").disabled = jobOffset + PAGE >= jobTotal;
     document.querySelector("#job-phones tbody").innerHTML = ph.map(p =>
-      `<tr data-mac="${p.mac}"><td>${p.mac}</td><td>${esc(p.description)}</td><td>${esc(p.extensions.join(", "))}</td><td>${p.batch ?? ""}${p.batch===0?" (canary)":""}</td><td class="sg-${p.stage}">${p.stage.replace(/_/g, " ")}</td><td data-dl="${p.mac}">${bar(dlOf(p.mac))}</td><td class="${p.registered===true?"ok":p.registered===false?"bad":""}">${esc(p.registration)}</td><td class="${p.reason?"bad":""}">${esc(p.reason)}</td><td>${esc(p.note)}${p.power_cycle?" — power-cycle it":""}</td></tr>`).join("");
-    $("chart").innerHTML = chart(await api("GET", `/api/jobs/${selectedJob}/history`));
+      `<tr data-mac="${p.mac}"><td>${p.mac}</td><td>${esc(p.description)}</td><td>${esc(p.extensions.join(", "))}</td><td>${p.batch ?? ""}${p.batch===0?" (canary)":""}</td><td class="sg-${p.stage}">${p.stage.replace(/_/g, " ")}</td><td data-dl="${p.mac}">${bar(dlOf(p.mac))}</td>${regCell(p)}<td class="${p.reason?"bad":""}">${esc(p.reason)}</td><td>${esc(p.note)}${p.power_cycle?" — power-cycle it":""}</td></tr>`).join("");
+    $("chart").innerHTML = chart(hist);
   }
 }
 async function refreshFleet(){
@@ -186,6 +199,7 @@ async function refresh(){
       document.querySelector("#events tbody").innerHTML = eventRows((await api("GET", `/api/phones/${selected}/timeline?limit=50`)).reverse()); }
     else { $("tl-title").textContent = "Recent TFTP requests"; document.querySelector("#events tbody").innerHTML = eventRows(log); }
     $("updated").textContent = `${fleet.phones} phones · updated ${new Date().toLocaleTimeString()}`;
+    if (window.firstRefreshMs === undefined) window.firstRefreshMs = performance.now();
   } catch (e) { $("updated").textContent = "cannot reach phoneflip: " + e.message; }
 }
 // Changes arrive as server-sent events; at most one re-read per second.
@@ -213,7 +227,9 @@ document.querySelector("#jobs tbody").addEventListener("click", async ev => {
   const {act, id: jid} = ev.target.dataset;
   if (act) { try { const j = await api("POST", `/api/jobs/${jid}/${act}`); say(`job ${jid}: ${act} done, now ${j.status}`); } catch (e) { say(e.message, true); } return refresh(); }
   const tr = ev.target.closest("tr"); if (!tr || !tr.dataset.job) return;
-  const id = Number(tr.dataset.job); selectedJob = selectedJob === id ? null : id; refresh(); });
+  const id = Number(tr.dataset.job); selectedJob = selectedJob === id ? null : id; jobOffset = 0; refresh(); });
+$("job-prev").addEventListener("click", () => { jobOffset = Math.max(0, jobOffset - PAGE); refresh(); });
+$("job-next").addEventListener("click", () => { if (jobOffset + PAGE < jobTotal) { jobOffset += PAGE; refresh(); } });
 $("filters").addEventListener("submit", ev => { ev.preventDefault(); offset = 0; refresh(); });
 $("prev").addEventListener("click", () => { offset = Math.max(0, offset - PAGE); refresh(); });
 $("next").addEventListener("click", () => { if (offset + PAGE < total) { offset += PAGE; refresh(); } });
@@ -225,8 +241,10 @@ $("preview").addEventListener("click", async () => {
 $("create").addEventListener("click", async () => {
   try { const {f, q} = jobQuery();
     const j = await api("POST", "/api/jobs", {description: f.description, template: f.template, to: f.to, query: q,
-      rollout: {canary_size: Number(f.canary_size), batch_size: Number(f.batch_size), max_failures: 1, phone_timeout_ms: 1800000}});
-    selectedJob = j.job.id; say(`job ${j.job.id} created with ${j.phones.length} phones`); refresh();
+      rollout: {canary_size: Number(f.canary_size), batch_size: Number(f.batch_size), max_failures: 1, phone_timeout_ms: 1800000,
+        // A SIP job's last stage: every line registered within this grace.
+        register_grace_ms: f.register_grace_s === "" ? null : Number(f.register_grace_s) * 1000}});
+    selectedJob = j.job.id; jobOffset = 0; say(`job ${j.job.id} created with ${j.phones.length} phones`); refresh();
   } catch (e) { say(e.message, true); } });
 // The first page first; the request log's backlog after it.
 refresh().then(() => backlog().catch(() => {})).then(() => {

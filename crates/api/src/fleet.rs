@@ -116,17 +116,19 @@ impl PhoneStage {
     }
 }
 
-/// A phone's place in the latest job that selected it.
-#[derive(Debug, Clone)]
-pub struct JobLink {
+/// A phone's place in the latest job that selected it (borrowed: a job
+/// of the whole fleet has ten thousand entries, read on every request).
+#[derive(Debug, Clone, Copy)]
+pub struct JobLink<'a> {
     pub job: JobId,
-    pub entry: PhoneEntry,
+    pub entry: &'a PhoneEntry,
 }
 
 /// Each phone's entry in the newest job that holds it: what the stage,
 /// the reason and the power-cycle flag are read from.
-pub fn job_links(jobs: &[JobState]) -> HashMap<Mac, JobLink> {
-    let mut out: HashMap<Mac, JobLink> = HashMap::new();
+pub fn job_links(jobs: &[JobState]) -> HashMap<Mac, JobLink<'_>> {
+    let mut out: HashMap<Mac, JobLink<'_>> =
+        HashMap::with_capacity(jobs.iter().map(|j| j.phones.len()).max().unwrap_or(0));
     for j in jobs {
         for e in &j.phones {
             let newer = match out.get(&e.mac) {
@@ -138,7 +140,7 @@ pub fn job_links(jobs: &[JobState]) -> HashMap<Mac, JobLink> {
                     e.mac,
                     JobLink {
                         job: j.job.id,
-                        entry: e.clone(),
+                        entry: e,
                     },
                 );
             }
@@ -188,10 +190,37 @@ pub fn fold_stage(stage: &Stage, registered: bool, before: PhoneStage) -> PhoneS
 /// Why the phone is stuck or failed, in the job's words: the cause it
 /// failed with, else the last failed transfer, else the reset's note.
 pub fn phone_reason(link: Option<&JobLink>) -> Option<String> {
-    let e = &link?.entry;
+    let e = link?.entry;
     e.failure()
         .map(str::to_string)
         .or_else(|| e.progress.last_failure.clone())
+}
+
+/// The registration stage's verdict for a job's phone, in words: who
+/// was asked and what each line answered (`None` before the phone
+/// converted, or on a job that does not wait for registration).
+pub fn registration_verdict(e: &PhoneEntry) -> (Option<bool>, Option<String>) {
+    let Some(r) = &e.registration else {
+        return (None, None);
+    };
+    if r.is_registered() {
+        let how = r.last.as_ref().map(|l| {
+            l.lines
+                .iter()
+                .map(|x| format!("{}: {}", x.name, x.detail))
+                .collect::<Vec<_>>()
+                .join("; ")
+        });
+        (
+            Some(true),
+            Some(format!("registered ({})", how.unwrap_or_default())),
+        )
+    } else {
+        (
+            Some(false),
+            Some(format!("not registered: {}", r.why_not())),
+        )
+    }
 }
 
 /// The directory numbers on the phone's lines: how a person finds a desk.
@@ -213,11 +242,21 @@ pub struct PhoneView {
     pub reason: Option<String>,
     /// A person must pull its power cord (SCCP, or a NOTIFY that failed).
     pub power_cycle: bool,
+    /// Its job's registration verdict: `true` when every line registered,
+    /// `false` while not (yet); absent before it converted.
+    pub registered: Option<bool>,
+    /// The verdict in words, per line.
+    pub registration: Option<String>,
 }
 
 impl PhoneView {
     pub fn new(phone: Phone, link: Option<&JobLink>) -> PhoneView {
+        let (registered, registration) = link
+            .map(|l| registration_verdict(l.entry))
+            .unwrap_or_default();
         PhoneView {
+            registered,
+            registration,
             state: phone_state(&phone),
             stage: phone_stage(&phone, link),
             job: link.map(|l| l.job),
@@ -250,7 +289,7 @@ impl FleetSummary {
         FleetSummary::with_jobs(phones, &HashMap::new())
     }
 
-    pub fn with_jobs(phones: &[Phone], links: &HashMap<Mac, JobLink>) -> FleetSummary {
+    pub fn with_jobs(phones: &[Phone], links: &HashMap<Mac, JobLink<'_>>) -> FleetSummary {
         let mut s = FleetSummary {
             phones: phones.len(),
             ..Default::default()

@@ -4,18 +4,19 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, Uri};
 use axum::Json;
 use phoneflip_device::Mac;
 use phoneflip_jobs::{
     cancel_and_restore, parse_rfc3339, Counts, Job, JobState, Query, Rollout, Schedule, Target,
 };
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use crate::error::{ApiError, ErrorBody};
 use crate::fleet::{
-    extensions, job_links, phone_reason, phone_stage, JobLink, PhoneStage, PhoneView,
+    extensions, job_links, phone_reason, phone_stage, registration_verdict, JobLink, PhoneStage,
+    PhoneView,
 };
 use crate::routes::{authorize, blocking_with_jobs, json_body, AppState};
 
@@ -357,42 +358,14 @@ pub struct JobPhone {
     pub registration: Option<String>,
 }
 
-/// The registration stage's verdict for a job's phone, in words.
-fn verdict(e: &phoneflip_jobs::PhoneEntry) -> (Option<bool>, Option<String>) {
-    let Some(r) = &e.registration else {
-        return (None, None);
-    };
-    if r.is_registered() {
-        let how = r.last.as_ref().map(|l| {
-            l.lines
-                .iter()
-                .map(|x| format!("{}: {}", x.name, x.detail))
-                .collect::<Vec<_>>()
-                .join("; ")
-        });
-        (
-            Some(true),
-            Some(format!("registered ({})", how.unwrap_or_default())),
-        )
-    } else {
-        (
-            Some(false),
-            Some(format!("not registered: {}", r.why_not())),
-        )
-    }
-}
-
 fn job_phone(
     inv: &dyn phoneflip_inventory::Inventory,
     job: i64,
     e: &phoneflip_jobs::PhoneEntry,
 ) -> Result<JobPhone, ApiError> {
-    let link = JobLink {
-        job,
-        entry: e.clone(),
-    };
+    let link = JobLink { job, entry: e };
     let p = inv.get_phone(e.mac)?;
-    let (registered, registration) = verdict(e);
+    let (registered, registration) = registration_verdict(e);
     let stage = match &p {
         Some(p) => phone_stage(p, Some(&link)),
         None => PhoneStage::Unseen,
@@ -419,25 +392,92 @@ fn job_phone(
     })
 }
 
-/// A job's phones with their stage, reason and desk.
+/// A page of a job's phones, in the job's order (canary, then batches).
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct JobPhonesQuery {
+    /// At most this many phones; all if absent.
+    pub limit: Option<usize>,
+    /// Skip this many first.
+    pub offset: Option<usize>,
+}
+
+/// A job's phones with their stage, reason and desk; `limit` and
+/// `offset` page through a big job (the job's `phones` count in
+/// `/api/jobs/overview` says how many there are).
 #[utoipa::path(get, path = "/api/jobs/{id}/phones", tag = "jobs",
-    params(("id" = i64, Path, description = "The job's id")),
+    params(("id" = i64, Path, description = "The job's id"), JobPhonesQuery),
     responses((status = 200, body = Vec<JobPhone>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn phones(
     State(s): State<AppState>,
     Path(id): Path<String>,
+    uri: Uri,
 ) -> Result<Json<Vec<JobPhone>>, ApiError> {
     let id = job_id(&id)?;
+    let q: JobPhonesQuery = crate::validate::query(&uri)?;
+    if q.limit == Some(0) {
+        return Err(ApiError::BadRequest(
+            "limit=0: a page holds at least one phone; leave limit out for all".into(),
+        ));
+    }
     let st = store(&s)?;
     let out = blocking_with_jobs(&s, move |inv, _| {
         let job = st
             .load(id)
             .map_err(|e| ApiError::Internal(e.to_string()))?
             .ok_or_else(|| ApiError::NotFound(format!("job {id} does not exist")))?;
-        job.phones.iter().map(|e| job_phone(inv, id, e)).collect()
+        job.phones
+            .iter()
+            .skip(q.offset.unwrap_or(0))
+            .take(q.limit.unwrap_or(usize::MAX))
+            .map(|e| job_phone(inv, id, e))
+            .collect()
     })
     .await?;
     Ok(Json(out))
+}
+
+/// A job without its phones: what a list of jobs shows.
+#[derive(Serialize, ToSchema)]
+pub struct JobBrief {
+    pub job: Job,
+    pub status: phoneflip_jobs::JobStatus,
+    pub reason: Option<String>,
+    pub counts: Counts,
+    /// How many phones the job holds.
+    pub phones: usize,
+    pub batches_started: u32,
+    pub started_ms: Option<i64>,
+    pub finished_ms: Option<i64>,
+}
+
+impl From<&JobState> for JobBrief {
+    fn from(s: &JobState) -> Self {
+        JobBrief {
+            job: s.job.clone(),
+            status: s.status,
+            reason: s.reason.clone(),
+            counts: s.counts(),
+            phones: s.phones.len(),
+            batches_started: s.batches_started,
+            started_ms: s.started_ms,
+            finished_ms: s.finished_ms,
+        }
+    }
+}
+
+/// Every job, oldest first, without its phones (a job of the whole fleet
+/// holds one entry per phone: `/api/jobs` sends them all).
+#[utoipa::path(get, path = "/api/jobs/overview", tag = "jobs",
+    responses((status = 200, body = Vec<JobBrief>), (status = 404, body = ErrorBody)))]
+pub async fn overview(State(s): State<AppState>) -> Result<Json<Vec<JobBrief>>, ApiError> {
+    let st = store(&s)?;
+    let jobs = tokio::task::spawn_blocking(move || st.list())
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(Json(jobs.iter().map(JobBrief::from).collect()))
 }
 
 /// A phone someone must walk to and power-cycle.

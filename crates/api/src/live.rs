@@ -10,7 +10,7 @@ use std::collections::{HashMap, HashSet};
 use axum::extract::{Path, State};
 use axum::Json;
 use phoneflip_device::Mac;
-use phoneflip_jobs::{JobState, Progress, TransferEvent};
+use phoneflip_jobs::{JobState, Progress, Stage, TransferEvent};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -69,6 +69,10 @@ pub(crate) fn downloads(s: &AppState, jobs: &[JobState]) -> Vec<Download> {
 #[utoipa::path(get, path = "/api/downloads", tag = "events",
     responses((status = 200, body = Vec<Download>)))]
 pub async fn list_downloads(State(s): State<AppState>) -> Result<Json<Vec<Download>>, ApiError> {
+    // Most of the time nothing downloads: no need to read every job.
+    if s.metrics.live_downloads().is_empty() {
+        return Ok(Json(Vec::new()));
+    }
     let st = s.clone();
     let out = tokio::task::spawn_blocking(move || {
         let jobs = all_jobs(&st)?;
@@ -158,13 +162,17 @@ pub fn history(job: &JobState, events: &[TransferEvent], now: i64) -> JobHistory
                     registered_at.get(&e.mac).is_some_and(|r| *r <= t),
                     PhoneStage::Seen,
                 ),
-                // Already on the target when the job began.
-                None if e.progress.stage.is_terminal() && e.started_ms.is_none() => fold_stage(
-                    &e.progress.stage,
-                    registered_at.get(&e.mac).is_some_and(|r| *r <= t),
-                    PhoneStage::Seen,
-                ),
-                None => PhoneStage::Seen,
+                // No event of it since the job began: converted only if
+                // it already ran the target then (a phone converted
+                // since, even one the job never reset, has its events).
+                None => match &e.progress.stage {
+                    Stage::Converted { at_ms, .. } if *at_ms <= t => fold_stage(
+                        &e.progress.stage,
+                        registered_at.get(&e.mac).is_some_and(|r| *r <= t),
+                        PhoneStage::Seen,
+                    ),
+                    _ => PhoneStage::Seen,
+                },
             };
             p.add(stage);
         }

@@ -130,6 +130,7 @@ pub(crate) fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(get_plan))
         .routes(routes!(crate::jobs::list, crate::jobs::create))
         .routes(routes!(crate::jobs::preview))
+        .routes(routes!(crate::jobs::overview))
         .routes(routes!(crate::jobs::get))
         .routes(routes!(crate::jobs::phones))
         .routes(routes!(crate::jobs::cancel_job))
@@ -178,7 +179,7 @@ async fn dashboard() -> Html<&'static str> {
 #[utoipa::path(get, path = "/api/fleet", tag = "phones", responses((status = 200, body = FleetSummary)))]
 async fn fleet(State(s): State<AppState>) -> ApiResult<Json<FleetSummary>> {
     let summary = blocking_with_jobs(&s, |inv, jobs| {
-        let phones = inv.list_phones(&PhoneFilter::default())?;
+        let phones = inv.list_phone_states()?;
         Ok(FleetSummary::with_jobs(&phones, &job_links(&jobs)))
     })
     .await?;

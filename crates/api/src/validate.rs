@@ -139,7 +139,14 @@ pub(crate) struct PhoneInput {
 
 /// What a view shows about the phone's job rather than its record: a body
 /// may carry them back (GET, edit, PUT), and they are ignored.
-const DERIVED: [&str; 4] = ["stage", "job", "reason", "power_cycle"];
+const DERIVED: [&str; 6] = [
+    "stage",
+    "job",
+    "reason",
+    "power_cycle",
+    "registered",
+    "registration",
+];
 
 /// A phone as the API shows it: the stored record with its state, line
 /// passwords replaced by `has_password`.

@@ -130,6 +130,22 @@ async fn a_job_from_a_query_shows_its_phones_stages_and_power_cycles() {
     assert_eq!(st, StatusCode::OK, "{job}");
     let id = job["job"]["id"].as_i64().unwrap();
     assert_eq!(job["phones"].as_array().unwrap().len(), 4);
+    // A list of jobs without their phones; a job's phones a page at a time.
+    let (_, ov) = call(&s, "GET", "/api/jobs/overview", None).await;
+    assert_eq!(ov[0]["job"]["id"], id, "{ov}");
+    assert_eq!(ov[0]["phones"], 4, "{ov}");
+    assert_eq!(ov[0]["counts"]["waiting"], 4, "{ov}");
+    assert!(ov[0].get("cursor").is_none(), "{ov}");
+    let (_, page) = call(
+        &s,
+        "GET",
+        &format!("/api/jobs/{id}/phones?limit=2&offset=1"),
+        None,
+    )
+    .await;
+    assert_eq!(macs(&page), vec!["0019AA000001", "0019AA000002"], "{page}");
+    let (st, v) = call(&s, "GET", &format!("/api/jobs/{id}/phones?limt=2"), None).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
 
     // The scheduler starts the canary; the driver reports that an SCCP
     // phone needs its power pulled.
@@ -260,13 +276,28 @@ async fn ten_thousand_phones_first_page_under_a_second() {
         .collect();
     let (s, _, _) = state(&fleet);
     // What the dashboard asks when it opens: the summary and page one,
-    // then a filtered page (derived filters read the whole inventory).
+    // then a filtered page (derived filters read the whole inventory);
+    // then the same with a job holding every phone.
+    let (st, job) = call(
+        &s,
+        "POST",
+        "/api/jobs",
+        Some(
+            json!({"description": "all", "template": "sip", "to": "sip:8.12",
+            "at": "2030-01-01T00:00:00Z"}),
+        ),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{}", job["error"]);
+    let id = job["job"]["id"].as_i64().unwrap();
+    let job_phones = format!("/api/jobs/{id}/phones?limit=50&offset=0");
     for uri in [
         "/api/fleet",
         "/api/phones?limit=50&offset=0",
         "/api/phones?limit=50&stage=seen&site=lab",
         "/api/power-cycle",
-        "/api/jobs",
+        "/api/jobs/overview",
+        &job_phones,
     ] {
         let t = Instant::now();
         let (st, v) = call(&s, "GET", uri, None).await;
@@ -276,6 +307,9 @@ async fn ten_thousand_phones_first_page_under_a_second() {
         assert!(took.as_millis() < 1000, "{uri} took {took:?}");
         if uri.starts_with("/api/phones") {
             assert_eq!(v["phones"].as_array().unwrap().len(), 50);
+        }
+        if uri == job_phones {
+            assert_eq!(v.as_array().unwrap().len(), 50);
         }
     }
     let (_, v) = call(&s, "GET", "/api/fleet", None).await;
@@ -292,4 +326,89 @@ fn sip_8_12_root() -> Catalogue {
         "P003-8-12-00.bin",
         "P003-8-12-00.sbn",
     ])
+}
+
+/// The chart's history replays the job's events through the fold: a
+/// phone converted while the job ran (booted by hand before its batch
+/// was reset) is waiting at the job's start and converted at the end,
+/// never converted from the start.
+#[tokio::test]
+async fn the_stage_history_starts_with_every_phone_waiting() {
+    let fleet: Vec<Phone> = (0..4).map(|i| phone(i, "hq", "P0030801SR02")).collect();
+    let (s, inv, jobs) = state(&fleet);
+    let (st, job) = call(
+        &s,
+        "POST",
+        "/api/jobs",
+        Some(json!({"description": "hq to SIP", "template": "sip", "to": "sip:8.12", "query": {"site": "hq"},
+            "rollout": {"canary_size": 1, "batch_size": 2, "max_failures": 1, "phone_timeout_ms": 600000,
+                        "register_grace_ms": 120000}})),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{job}");
+    let id = job["job"]["id"].as_i64().unwrap();
+    let t0 = phoneflip_inventory::now_millis() - 10_000;
+    let mut js = jobs.load(id).unwrap().unwrap();
+    phoneflip_jobs::tick(t0, &mut js, &[]);
+    // Not the canary: a phone of a later batch, booted early.
+    let early: Mac = "0019AA000003".parse().unwrap();
+    let client: std::net::SocketAddr = "10.0.0.8:50000".parse().unwrap();
+    let files = [
+        "P003-8-12-00.sbn",
+        "P0S3-8-12-00.sb2",
+        "SIP0019AA000003.cnf",
+    ];
+    let evs: Vec<TransferEvent> = files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            TransferEvent::new(
+                t0 + 2_000 + 1_000 * i as i64,
+                Some(early),
+                Some(client.ip()),
+                f,
+                1000,
+                TransferOutcome::Sent,
+            )
+        })
+        .collect();
+    inv.append_events(
+        &files
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                Event::new(
+                    t0 + 2_000 + 1_000 * i as i64,
+                    Some(early),
+                    client,
+                    f,
+                    1000,
+                    Outcome::Sent,
+                    None,
+                )
+            })
+            .collect::<Vec<_>>(),
+    )
+    .unwrap();
+    phoneflip_jobs::tick(t0 + 5_000, &mut js, &evs);
+    jobs.save(&js).unwrap();
+    let entry = js.phones.iter().find(|e| e.mac == early).unwrap();
+    assert!(entry.is_converted() && entry.batch.is_none(), "{entry:?}");
+
+    let (st, h) = call(&s, "GET", &format!("/api/jobs/{id}/history"), None).await;
+    assert_eq!(st, StatusCode::OK, "{h}");
+    let points = h["points"].as_array().unwrap();
+    assert_eq!(points.len(), 60);
+    assert_eq!(points[0]["waiting"], 4, "{}", points[0]);
+    assert_eq!(points[0]["configuration_fetched"], 0, "{}", points[0]);
+    let last = points.last().unwrap();
+    assert_eq!(last["configuration_fetched"], 1, "{last}");
+    assert_eq!(last["waiting"], 3, "{last}");
+    // In between, the loader and the application were on the way.
+    assert!(
+        points
+            .iter()
+            .any(|p| p["loader_fetched"] == 1 || p["application_fetched"] == 1),
+        "{h}"
+    );
 }

@@ -138,6 +138,7 @@ async fn the_router_serves_nothing_undocumented() {
         ("post", "/api/jobs/preview"),
         ("get", "/api/jobs/{id}"),
         ("get", "/api/jobs/{id}/phones"),
+        ("get", "/api/jobs/overview"),
         ("post", "/api/jobs/{id}/cancel"),
         ("post", "/api/jobs/{id}/start"),
         ("post", "/api/jobs/{id}/pause"),

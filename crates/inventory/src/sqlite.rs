@@ -548,6 +548,26 @@ impl Inventory for SqliteInventory {
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 
+    fn list_phone_states(&self) -> Result<Vec<Phone>> {
+        let c = self.lock();
+        let mut st = c.prepare_cached(
+            "SELECT mac, model, observed_load, desired_protocol, desired_load, template
+             FROM phones ORDER BY mac",
+        )?;
+        let rows = st.query_map([], |r| {
+            let mut p = Phone::new(
+                parse_col("mac", &r.get::<_, String>(0)?)?,
+                parse_col("model", &r.get::<_, String>(1)?)?,
+            );
+            p.observed_load = parse_opt("observed_load", r.get(2)?)?;
+            p.desired_protocol = parse_opt("desired_protocol", r.get(3)?)?;
+            p.desired_load = parse_opt("desired_load", r.get(4)?)?;
+            p.template = r.get(5)?;
+            Ok(p)
+        })?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
     fn set_observed_load(&self, mac: Mac, load: &LoadName) -> Result<()> {
         self.write(|tx| {
             let n = tx

@@ -84,6 +84,15 @@ pub trait Inventory: Send + Sync {
         Ok((all.into_iter().skip(offset).take(limit).collect(), total))
     }
 
+    /// Every phone in MAC order with only what its state is derived from
+    /// filled in: mac, model, observed and desired load, desired protocol
+    /// and template (no description, lines, tags or overrides). For
+    /// summaries over the whole fleet, which need not decode ten thousand
+    /// records' lines and tags.
+    fn list_phone_states(&self) -> Result<Vec<Phone>> {
+        self.list_phones(&PhoneFilter::default())
+    }
+
     /// Reads the phone, lets `change` compute its new record from the
     /// current one (`None` if it does not exist) and stores that, all in
     /// one transaction: a concurrent write cannot slip in between, and an

@@ -751,3 +751,36 @@ fn postgres_refuses_a_bad_url_naming_it() {
     assert!(msg.contains("127.0.0.1:1"), "{msg}");
     assert!(!msg.contains("secret"), "{msg}");
 }
+
+/// The fleet summary's narrow read: every phone, in MAC order, with the
+/// fields its state derives from exactly as the full read has them
+/// (SQLite's narrow read; PostgreSQL takes the trait's full read).
+#[test]
+fn phone_states_hold_what_the_state_derives_from() {
+    let Some((s, _)) = store(Backend::Sqlite) else {
+        return;
+    };
+    s.put_template(&sip_template()).unwrap();
+    let full = full_phone();
+    let mut seen = Phone::new(mac("00:19:aa:00:00:01"), Model::Cp7940);
+    seen.observed_load = Some("P0030801SR02".parse().unwrap());
+    s.put_phone(&full).unwrap();
+    s.put_phone(&seen).unwrap();
+    let states = s.list_phone_states().unwrap();
+    let all = s.list_phones(&PhoneFilter::default()).unwrap();
+    assert_eq!(states.len(), 2);
+    for (st, p) in states.iter().zip(&all) {
+        assert_eq!(
+            (st.mac, st.model, &st.observed_load, &st.desired_load),
+            (p.mac, p.model, &p.observed_load, &p.desired_load)
+        );
+        assert_eq!(
+            (st.desired_protocol, &st.template),
+            (p.desired_protocol, &p.template)
+        );
+        // Not read: what no state derives from.
+        assert!(st.lines.is_empty() && st.tags.is_empty() && st.description.is_empty());
+    }
+    assert_eq!(states[0].mac, seen.mac, "MAC order");
+    assert_eq!(states[1].template.as_deref(), Some("hq-sip"));
+}

@@ -224,6 +224,21 @@ const MIGRATIONS: &[(i64, &str)] = &[
 pub struct SqliteJobStore {
     conn: Mutex<Connection>,
     path: String,
+    /// Bumped by each write through this store.
+    writes: std::sync::atomic::AtomicU64,
+    /// The jobs as [`JobStore::list`] last read them, and the database's
+    /// revision then: a job of the whole fleet is ten thousand rows, and
+    /// the dashboard asks for every job in several requests per refresh.
+    cache: Mutex<Option<(Revision, Vec<JobState>)>>,
+}
+
+/// What tells the database changed since a read: this store's writes and
+/// SQLite's `data_version`, which moves when another connection (another
+/// process, or the inventory sharing the file) commits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Revision {
+    writes: u64,
+    data_version: i64,
 }
 
 impl SqliteJobStore {
@@ -296,6 +311,8 @@ impl SqliteJobStore {
         Ok(SqliteJobStore {
             conn: Mutex::new(conn),
             path,
+            writes: std::sync::atomic::AtomicU64::new(0),
+            cache: Mutex::new(None),
         })
     }
 
@@ -331,6 +348,17 @@ impl SqliteJobStore {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
         self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The revision seen through `conn` (held, so no write of this store
+    /// runs meanwhile).
+    fn revision(&self, conn: &Connection) -> Result<Revision> {
+        Ok(Revision {
+            writes: self.writes.load(std::sync::atomic::Ordering::SeqCst),
+            data_version: conn
+                .query_row("PRAGMA data_version", [], |r| r.get(0))
+                .map_err(|e| self.sql(e))?,
+        })
     }
 
     fn sql(&self, source: rusqlite::Error) -> StoreError {
@@ -467,6 +495,8 @@ impl SqliteJobStore {
             }
         }
         tx.commit().map_err(|e| self.sql(e))?;
+        self.writes
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         Ok(id)
     }
 
@@ -690,11 +720,26 @@ impl JobStore for SqliteJobStore {
 
     fn load(&self, id: JobId) -> Result<Option<JobState>> {
         let conn = self.lock();
+        let rev = self.revision(&conn)?;
+        let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((seen, jobs)) = cache.as_ref() {
+            if *seen == rev {
+                return Ok(jobs.iter().find(|j| j.job.id == id).cloned());
+            }
+        }
+        drop(cache);
         self.read(&conn, id)
     }
 
     fn list(&self) -> Result<Vec<JobState>> {
         let conn = self.lock();
+        let rev = self.revision(&conn)?;
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((seen, jobs)) = cache.as_ref() {
+            if *seen == rev {
+                return Ok(jobs.clone());
+            }
+        }
         let ids: Vec<JobId> = conn
             .prepare("SELECT id FROM jobs ORDER BY id")
             .and_then(|mut s| {
@@ -708,6 +753,7 @@ impl JobStore for SqliteJobStore {
                 out.push(s);
             }
         }
+        *cache = Some((rev, out.clone()));
         Ok(out)
     }
 

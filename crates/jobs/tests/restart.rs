@@ -456,3 +456,54 @@ async fn the_run_loop_starts_a_due_job_on_the_wall_clock() {
     assert_eq!(st.status, JobStatus::Running);
     assert_eq!(st.power_cycle_list(), vec![mac(1), mac(2)]);
 }
+
+/// `list` keeps what it read until the database changes: a save through
+/// the same store, a save by another process (another connection to the
+/// file) and a write by the inventory sharing the file are all seen.
+#[test]
+fn the_listed_jobs_follow_every_writer_of_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("shared.db");
+    let serve = SqliteJobStore::open(&db).unwrap();
+    let mut st = serve
+        .create(
+            JobState::new(
+                job("sip:8.12", Schedule::Now, rollout(1, 0, None)),
+                sccp_phones(3),
+                0,
+            )
+            .unwrap(),
+        )
+        .unwrap();
+    assert_eq!(serve.list().unwrap(), vec![st.clone()]);
+    // The same store moves the job: list and load see it.
+    phoneflip_jobs::tick(0, &mut st, &sccp_to_sip_boot(1, 0));
+    serve.save(&st).unwrap();
+    assert_eq!(serve.list().unwrap(), vec![st.clone()]);
+    assert_eq!(serve.load(st.job.id).unwrap().unwrap(), st);
+    // Another process (`phoneflip jobs cancel --db`) cancels it.
+    let cli = SqliteJobStore::open(&db).unwrap();
+    phoneflip_jobs::cancel(&cli, st.job.id, 5, "operator").unwrap();
+    let listed = serve.list().unwrap();
+    assert_eq!(listed[0].status, JobStatus::Cancelled, "{listed:?}");
+    assert_eq!(
+        serve.load(st.job.id).unwrap().unwrap().status,
+        JobStatus::Cancelled
+    );
+    // Another creates one.
+    cli.create(
+        JobState::new(
+            job("sip:8.12", Schedule::Now, rollout(1, 0, None)),
+            sccp_phones(2),
+            0,
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(serve.list().unwrap().len(), 2);
+    // The inventory appending events to the same file changes no job:
+    // the jobs read again are the same.
+    let inv = SqliteInventory::open(&db).unwrap();
+    log(&inv, &sccp_to_sip_boot(2, 10));
+    assert_eq!(serve.list().unwrap(), cli.list().unwrap());
+}
