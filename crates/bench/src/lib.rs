@@ -97,7 +97,7 @@ pub struct Sample {
     pub files: u64,
     pub bytes: u64,
     pub failed: u64,
-    /// Fetches that needed a retransmission ([`load::STALL`] or longer).
+    /// Fetches that needed a retransmission (the client's timer expired).
     pub stalls: u64,
     pub secs: f64,
     /// None when the server runs inside the harness.
@@ -511,7 +511,7 @@ impl Report {
         }
         let _ = writeln!(
             s,
-            "\nStalled = fetches that needed a retransmission (took 0.9 s or more with the clients' 1-s timeout). KiB/transfer = (peak resident memory of the server's process tree in the cell - its resident memory when idle after a warm-up that fetched the image and every static file once) / clients, an upper bound of what each concurrent transfer costs besides the shared file cache. The ratio columns compare phoneflip with the peer of the same row, same log setting.\n"
+            "\nStalled = fetches that needed a retransmission (the client's 1-s timer expired at least once). KiB/transfer = (peak resident memory of the server's process tree in the cell - its resident memory when idle after a warm-up that fetched the image and every static file once) / clients, an upper bound of what each concurrent transfer costs besides the shared file cache. The ratio columns compare phoneflip with the peer of the same row, same log setting.\n"
         );
         let _ = writeln!(
             s,

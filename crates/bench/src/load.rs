@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use phoneflip_tftp::client::{fetch, FetchOptions};
+use phoneflip_tftp::client::{fetch_counting, FetchOptions};
 
 use crate::fleet::{self, RootContents};
 
@@ -110,12 +110,6 @@ impl Sources {
     }
 }
 
-/// A fetch that took at least this long waited for a retransmission
-/// (the clients' timeout is 1 s): on loopback, a request or a block the
-/// server dropped or answered late. The user sees it as a phone stalled
-/// for a second.
-pub const STALL: Duration = Duration::from_millis(900);
-
 /// Client `c`'s own loopback source address.
 pub fn client_ip(c: usize) -> IpAddr {
     IpAddr::V4(Ipv4Addr::new(
@@ -139,7 +133,9 @@ pub struct LoadResult {
     pub files: u64,
     pub bytes: u64,
     pub failed: u64,
-    /// Fetches (successful or not) that took [`STALL`] or longer.
+    /// Fetches (successful or not) whose client timer (1 s) expired at
+    /// least once: on loopback, a request or a block the server dropped or
+    /// answered late. The user sees it as a phone stalled for a second.
     pub stalls: u64,
     pub elapsed: Duration,
     /// The first failure, for the report's notes.
@@ -183,9 +179,9 @@ pub async fn run(
             let mut n = 0;
             while n < bounds.max_fetches && Instant::now() < end {
                 n += 1;
-                let began = Instant::now();
-                let got = fetch(server, bind, &name, &opts).await;
-                if began.elapsed() >= STALL {
+                let mut timeouts = 0;
+                let got = fetch_counting(server, bind, &name, &opts, &mut timeouts).await;
+                if timeouts > 0 {
                     stalls.fetch_add(1, Ordering::Relaxed);
                 }
                 let err = match got {

@@ -119,6 +119,19 @@ pub async fn fetch(
     filename: &str,
     opts: &FetchOptions,
 ) -> Result<Vec<u8>, FetchError> {
+    fetch_counting(server, local_bind, filename, opts, &mut 0).await
+}
+
+/// [`fetch`], also saying in `timeouts` how many times our timer expired
+/// and we sent again (a fetch that needed a retransmission).
+pub async fn fetch_counting(
+    server: SocketAddr,
+    local_bind: SocketAddr,
+    filename: &str,
+    opts: &FetchOptions,
+    timeouts: &mut u32,
+) -> Result<Vec<u8>, FetchError> {
+    *timeouts = 0;
     let io = |source| FetchError::Io {
         bind: local_bind,
         source,
@@ -185,6 +198,7 @@ pub async fn fetch(
             }
             _ = &mut timer => {
                 rx.handle_timeout(Instant::now());
+                *timeouts = rx.timeouts();
                 if let Some(d) = rx.deadline() {
                     timer.as_mut().reset(d.into());
                 }

@@ -16,12 +16,13 @@
 //! concurrent firmware image downloads and an optional per-client byte
 //! rate so a conversion cannot saturate the network.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::future::Future;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::os::fd::AsRawFd;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -132,7 +133,7 @@ struct Shared {
     log: TransferLog,
     transfers: Arc<Semaphore>,
     images: Arc<Semaphore>,
-    active: Mutex<HashSet<SocketAddr>>,
+    active: Mutex<HashMap<SocketAddr, Arc<InFlight>>>,
     /// Transfers that ended lately: client, when (monotonic, for the
     /// window; wall clock, to compare with a datagram's kernel arrival
     /// time), and a hash of the request datagram that started them.
@@ -226,17 +227,47 @@ fn datagram_hash(d: &[u8]) -> u64 {
     h.finish()
 }
 
+/// A transfer in flight, as the request sockets see it.
+#[derive(Default)]
+struct InFlight {
+    /// Wall-clock nanoseconds since the epoch just before the last block
+    /// first went out; 0 until then.
+    all_sent_at: AtomicU64,
+    /// Notified when the client sent a request again after that: it has
+    /// its file (or gave up) and moved on, so the transfer is over.
+    superseded: tokio::sync::Notify,
+}
+
+fn wall_nanos(t: SystemTime) -> u64 {
+    t.duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
+}
+
+/// Forgets `client`'s transfer in flight if it is still `mine` (a newer
+/// request may have taken the address over).
+fn release(shared: &Shared, client: SocketAddr, mine: &Arc<InFlight>) {
+    let mut active = lock(&shared.active);
+    if active
+        .get(&client)
+        .is_some_and(|cur| Arc::ptr_eq(cur, mine))
+    {
+        active.remove(&client);
+    }
+}
+
 /// Removes the client from the in-flight set when its transfer ends.
 struct ActiveGuard {
     shared: Arc<Shared>,
     client: SocketAddr,
     request_hash: u64,
+    inflight: Arc<InFlight>,
     _permit: OwnedSemaphorePermit,
 }
 
 impl Drop for ActiveGuard {
     fn drop(&mut self) {
-        lock(&self.shared.active).remove(&self.client);
+        release(&self.shared, self.client, &self.inflight);
         let now = Instant::now();
         let ended = Ended {
             at: now,
@@ -309,7 +340,7 @@ impl Server {
             source,
             events,
             log,
-            active: Mutex::new(HashSet::new()),
+            active: Mutex::new(HashMap::new()),
             recent: Mutex::new(HashMap::new()),
             rates: Mutex::new(HashMap::new()),
         };
@@ -484,19 +515,41 @@ impl Worker {
                 return;
             }
         }
-        if !lock(&self.shared.active).insert(from) {
-            // The client repeated its request before our first answer
-            // reached it; the transfer in flight answers it.
-            tracing::debug!(
-                "duplicate request for {:?} from {from} ignored",
-                req.filename
-            );
-            return;
+        let inflight = Arc::new(InFlight::default());
+        {
+            let mut active = lock(&self.shared.active);
+            if let Some(cur) = active.get(&from) {
+                // A request that reached us after the transfer in flight
+                // sent its last block comes from a client that is done
+                // with it: the same port asking again (one host fetching
+                // thousands of files reuses ports while our side still
+                // waits for the final ACK). Anything earlier is the client
+                // repeating its request before our first answer reached
+                // it: the transfer in flight answers it.
+                let done = cur.all_sent_at.load(Ordering::Acquire);
+                let moved_on = !write
+                    && done != 0
+                    && last_arrival(self.sock.as_raw_fd())
+                        .is_some_and(|arrived| wall_nanos(arrived) > done);
+                if !moved_on {
+                    tracing::debug!(
+                        "duplicate request for {:?} from {from} ignored",
+                        req.filename
+                    );
+                    return;
+                }
+                tracing::debug!(
+                    "{from} asked for {:?} after its transfer in flight sent the last block: that one is over",
+                    req.filename
+                );
+                cur.superseded.notify_one();
+            }
+            active.insert(from, inflight.clone());
         }
         let permit = match self.shared.transfers.clone().try_acquire_owned() {
             Ok(p) => p,
             Err(_) => {
-                lock(&self.shared.active).remove(&from);
+                release(&self.shared, from, &inflight);
                 tracing::warn!(
                     "{} transfers in progress (the --max-transfers cap): dropping request for {:?} from {from}; it will retry",
                     self.shared.cfg.max_transfers,
@@ -509,14 +562,15 @@ impl Worker {
             shared: self.shared.clone(),
             client: from,
             request_hash,
+            inflight: inflight.clone(),
             _permit: permit,
         };
         let shared = self.shared.clone();
         tokio::spawn(async move {
             if write {
-                handle_write(&shared, from, req).await;
+                handle_write(&shared, from, req, &inflight).await;
             } else {
-                handle_read(&shared, from, req).await;
+                handle_read(&shared, from, req, &inflight).await;
             }
             drop(guard);
         });
@@ -687,7 +741,7 @@ async fn disk_lookup(shared: &Shared, name: &str) -> DiskLookup {
     }
 }
 
-async fn handle_read(shared: &Shared, from: SocketAddr, req: Request) {
+async fn handle_read(shared: &Shared, from: SocketAddr, req: Request, inflight: &InFlight) {
     let started = SystemTime::now();
     let Some(sock) = new_socket(shared).await else {
         return;
@@ -852,6 +906,9 @@ async fn handle_read(shared: &Shared, from: SocketAddr, req: Request) {
     if let Some(p) = &progress {
         shared.events.progress(p);
     }
+    let superseded = inflight.superseded.notified();
+    tokio::pin!(superseded);
+    let mut all_sent = false;
     loop {
         if let Some(p) = progress.as_mut() {
             let acked = m.bytes_acked();
@@ -862,6 +919,14 @@ async fn handle_read(shared: &Shared, from: SocketAddr, req: Request) {
         }
         let mut waited = false;
         while let Some(to) = m.poll_transmit(&mut out) {
+            if !all_sent && m.all_sent() {
+                // Before the last block leaves: a request the client sends
+                // after getting it surely arrives later (see `dispatch`).
+                all_sent = true;
+                inflight
+                    .all_sent_at
+                    .store(wall_nanos(SystemTime::now()), Ordering::Release);
+            }
             if rate_limited && to == from {
                 let wait = shared.reserve(from.ip(), out.len());
                 if !wait.is_zero() {
@@ -897,13 +962,22 @@ async fn handle_read(shared: &Shared, from: SocketAddr, req: Request) {
                     None => continue,
                 }
             }
+            _ = &mut superseded => {
+                // The client asked again after the last block: its final
+                // ACK is usually queued here already; without it the
+                // client moved on unacknowledged (a timeout).
+                while let Ok((n, src)) = sock.try_recv_from(&mut inbuf) {
+                    m.handle_packet(src, &inbuf[..n], Instant::now());
+                }
+                break;
+            }
         }
     }
     let outcome = m.outcome().cloned().unwrap_or(Outcome::Timeout);
     fin.done(m.bytes_acked(), EventOutcome::Transfer(outcome));
 }
 
-async fn handle_write(shared: &Shared, from: SocketAddr, req: Request) {
+async fn handle_write(shared: &Shared, from: SocketAddr, req: Request, inflight: &Arc<InFlight>) {
     let started = SystemTime::now();
     let Some(sock) = new_socket(shared).await else {
         return;
@@ -1033,7 +1107,7 @@ async fn handle_write(shared: &Shared, from: SocketAddr, req: Request) {
     // Dally: if our final ACK was lost the client repeats its last DATA;
     // answering it lets the client finish too. The client is free to start
     // its next transfer meanwhile.
-    lock(&shared.active).remove(&from);
+    release(shared, from, inflight);
     while let Some(until) = rx.dally_deadline().filter(|d| *d > Instant::now()) {
         tokio::select! {
             r = sock.recv_from(&mut inbuf) => {

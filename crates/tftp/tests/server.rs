@@ -644,6 +644,48 @@ async fn progress_after_backoff_resets_the_retransmission_timer() {
     srv.shutdown().await;
 }
 
+/// A client that asks again from the same port after it got the last
+/// block is served at once, even while our side still waits for its final
+/// ACK: the transfer in flight is over (a timeout here, since that ACK
+/// never came). Before, the request was taken for a duplicate and the
+/// client waited a whole retransmission.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_request_after_the_last_block_ends_the_transfer_in_flight() {
+    let data = pattern(1000, 11);
+    let d2 = data.clone();
+    let mut srv = start(move |r| write(r, "f.bin", &d2)).await;
+    let sock = UdpSocket::bind(any_port()).await.unwrap();
+    let rrq = Packet::Rrq(Request {
+        filename: "f.bin".into(),
+        mode: Mode::Octet,
+        options: vec![],
+    })
+    .to_vec();
+    let ack = |block: u16| Packet::Ack { block }.to_vec();
+    sock.send_to(&rrq, srv.addr).await.unwrap();
+    let (b, tid1, _) = next_data(&sock).await;
+    assert_eq!(b, 1);
+    sock.send_to(&ack(1), tid1).await.unwrap();
+    assert_eq!(next_data(&sock).await.0, 2, "the last block");
+    // No final ACK: the same request again.
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let asked = std::time::Instant::now();
+    sock.send_to(&rrq, srv.addr).await.unwrap();
+    let (b, tid2, at) = next_data(&sock).await;
+    assert_eq!(b, 1, "a new transfer, not the old one's retransmission");
+    assert_ne!(tid2, tid1);
+    assert!(at.duration_since(asked) < Duration::from_millis(250));
+    sock.send_to(&ack(1), tid2).await.unwrap();
+    assert_eq!(next_data(&sock).await.0, 2);
+    sock.send_to(&ack(2), tid2).await.unwrap();
+    let old = srv.next_event().await;
+    assert_eq!(old.outcome, EventOutcome::Transfer(Outcome::Timeout));
+    let new = srv.next_event().await;
+    assert_eq!(new.outcome, EventOutcome::Transfer(Outcome::Success));
+    assert_eq!(new.bytes, 1000);
+    srv.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_finishes_transfers_in_flight() {
     let data = pattern(300_000, 6);

@@ -153,6 +153,11 @@ impl<S: BlockSource> ReadTransfer<S> {
         (self.acked * self.blksize).min(self.len)
     }
 
+    /// Whether every block has been sent at least once.
+    pub fn all_sent(&self) -> bool {
+        self.sent_high >= self.last_block
+    }
+
     pub fn retransmissions(&self) -> u64 {
         self.retransmissions
     }

@@ -59,6 +59,8 @@ pub struct Receiver {
     last_to: SocketAddr,
     queue: VecDeque<(SocketAddr, Vec<u8>)>,
     retries: u32,
+    /// Expiries of the timer that resent something, over the transfer.
+    timeouts: u32,
     deadline: Option<Instant>,
     outcome: Option<Outcome>,
     /// After success, until when a repeated final DATA is acknowledged
@@ -136,6 +138,7 @@ impl Receiver {
             last_to: server,
             queue: VecDeque::new(),
             retries: 0,
+            timeouts: 0,
             deadline: Some(now + limits.timeout),
             outcome: None,
             dally_until: None,
@@ -381,6 +384,7 @@ impl Receiver {
             self.outcome = Some(Outcome::Timeout);
             return;
         }
+        self.timeouts += 1;
         self.gap_acked = false;
         if self.received > 0 {
             // Acknowledge what we hold, even mid-window: to the sender this
@@ -396,6 +400,11 @@ impl Receiver {
             }
         }
         self.deadline = Some(now + self.timeout);
+    }
+
+    /// How many times the timer expired and something was resent.
+    pub fn timeouts(&self) -> u32 {
+        self.timeouts
     }
 
     /// Writes the next datagram into `buf` and returns its destination.
