@@ -118,6 +118,8 @@ pub enum Check {
     LoadFileCase,
     ConfigFileCase,
     ConfigUnreadable,
+    /// A line of a SIP file the phone cannot read (it skips that line).
+    SipLineUnreadable,
     ImageVersionInvalid,
     ImageVersionMismatch,
     NoLoadSpecified,
@@ -127,6 +129,8 @@ pub enum Check {
     SipParameter,
     BundleIncomplete,
     EmptyImage,
+    /// A non-empty image failing its checksum, or of a size no real one has.
+    DamagedImage,
     RingList,
     W210,
     SccpName83,

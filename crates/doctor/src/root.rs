@@ -23,6 +23,10 @@ pub enum Content {
     NotRead,
     /// The TFTP server could not read it either.
     Unreadable(String),
+    /// A firmware image that is not empty but cannot be what its name
+    /// says: a synthetic image failing its checksum, or a vendor image of a
+    /// size no real one has. The phone refuses it.
+    Damaged(phoneflip_bundle::Problem),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,7 +95,7 @@ impl Root {
                     let content = if is_control_file(&name) {
                         Content::Bytes(b)
                     } else {
-                        Content::NotRead
+                        damaged(&name, size, &mut b.as_slice()).unwrap_or(Content::NotRead)
                     };
                     RootFile {
                         name,
@@ -199,7 +203,7 @@ pub fn read_root(dir: &Path) -> Result<Root, RootError> {
                     Err(e) => Content::Unreadable(e.to_string()),
                 }
             }
-            Ok(_) => Content::NotRead,
+            Ok(mut f) => damaged(&name, size, &mut f).unwrap_or(Content::NotRead),
         };
         files.push(RootFile {
             name,
@@ -208,6 +212,40 @@ pub fn read_root(dir: &Path) -> Result<Root, RootError> {
         });
     }
     Ok(Root::new(files))
+}
+
+/// Images larger than this are judged by size alone: no synthetic image
+/// is that big.
+const MAX_IMAGE: u64 = 64 << 20;
+
+/// The verdict on a non-empty image (an empty one is its own check): read
+/// whole only when it starts with the synthetic magic, since only a
+/// synthetic image can be verified; a vendor image is judged by its size.
+/// `None` when nothing is wrong or the name is no image's.
+fn damaged(name: &str, size: u64, file: &mut impl Read) -> Option<Content> {
+    use phoneflip_bundle::check::image_problem;
+    use phoneflip_bundle::image::MAGIC;
+    let image = name.parse::<phoneflip_firmware::ImageFile>().is_ok()
+        || name.parse::<phoneflip_firmware::GkImage>().is_ok();
+    if size == 0 || !image {
+        return None;
+    }
+    let mut bytes = Vec::new();
+    let read = Read::take(&mut *file, MAGIC.len() as u64)
+        .read_to_end(&mut bytes)
+        .and_then(|_| {
+            if bytes.as_slice() == MAGIC && size <= MAX_IMAGE {
+                file.read_to_end(&mut bytes).map(|_| true)
+            } else {
+                Ok(false)
+            }
+        });
+    match read {
+        Err(e) => Some(Content::Unreadable(e.to_string())),
+        Ok(synthetic) => {
+            image_problem(name, size, synthetic.then_some(&bytes[..])).map(Content::Damaged)
+        }
+    }
 }
 
 /// A file others may not read: tftpd-hpa runs as `tftp` and dnsmasq as

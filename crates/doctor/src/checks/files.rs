@@ -154,9 +154,7 @@ impl Ctx<'_> {
             match kind {
                 PhoneFileKind::Sip => {
                     let cnf = self.parse_sip(&f.name, bytes, Some(mac));
-                    let image = cnf
-                        .as_ref()
-                        .and_then(|c| self.image_version(&f.name, c, Some(mac)));
+                    let image = self.image_version(&f.name, &cnf, Some(mac));
                     if let (Some(mine), Some(def)) = (&image, default_image) {
                         if mine.image.as_str() != def.image.as_str() {
                             let mut finding = Finding::new(Check::ImageVersionMismatch, Severity::Error, section::PROTOCOL_APPLICATION_INVALID)

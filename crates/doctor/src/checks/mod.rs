@@ -88,6 +88,7 @@ pub(crate) fn run(root: &Root, opts: &Options) -> Vec<Finding> {
     cx.leftover_sep(default_image.as_ref(), &phones);
     cx.registration(default_cnf.as_ref(), &phones);
     cx.bundles();
+    cx.damaged_images();
     cx.ringlist();
     cx.control_files();
 
@@ -151,7 +152,7 @@ pub(crate) fn dhcp_only(opts: &Options) -> Vec<Finding> {
 struct PhoneSip {
     mac: Mac,
     file: String,
-    cnf: Option<SipCnf>,
+    cnf: SipCnf,
     image: Option<Named>,
 }
 
