@@ -140,6 +140,8 @@ pub enum Check {
     StateErrorRisk,
     DhcpNo66,
     SharedTftpServer,
+    /// The conversion served by a CallManager's own TFTP server.
+    CallManagerTftp,
     LeftoverSep,
     SyncInfoUnreadable,
     RingListLineEnding,

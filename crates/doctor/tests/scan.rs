@@ -673,3 +673,52 @@ fn ringlist_files_must_be_in_the_root() {
     apply_fixes(dir.path(), &findings, SystemTime::now()).unwrap();
     assert_eq!(only(&run(dir.path(), &opts), Check::RingList).len(), 1);
 }
+
+/// The reference, Enable SIP Functionality step 4: "It is recommended
+/// that you not use the TFTP server on the Cisco CallManager". A
+/// conversion root whose XMLDefault.cnf.xml names the CallManager DHCP
+/// hands out as the TFTP server is served by that CallManager.
+#[test]
+fn a_conversion_served_by_the_callmanagers_tftp_server() {
+    let xml = |load: &str| {
+        format!(
+            r#"<Default><callManagerGroup><members><member priority="0"><callManager><ports><ethernetPhonePort>2000</ethernetPhonePort></ports><processNodeName>10.0.0.2</processNodeName></callManager></member></members></callManagerGroup><loadInformation7 model="IP Phone 7960">{load}</loadInformation7></Default>"#
+        )
+    };
+    let dhcp = |server: &str| Options {
+        dhcp: Some(DhcpView::parse_config(
+            "dnsmasq.conf",
+            &format!("dhcp-range=10.0.0.10,10.0.0.99\ndhcp-option=66,\"{server}\"\n"),
+        )),
+        ..Options::default()
+    };
+    let sip = xml("P0S3-8-12-00");
+    let dir = build(&[
+        ("XMLDefault.cnf.xml", sip.as_bytes()),
+        (
+            "SIPDefault.cnf",
+            b"image_version: P0S3-8-12-00\nproxy1_address: 10.0.0.1\nproxy_register: 1\n",
+        ),
+    ]);
+    let f = one(&run(dir.path(), &dhcp("10.0.0.2")), Check::CallManagerTftp);
+    assert_eq!(f.severity, Severity::Warning);
+    assert_eq!(f.file.as_deref(), Some("dnsmasq.conf"));
+    assert!(
+        f.problem.contains("XMLDefault.cnf.xml names 10.0.0.2"),
+        "{}",
+        f.problem
+    );
+    assert!(f.fix.contains("Alternate TFTP Server"), "{}", f.fix);
+    // The same, told by --tftp-address instead of DHCP.
+    let by_address = Options {
+        tftp_address: Some("10.0.0.2".parse().unwrap()),
+        ..Options::default()
+    };
+    one(&run(dir.path(), &by_address), Check::CallManagerTftp);
+    // A separate TFTP server: nothing to say.
+    assert!(only(&run(dir.path(), &dhcp("10.0.0.5")), Check::CallManagerTftp).is_empty());
+    // Back to SCCP from the CallManager's TFTP server is the normal revert.
+    let sccp = xml("P0030801SR02");
+    let dir = build(&[("XMLDefault.cnf.xml", sccp.as_bytes())]);
+    assert!(only(&run(dir.path(), &dhcp("10.0.0.2")), Check::CallManagerTftp).is_empty());
+}

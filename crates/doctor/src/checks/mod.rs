@@ -113,6 +113,7 @@ pub(crate) fn run(root: &Root, opts: &Options) -> Vec<Finding> {
     }) || !phones.sip.is_empty()
         || root.has(SIP_DEFAULT);
     cx.network(sip_target, root_wide, per_phone);
+    cx.call_manager_tftp(sip_target);
 
     let mut out = cx.out;
     out.sort_by(|a, b| {
