@@ -348,3 +348,70 @@ fn every_real_root_gives_exactly_its_table() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// dkgroot's tree as its tftpd-hpa serves it (`--map-file rewrite.rules`):
+/// XMLDefault.cnf.xml in settings/, the 7940/7960 load in firmware/7940/.
+/// Read through the map, the doctor sees what the phones get: the load
+/// XMLDefault.cnf.xml names is all there, and a damaged image in
+/// firmware/7940/ is found under the name the phone asks for.
+#[test]
+fn a_root_in_sub_folders_is_read_through_its_map_file() {
+    use phoneflip_doctor::read_root_mapped;
+    let Some(dir) = corpus() else { return };
+    let rules = std::fs::read_to_string(dir.join("dkgroot/rewrite.rules")).unwrap();
+    let map = phoneflip_config::MapFile::parse("rewrite.rules", &rules).unwrap();
+    let tree = tempfile::tempdir().unwrap();
+    let t = tree.path();
+    std::fs::create_dir_all(t.join("settings")).unwrap();
+    std::fs::create_dir_all(t.join("firmware/7940")).unwrap();
+    std::fs::copy(
+        dir.join("dkgroot/XMLDefault.cnf.xml"),
+        t.join("settings/XMLDefault.cnf.xml"),
+    )
+    .unwrap();
+    let sccp = phoneflip_bundle::synth(
+        phoneflip_firmware::Protocol::Sccp,
+        "8.1(2)SR2".parse().unwrap(),
+        phoneflip_bundle::SizeProfile::Small,
+    )
+    .unwrap();
+    for (name, bytes) in &sccp.files {
+        if name.starts_with("P0030801SR02") {
+            std::fs::write(t.join("firmware/7940").join(name), bytes).unwrap();
+        }
+    }
+    let opts = Options {
+        from: vec!["sccp:8.1(2)SR2".parse().unwrap()],
+        ..Options::default()
+    };
+    // The top level of the tree holds nothing a phone asks for.
+    assert!(read_root(t).unwrap().files().is_empty());
+    let root = read_root_mapped(t, &map).unwrap();
+    let names: Vec<&str> = root.files().iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "P0030801SR02.bin",
+            "P0030801SR02.loads",
+            "P0030801SR02.sb2",
+            "P0030801SR02.sbn",
+            "XMLDefault.cnf.xml"
+        ]
+    );
+    let fs = scan(&root, &opts);
+    assert!(
+        fs.iter().all(|f| !matches!(
+            f.check,
+            Check::LoadMissing | Check::BundleIncomplete | Check::NoLoadSpecified
+        )),
+        "{fs:#?}"
+    );
+    let sb2 = t.join("firmware/7940/P0030801SR02.sb2");
+    let mut bytes = std::fs::read(&sb2).unwrap();
+    bytes.truncate(bytes.len() - 10);
+    std::fs::write(&sb2, bytes).unwrap();
+    let fs = scan(&read_root_mapped(t, &map).unwrap(), &opts);
+    let damaged = has(&fs, Check::DamagedImage, "P0030801SR02.sb2");
+    assert_eq!(damaged.len(), 1, "{fs:#?}");
+    assert_eq!(damaged[0].severity, Severity::Error);
+}
