@@ -167,9 +167,12 @@ fn every_real_root_gives_exactly_its_table() {
         (
             "dbaldree",
             vec![
-                // README: both SEP files have a stray </line>.
-                (ConfigUnreadable, E, Some("SEP0014638ADF5E.cnf.xml"), None),
-                (ConfigUnreadable, E, Some("SEP0014A3712E61.cnf.xml"), None),
+                // README: both SEP files have a stray </line>. A warning:
+                // the phone still finds its loadInformation (the emulator
+                // boots SIP 8.12 from this root, see below), as the
+                // "working configuration" says.
+                (ConfigUnreadable, W, Some("SEP0014638ADF5E.cnf.xml"), None),
+                (ConfigUnreadable, W, Some("SEP0014A3712E61.cnf.xml"), None),
                 // README: "P0S3-8-12-00 \r\n": CR, space, and the application.
                 (Os79xxWhitespace, E, Some("OS79XX.TXT"), Some(1)),
                 (Os79xxWhitespace, E, Some("OS79XX.TXT"), Some(1)),
@@ -414,4 +417,51 @@ fn a_root_in_sub_folders_is_read_through_its_map_file() {
     let damaged = has(&fs, Check::DamagedImage, "P0030801SR02.sb2");
     assert_eq!(damaged.len(), 1, "{fs:#?}");
     assert_eq!(damaged[0].severity, Severity::Error);
+}
+
+/// dbaldree's SEP files are not well-formed (a stray </line>), yet the
+/// root is a "working configuration": an emulated SIP 8.12 7960 reads
+/// its loadInformation from the file and stays on SIP 8.12, so the doctor
+/// calls it a warning, not an error that stops the phone.
+#[test]
+fn a_sep_file_with_a_stray_end_tag_still_boots_the_phone() {
+    use phoneflip_emulator::run::run_in_memory;
+    use phoneflip_emulator::{Flash, Outcome, Phone, PhoneConfig, TftpSetting};
+    let Some(dir) = corpus() else { return };
+    let r: phoneflip_firmware::Release = "sip:8.12".parse().unwrap();
+    let mut files: std::collections::HashMap<String, Vec<u8>> =
+        phoneflip_bundle::synth(r.protocol, r.version, phoneflip_bundle::SizeProfile::Small)
+            .unwrap()
+            .files
+            .into_iter()
+            .collect();
+    for name in [
+        "SEP0014638ADF5E.cnf.xml",
+        "SIPDefault.cnf",
+        "SIP0014638ADF5E.cnf",
+    ] {
+        files.insert(
+            name.to_string(),
+            std::fs::read(dir.join("dbaldree").join(name)).unwrap(),
+        );
+    }
+    let phone = Phone::new(
+        PhoneConfig {
+            mac: "0014638ADF5E".parse().unwrap(),
+            model: phoneflip_device::Model::Cp7960,
+            tftp: TftpSetting::Manual("127.0.0.1:69".parse().unwrap()),
+        },
+        Flash::with_load(r.protocol, r.version),
+    );
+    let report = run_in_memory(phone, &files);
+    assert!(
+        matches!(&report.outcome, Outcome::Stable(s) if s.load == "P0S3-8-12-00"),
+        "{:?}",
+        report.outcome
+    );
+    let root = phoneflip_doctor::Root::from_contents(files);
+    let fs = scan(&root, &Options::default());
+    let sep = has(&fs, Check::ConfigUnreadable, "SEP0014638ADF5E.cnf.xml");
+    assert_eq!(sep.len(), 1, "{fs:#?}");
+    assert_eq!(sep[0].severity, Severity::Warning);
 }
