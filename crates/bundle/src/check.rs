@@ -89,16 +89,7 @@ pub fn check(entries: &[Entry], in_root: &BTreeSet<String>) -> Vec<Problem> {
                         continue;
                     }
                 };
-                if synthetic {
-                    if let Err(error) = check_synthetic(bytes) {
-                        problems.push(Problem::Corrupt {
-                            file: file(),
-                            error,
-                        });
-                        continue;
-                    }
-                } else if let Some(p) =
-                    size_problem(name, bytes.len() as u64, plausible(image.kind))
+                if let Some(p) = image_problem(name, bytes.len() as u64, synthetic.then_some(bytes))
                 {
                     problems.push(p);
                     continue;
@@ -125,14 +116,9 @@ pub fn check(entries: &[Entry], in_root: &BTreeSet<String>) -> Vec<Problem> {
                         file: file(),
                         error,
                     });
-                } else if synthetic {
-                    if let Err(error) = check_synthetic(bytes) {
-                        problems.push(Problem::Corrupt {
-                            file: file(),
-                            error,
-                        });
-                    }
-                } else if let Some(p) = size_problem(name, bytes.len() as u64, SBIN) {
+                } else if let Some(p) =
+                    image_problem(name, bytes.len() as u64, synthetic.then_some(bytes))
+                {
                     problems.push(p);
                 }
             }
@@ -166,6 +152,27 @@ pub fn check(entries: &[Entry], in_root: &BTreeSet<String>) -> Vec<Problem> {
         }
     }
     problems
+}
+
+/// What is wrong with one image file on its own (`.bin`, `.sbn`, `.sb2`,
+/// `.loads`, `.sbin`), from what can be known of it: a synthetic image
+/// (`synthetic`, its whole bytes) must decode, its checksum standing for
+/// the signature; a vendor image is opaque, so only a size no real image
+/// of its kind has says it was cut short. `None` for a name that is not an
+/// image's, and for an image with nothing wrong.
+pub fn image_problem(name: &str, size: u64, synthetic: Option<&[u8]>) -> Option<Problem> {
+    let range = match extension(name).as_deref() {
+        Some("sbin") => SBIN,
+        Some("bin" | "sbn" | "sb2" | "loads") => plausible(name.parse::<ImageFile>().ok()?.kind),
+        _ => return None,
+    };
+    match synthetic {
+        Some(bytes) => check_synthetic(bytes).err().map(|error| Problem::Corrupt {
+            file: name.to_string(),
+            error,
+        }),
+        None => size_problem(name, size, range),
+    }
 }
 
 fn size_problem(

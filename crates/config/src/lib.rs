@@ -31,6 +31,7 @@ pub mod sccp;
 pub mod sip_params;
 pub mod sipcnf;
 pub mod syncinfo;
+pub mod tftpd_map;
 pub mod xmldoc;
 
 pub use dialplan::{DialPlan, DialPlanError, DialRule};
@@ -49,4 +50,5 @@ pub use sccp::{
 pub use sip_params::{ParamSpec, ParamType, SipIssue, SipProblem};
 pub use sipcnf::{EntryRef, SipCnf, SipCnfError, SipValueError};
 pub use syncinfo::{SyncImage, SyncInfo, SyncInfoError};
+pub use tftpd_map::{phone_view, MapFile, MapFileError, Mapped};
 pub use xmldoc::{XmlDoc, XmlError};

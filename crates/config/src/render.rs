@@ -158,9 +158,12 @@ enum Setting {
     Write,
     /// A `lineN_…` beyond the model's buttons.
     Skip,
-    /// Not a parameter any SIP release knows: not written, and reported
-    /// (with the closest known name) instead of failing every file of the
-    /// phone, since the phone would ignore the line anyway.
+    /// Not a parameter any SIP release knows, or one introduced after the
+    /// release reading the file: not written, and reported (with the
+    /// closest known name, or the release it needs) instead of failing
+    /// every file of the phone, since the phone would ignore the line
+    /// anyway. One template thus serves every hop of a conversion (SIP
+    /// 2.3 on the way to 8.12), each release getting what it reads.
     Unknown(String),
 }
 
@@ -183,6 +186,11 @@ fn check_sip_setting(
         Err(problem @ SipProblem::Unknown { .. }) => {
             return Ok(Setting::Unknown(format!(
                 "{source} sets {key}, not written: {problem}"
+            )))
+        }
+        Err(problem @ SipProblem::NewerThanLoad { .. }) => {
+            return Ok(Setting::Unknown(format!(
+                "{source} sets {key}, not written for SIP {reader}: {problem}"
             )))
         }
         Err(problem) => {
@@ -653,9 +661,13 @@ fn sip_mac_cnf(
         phone.model
     ));
     sip.set(&mut own, "image_version", &sip.image_version)?;
+    let mut unknown = Vec::new();
     if let Some(label) = &phone.label {
-        check_sip_setting(&phone_source(phone), "phone_label", label, rel, lines)?;
-        sip.set(&mut own, "phone_label", label)?;
+        match check_sip_setting(&phone_source(phone), "phone_label", label, rel, lines)? {
+            Setting::Write => sip.set(&mut own, "phone_label", label)?,
+            Setting::Skip => {}
+            Setting::Unknown(u) => unknown.push(u),
+        }
     }
     let mut sorted: Vec<_> = phone.lines.iter().collect();
     sorted.sort_by_key(|l| l.number);
@@ -680,12 +692,14 @@ fn sip_mac_cnf(
         for (f, v) in fields {
             if let Some(v) = v {
                 let key = format!("line{n}_{f}");
-                check_sip_setting(&format!("phone {mac} line {n}"), &key, v, rel, lines)?;
-                sip.set(&mut own, &key, v)?;
+                match check_sip_setting(&format!("phone {mac} line {n}"), &key, v, rel, lines)? {
+                    Setting::Write => sip.set(&mut own, &key, v)?,
+                    Setting::Skip => {}
+                    Setting::Unknown(u) => unknown.push(u),
+                }
             }
         }
     }
-    let mut unknown = Vec::new();
     if sip.sip_settings {
         let source = phone_source(phone);
         for (k, v) in phone.overrides.iter().filter(|(k, _)| !is_original_key(k)) {

@@ -688,6 +688,66 @@ fn apply_call_managers(
     Ok(())
 }
 
+/// What an SCCP XML configuration file tells the phone about its load.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PhoneXmlLoad {
+    /// A load is named for this model.
+    Named(String),
+    /// Well-formed enough, but no load for this model.
+    None,
+    /// Empty or not XML: the reference's "empty or malformed
+    /// SEP<MAC>.cnf.xml" that makes the phone loop.
+    Malformed,
+}
+
+/// How a 7940/7960 reads its load from an SCCP XML file: not as strictly
+/// as [`XmlDoc`](crate::XmlDoc) (a stray end tag does not stop it), only
+/// enough to find the element. Reads `<loadInformation>` (per-phone file) or `<loadInformationN
+/// model="…">` (XMLDefault, N = device type code) for the model.
+pub fn phone_xml_load(text: &[u8], device_type_code: u16) -> PhoneXmlLoad {
+    let text = String::from_utf8_lossy(text);
+    let t = text.trim();
+    if t.is_empty() || !t.starts_with('<') || !t.ends_with('>') {
+        return PhoneXmlLoad::Malformed;
+    }
+    if t.matches('<').count() != t.matches('>').count() {
+        return PhoneXmlLoad::Malformed;
+    }
+    let tags = [
+        format!("loadInformation{device_type_code}"),
+        "loadInformation".to_string(),
+    ];
+    for tag in tags {
+        let open = format!("<{tag}");
+        let mut rest = t;
+        while let Some(i) = rest.find(&open) {
+            let after = &rest[i + open.len()..];
+            // `<loadInformation` must not match `<loadInformation7` here.
+            if after.starts_with(|c: char| c.is_ascii_digit()) {
+                rest = after;
+                continue;
+            }
+            let Some(gt) = after.find('>') else {
+                return PhoneXmlLoad::Malformed;
+            };
+            if after[..gt].ends_with('/') {
+                rest = &after[gt..];
+                continue;
+            }
+            let body = &after[gt + 1..];
+            let Some(end) = body.find("</") else {
+                return PhoneXmlLoad::Malformed;
+            };
+            let value = body[..end].trim();
+            if !value.is_empty() {
+                return PhoneXmlLoad::Named(value.to_string());
+            }
+            rest = body;
+        }
+    }
+    PhoneXmlLoad::None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

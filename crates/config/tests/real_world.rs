@@ -362,3 +362,62 @@ proptest::proptest! {
         }
     }
 }
+
+/// dkgroot's real tftpd-hpa map file: every rule compiles, and the names
+/// a 7940/7960 asks for land where that tree keeps them (settings/,
+/// firmware/7940/), the rest served as asked.
+#[test]
+fn the_real_tftpd_hpa_map_file_places_the_phones_files() {
+    use phoneflip_config::{phone_view, MapFile, Mapped};
+    let Some(dir) = corpus() else { return };
+    let text = std::fs::read_to_string(dir.join("dkgroot/rewrite.rules")).unwrap();
+    let map = MapFile::parse("rewrite.rules", &text).unwrap();
+    for (asked, served) in [
+        ("XMLDefault.cnf.xml", "settings/XMLDefault.cnf.xml"),
+        (
+            "SEP002094D245CB.cnf.xml",
+            "settings/SEP002094D245CB.cnf.xml",
+        ),
+        ("CTLSEP002094D245CB.tlv", "settings/CTLSEP002094D245CB.tlv"),
+        ("P0030801SR02.loads", "firmware/7940/P0030801SR02.loads"),
+        ("p0030801sr02.SB2", "firmware/7940/p0030801sr02.SB2"),
+        ("RINGLIST.DAT", "RINGLIST.DAT"),
+        ("ringer1.pcm", "ringtones/ringer1.pcm"),
+        ("RingList.xml", "ringtones/ringlist.xml"),
+        (r"C:\tftp\OS79XX.TXT", "tftp/OS79XX.TXT"),
+    ] {
+        assert_eq!(map.map(asked, None), Mapped::Path(served.into()), "{asked}");
+    }
+    let tree: Vec<String> = [
+        "settings/XMLDefault.cnf.xml",
+        "settings/SEP002094D245CB.cnf.xml",
+        "firmware/7940/P0030801SR02.loads",
+        "firmware/7940/P0030801SR02.sb2",
+        "XMLDefault.cnf.xml.old/x",
+        "stray/SIPDefault.cnf",
+    ]
+    .map(String::from)
+    .to_vec();
+    let view = phone_view(Some(&map), &tree);
+    assert_eq!(
+        view,
+        [
+            (
+                "P0030801SR02.loads".to_string(),
+                "firmware/7940/P0030801SR02.loads"
+            ),
+            (
+                "P0030801SR02.sb2".to_string(),
+                "firmware/7940/P0030801SR02.sb2"
+            ),
+            (
+                "SEP002094D245CB.cnf.xml".to_string(),
+                "settings/SEP002094D245CB.cnf.xml"
+            ),
+            (
+                "XMLDefault.cnf.xml".to_string(),
+                "settings/XMLDefault.cnf.xml"
+            ),
+        ]
+    );
+}

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use phoneflip_config::{
     render, render_one, GkDefault, Line, PhoneSettings, RenderError, RenderLoad, RenderedFile,
-    SepDevice, SipCnf, SipProblem, Template, XmlDefault,
+    SepDevice, SipCnf, Template, XmlDefault,
 };
 use phoneflip_device::{Mac, Model};
 use phoneflip_firmware::{GkImage, LoadName, Protocol};
@@ -205,30 +205,40 @@ fn syncinfo_also_names_the_sip_load_the_phone_still_runs() {
 }
 
 #[test]
-fn a_parameter_the_target_load_does_not_know_is_an_error_naming_it() {
-    let t = sip_template(&[("services_url", "http://x/")]);
-    let e = render(
+fn a_parameter_the_target_load_does_not_know_is_left_out_naming_it() {
+    let t = sip_template(&[("services_url", "http://x/"), ("proxy_register", "1")]);
+    let files = render(
         &phone(Model::Cp7960),
         &t,
         &RenderLoad::new(None, load("POS3-03-1-00")),
     )
-    .unwrap_err();
-    match &e {
-        RenderError::SipSetting {
-            key,
-            problem: SipProblem::NewerThanLoad { .. },
-            ..
-        } => {
-            assert_eq!(key, "services_url")
-        }
-        other => panic!("{other:?}"),
-    }
-    let msg = e.to_string();
+    .unwrap();
+    let default = files.iter().find(|f| f.name == "SIPDefault.cnf").unwrap();
+    let body = String::from_utf8_lossy(&default.bytes);
+    assert!(body.contains("proxy_register: 1"), "{body}");
     assert!(
-        msg.contains("template \"office\"")
-            && msg.contains("services_url")
-            && msg.contains("needs SIP 4.0"),
-        "{msg}"
+        !body.lines().any(|l| l.starts_with("services_url")),
+        "{body}"
+    );
+    let note = default.note.clone().unwrap();
+    assert!(
+        note.contains("template \"office\"")
+            && note.contains("services_url")
+            && note.contains("needs SIP 4.0"),
+        "{note}"
+    );
+    // The same template for SIP 8.12 writes it.
+    let files = render(
+        &phone(Model::Cp7960),
+        &t,
+        &RenderLoad::new(None, load("P0S3-8-12-00")),
+    )
+    .unwrap();
+    let body = text(&files, "SIPDefault.cnf");
+    assert!(
+        body.lines()
+            .any(|l| l.starts_with("services_url") && l.contains("http://x/")),
+        "{body}"
     );
 
     // A name no release knows is not fatal: everything else is written,

@@ -118,6 +118,8 @@ pub enum Check {
     LoadFileCase,
     ConfigFileCase,
     ConfigUnreadable,
+    /// A line of a SIP file the phone cannot read (it skips that line).
+    SipLineUnreadable,
     ImageVersionInvalid,
     ImageVersionMismatch,
     NoLoadSpecified,
@@ -127,6 +129,8 @@ pub enum Check {
     SipParameter,
     BundleIncomplete,
     EmptyImage,
+    /// A non-empty image failing its checksum, or of a size no real one has.
+    DamagedImage,
     RingList,
     W210,
     SccpName83,
@@ -136,6 +140,8 @@ pub enum Check {
     StateErrorRisk,
     DhcpNo66,
     SharedTftpServer,
+    /// The conversion served by a CallManager's own TFTP server.
+    CallManagerTftp,
     LeftoverSep,
     SyncInfoUnreadable,
     RingListLineEnding,

@@ -30,6 +30,6 @@ pub use finding::{Check, Finding, Fix, Severity, Symptom};
 pub use fix::{apply as apply_fixes, Applied, FixError};
 pub use log::{parse_log, ParsedLog, Transfer, TransferOutcome};
 pub use render::{render, render_applied, sort as sort_findings};
-pub use root::{read_root, Content, Root, RootError, RootFile, BACKUP_DIR};
+pub use root::{read_root, read_root_mapped, Content, Root, RootError, RootFile, BACKUP_DIR};
 pub use scan::{check_dhcp, scan, Options, W210_LIMIT};
 pub use timeline::{diagnose, render_summary, render_timeline, timelines, Pattern, Timeline};

@@ -23,6 +23,10 @@ pub enum Content {
     NotRead,
     /// The TFTP server could not read it either.
     Unreadable(String),
+    /// A firmware image that is not empty but cannot be what its name
+    /// says: a synthetic image failing its checksum, or a vendor image of a
+    /// size no real one has. The phone refuses it.
+    Damaged(phoneflip_bundle::Problem),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,7 +95,7 @@ impl Root {
                     let content = if is_control_file(&name) {
                         Content::Bytes(b)
                     } else {
-                        Content::NotRead
+                        damaged(&name, size, &mut b.as_slice()).unwrap_or(Content::NotRead)
                     };
                     RootFile {
                         name,
@@ -165,49 +169,129 @@ pub fn read_root(dir: &Path) -> Result<Root, RootError> {
         if name == BACKUP_DIR {
             continue;
         }
-        let path = entry.path();
-        // Follow symlinks: the TFTP server does.
-        let meta = match fs::metadata(&path) {
-            Ok(m) => m,
-            Err(e) => {
-                files.push(RootFile {
-                    name,
-                    size: 0,
-                    content: Content::Unreadable(e.to_string()),
-                });
-                continue;
-            }
-        };
-        if !meta.is_file() {
-            continue;
-        }
-        let size = meta.len();
-        if let Some(why) = hidden_from_daemon(&meta) {
-            files.push(RootFile {
-                name,
-                size,
-                content: Content::Unreadable(why),
-            });
-            continue;
-        }
-        let content = match fs::File::open(&path) {
-            Err(e) => Content::Unreadable(e.to_string()),
-            Ok(mut f) if is_control_file(&name) && size <= MAX_CONTROL_FILE => {
-                let mut b = Vec::with_capacity(size as usize);
-                match f.read_to_end(&mut b) {
-                    Ok(_) => Content::Bytes(b),
-                    Err(e) => Content::Unreadable(e.to_string()),
-                }
-            }
-            Ok(_) => Content::NotRead,
-        };
-        files.push(RootFile {
-            name,
-            size,
-            content,
-        });
+        files.extend(read_file(name, &entry.path()));
     }
     Ok(Root::new(files))
+}
+
+/// Reads a root kept in sub-folders and served through a tftpd-hpa map
+/// file: each file under the name a phone asks for it by
+/// ([`phoneflip_config::phone_view`]), so the checks judge what the
+/// phones are served.
+pub fn read_root_mapped(dir: &Path, map: &phoneflip_config::MapFile) -> Result<Root, RootError> {
+    let mut tree = Vec::new();
+    walk(dir, dir, &mut tree).map_err(|source| RootError {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let files = phoneflip_config::phone_view(Some(map), &tree)
+        .into_iter()
+        .filter_map(|(asked, path)| read_file(asked, &dir.join(path)))
+        .collect();
+    Ok(Root::new(files))
+}
+
+/// Every file under `dir`, relative to `base` and `/`-separated; the
+/// backup folder and names that are not UTF-8 (no phone can ask for
+/// them) left out.
+fn walk(base: &Path, dir: &Path, out: &mut Vec<String>) -> std::io::Result<()> {
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        let Ok(name) = entry.file_name().into_string() else {
+            continue;
+        };
+        if name == BACKUP_DIR {
+            continue;
+        }
+        let path = entry.path();
+        if path.is_dir() {
+            walk(base, &path, out)?;
+        } else if let Ok(rel) = path.strip_prefix(base) {
+            let parts: Vec<String> = rel
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect();
+            out.push(parts.join("/"));
+        }
+    }
+    Ok(())
+}
+
+/// One file of the root as a phone asking for `name` gets it; `None` for
+/// what is not a file (folders).
+fn read_file(name: String, path: &Path) -> Option<RootFile> {
+    // Follow symlinks: the TFTP server does.
+    let meta = match fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) => {
+            return Some(RootFile {
+                name,
+                size: 0,
+                content: Content::Unreadable(e.to_string()),
+            })
+        }
+    };
+    if !meta.is_file() {
+        return None;
+    }
+    let size = meta.len();
+    if let Some(why) = hidden_from_daemon(&meta) {
+        return Some(RootFile {
+            name,
+            size,
+            content: Content::Unreadable(why),
+        });
+    }
+    let content = match fs::File::open(path) {
+        Err(e) => Content::Unreadable(e.to_string()),
+        Ok(mut f) if is_control_file(&name) && size <= MAX_CONTROL_FILE => {
+            let mut b = Vec::with_capacity(size as usize);
+            match f.read_to_end(&mut b) {
+                Ok(_) => Content::Bytes(b),
+                Err(e) => Content::Unreadable(e.to_string()),
+            }
+        }
+        Ok(mut f) => damaged(&name, size, &mut f).unwrap_or(Content::NotRead),
+    };
+    Some(RootFile {
+        name,
+        size,
+        content,
+    })
+}
+
+/// Images larger than this are judged by size alone: no synthetic image
+/// is that big.
+const MAX_IMAGE: u64 = 64 << 20;
+
+/// The verdict on a non-empty image (an empty one is its own check): read
+/// whole only when it starts with the synthetic magic, since only a
+/// synthetic image can be verified; a vendor image is judged by its size.
+/// `None` when nothing is wrong or the name is no image's.
+fn damaged(name: &str, size: u64, file: &mut impl Read) -> Option<Content> {
+    use phoneflip_bundle::check::image_problem;
+    use phoneflip_bundle::image::MAGIC;
+    let image = name.parse::<phoneflip_firmware::ImageFile>().is_ok()
+        || name.parse::<phoneflip_firmware::GkImage>().is_ok();
+    if size == 0 || !image {
+        return None;
+    }
+    let mut bytes = Vec::new();
+    let read = Read::take(&mut *file, MAGIC.len() as u64)
+        .read_to_end(&mut bytes)
+        .and_then(|_| {
+            if bytes.as_slice() == MAGIC && size <= MAX_IMAGE {
+                file.read_to_end(&mut bytes).map(|_| true)
+            } else {
+                Ok(false)
+            }
+        });
+    match read {
+        Err(e) => Some(Content::Unreadable(e.to_string())),
+        Ok(synthetic) => {
+            image_problem(name, size, synthetic.then_some(&bytes[..])).map(Content::Damaged)
+        }
+    }
 }
 
 /// A file others may not read: tftpd-hpa runs as `tftp` and dnsmasq as

@@ -355,3 +355,80 @@ fn a_wrong_name_form_shows_the_emulators_words() {
         transcript(&r)
     );
 }
+
+/// An image that is there and not empty but is not what it was (one
+/// byte changed, as a text-mode copy does): the doctor names it in the
+/// emulator's words, and a whole copy converts the phone.
+#[test]
+fn a_corrupted_image_that_is_not_empty() {
+    let mut files = sip_8_12_site();
+    let good = files["P0S3-8-12-00.sb2"].clone();
+    let mut bad = good.clone();
+    let mid = bad.len() / 2;
+    bad[mid] ^= 0x20;
+    files.insert("P0S3-8-12-00.sb2".into(), bad);
+    let dir = write_root(&files);
+    let r = run_in_memory(phone("sccp:8.1(2)SR2"), &served(dir.path()));
+    let Outcome::Failed(failure) = &r.outcome else {
+        panic!("{:?}\n{}", r.outcome, transcript(&r));
+    };
+    let f = doctor(dir.path(), &["sccp:8.1(2)SR2"]);
+    let e = errors(&f, Check::DamagedImage);
+    assert_eq!(e.len(), 1, "{f:#?}");
+    assert_eq!(e[0].file.as_deref(), Some("P0S3-8-12-00.sb2"));
+    assert!(e[0].problem.contains("checksum"), "{}", e[0].problem);
+    assert_eq!(e[0].symptom.unwrap().text(), failure.display());
+    assert_eq!(failure.display(), "Image Authentication Failed");
+    // A vendor image cut short (not a synthetic one: judged by its size).
+    fs::write(dir.path().join("P0S3-8-12-00.sb2"), vec![0x55; 4096]).unwrap();
+    let f = doctor(dir.path(), &["sccp:8.1(2)SR2"]);
+    let e = errors(&f, Check::DamagedImage);
+    assert_eq!(e.len(), 1, "{f:#?}");
+    assert!(e[0].problem.contains("4096 bytes"), "{}", e[0].problem);
+    // The whole copy: no finding, and the phone converts.
+    fs::write(dir.path().join("P0S3-8-12-00.sb2"), &good).unwrap();
+    assert!(errors(
+        &doctor(dir.path(), &["sccp:8.1(2)SR2"]),
+        Check::DamagedImage
+    )
+    .is_empty());
+    let r = run_in_memory(phone("sccp:8.1(2)SR2"), &served(dir.path()));
+    assert!(
+        matches!(&r.outcome, Outcome::Stable(s) if s.load == "P0S3-8-12-00"),
+        "{:?}\n{}",
+        r.outcome,
+        transcript(&r)
+    );
+}
+
+/// One line a phone cannot read (an unclosed quote) spoils only that
+/// line: the doctor still reads image_version and the rest, as the phone
+/// does, so there is no false "No Load Specified" and the bad line is a
+/// warning of its own.
+#[test]
+fn one_bad_line_does_not_void_a_sip_file() {
+    let mut files = sip_8_12_site();
+    files.insert(
+        "SIPDefault.cnf".into(),
+        b"image_version: P0S3-8-12-00\nphone_label: \"Front desk\nproxy1_address: 10.0.0.1\nproxy_register: 1\n"
+            .to_vec(),
+    );
+    let dir = write_root(&files);
+    let r = run_in_memory(phone("sccp:8.1(2)SR2"), &served(dir.path()));
+    assert!(
+        matches!(&r.outcome, Outcome::Stable(s) if s.load == "P0S3-8-12-00"),
+        "{:?}\n{}",
+        r.outcome,
+        transcript(&r)
+    );
+    let f = doctor(dir.path(), &["sccp:8.1(2)SR2"]);
+    assert!(f.iter().all(|x| x.severity != Severity::Error), "{f:#?}");
+    let bad: Vec<_> = f
+        .iter()
+        .filter(|x| x.check == Check::SipLineUnreadable)
+        .collect();
+    assert_eq!(bad.len(), 1, "{f:#?}");
+    assert_eq!(bad[0].line, Some(2));
+    assert_eq!(bad[0].severity, Severity::Warning);
+    assert_eq!(bad[0].file.as_deref(), Some("SIPDefault.cnf"));
+}

@@ -167,9 +167,12 @@ fn every_real_root_gives_exactly_its_table() {
         (
             "dbaldree",
             vec![
-                // README: both SEP files have a stray </line>.
-                (ConfigUnreadable, E, Some("SEP0014638ADF5E.cnf.xml"), None),
-                (ConfigUnreadable, E, Some("SEP0014A3712E61.cnf.xml"), None),
+                // README: both SEP files have a stray </line>. A warning:
+                // the phone still finds its loadInformation (the emulator
+                // boots SIP 8.12 from this root, see below), as the
+                // "working configuration" says.
+                (ConfigUnreadable, W, Some("SEP0014638ADF5E.cnf.xml"), None),
+                (ConfigUnreadable, W, Some("SEP0014A3712E61.cnf.xml"), None),
                 // README: "P0S3-8-12-00 \r\n": CR, space, and the application.
                 (Os79xxWhitespace, E, Some("OS79XX.TXT"), Some(1)),
                 (Os79xxWhitespace, E, Some("OS79XX.TXT"), Some(1)),
@@ -347,4 +350,118 @@ fn every_real_root_gives_exactly_its_table() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// dkgroot's tree as its tftpd-hpa serves it (`--map-file rewrite.rules`):
+/// XMLDefault.cnf.xml in settings/, the 7940/7960 load in firmware/7940/.
+/// Read through the map, the doctor sees what the phones get: the load
+/// XMLDefault.cnf.xml names is all there, and a damaged image in
+/// firmware/7940/ is found under the name the phone asks for.
+#[test]
+fn a_root_in_sub_folders_is_read_through_its_map_file() {
+    use phoneflip_doctor::read_root_mapped;
+    let Some(dir) = corpus() else { return };
+    let rules = std::fs::read_to_string(dir.join("dkgroot/rewrite.rules")).unwrap();
+    let map = phoneflip_config::MapFile::parse("rewrite.rules", &rules).unwrap();
+    let tree = tempfile::tempdir().unwrap();
+    let t = tree.path();
+    std::fs::create_dir_all(t.join("settings")).unwrap();
+    std::fs::create_dir_all(t.join("firmware/7940")).unwrap();
+    std::fs::copy(
+        dir.join("dkgroot/XMLDefault.cnf.xml"),
+        t.join("settings/XMLDefault.cnf.xml"),
+    )
+    .unwrap();
+    let sccp = phoneflip_bundle::synth(
+        phoneflip_firmware::Protocol::Sccp,
+        "8.1(2)SR2".parse().unwrap(),
+        phoneflip_bundle::SizeProfile::Small,
+    )
+    .unwrap();
+    for (name, bytes) in &sccp.files {
+        if name.starts_with("P0030801SR02") {
+            std::fs::write(t.join("firmware/7940").join(name), bytes).unwrap();
+        }
+    }
+    let opts = Options {
+        from: vec!["sccp:8.1(2)SR2".parse().unwrap()],
+        ..Options::default()
+    };
+    // The top level of the tree holds nothing a phone asks for.
+    assert!(read_root(t).unwrap().files().is_empty());
+    let root = read_root_mapped(t, &map).unwrap();
+    let names: Vec<&str> = root.files().iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "P0030801SR02.bin",
+            "P0030801SR02.loads",
+            "P0030801SR02.sb2",
+            "P0030801SR02.sbn",
+            "XMLDefault.cnf.xml"
+        ]
+    );
+    let fs = scan(&root, &opts);
+    assert!(
+        fs.iter().all(|f| !matches!(
+            f.check,
+            Check::LoadMissing | Check::BundleIncomplete | Check::NoLoadSpecified
+        )),
+        "{fs:#?}"
+    );
+    let sb2 = t.join("firmware/7940/P0030801SR02.sb2");
+    let mut bytes = std::fs::read(&sb2).unwrap();
+    bytes.truncate(bytes.len() - 10);
+    std::fs::write(&sb2, bytes).unwrap();
+    let fs = scan(&read_root_mapped(t, &map).unwrap(), &opts);
+    let damaged = has(&fs, Check::DamagedImage, "P0030801SR02.sb2");
+    assert_eq!(damaged.len(), 1, "{fs:#?}");
+    assert_eq!(damaged[0].severity, Severity::Error);
+}
+
+/// dbaldree's SEP files are not well-formed (a stray </line>), yet the
+/// root is a "working configuration": an emulated SIP 8.12 7960 reads
+/// its loadInformation from the file and stays on SIP 8.12, so the doctor
+/// calls it a warning, not an error that stops the phone.
+#[test]
+fn a_sep_file_with_a_stray_end_tag_still_boots_the_phone() {
+    use phoneflip_emulator::run::run_in_memory;
+    use phoneflip_emulator::{Flash, Outcome, Phone, PhoneConfig, TftpSetting};
+    let Some(dir) = corpus() else { return };
+    let r: phoneflip_firmware::Release = "sip:8.12".parse().unwrap();
+    let mut files: std::collections::HashMap<String, Vec<u8>> =
+        phoneflip_bundle::synth(r.protocol, r.version, phoneflip_bundle::SizeProfile::Small)
+            .unwrap()
+            .files
+            .into_iter()
+            .collect();
+    for name in [
+        "SEP0014638ADF5E.cnf.xml",
+        "SIPDefault.cnf",
+        "SIP0014638ADF5E.cnf",
+    ] {
+        files.insert(
+            name.to_string(),
+            std::fs::read(dir.join("dbaldree").join(name)).unwrap(),
+        );
+    }
+    let phone = Phone::new(
+        PhoneConfig {
+            mac: "0014638ADF5E".parse().unwrap(),
+            model: phoneflip_device::Model::Cp7960,
+            tftp: TftpSetting::Manual("127.0.0.1:69".parse().unwrap()),
+        },
+        Flash::with_load(r.protocol, r.version),
+    );
+    let report = run_in_memory(phone, &files);
+    assert!(
+        matches!(&report.outcome, Outcome::Stable(s) if s.load == "P0S3-8-12-00"),
+        "{:?}",
+        report.outcome
+    );
+    let root = phoneflip_doctor::Root::from_contents(files);
+    let fs = scan(&root, &Options::default());
+    let sep = has(&fs, Check::ConfigUnreadable, "SEP0014638ADF5E.cnf.xml");
+    assert_eq!(sep.len(), 1, "{fs:#?}");
+    assert_eq!(sep[0].severity, Severity::Warning);
 }

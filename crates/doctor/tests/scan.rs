@@ -55,11 +55,29 @@ fn fix_and_rescan(dir: &Path, findings: &[Finding], opts: &Options, gone: Check)
     after
 }
 
-const POS30203: (&str, &[u8]) = ("POS30203.bin", b"image");
+/// A whole image of `release` named `name`, as phoneflip's synthetic
+/// stand-in for the vendor zip holds it (the doctor verifies images, so a
+/// healthy root needs intact ones).
+fn image(release: &str, name: &str) -> Vec<u8> {
+    let r: phoneflip_firmware::Release = release.parse().unwrap();
+    phoneflip_bundle::synth(r.protocol, r.version, phoneflip_bundle::SizeProfile::Small)
+        .unwrap()
+        .file(name)
+        .unwrap_or_else(|| panic!("{release} has no {name}"))
+        .to_vec()
+}
+
+fn pos30203() -> (&'static str, &'static [u8]) {
+    static BIN: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    (
+        "POS30203.bin",
+        BIN.get_or_init(|| image("sip:2.3", "POS30203.bin")),
+    )
+}
 
 #[test]
 fn os79xx_missing_is_an_error_for_original_boot_phones() {
-    let dir = build(&[POS30203, ("SIPDefault.cnf", b"image_version: POS30203\n")]);
+    let dir = build(&[pos30203(), ("SIPDefault.cnf", b"image_version: POS30203\n")]);
     let f = one(&run(dir.path(), &from(&["sccp:3.0"])), Check::Os79xxMissing);
     assert_eq!(f.severity, Severity::Error);
     assert!(f.fix.contains("POS30203"), "{}", f.fix);
@@ -70,7 +88,7 @@ fn os79xx_missing_is_an_error_for_original_boot_phones() {
 
 #[test]
 fn os79xx_bin_extension_is_stripped() {
-    let dir = build(&[POS30203, ("OS79XX.TXT", b"POS30203.bin\n")]);
+    let dir = build(&[pos30203(), ("OS79XX.TXT", b"POS30203.bin\n")]);
     let opts = Options::default();
     let findings = run(dir.path(), &opts);
     let f = one(&findings, Check::Os79xxExtension);
@@ -104,7 +122,7 @@ fn os79xx_whitespace_and_cr_are_stripped() {
         b" POS30203",
         b"POS30203\n\n\n",
     ] {
-        let dir = build(&[POS30203, ("OS79XX.TXT", bytes)]);
+        let dir = build(&[pos30203(), ("OS79XX.TXT", bytes)]);
         let opts = Options::default();
         let findings = run(dir.path(), &opts);
         let f = findings
@@ -122,7 +140,7 @@ fn os79xx_whitespace_and_cr_are_stripped() {
 
 #[test]
 fn os79xx_with_two_names_needs_a_decision() {
-    let dir = build(&[POS30203, ("OS79XX.TXT", b"POS30203\nPOS30300\n")]);
+    let dir = build(&[pos30203(), ("OS79XX.TXT", b"POS30203\nPOS30300\n")]);
     let f = one(&run(dir.path(), &Options::default()), Check::Os79xxLines);
     assert_eq!(f.auto_fix, None);
     assert_eq!(f.severity, Severity::Error);
@@ -130,7 +148,7 @@ fn os79xx_with_two_names_needs_a_decision() {
 
 #[test]
 fn os79xx_name_in_the_wrong_form_for_its_version() {
-    let dir = build(&[POS30203, ("OS79XX.TXT", b"POS3-02-3-00\n")]);
+    let dir = build(&[pos30203(), ("OS79XX.TXT", b"POS3-02-3-00\n")]);
     let f = one(
         &run(dir.path(), &Options::default()),
         Check::Os79xxWrongForm,
@@ -149,7 +167,7 @@ fn os79xx_name_in_the_wrong_form_for_its_version() {
 
 #[test]
 fn os79xx_name_in_lower_case_is_upper_cased() {
-    let dir = build(&[POS30203, ("OS79XX.TXT", b"pos30203\n")]);
+    let dir = build(&[pos30203(), ("OS79XX.TXT", b"pos30203\n")]);
     let opts = Options::default();
     let findings = run(dir.path(), &opts);
     one(&findings, Check::Os79xxNameCase);
@@ -162,7 +180,7 @@ fn os79xx_name_in_lower_case_is_upper_cased() {
 
 #[test]
 fn os79xx_file_in_the_wrong_case_is_renamed() {
-    let dir = build(&[POS30203, ("os79xx.txt", b"POS30203\n")]);
+    let dir = build(&[pos30203(), ("os79xx.txt", b"POS30203\n")]);
     let opts = Options::default();
     let findings = run(dir.path(), &opts);
     let f = one(&findings, Check::Os79xxFileCase);
@@ -244,7 +262,7 @@ fn sip_mac_cnf_with_lower_case_mac_or_upper_case_extension() {
     ] {
         let dir = build(&[
             ("OS79XX.TXT", b"POS30203\n"),
-            POS30203,
+            pos30203(),
             (bad, b"image_version: POS30203\nline1_name: 100\n"),
         ]);
         let opts = Options::default();
@@ -296,7 +314,7 @@ fn image_version_with_bin_is_fixed_in_place() {
             b"# keep me\nimage_version: POS30203.bin ; old\nproxy1_address: 10.0.0.1\n",
         ),
         ("OS79XX.TXT", b"POS30203"),
-        POS30203,
+        pos30203(),
     ]);
     let opts = Options::default();
     let findings = run(dir.path(), &opts);
@@ -404,7 +422,7 @@ fn w210_sipdefault_too_large_for_sip_2() {
     }
     let dir = build(&[
         ("OS79XX.TXT", b"POS30203\n"),
-        POS30203,
+        pos30203(),
         ("SIPDefault.cnf", &big),
     ]);
     let opts = Options::default();
@@ -460,7 +478,7 @@ fn sccp_name_over_8_3_for_sip_2_1() {
 
 #[test]
 fn downgrade_below_5() {
-    let dir = build(&[("OS79XX.TXT", b"POS30203\n"), POS30203]);
+    let dir = build(&[("OS79XX.TXT", b"POS30203\n"), pos30203()]);
     let f = one(
         &run(dir.path(), &from(&["sip:5.0"])),
         Check::DowngradeBelow5,
@@ -511,7 +529,7 @@ fn state_error_risk_from_old_sccp() {
 fn dhcp_option_150_without_66() {
     let dir = build(&[
         ("OS79XX.TXT", b"POS30203\n"),
-        POS30203,
+        pos30203(),
         ("SIPDefault.cnf", b"image_version: POS30203\n"),
     ]);
     let opts = Options {
@@ -530,7 +548,7 @@ fn dhcp_option_150_without_66() {
 fn tftp_server_every_phone_gets_used_for_a_partial_conversion() {
     let dir = build(&[
         ("OS79XX.TXT", b"POS30203\n"),
-        POS30203,
+        pos30203(),
         ("SIP002094D245CB.cnf", b"image_version: POS30203\n"),
     ]);
     let dhcp = DhcpView::parse_config("dhcpd.conf", "option tftp-server-name \"10.0.0.5\";\n");
@@ -553,10 +571,13 @@ fn tftp_server_every_phone_gets_used_for_a_partial_conversion() {
 fn a_healthy_sip_8_12_root_has_no_findings() {
     let dir = build(&[
         ("OS79XX.TXT", b"P003-8-12-00\n"),
-        ("P003-8-12-00.bin", b"x"),
-        ("P003-8-12-00.sbn", b"x"),
-        ("P0S3-8-12-00.loads", b"x"),
-        ("P0S3-8-12-00.sb2", b"x"),
+        ("P003-8-12-00.bin", &image("sip:8.12", "P003-8-12-00.bin")),
+        ("P003-8-12-00.sbn", &image("sip:8.12", "P003-8-12-00.sbn")),
+        (
+            "P0S3-8-12-00.loads",
+            &image("sip:8.12", "P0S3-8-12-00.loads"),
+        ),
+        ("P0S3-8-12-00.sb2", &image("sip:8.12", "P0S3-8-12-00.sb2")),
         (
             "SIPDefault.cnf",
             b"image_version: P0S3-8-12-00\nproxy1_address: 10.0.0.1\nproxy_register: 1\n",
@@ -612,7 +633,7 @@ proptest::proptest! {
 
 #[test]
 fn misnamed_and_malformed_os79xx_is_renamed_then_rewritten() {
-    let dir = build(&[POS30203, ("Os79xx.txt", b"pos30203.BIN \r\n")]);
+    let dir = build(&[pos30203(), ("Os79xx.txt", b"pos30203.BIN \r\n")]);
     let opts = Options::default();
     let findings = run(dir.path(), &opts);
     one(&findings, Check::Os79xxFileCase);
@@ -651,4 +672,53 @@ fn ringlist_files_must_be_in_the_root() {
         })));
     apply_fixes(dir.path(), &findings, SystemTime::now()).unwrap();
     assert_eq!(only(&run(dir.path(), &opts), Check::RingList).len(), 1);
+}
+
+/// The reference, Enable SIP Functionality step 4: "It is recommended
+/// that you not use the TFTP server on the Cisco CallManager". A
+/// conversion root whose XMLDefault.cnf.xml names the CallManager DHCP
+/// hands out as the TFTP server is served by that CallManager.
+#[test]
+fn a_conversion_served_by_the_callmanagers_tftp_server() {
+    let xml = |load: &str| {
+        format!(
+            r#"<Default><callManagerGroup><members><member priority="0"><callManager><ports><ethernetPhonePort>2000</ethernetPhonePort></ports><processNodeName>10.0.0.2</processNodeName></callManager></member></members></callManagerGroup><loadInformation7 model="IP Phone 7960">{load}</loadInformation7></Default>"#
+        )
+    };
+    let dhcp = |server: &str| Options {
+        dhcp: Some(DhcpView::parse_config(
+            "dnsmasq.conf",
+            &format!("dhcp-range=10.0.0.10,10.0.0.99\ndhcp-option=66,\"{server}\"\n"),
+        )),
+        ..Options::default()
+    };
+    let sip = xml("P0S3-8-12-00");
+    let dir = build(&[
+        ("XMLDefault.cnf.xml", sip.as_bytes()),
+        (
+            "SIPDefault.cnf",
+            b"image_version: P0S3-8-12-00\nproxy1_address: 10.0.0.1\nproxy_register: 1\n",
+        ),
+    ]);
+    let f = one(&run(dir.path(), &dhcp("10.0.0.2")), Check::CallManagerTftp);
+    assert_eq!(f.severity, Severity::Warning);
+    assert_eq!(f.file.as_deref(), Some("dnsmasq.conf"));
+    assert!(
+        f.problem.contains("XMLDefault.cnf.xml names 10.0.0.2"),
+        "{}",
+        f.problem
+    );
+    assert!(f.fix.contains("Alternate TFTP Server"), "{}", f.fix);
+    // The same, told by --tftp-address instead of DHCP.
+    let by_address = Options {
+        tftp_address: Some("10.0.0.2".parse().unwrap()),
+        ..Options::default()
+    };
+    one(&run(dir.path(), &by_address), Check::CallManagerTftp);
+    // A separate TFTP server: nothing to say.
+    assert!(only(&run(dir.path(), &dhcp("10.0.0.5")), Check::CallManagerTftp).is_empty());
+    // Back to SCCP from the CallManager's TFTP server is the normal revert.
+    let sccp = xml("P0030801SR02");
+    let dir = build(&[("XMLDefault.cnf.xml", sccp.as_bytes())]);
+    assert!(only(&run(dir.path(), &dhcp("10.0.0.2")), Check::CallManagerTftp).is_empty());
 }

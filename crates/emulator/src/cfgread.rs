@@ -82,63 +82,9 @@ pub fn sip_value(text: &[u8], key: &str) -> Option<String> {
     found
 }
 
-/// What an SCCP XML configuration file tells the phone about its load.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum XmlLoad {
-    /// A load is named for this model.
-    Named(String),
-    /// Well-formed enough, but no load for this model.
-    None,
-    /// Empty or not XML: the reference's "empty or malformed
-    /// SEP<MAC>.cnf.xml" that makes the phone loop.
-    Malformed,
-}
-
-/// Reads `<loadInformation>` (per-phone file) or `<loadInformationN
-/// model="…">` (XMLDefault, N = device type code) for the model.
-pub fn xml_load(text: &[u8], device_type_code: u16) -> XmlLoad {
-    let text = String::from_utf8_lossy(text);
-    let t = text.trim();
-    if t.is_empty() || !t.starts_with('<') || !t.ends_with('>') {
-        return XmlLoad::Malformed;
-    }
-    if t.matches('<').count() != t.matches('>').count() {
-        return XmlLoad::Malformed;
-    }
-    let tags = [
-        format!("loadInformation{device_type_code}"),
-        "loadInformation".to_string(),
-    ];
-    for tag in tags {
-        let open = format!("<{tag}");
-        let mut rest = t;
-        while let Some(i) = rest.find(&open) {
-            let after = &rest[i + open.len()..];
-            // `<loadInformation` must not match `<loadInformation7` here.
-            if after.starts_with(|c: char| c.is_ascii_digit()) {
-                rest = after;
-                continue;
-            }
-            let Some(gt) = after.find('>') else {
-                return XmlLoad::Malformed;
-            };
-            if after[..gt].ends_with('/') {
-                rest = &after[gt..];
-                continue;
-            }
-            let body = &after[gt + 1..];
-            let Some(end) = body.find("</") else {
-                return XmlLoad::Malformed;
-            };
-            let value = body[..end].trim();
-            if !value.is_empty() {
-                return XmlLoad::Named(value.to_string());
-            }
-            rest = body;
-        }
-    }
-    XmlLoad::None
-}
+/// The phone's own, lenient reading of `loadInformation`: shared with the
+/// doctor, which must judge a malformed SEP file as the phone does.
+pub use phoneflip_config::sccp::{phone_xml_load as xml_load, PhoneXmlLoad as XmlLoad};
 
 /// The image name and version code of gkdefault's `upgradecode` line:
 /// `upgradecode:3,0x601,0x0400,0x0100,0.0.0.0,69,0x060412a,CP7940080001SIP060412A.sbin`.

@@ -180,3 +180,70 @@ fn templates_add_refuses_an_unknown_name_unless_told_to_keep_it() {
     ]);
     assert_eq!(out.status.code(), Some(1));
 }
+
+/// dkgroot's tree served through its tftpd-hpa map file: adopt and doctor
+/// read the XMLDefault.cnf.xml the phones get (settings/), not a stale
+/// copy elsewhere in the tree; a broken map file is refused by line.
+#[test]
+fn adopt_and_doctor_through_a_tftpd_hpa_map_file() {
+    let Some(dir) = corpus() else { return };
+    let tree = tempfile::tempdir().unwrap();
+    let t = tree.path();
+    std::fs::create_dir_all(t.join("settings")).unwrap();
+    std::fs::create_dir_all(t.join("old")).unwrap();
+    std::fs::copy(
+        dir.join("dkgroot/XMLDefault.cnf.xml"),
+        t.join("settings/XMLDefault.cnf.xml"),
+    )
+    .unwrap();
+    let stale = std::fs::read_to_string(dir.join("dkgroot/XMLDefault.cnf.xml"))
+        .unwrap()
+        .replace("192.168.1.1", "10.9.9.9");
+    std::fs::write(t.join("old/XMLDefault.cnf.xml"), stale).unwrap();
+    let rules = dir.join("dkgroot/rewrite.rules");
+    let root = t.to_str().unwrap();
+    let adopt = |extra: &[&str]| -> serde_json::Value {
+        let mut args = vec!["adopt", root, "--dry-run", "--json"];
+        args.extend_from_slice(extra);
+        let out = phoneflip(&args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let cm = |v: &serde_json::Value| v["templates"][0]["settings"]["callmanager1"].clone();
+    let mapped = adopt(&["--map-file", rules.to_str().unwrap()]);
+    assert_eq!(cm(&mapped), "192.168.1.1", "{mapped:#}");
+    // Without the map, the tree's first XMLDefault.cnf.xml is taken.
+    assert_eq!(cm(&adopt(&[])), "10.9.9.9");
+
+    let out = phoneflip(&[
+        "doctor",
+        root,
+        "--map-file",
+        rules.to_str().unwrap(),
+        "--json",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    // The doctor reads XMLDefault.cnf.xml through the map and finds the
+    // P0030801SR02 load it names missing from the tree.
+    assert!(text.contains("P0030801SR02"), "{text}");
+    assert!(text.contains("XMLDefault.cnf.xml"), "{text}");
+
+    let bad = t.join("bad.rules");
+    std::fs::write(&bad, "r ^x y\nq ^(a b\n").unwrap();
+    let out = phoneflip(&[
+        "adopt",
+        root,
+        "--dry-run",
+        "--map-file",
+        bad.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("line 2"), "{err}");
+    let out = phoneflip(&["doctor", root, "--fix", "--map-file", bad.to_str().unwrap()]);
+    assert!(!out.status.success());
+}

@@ -21,7 +21,15 @@ fn broken_root() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path();
     fs::write(p.join("OS79XX.TXT"), b"POS30203.bin\r\n").unwrap();
-    fs::write(p.join("POS30203.bin"), b"image").unwrap();
+    // An intact image (the doctor verifies them): SIP 2.3 as phoneflip's
+    // synthetic stand-in for the vendor zip holds it.
+    let sip23 = phoneflip_bundle::synth(
+        phoneflip_firmware::Protocol::Sip,
+        "2.3".parse().unwrap(),
+        phoneflip_bundle::SizeProfile::Small,
+    )
+    .unwrap();
+    fs::write(p.join("POS30203.bin"), sip23.file("POS30203.bin").unwrap()).unwrap();
     fs::write(
         p.join("SIPDefault.cnf"),
         b"image_version: POS30203\nproxy1_address: 10.0.0.1\nproxy_register: 1\n",

@@ -6,8 +6,9 @@
 use phoneflip_config::filename::{
     sep_mac_name, sip_mac_name, GKDEFAULT_CFG, RINGLIST_DAT, SIP_DEFAULT, SYNCINFO_XML, XML_DEFAULT,
 };
+use phoneflip_config::sccp::{phone_xml_load, PhoneXmlLoad};
 use phoneflip_config::{ImageRef, SepDevice};
-use phoneflip_device::Mac;
+use phoneflip_device::{Mac, Model};
 use phoneflip_firmware::ImageFile;
 
 use crate::finding::{section, Check, Finding, Fix, Severity, Symptom};
@@ -154,9 +155,7 @@ impl Ctx<'_> {
             match kind {
                 PhoneFileKind::Sip => {
                     let cnf = self.parse_sip(&f.name, bytes, Some(mac));
-                    let image = cnf
-                        .as_ref()
-                        .and_then(|c| self.image_version(&f.name, c, Some(mac)));
+                    let image = self.image_version(&f.name, &cnf, Some(mac));
                     if let (Some(mine), Some(def)) = (&image, default_image) {
                         if mine.image.as_str() != def.image.as_str() {
                             let mut finding = Finding::new(Check::ImageVersionMismatch, Severity::Error, section::PROTOCOL_APPLICATION_INVALID)
@@ -194,14 +193,36 @@ impl Ctx<'_> {
                                 });
                             }
                         }
-                        Err(e) => self.push(
-                            Finding::new(Check::ConfigUnreadable, Severity::Error, section::PROTOCOL_APPLICATION_INVALID)
-                                .phone(mac)
-                                .file(&f.name)
-                                .symptom(Symptom::ProtocolApplicationInvalid)
-                                .problem(format!("{} cannot be read: {}; an empty or malformed SEP<MAC>.cnf.xml makes the phone loop", f.name, e.problem))
-                                .fix(e.fix.clone()),
-                        ),
+                        Err(e) => match phone_xml_load(bytes, Model::Cp7960.device_type_code()) {
+                            // Not well-formed, but the phone finds its load
+                            // in it all the same (dbaldree's stray </line>):
+                            // it boots; the file is fragile, not fatal.
+                            PhoneXmlLoad::Named(load) => {
+                                self.push(
+                                    Finding::new(Check::ConfigUnreadable, Severity::Warning, section::PROTOCOL_APPLICATION_INVALID)
+                                        .phone(mac)
+                                        .file(&f.name)
+                                        .problem(format!("{} is not well-formed XML: {}; a 7940/7960 still reads its loadInformation {load} from it and boots, but any other reader (and any later edit) may not", f.name, e.problem))
+                                        .fix(e.fix.clone()),
+                                );
+                                if let Ok(image) = load.parse::<ImageRef>() {
+                                    phones.sep.push(Named {
+                                        image,
+                                        file: f.name.clone(),
+                                        line: None,
+                                        phone: Some(mac),
+                                    });
+                                }
+                            }
+                            PhoneXmlLoad::None | PhoneXmlLoad::Malformed => self.push(
+                                Finding::new(Check::ConfigUnreadable, Severity::Error, section::PROTOCOL_APPLICATION_INVALID)
+                                    .phone(mac)
+                                    .file(&f.name)
+                                    .symptom(Symptom::ProtocolApplicationInvalid)
+                                    .problem(format!("{} cannot be read: {}; an empty or malformed SEP<MAC>.cnf.xml makes the phone loop", f.name, e.problem))
+                                    .fix(e.fix.clone()),
+                            ),
+                        },
                     }
                 }
             }

@@ -88,6 +88,7 @@ pub(crate) fn run(root: &Root, opts: &Options) -> Vec<Finding> {
     cx.leftover_sep(default_image.as_ref(), &phones);
     cx.registration(default_cnf.as_ref(), &phones);
     cx.bundles();
+    cx.damaged_images();
     cx.ringlist();
     cx.control_files();
 
@@ -112,6 +113,7 @@ pub(crate) fn run(root: &Root, opts: &Options) -> Vec<Finding> {
     }) || !phones.sip.is_empty()
         || root.has(SIP_DEFAULT);
     cx.network(sip_target, root_wide, per_phone);
+    cx.call_manager_tftp(sip_target);
 
     let mut out = cx.out;
     out.sort_by(|a, b| {
@@ -151,7 +153,7 @@ pub(crate) fn dhcp_only(opts: &Options) -> Vec<Finding> {
 struct PhoneSip {
     mac: Mac,
     file: String,
-    cnf: Option<SipCnf>,
+    cnf: SipCnf,
     image: Option<Named>,
 }
 

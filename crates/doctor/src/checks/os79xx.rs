@@ -202,7 +202,7 @@ impl<'a> Ctx<'a> {
             .root
             .get(SIP_DEFAULT)
             .and_then(|f| f.bytes())
-            .and_then(|b| SipCnf::parse(SIP_DEFAULT, b).ok())
+            .map(|b| SipCnf::parse_lossy(SIP_DEFAULT, b).0)
             .and_then(|c| {
                 c.get("image_version")
                     .and_then(|v| v.parse::<LoadName>().ok())

@@ -29,8 +29,7 @@ impl Ctx<'_> {
         let mut targets: Vec<(String, Option<phoneflip_device::Mac>, Option<&SipCnf>)> = phones
             .sip
             .iter()
-            .filter(|p| p.cnf.is_some())
-            .map(|p| (p.file.clone(), Some(p.mac), p.cnf.as_ref()))
+            .map(|p| (p.file.clone(), Some(p.mac), Some(&p.cnf)))
             .collect();
         if targets.is_empty() && default_cnf.is_some() {
             targets.push((SIP_DEFAULT.to_string(), None, None));

@@ -13,31 +13,28 @@ use crate::finding::{section, Check, Finding, Fix, Severity, Symptom};
 use super::{sip_of, Ctx, Named, Phones};
 
 impl Ctx<'_> {
-    pub(super) fn parse_sip(
-        &mut self,
-        file: &str,
-        bytes: &[u8],
-        phone: Option<Mac>,
-    ) -> Option<SipCnf> {
-        match SipCnf::parse(file, bytes) {
-            Ok(c) => Some(c),
-            Err(e) => {
-                let mut f = Finding::new(
-                    Check::ConfigUnreadable,
-                    Severity::Error,
-                    section::PROTOCOL_APPLICATION_INVALID,
-                )
+    /// Reads a SIP file the way a phone does: a line it cannot read is
+    /// skipped and reported on its own (the phone ignores that line), and
+    /// every other line still counts, so one bad line does not hide the
+    /// file's `image_version` or cascade into "No Load Specified".
+    pub(super) fn parse_sip(&mut self, file: &str, bytes: &[u8], phone: Option<Mac>) -> SipCnf {
+        let (cnf, errors) = SipCnf::parse_lossy(file, bytes);
+        for e in errors {
+            let mut f = Finding::new(Check::SipLineUnreadable, Severity::Warning, section::ENABLE_SIP)
                 .file(file)
                 .line(e.line)
-                .problem(format!("{file} cannot be read: {}", e.problem))
+                .symptom(Symptom::ParameterIgnored)
+                .problem(format!(
+                    "line {} column {} cannot be read: {}; the phone skips this line and reads the others",
+                    e.line, e.column, e.problem
+                ))
                 .fix(e.fix.clone());
-                if let Some(m) = phone {
-                    f = f.phone(m);
-                }
-                self.push(f);
-                None
+            if let Some(m) = phone {
+                f = f.phone(m);
             }
+            self.push(f);
         }
+        cnf
     }
 
     /// The `image_version` of a SIP file, reporting a value the phone
@@ -111,9 +108,7 @@ impl Ctx<'_> {
             return (None, None);
         };
         let bytes = bytes.to_vec();
-        let Some(cnf) = self.parse_sip(SIP_DEFAULT, &bytes, None) else {
-            return (None, None);
-        };
+        let cnf = self.parse_sip(SIP_DEFAULT, &bytes, None);
         (self.image_version(SIP_DEFAULT, &cnf, None), Some(cnf))
     }
 
@@ -140,7 +135,7 @@ impl Ctx<'_> {
             self.validate(SIP_DEFAULT, cnf, release, None);
         }
         for p in &phones.sip {
-            let Some(cnf) = &p.cnf else { continue };
+            let cnf = &p.cnf;
             let release = self.reading_release(p.image.as_ref().or(default_image));
             self.validate(&p.file, cnf, release, Some(p.mac));
         }

@@ -2,11 +2,84 @@
 //! Network Settings via DHCP": which TFTP server the phones find, and
 //! whether a root converts more phones than meant.
 
+use std::net::Ipv4Addr;
+
+use phoneflip_config::filename::XML_DEFAULT;
+use phoneflip_config::{SepDevice, XmlDefault};
+
 use crate::finding::{section, Check, Finding, Severity, Symptom};
 
+use super::files::{phone_file, PhoneFileKind};
 use super::Ctx;
 
 impl Ctx<'_> {
+    /// The CallManagers this root's SCCP files name by address, with the
+    /// file that names each: (address, file).
+    fn call_manager_addresses(&self) -> Vec<(Ipv4Addr, String)> {
+        let mut out = Vec::new();
+        for f in self.root.files() {
+            let Some(bytes) = f.bytes() else { continue };
+            let cms = if f.name == XML_DEFAULT {
+                XmlDefault::parse(&f.name, bytes).map(|x| x.call_managers)
+            } else if matches!(phone_file(&f.name), Some((PhoneFileKind::Sep, _, _))) {
+                SepDevice::parse(&f.name, bytes).map(|d| d.call_managers)
+            } else {
+                continue;
+            };
+            for cm in cms.unwrap_or_default() {
+                if let Ok(a) = cm.process_node_name.trim().parse::<Ipv4Addr>() {
+                    if !out.iter().any(|(b, _)| *b == a) {
+                        out.push((a, f.name.clone()));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// The reference (Enable SIP Functionality, step 4): "It is
+    /// recommended that you not use the TFTP server on the Cisco
+    /// CallManager". Found when the TFTP server the phones get (DHCP's
+    /// option 66/150, or `--tftp-address`) is a CallManager this root's
+    /// XMLDefault.cnf.xml or SEP files name, and the root converts to SIP.
+    pub(super) fn call_manager_tftp(&mut self, sip_target: bool) {
+        if !sip_target {
+            // Reverting to SCCP from the CallManager's own TFTP server is
+            // what the revert sections describe.
+            return;
+        }
+        let mut servers: Vec<(Ipv4Addr, Option<String>)> = Vec::new();
+        if let Some(a) = self.opts.tftp_address {
+            servers.push((a, None));
+        }
+        if let Some(d) = &self.opts.dhcp {
+            for a in d.tftp_addresses() {
+                if !servers.iter().any(|(b, _)| *b == a) {
+                    servers.push((a, Some(d.source.clone())));
+                }
+            }
+        }
+        let cms = self.call_manager_addresses();
+        for (server, source) in servers {
+            let Some((_, file)) = cms.iter().find(|(a, _)| *a == server) else {
+                continue;
+            };
+            let how = match &source {
+                Some(s) => format!("{s} hands out {server} as the TFTP server"),
+                None => format!("this root is served from {server}"),
+            };
+            self.push(
+                Finding::new(Check::CallManagerTftp, Severity::Warning, section::ENABLE_SIP)
+                    .file(source.clone().unwrap_or_else(|| file.clone()))
+                    .symptom(Symptom::WholeFleetConverts)
+                    .problem(format!(
+                        "{how}, and {file} names {server} as a CallManager: the conversion to SIP is served by the CallManager's own TFTP server, which the reference recommends against (every phone registered to that CallManager boots from it, and the CallManager's TFTP service builds its own XMLDefault.cnf.xml and SEP<MAC>.cnf.xml from its database)"
+                    ))
+                    .fix("serve the conversion from a separate TFTP server (`phoneflip serve`) and point only the phones to convert at it, by DHCP option 66 scoped to them or by the Alternate TFTP Server set on each phone; leave the CallManager's TFTP server for the SCCP phones"),
+            );
+        }
+    }
+
     pub(super) fn network(&mut self, sip_target: bool, root_wide: bool, per_phone: usize) {
         let opts = self.opts;
         let Some(dhcp) = &opts.dhcp else {

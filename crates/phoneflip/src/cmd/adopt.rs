@@ -26,6 +26,10 @@ pub struct Args {
     /// Print JSON (templates, phones, firmware, notes) instead of text.
     #[arg(long)]
     pub json: bool,
+    /// tftpd-hpa's --map-file for a ROOT kept in sub-folders: adopt each
+    /// file the phones are served, under the name they ask for it by.
+    #[arg(long, value_name = "FILE")]
+    pub map_file: Option<PathBuf>,
 }
 
 /// The files adoption reads: the configuration files by content, every
@@ -61,9 +65,36 @@ fn read_root(base: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) -> Resul
     Ok(())
 }
 
+/// The files a phone is served through `map`, under the names it asks
+/// for them by.
+fn served(
+    root: &Path,
+    files: Vec<(String, Vec<u8>)>,
+    map: &phoneflip_config::MapFile,
+) -> Result<Vec<(String, Vec<u8>)>> {
+    let tree: Vec<String> = files.into_iter().map(|(n, _)| n).collect();
+    let mut out = Vec::new();
+    for (asked, path) in phoneflip_config::phone_view(Some(map), &tree) {
+        let wanted = matches!(
+            FileName::classify(&asked).kind,
+            FileKind::SipDefault | FileKind::SipMac(_) | FileKind::SepMac(_) | FileKind::XmlDefault
+        );
+        let bytes = if wanted {
+            std::fs::read(root.join(path)).with_context(|| format!("reading {path}"))?
+        } else {
+            Vec::new()
+        };
+        out.push((asked, bytes));
+    }
+    Ok(out)
+}
+
 pub fn run(args: Args) -> Result<()> {
     let mut files = Vec::new();
     read_root(&args.root, &args.root, &mut files)?;
+    if let Some(p) = &args.map_file {
+        files = served(&args.root, files, &super::read_map_file(p)?)?;
+    }
     let name = args
         .root
         .canonicalize()

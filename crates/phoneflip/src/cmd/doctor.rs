@@ -25,8 +25,13 @@ pub struct Args {
     /// CR from OS79XX.TXT, rename files to the case the phones ask for,
     /// write a W210-safe SIPDefault.cnf), after copying the originals to
     /// ROOT/.phoneflip-backup/<timestamp>/.
-    #[arg(long, requires = "root")]
+    #[arg(long, requires = "root", conflicts_with = "map_file")]
     pub fix: bool,
+    /// tftpd-hpa's --map-file for a ROOT kept in sub-folders: the checks
+    /// judge each file under the name the phones ask for it by. (--fix
+    /// does not write through a map file.)
+    #[arg(long, value_name = "FILE", requires = "root")]
+    pub map_file: Option<PathBuf>,
     /// Machine-readable output.
     #[arg(long)]
     pub json: bool,
@@ -105,9 +110,15 @@ pub fn run(args: Args) -> Result<()> {
         dhcp: dhcp_view(&args)?,
         tftp_address: args.tftp_address,
     };
-    let root = match &args.root {
-        Some(dir) => Some(read_root(dir)?),
-        None => None,
+    let map = args
+        .map_file
+        .as_deref()
+        .map(super::read_map_file)
+        .transpose()?;
+    let root = match (&args.root, &map) {
+        (Some(dir), Some(map)) => Some(phoneflip_doctor::read_root_mapped(dir, map)?),
+        (Some(dir), None) => Some(read_root(dir)?),
+        (None, _) => None,
     };
     let mut findings: Vec<Finding> = match &root {
         Some(r) => scan(r, &opts),
