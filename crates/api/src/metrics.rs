@@ -15,6 +15,8 @@ pub struct Metrics {
     transfers_ok: AtomicU64,
     transfers_not_found: AtomicU64,
     transfers_refused: AtomicU64,
+    /// Not answered for the image cap (the phone retries).
+    transfers_busy: AtomicU64,
     transfers_failed: AtomicU64,
     bytes_sent: AtomicU64,
     virtual_files: AtomicU64,
@@ -40,6 +42,7 @@ impl Metrics {
             ("success", &self.transfers_ok),
             ("not_found", &self.transfers_not_found),
             ("refused", &self.transfers_refused),
+            ("busy", &self.transfers_busy),
             ("failed", &self.transfers_failed),
         ] {
             let _ = writeln!(
@@ -78,6 +81,7 @@ impl EventSink for Metrics {
             o if o.is_success() => &self.transfers_ok,
             EventOutcome::NotFound => &self.transfers_not_found,
             EventOutcome::Refused(_) => &self.transfers_refused,
+            EventOutcome::Busy(_) => &self.transfers_busy,
             EventOutcome::Transfer(_) => &self.transfers_failed,
         };
         counter.fetch_add(1, Ordering::Relaxed);

@@ -49,6 +49,7 @@ fn outcome(e: &phoneflip_tftp::log::EventOutcome) -> (Outcome, Option<String>) {
         }
         E::NotFound => (Outcome::NotFound, None),
         E::Refused(m) => (Outcome::Refused, Some(m.clone())),
+        E::Busy(m) => (Outcome::Busy, Some(m.clone())),
     }
 }
 

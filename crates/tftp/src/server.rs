@@ -545,7 +545,7 @@ async fn handle_read(shared: &Shared, from: SocketAddr, req: Request) {
                     shared.cfg.max_image_transfers
                 );
                 tracing::warn!("{why}");
-                fin.done(0, EventOutcome::Refused(why));
+                fin.done(0, EventOutcome::Busy(why));
                 return;
             }
         }
