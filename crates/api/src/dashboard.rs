@@ -35,6 +35,7 @@ input,select{font-size:.85rem;padding:.2rem} .panel{background:#fff;border:1px s
 </style></head>
 <body>
 <h1>phoneflip control room</h1><div id="updated">loading…</div>
+<div id="db-alert" class="panel bad" hidden></div>
 <form class="row" id="auth"><label>API token (writes)<input id="token" type="password" autocomplete="off" size="18"></label><span id="msg"></span></form>
 <h2>Phones by state</h2><div class="cards" id="states"></div>
 <h2>Phones by stage</h2><div class="cards" id="stages"></div>
@@ -134,6 +135,9 @@ async function refreshJobs(){
 async function refresh(){
   try {
     const fleet = await api("GET", "/api/fleet");
+    const db = (await api("GET", "/api/health")).database;
+    $("db-alert").hidden = !(db && db.failing);
+    if (db && db.failing) $("db-alert").textContent = `The database refuses writes (${db.error}): TFTP keeps serving, ${db.held_events} TFTP events are held in memory${db.lost_events ? `, ${db.lost_events} lost` : ""}. Free disk space or make the database writable.`;
     cards("states", fleet.by_state); cards("stages", fleet.by_stage);
     await Promise.all([refreshPhones(), refreshJobs()]);
     if (selected) { $("tl-title").textContent = `Timeline of ${selected}`;

@@ -21,6 +21,8 @@ pub struct Metrics {
     bytes_sent: AtomicU64,
     virtual_files: AtomicU64,
     inner: Option<Arc<dyn EventSink>>,
+    /// Whether the recorder's database writes go through.
+    store: Option<Arc<phoneflip_inventory::WriteHealth>>,
 }
 
 impl Metrics {
@@ -32,8 +34,36 @@ impl Metrics {
         }
     }
 
+    /// Reports `health` (the recorder's database writes) too.
+    pub fn with_store_health(mut self, health: Arc<phoneflip_inventory::WriteHealth>) -> Metrics {
+        self.store = Some(health);
+        self
+    }
+
+    /// The database writes' state, when known.
+    pub fn store_status(&self) -> Option<phoneflip_inventory::WriteStatus> {
+        self.store.as_ref().map(|h| h.status())
+    }
+
     pub fn render(&self, fleet: &FleetSummary) -> String {
         let mut o = String::new();
+        if let Some(st) = self.store_status() {
+            let _ = writeln!(
+                o,
+                "# HELP phoneflip_db_writes_failing 1 while the database refuses writes (disk full, read-only); TFTP keeps serving.\n# TYPE phoneflip_db_writes_failing gauge\nphoneflip_db_writes_failing {}",
+                u8::from(st.failing)
+            );
+            let _ = writeln!(
+                o,
+                "# HELP phoneflip_events_held TFTP events kept in memory until the database takes them.\n# TYPE phoneflip_events_held gauge\nphoneflip_events_held {}",
+                st.held_events
+            );
+            let _ = writeln!(
+                o,
+                "# HELP phoneflip_events_lost_total TFTP events dropped because too many were held.\n# TYPE phoneflip_events_lost_total counter\nphoneflip_events_lost_total {}",
+                st.lost_events
+            );
+        }
         let c = |o: &mut String, name: &str, help: &str, v: u64| {
             let _ = writeln!(o, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}");
         };

@@ -151,15 +151,22 @@ async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
     Json(crate::openapi::document().clone())
 }
 
-/// Whether the server answers.
+/// Whether the server answers, and whether its database takes writes.
 #[derive(Serialize, ToSchema)]
 struct Health {
     ok: bool,
+    /// The TFTP event recorder's writes: failing on a full disk or a
+    /// read-only database (TFTP keeps serving meanwhile); absent when
+    /// this server records none.
+    database: Option<phoneflip_inventory::WriteStatus>,
 }
 
 #[utoipa::path(get, path = "/api/health", tag = "meta", responses((status = 200, body = Health)))]
-async fn health() -> Json<Health> {
-    Json(Health { ok: true })
+async fn health(State(s): State<AppState>) -> Json<Health> {
+    Json(Health {
+        ok: true,
+        database: s.metrics.store_status(),
+    })
 }
 
 /// The operator's dashboard.

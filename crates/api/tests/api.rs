@@ -573,3 +573,33 @@ async fn phones_page_with_a_total() {
         "the dashboard fetches one page"
     );
 }
+
+#[tokio::test]
+async fn a_database_refusing_writes_shows_in_health_and_metrics() {
+    let (mut s, _) = state();
+    let (_, v, _) = call(&s, "GET", "/api/health", None, None).await;
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["database"], Value::Null, "no recorder, nothing to report");
+
+    let health = Arc::new(phoneflip_inventory::WriteHealth::default());
+    s.metrics = Arc::new(Metrics::default().with_store_health(health.clone()));
+    let (_, _, text) = call(&s, "GET", "/metrics", None, None).await;
+    assert!(text.contains("\nphoneflip_db_writes_failing 0\n"), "{text}");
+
+    assert!(health.failed("database or disk is full"));
+    health.set_held(42);
+    let (st, v, _) = call(&s, "GET", "/api/health", None, None).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(v["database"]["failing"], true, "{v}");
+    assert_eq!(v["database"]["held_events"], 42, "{v}");
+    assert_eq!(v["database"]["error"], "database or disk is full", "{v}");
+    let (_, _, text) = call(&s, "GET", "/metrics", None, None).await;
+    assert!(text.contains("\nphoneflip_db_writes_failing 1\n"), "{text}");
+    assert!(text.contains("\nphoneflip_events_held 42\n"), "{text}");
+
+    assert!(health.succeeded());
+    health.set_held(0);
+    let (_, v, _) = call(&s, "GET", "/api/health", None, None).await;
+    assert_eq!(v["database"]["failing"], false, "{v}");
+    assert_eq!(v["database"]["error"], Value::Null, "{v}");
+}

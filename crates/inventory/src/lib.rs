@@ -12,6 +12,7 @@ pub mod adopt;
 pub mod bat;
 pub mod bulk;
 pub mod csvread;
+pub mod health;
 mod record;
 mod sqlite;
 mod store;
@@ -21,6 +22,7 @@ pub use bulk::{
     write_csv, CsvErrors, Encoding, Format, ImportError, Imported, ParseOptions, Parsed, RowError,
     RowErrorKind,
 };
+pub use health::{WriteHealth, WriteStatus};
 pub use record::{
     check_key, check_tag, now_millis, Change, Event, ImportScope, ImportSummary, Millis, Outcome,
     OutcomeError, Phone, PhoneError, PhoneFilter, RenderInputs, StoredEvent,

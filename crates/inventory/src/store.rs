@@ -141,6 +141,14 @@ pub trait Inventory: Send + Sync {
     /// Deletes events older than `before`; returns how many went.
     fn prune_events(&self, before: Millis) -> Result<u64>;
 
+    /// Deletes the oldest events until at most `keep` remain; returns how
+    /// many went. Age alone does not bound the table: a flood of
+    /// requests adds a row each.
+    fn prune_events_beyond(&self, keep: u64) -> Result<u64>;
+
+    /// Events stored.
+    fn count_events(&self) -> Result<u64>;
+
     /// What rendering needs for one phone.
     fn render_inputs(&self, mac: Mac) -> Result<RenderInputs> {
         let phone = self

@@ -413,6 +413,26 @@ fn timeline_ties_shared_files_to_the_phone_by_address() {
 
     assert_eq!(s.prune_events(13).unwrap(), 3);
     assert_eq!(s.events_after(0, 100).unwrap().len(), 3);
+
+    // By count: the oldest go, the newest `keep` stay.
+    let newest: Vec<i64> = s
+        .events_after(0, 100)
+        .unwrap()
+        .iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(s.prune_events_beyond(5).unwrap(), 0);
+    assert_eq!(s.prune_events_beyond(2).unwrap(), 1);
+    assert_eq!(s.count_events().unwrap(), 2);
+    let left: Vec<i64> = s
+        .events_after(0, 100)
+        .unwrap()
+        .iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(left, newest[1..]);
+    assert_eq!(s.prune_events_beyond(0).unwrap(), 2);
+    assert_eq!(s.count_events().unwrap(), 0);
 }
 
 #[test]

@@ -41,6 +41,10 @@ pub struct AppConfig {
     /// `prune_every`); `None` keeps them for ever. Every read request adds
     /// one, so without it the database only grows.
     pub events_max_age: Option<Duration>,
+    /// At most this many TFTP events are kept (the oldest go first,
+    /// checked every `prune_every`): age alone does not bound a flood of
+    /// requests. `None`: no limit.
+    pub events_max_count: Option<u64>,
     pub prune_every: Duration,
     /// Where jobs ask whether converted phones registered: Kamailio's
     /// JSON-RPC over HTTP; `None`: an OPTIONS probe to each line.
@@ -96,25 +100,38 @@ pub fn lock_database(db: &Path) -> Result<DbLock> {
     Ok(DbLock { _file: file })
 }
 
-/// Deletes events beyond `max_age` now and then every `every`, until stop.
+/// Deletes events beyond `max_age` or `max_count` now and then every
+/// `every`, until stop.
 async fn prune_events_until(
     inventory: Arc<dyn Inventory>,
-    max_age: Duration,
+    max_age: Option<Duration>,
+    max_count: Option<u64>,
     every: Duration,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     loop {
-        let cutoff = std::time::SystemTime::now()
-            .checked_sub(max_age)
-            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0);
-        let inv = inventory.clone();
-        match tokio::task::spawn_blocking(move || inv.prune_events(cutoff)).await {
-            Ok(Ok(0)) => {}
-            Ok(Ok(n)) => info!("pruned {n} TFTP events older than {max_age:?}"),
-            Ok(Err(e)) => tracing::warn!("pruning old TFTP events: {e}"),
-            Err(e) => tracing::warn!("pruning old TFTP events: {e}"),
+        if let Some(max_age) = max_age {
+            let cutoff = std::time::SystemTime::now()
+                .checked_sub(max_age)
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map(|d| d.as_millis() as i64)
+                .unwrap_or(0);
+            let inv = inventory.clone();
+            match tokio::task::spawn_blocking(move || inv.prune_events(cutoff)).await {
+                Ok(Ok(0)) => {}
+                Ok(Ok(n)) => info!("pruned {n} TFTP events older than {max_age:?}"),
+                Ok(Err(e)) => tracing::warn!("pruning old TFTP events: {e}"),
+                Err(e) => tracing::warn!("pruning old TFTP events: {e}"),
+            }
+        }
+        if let Some(keep) = max_count {
+            let inv = inventory.clone();
+            match tokio::task::spawn_blocking(move || inv.prune_events_beyond(keep)).await {
+                Ok(Ok(0)) => {}
+                Ok(Ok(n)) => info!("pruned the {n} oldest TFTP events (at most {keep} are kept)"),
+                Ok(Err(e)) => tracing::warn!("pruning TFTP events beyond {keep}: {e}"),
+                Err(e) => tracing::warn!("pruning TFTP events beyond {keep}: {e}"),
+            }
         }
         tokio::select! {
             _ = tokio::time::sleep(every) => {}
@@ -149,7 +166,8 @@ pub async fn run(
     provisioner.set_tag_table(tag_table);
     let provisioner = Arc::new(provisioner);
     let recorder = Arc::new(provisioner.recorder());
-    let metrics = Arc::new(Metrics::wrapping(recorder.clone()));
+    let metrics =
+        Arc::new(Metrics::wrapping(recorder.clone()).with_store_health(recorder.health()));
     let tftp_addr = cfg.tftp.bind;
     let server = Server::bind(cfg.tftp, provisioner, metrics.clone(), cfg.log)
         .await
@@ -226,10 +244,11 @@ pub async fn run(
         stop_rx.clone(),
     ));
 
-    let prune_task = cfg.events_max_age.map(|age| {
+    let prune_task = (cfg.events_max_age.is_some() || cfg.events_max_count.is_some()).then(|| {
         tokio::spawn(prune_events_until(
             inventory.clone(),
-            age,
+            cfg.events_max_age,
+            cfg.events_max_count,
             cfg.prune_every,
             stop_rx.clone(),
         ))

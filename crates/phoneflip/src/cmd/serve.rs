@@ -99,10 +99,15 @@ pub struct Args {
     /// progresses [default: 1800].
     #[arg(long, value_name = "S")]
     pub transfer_deadline: Option<u64>,
-    /// Delete TFTP events older than this many days (checked hourly); 0
-    /// keeps them for ever [default: 30].
+    /// Delete TFTP events older than this many days (checked every
+    /// minute); 0 keeps them for ever [default: 30].
     #[arg(long, value_name = "DAYS")]
     pub events_max_age_days: Option<u64>,
+    /// Keep at most this many TFTP events, deleting the oldest (checked
+    /// every minute; each read request adds one, about 150 bytes); 0: no
+    /// limit [default: 500000].
+    #[arg(long, value_name = "N")]
+    pub events_max_count: Option<u64>,
     /// Seconds between two ticks of the bulk migration jobs [default: 1].
     #[arg(long, value_name = "S")]
     pub jobs_every: Option<u64>,
@@ -127,6 +132,10 @@ pub struct Args {
     pub demo: bool,
 }
 
+/// TFTP events kept by default: about 75 MB of database, weeks of a
+/// 5,000-phone fleet's ordinary boots, and a bound on a request flood.
+const DEFAULT_EVENTS_MAX_COUNT: u64 = 500_000;
+
 /// The TOML file: the same settings as the flags.
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -141,6 +150,7 @@ struct FileConfig {
     tftp_retries: Option<u32>,
     transfer_deadline: Option<u64>,
     events_max_age_days: Option<u64>,
+    events_max_count: Option<u64>,
     auto_register: Option<Protocol>,
     auto_register_template: Option<String>,
     auto_register_model: Option<Model>,
@@ -273,7 +283,15 @@ pub fn run(args: Args) -> Result<()> {
             0 => None,
             d => Some(Duration::from_secs(d * 86_400)),
         },
-        prune_every: Duration::from_secs(3600),
+        events_max_count: match args
+            .events_max_count
+            .or(file.events_max_count)
+            .unwrap_or(DEFAULT_EVENTS_MAX_COUNT)
+        {
+            0 => None,
+            n => Some(n),
+        },
+        prune_every: Duration::from_secs(60),
         registrar: match (args.registrar, &file.registrar) {
             (Some(a), _) => Some(a),
             (None, Some(s)) => Some(
