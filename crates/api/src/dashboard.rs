@@ -4,8 +4,12 @@
 //! phones, the power-cycle list with the desk to walk to, and filters the
 //! phone list server-side with paging. It follows the server's event
 //! stream (`/api/stream`) and re-reads only the page it shows, only when
-//! something changed. Actions (preview, create, cancel) go through the
-//! jobs API with the token the operator types, kept in this browser only.
+//! something changed; image downloads under way arrive in the stream and
+//! move their progress bars without any re-read. A selected job shows its
+//! phones with their registration verdicts and a chart (plain SVG) of its
+//! stages over time. Actions (preview, create, start, pause, resume,
+//! cancel) go through the jobs API with the token the operator types,
+//! kept in this browser only.
 //!
 //! Owns the page; every rule it shows (stage, normal miss, power cycle)
 //! comes computed from the API, never re-derived in the script.
@@ -32,6 +36,8 @@ form.row{display:flex;gap:.4rem;flex-wrap:wrap;align-items:end;margin:.3rem 0}
 form.row label{display:flex;flex-direction:column;font-size:.75rem;color:#5f6368}
 input,select{font-size:.85rem;padding:.2rem} .panel{background:#fff;border:1px solid #d9dde5;border-radius:8px;padding:.6rem;margin:.4rem 0}
 #msg{font-size:.85rem} .walk{background:#fff3f0}
+progress{width:7rem;height:.8rem} .ok{color:#137333} #chart svg{background:#fff;border:1px solid #e3e6ec}
+.lg{display:inline-block;width:.8rem;height:.8rem;margin:0 .2rem 0 .6rem;vertical-align:middle}
 </style></head>
 <body>
 <h1>phoneflip control room</h1><div id="updated">loading…</div>
@@ -43,9 +49,12 @@ input,select{font-size:.85rem;padding:.2rem} .panel{background:#fff;border:1px s
 <p style="font-size:.8rem;margin:.2rem 0">SCCP phones can only be reset by their call manager: pull the power (or Ethernet) cord of each phone below once, and it fetches its new firmware.</p>
 <table id="power-cycle"><thead><tr><th>Site</th><th>Desk (description)</th><th>Extension</th><th>MAC</th><th>Model</th><th>Job</th><th>Stage</th></tr></thead><tbody></tbody></table>
 <h2>Migration jobs</h2>
-<table id="jobs"><thead><tr><th>Job</th><th>Description</th><th>Target</th><th>Status</th><th>Converted</th><th>In progress</th><th>Waiting</th><th>Failed</th><th></th></tr></thead><tbody class="click"></tbody></table>
+<table id="jobs"><thead><tr><th>Job</th><th>Description</th><th>Target</th><th>Status</th><th>Converted</th><th>In progress</th><th>Waiting</th><th>Failed</th><th>Actions</th></tr></thead><tbody class="click"></tbody></table>
 <div id="job-detail" class="panel" hidden><b id="job-title"></b>
-<table id="job-phones"><thead><tr><th>MAC</th><th>Description</th><th>Extension</th><th>Batch</th><th>Stage</th><th>Reason</th><th>Note</th></tr></thead><tbody></tbody></table></div>
+<div id="chart"></div>
+<table id="job-phones"><thead><tr><th>MAC</th><th>Description</th><th>Extension</th><th>Batch</th><th>Stage</th><th>Download</th><th>Registration</th><th>Reason</th><th>Note</th></tr></thead><tbody></tbody></table></div>
+<h2>Downloads under way <small id="dl-count"></small></h2>
+<table id="downloads"><thead><tr><th>MAC</th><th>Client</th><th>File</th><th>Progress</th><th>Bytes</th></tr></thead><tbody></tbody></table>
 <details class="panel" id="new-job"><summary><b>New job from a query</b></summary>
 <form class="row" id="job-form">
 <label>Description<input name="description" value="SCCP to SIP" required></label>
@@ -76,7 +85,7 @@ input,select{font-size:.85rem;padding:.2rem} .panel{background:#fff;border:1px s
 <h2 id="tl-title">Recent TFTP requests</h2>
 <table id="events"><thead><tr><th>Time</th><th>Client</th><th>MAC</th><th>File</th><th>Bytes</th><th>Outcome</th></tr></thead><tbody></tbody></table>
 <script>
-let selected = null, selectedJob = null, offset = 0, total = 0, log = [];
+let selected = null, selectedJob = null, offset = 0, total = 0, log = [], downloads = [];
 const PAGE = 50, $ = id => document.getElementById(id);
 // `#job=ID` opens a job's phones: a link to hand to whoever walks the floor.
 { const m = location.hash.match(/job=(\d+)/); if (m) selectedJob = Number(m[1]); }
@@ -113,13 +122,43 @@ async function refreshPhones(){
   const phones = page.phones; total = page.total;
   $("page").textContent = total ? `phones ${offset+1}–${offset+phones.length} of ${total}` : "no phones match";
   $("prev").disabled = offset === 0; $("next").disabled = offset + PAGE >= total;
-  document.querySelector("#phones tbody").innerHTML = phones.map(p =>
+  const body = document.querySelector("#phones tbody");
+  body.innerHTML = phones.map(p =>
     `<tr data-mac="${p.mac}" class="${p.mac===selected?"sel":""}"><td>${p.mac}</td><td>${p.model}</td><td>${esc(p.site)}</td><td>${esc(p.description)}</td><td>${ext(p)}</td><td>${esc(p.observed_load)}</td><td>${esc(p.desired_load ?? p.desired_protocol)}</td><td class="st-${p.state}">${p.state}</td><td class="sg-${p.stage}">${p.stage.replace(/_/g, " ")}</td><td class="${p.stage==="failed"?"bad":""}">${esc(p.reason)}</td></tr>`).join("");
+  // When the first page was on screen (the 10,000-phone test reads it).
+  if (window.firstPageMs === undefined && phones.length) window.firstPageMs = performance.now();
+}
+// The buttons a job's status allows (the jobs API refuses the others).
+const ACTIONS = {pending: ["start"], scheduled: ["start"], running: ["pause"], paused: ["resume"]};
+const actions = j => (ACTIONS[j.status] || []).concat(["completed","failed","cancelled"].includes(j.status) ? [] : ["cancel"])
+  .map(a => `<button data-act="${a}" data-id="${j.job.id}">${a[0].toUpperCase() + a.slice(1)}</button>`).join(" ");
+const dlOf = mac => downloads.find(d => d.mac === mac);
+const bar = d => d ? `<progress value="${d.bytes}" max="${d.size}"></progress> ${d.percent}%` : "";
+function renderDownloads(){
+  $("dl-count").textContent = downloads.length ? `(${downloads.length})` : "";
+  document.querySelector("#downloads tbody").innerHTML = downloads.map(d =>
+    `<tr data-mac="${d.mac ?? ""}"><td>${d.mac ?? "?"}</td><td>${esc(d.client_ip)}</td><td>${esc(d.file)}</td><td>${bar(d)}</td><td>${d.bytes} / ${d.size}</td></tr>`).join("") || `<tr><td colspan="5"><i>no image download under way</i></td></tr>`;
+  for (const td of document.querySelectorAll("#job-phones td[data-dl]")) td.innerHTML = bar(dlOf(td.dataset.dl));
+}
+// The job's stages over time, one line per stage (plain SVG).
+const SERIES = [["waiting","#9aa0a6"],["loader_fetched","#f29900"],["application_fetched","#b06000"],["configuration_fetched","#1a73e8"],["registered","#137333"],["failed","#c5221f"]];
+function chart(h){
+  const pts = h.points, W = 640, H = 160, n = pts.length;
+  if (!n) return `<p id="chart-empty"><i>the job has not started: no stages to chart yet</i></p>`;
+  const max = Math.max(1, ...pts.map(p => SERIES.reduce((a, [k]) => Math.max(a, p[k]), 0)));
+  const x = i => 30 + (W - 40) * (n === 1 ? 0 : i / (n - 1)), y = v => H - 20 - (H - 30) * v / max;
+  const t0 = pts[0].t_ms, t1 = pts[n-1].t_ms, sec = Math.round((t1 - t0) / 1000);
+  const lines = SERIES.map(([k, c]) => `<polyline data-stage="${k}" fill="none" stroke="${c}" stroke-width="2.5" points="${pts.map((p, i) => `${x(i).toFixed(1)},${y(p[k]).toFixed(1)}`).join(" ")}"/>`).join("");
+  return `<svg width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" role="img" aria-label="job stages over time">` +
+    `<line x1="30" y1="${H-20}" x2="${W-10}" y2="${H-20}" stroke="#5f6368"/><line x1="30" y1="10" x2="30" y2="${H-20}" stroke="#5f6368"/>` +
+    `<text x="2" y="16" font-size="11">${max}</text><text x="2" y="${H-22}" font-size="11">0</text>` +
+    `<text x="30" y="${H-5}" font-size="11">start</text><text x="${W-60}" y="${H-5}" font-size="11">+${sec} s</text>${lines}</svg><div>` +
+    SERIES.map(([k, c]) => `<span class="lg" style="background:${c}"></span>${k.replace(/_/g, " ")} ${pts[n-1][k]}`).join("") + "</div>";
 }
 async function refreshJobs(){
   const jobs = await fetch("/api/jobs").then(r => r.ok ? r.json() : []);
   document.querySelector("#jobs tbody").innerHTML = jobs.map(j =>
-    `<tr data-job="${j.job.id}" class="${j.job.id===selectedJob?"sel":""}"><td>${j.job.id}</td><td>${esc(j.job.description)}</td><td>${esc(j.job.target.load)}</td><td>${esc(j.status)}${j.reason?` — ${esc(j.reason)}`:""}</td><td>${j.counts.converted}</td><td>${j.counts.in_progress}</td><td>${j.counts.waiting}</td><td class="${j.counts.failed?"bad":""}">${j.counts.failed}</td><td>${["completed","failed","cancelled"].includes(j.status)?"":`<button data-cancel="${j.job.id}">Cancel</button>`}</td></tr>`).join("") || `<tr><td colspan="9"><i>no jobs</i></td></tr>`;
+    `<tr data-job="${j.job.id}" class="${j.job.id===selectedJob?"sel":""}"><td>${j.job.id}</td><td>${esc(j.job.description)}</td><td>${esc(j.job.target.load)}</td><td>${esc(j.status)}${j.reason?` — ${esc(j.reason)}`:""}</td><td>${j.counts.converted}</td><td>${j.counts.in_progress}</td><td>${j.counts.waiting}</td><td class="${j.counts.failed?"bad":""}">${j.counts.failed}</td><td>${actions(j)}</td></tr>`).join("") || `<tr><td colspan="9"><i>no jobs</i></td></tr>`;
   const pc = await fetch("/api/power-cycle").then(r => r.ok ? r.json() : []);
   $("pc-count").textContent = pc.length ? `(${pc.length} phone${pc.length>1?"s":""} to power-cycle)` : "";
   document.querySelector("#power-cycle tbody").innerHTML = pc.map(p =>
@@ -129,17 +168,24 @@ async function refreshJobs(){
     const ph = await api("GET", `/api/jobs/${selectedJob}/phones`);
     $("job-title").textContent = `Job ${selectedJob}: ${ph.length} phones`;
     document.querySelector("#job-phones tbody").innerHTML = ph.map(p =>
-      `<tr><td>${p.mac}</td><td>${esc(p.description)}</td><td>${esc(p.extensions.join(", "))}</td><td>${p.batch ?? ""}${p.batch===0?" (canary)":""}</td><td class="sg-${p.stage}">${p.stage.replace(/_/g, " ")}</td><td class="${p.reason?"bad":""}">${esc(p.reason)}</td><td>${esc(p.note)}${p.power_cycle?" — power-cycle it":""}</td></tr>`).join("");
+      `<tr data-mac="${p.mac}"><td>${p.mac}</td><td>${esc(p.description)}</td><td>${esc(p.extensions.join(", "))}</td><td>${p.batch ?? ""}${p.batch===0?" (canary)":""}</td><td class="sg-${p.stage}">${p.stage.replace(/_/g, " ")}</td><td data-dl="${p.mac}">${bar(dlOf(p.mac))}</td><td class="${p.registered===true?"ok":p.registered===false?"bad":""}">${esc(p.registration)}</td><td class="${p.reason?"bad":""}">${esc(p.reason)}</td><td>${esc(p.note)}${p.power_cycle?" — power-cycle it":""}</td></tr>`).join("");
+    $("chart").innerHTML = chart(await api("GET", `/api/jobs/${selectedJob}/history`));
   }
 }
+async function refreshFleet(){
+  const fleet = await api("GET", "/api/fleet");
+  cards("states", fleet.by_state); cards("stages", fleet.by_stage);
+  return fleet;
+}
+async function refreshDownloads(){ downloads = await api("GET", "/api/downloads"); renderDownloads(); }
 async function refresh(){
   try {
-    const fleet = await api("GET", "/api/fleet");
+    // Each section on its own: the phone page does not wait for the
+    // fleet's summary (a count over every phone).
+    const [fleet] = await Promise.all([refreshFleet(), refreshPhones(), refreshJobs(), refreshDownloads()]);
     const db = (await api("GET", "/api/health")).database;
     $("db-alert").hidden = !(db && db.failing);
     if (db && db.failing) $("db-alert").textContent = `The database refuses writes (${db.error}): TFTP keeps serving, ${db.held_events} TFTP events are held in memory${db.lost_events ? `, ${db.lost_events} lost` : ""}. Free disk space or make the database writable.`;
-    cards("states", fleet.by_state); cards("stages", fleet.by_stage);
-    await Promise.all([refreshPhones(), refreshJobs()]);
     if (selected) { $("tl-title").textContent = `Timeline of ${selected}`;
       document.querySelector("#events tbody").innerHTML = eventRows((await api("GET", `/api/phones/${selected}/timeline?limit=50`)).reverse()); }
     else { $("tl-title").textContent = "Recent TFTP requests"; document.querySelector("#events tbody").innerHTML = eventRows(log); }
@@ -162,13 +208,14 @@ function follow(){
   const es = new EventSource(lastEvent === null ? "/api/stream" : `/api/stream?after=${lastEvent}`);
   es.addEventListener("tftp", m => { log = JSON.parse(m.data).reverse().concat(log).slice(0, 50); soon(); });
   es.addEventListener("jobs", soon);
+  es.addEventListener("downloads", m => { downloads = JSON.parse(m.data); renderDownloads(); });
 }
 document.querySelector("#phones tbody").addEventListener("click", ev => {
   const tr = ev.target.closest("tr"); if (!tr) return;
   selected = selected === tr.dataset.mac ? null : tr.dataset.mac; refresh(); });
 document.querySelector("#jobs tbody").addEventListener("click", async ev => {
-  const c = ev.target.dataset.cancel;
-  if (c) { try { await api("POST", `/api/jobs/${c}/cancel`); say(`job ${c} cancelled`); } catch (e) { say(e.message, true); } return refresh(); }
+  const {act, id: jid} = ev.target.dataset;
+  if (act) { try { const j = await api("POST", `/api/jobs/${jid}/${act}`); say(`job ${jid}: ${act} done, now ${j.status}`); } catch (e) { say(e.message, true); } return refresh(); }
   const tr = ev.target.closest("tr"); if (!tr || !tr.dataset.job) return;
   const id = Number(tr.dataset.job); selectedJob = selectedJob === id ? null : id; refresh(); });
 $("filters").addEventListener("submit", ev => { ev.preventDefault(); offset = 0; refresh(); });
@@ -185,6 +232,10 @@ $("create").addEventListener("click", async () => {
       rollout: {canary_size: Number(f.canary_size), batch_size: Number(f.batch_size), max_failures: 1, phone_timeout_ms: 1800000}});
     selectedJob = j.job.id; say(`job ${j.job.id} created with ${j.phones.length} phones`); refresh();
   } catch (e) { say(e.message, true); } });
-backlog().catch(() => {}).then(refresh).then(() => setTimeout(follow, 5000));
+// The first page first; the request log's backlog after it.
+refresh().then(() => backlog().catch(() => {})).then(() => {
+  if (!selected) document.querySelector("#events tbody").innerHTML = eventRows(log);
+  setTimeout(follow, 5000);
+});
 </script></body></html>
 "##;

@@ -81,9 +81,8 @@ pub enum PhoneStage {
     /// Came back asking for the target protocol's configuration: it runs
     /// the new load.
     ConfigurationFetched,
-    /// Registered with its proxy or call manager. Not derived yet: the
-    /// registration stage is being built in the jobs crate, and this slot
-    /// is where it will show.
+    /// Converted, and its job's registration check found every line
+    /// registered (`crate::jobs`' registration verdict says by whom).
     Registered,
     /// Its job gave up on it; `reason` says why.
     Failed,
@@ -156,16 +155,33 @@ pub fn phone_stage(p: &Phone, link: Option<&JobLink>) -> PhoneStage {
     } else {
         PhoneStage::Unseen
     };
-    match link.map(|l| &l.entry.progress.stage) {
-        Some(Stage::Idle | Stage::ImageRequested) => seen,
-        Some(Stage::LoaderFetched) => PhoneStage::LoaderFetched,
-        Some(Stage::ImageFetched) => PhoneStage::ApplicationFetched,
-        Some(Stage::Converted { .. }) => PhoneStage::ConfigurationFetched,
-        Some(Stage::Failed { .. }) => PhoneStage::Failed,
+    match link {
+        Some(l) => fold_stage(
+            &l.entry.progress.stage,
+            l.entry
+                .registration
+                .as_ref()
+                .is_some_and(|r| r.is_registered()),
+            seen,
+        ),
         None => match phone_state(p) {
             PhoneState::Converted => PhoneStage::ConfigurationFetched,
             _ => seen,
         },
+    }
+}
+
+/// The stage a job's fold of a phone shows: `registered` when the job's
+/// registration check found every line registered, `before` while the
+/// job has seen nothing of the target (the phone's seen or unseen).
+pub fn fold_stage(stage: &Stage, registered: bool, before: PhoneStage) -> PhoneStage {
+    match stage {
+        Stage::Idle | Stage::ImageRequested => before,
+        Stage::LoaderFetched => PhoneStage::LoaderFetched,
+        Stage::ImageFetched => PhoneStage::ApplicationFetched,
+        Stage::Converted { .. } if registered => PhoneStage::Registered,
+        Stage::Converted { .. } => PhoneStage::ConfigurationFetched,
+        Stage::Failed { .. } => PhoneStage::Failed,
     }
 }
 

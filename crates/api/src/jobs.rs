@@ -200,6 +200,72 @@ pub async fn cancel_job(
     Ok(Json(JobView::from(done)))
 }
 
+/// Loads job `id`, applies an operator's action to it and saves it.
+/// The engine saves jobs too: an action that lands between its load and
+/// save of the same job is overwritten, as a cancel is; the button says
+/// what the job then shows.
+async fn act(
+    s: &AppState,
+    headers: &HeaderMap,
+    id: &str,
+    action: fn(&mut JobState) -> Result<(), phoneflip_jobs::JobError>,
+) -> Result<Json<JobView>, ApiError> {
+    authorize(s, headers)?;
+    let id = job_id(id)?;
+    let st = store(s)?;
+    let done = tokio::task::spawn_blocking(move || {
+        let mut job = st
+            .load(id)
+            .map_err(|e| ApiError::Internal(e.to_string()))?
+            .ok_or_else(|| ApiError::NotFound(format!("job {id} does not exist")))?;
+        action(&mut job).map_err(|e| ApiError::Conflict(format!("job {id}: {e}")))?;
+        st.save(&job)
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        Ok::<_, ApiError>(job)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))??;
+    Ok(Json(JobView::from(done)))
+}
+
+/// Start a pending or scheduled job now instead of at its time (the next
+/// tick of the engine, within a second, starts its canary).
+#[utoipa::path(post, path = "/api/jobs/{id}/start", tag = "jobs", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The job's id")),
+    responses((status = 200, body = JobView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn start_job(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<JobView>, ApiError> {
+    act(&s, &headers, &id, JobState::start_now).await
+}
+
+/// Pause a running job: no new batch starts; phones already reset finish
+/// and are still followed.
+#[utoipa::path(post, path = "/api/jobs/{id}/pause", tag = "jobs", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The job's id")),
+    responses((status = 200, body = JobView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn pause_job(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<JobView>, ApiError> {
+    act(&s, &headers, &id, JobState::pause).await
+}
+
+/// Resume a paused job: the next batch starts when the current one is done.
+#[utoipa::path(post, path = "/api/jobs/{id}/resume", tag = "jobs", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The job's id")),
+    responses((status = 200, body = JobView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn resume_job(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<JobView>, ApiError> {
+    act(&s, &headers, &id, JobState::resume).await
+}
+
 /// What `POST /api/jobs/preview` takes: the selection part of a new job.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -284,6 +350,36 @@ pub struct JobPhone {
     /// Waiting for someone to pull its power cord.
     pub power_cycle: bool,
     pub ip: Option<String>,
+    /// The registration stage's verdict once the phone converted on a SIP
+    /// job: `true` when every line registered, `false` while not (yet).
+    pub registered: Option<bool>,
+    /// The verdict in words: who was asked and what each line answered.
+    pub registration: Option<String>,
+}
+
+/// The registration stage's verdict for a job's phone, in words.
+fn verdict(e: &phoneflip_jobs::PhoneEntry) -> (Option<bool>, Option<String>) {
+    let Some(r) = &e.registration else {
+        return (None, None);
+    };
+    if r.is_registered() {
+        let how = r.last.as_ref().map(|l| {
+            l.lines
+                .iter()
+                .map(|x| format!("{}: {}", x.name, x.detail))
+                .collect::<Vec<_>>()
+                .join("; ")
+        });
+        (
+            Some(true),
+            Some(format!("registered ({})", how.unwrap_or_default())),
+        )
+    } else {
+        (
+            Some(false),
+            Some(format!("not registered: {}", r.why_not())),
+        )
+    }
 }
 
 fn job_phone(
@@ -296,6 +392,7 @@ fn job_phone(
         entry: e.clone(),
     };
     let p = inv.get_phone(e.mac)?;
+    let (registered, registration) = verdict(e);
     let stage = match &p {
         Some(p) => phone_stage(p, Some(&link)),
         None => PhoneStage::Unseen,
@@ -317,6 +414,8 @@ fn job_phone(
         started_ms: e.started_ms,
         power_cycle: e.needs_power_cycle && !e.is_terminal(),
         ip: e.ip.map(|i| i.to_string()),
+        registered,
+        registration,
     })
 }
 

@@ -1,12 +1,15 @@
 //! Prometheus counters for TFTP transfers, fed by the server's event sink
-//! (wrapping the inventory recorder), plus fleet gauges computed on scrape.
+//! (wrapping the inventory recorder), plus fleet gauges computed on scrape,
+//! and the image downloads under way (for the dashboard's progress bars).
 
+use std::collections::HashMap;
 use std::fmt::Write;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use phoneflip_tftp::log::EventOutcome;
-use phoneflip_tftp::{EventSink, TransferEvent};
+use phoneflip_tftp::{EventSink, TransferEvent, TransferProgress};
 
 use crate::fleet::FleetSummary;
 
@@ -20,6 +23,8 @@ pub struct Metrics {
     transfers_failed: AtomicU64,
     bytes_sent: AtomicU64,
     virtual_files: AtomicU64,
+    /// Image downloads started and not yet recorded, by client and file.
+    live: Mutex<HashMap<(SocketAddr, String), TransferProgress>>,
     inner: Option<Arc<dyn EventSink>>,
     /// Whether the recorder's database writes go through.
     store: Option<Arc<phoneflip_inventory::WriteHealth>>,
@@ -43,6 +48,22 @@ impl Metrics {
     /// The database writes' state, when known.
     pub fn store_status(&self) -> Option<phoneflip_inventory::WriteStatus> {
         self.store.as_ref().map(|h| h.status())
+    }
+
+    /// The image downloads under way, oldest first.
+    pub fn live_downloads(&self) -> Vec<TransferProgress> {
+        let mut v: Vec<TransferProgress> = self
+            .live
+            .lock()
+            .map(|m| m.values().cloned().collect())
+            .unwrap_or_default();
+        v.sort_by_key(|p| (p.started, p.client));
+        v
+    }
+
+    /// Bytes acknowledged by TFTP clients so far (finished transfers).
+    pub fn bytes_sent(&self) -> u64 {
+        self.bytes_sent.load(Ordering::Relaxed)
     }
 
     pub fn render(&self, fleet: &FleetSummary) -> String {
@@ -119,8 +140,17 @@ impl EventSink for Metrics {
         if event.virtual_file {
             self.virtual_files.fetch_add(1, Ordering::Relaxed);
         }
+        if let Ok(mut live) = self.live.lock() {
+            live.remove(&(event.client, event.file.clone()));
+        }
         if let Some(inner) = &self.inner {
             inner.record(event);
+        }
+    }
+
+    fn progress(&self, p: &TransferProgress) {
+        if let Ok(mut live) = self.live.lock() {
+            live.insert((p.client, p.file.clone()), p.clone());
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Live updates for the dashboard by server-sent events: new TFTP requests
-//! as they are recorded (`tftp`), and a note whenever a job moves (`jobs`),
+//! as they are recorded (`tftp`), a note whenever a job moves (`jobs`), and
+//! the image downloads under way whenever one moves (`downloads`),
 //! so that a page re-reads only what it shows, only when something changed,
 //! instead of polling everything every second.
 //!
@@ -18,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::error::{ApiError, ErrorBody};
+use crate::live::{downloads, Download};
 use crate::routes::{all_jobs, AppState, EventView};
 use crate::validate;
 
@@ -55,9 +57,9 @@ pub struct JobPulse {
     pub cursor: i64,
 }
 
-fn pulse(s: &AppState) -> Result<JobsChanged, ApiError> {
+fn pulse(jobs: &[phoneflip_jobs::JobState]) -> Result<JobsChanged, ApiError> {
     Ok(JobsChanged {
-        jobs: all_jobs(s)?
+        jobs: jobs
             .iter()
             .map(|j| JobPulse {
                 id: j.job.id,
@@ -105,33 +107,52 @@ fn tftp_event(evs: Vec<StoredEvent>) -> Option<Event> {
         .ok()
 }
 
+/// What the last look saw, to send only what changed.
+#[derive(Clone, Default)]
+struct Seen {
+    pulse: Option<JobsChanged>,
+    downloads: Vec<Download>,
+}
+
 /// One look at the store: what to send, and the new cursor and pulse.
-fn look(
-    s: &AppState,
-    cursor: i64,
-    before: Option<&JobsChanged>,
-) -> Result<(Vec<Event>, i64, JobsChanged), ApiError> {
+fn look(s: &AppState, cursor: i64, before: &Seen) -> Result<(Vec<Event>, i64, Seen), ApiError> {
     let evs = s.inventory.events_after(cursor, CHUNK)?;
     let cursor = evs.last().map_or(cursor, |e| e.id);
     let mut out: Vec<Event> = tftp_event(evs).into_iter().collect();
-    let now = pulse(s)?;
-    if before != Some(&now) {
+    let jobs = all_jobs(s)?;
+    let now = pulse(&jobs)?;
+    if before.pulse.as_ref() != Some(&now) {
         if let Ok(e) = Event::default().event("jobs").json_data(&now) {
             out.push(e);
         }
     }
-    Ok((out, cursor, now))
+    let downloads = downloads(s, &jobs);
+    if downloads != before.downloads {
+        if let Ok(e) = Event::default().event("downloads").json_data(&downloads) {
+            out.push(e);
+        }
+    }
+    Ok((
+        out,
+        cursor,
+        Seen {
+            pulse: Some(now),
+            downloads,
+        },
+    ))
 }
 
 struct Follow {
     state: AppState,
     cursor: i64,
-    pulse: Option<JobsChanged>,
+    seen: Seen,
     queue: VecDeque<Event>,
 }
 
 /// Live TFTP requests (`event: tftp`, data: an array of events, `id`: the
-/// last one's) and job changes (`event: jobs`, data: each job's counts).
+/// last one's), job changes (`event: jobs`, data: each job's counts) and
+/// image downloads under way (`event: downloads`, data: each download's
+/// bytes of its size, as `/api/downloads`).
 #[utoipa::path(get, path = "/api/stream", tag = "events", params(StreamQuery),
     responses(
         (status = 200, description = "text/event-stream: `tftp` events carry an array of TFTP events, `jobs` events each job's counts", content_type = "text/event-stream", body = Vec<EventView>),
@@ -151,7 +172,7 @@ pub async fn stream(
     let follow = Follow {
         state: s,
         cursor,
-        pulse: None,
+        seen: Seen::default(),
         queue: tftp_event(first).into_iter().collect(),
     };
     let events = futures_util::stream::unfold(follow, |mut f| async move {
@@ -159,29 +180,30 @@ pub async fn stream(
             if let Some(e) = f.queue.pop_front() {
                 return Some((Ok(e), f));
             }
-            if f.pulse.is_some() {
+            if f.seen.pulse.is_some() {
                 tokio::time::sleep(POLL).await;
             }
             let st = f.state.clone();
-            let (cursor, before) = (f.cursor, f.pulse.clone());
-            let looked =
-                tokio::task::spawn_blocking(move || look(&st, cursor, before.as_ref())).await;
+            let (cursor, before) = (f.cursor, f.seen.clone());
+            let looked = tokio::task::spawn_blocking(move || look(&st, cursor, &before)).await;
             match looked {
-                Ok(Ok((events, cursor, pulse))) => {
+                Ok(Ok((events, cursor, seen))) => {
                     f.queue.extend(events);
                     f.cursor = cursor;
-                    f.pulse = Some(pulse);
+                    f.seen = seen;
                 }
                 // The store failed or the task died: say so and try again
                 // after the pause, rather than end the page's updates.
                 Ok(Err(e)) => {
                     tracing::warn!("event stream: {e}");
-                    f.pulse
+                    f.seen
+                        .pulse
                         .get_or_insert_with(|| JobsChanged { jobs: Vec::new() });
                 }
                 Err(e) => {
                     tracing::warn!("event stream: {e}");
-                    f.pulse
+                    f.seen
+                        .pulse
                         .get_or_insert_with(|| JobsChanged { jobs: Vec::new() });
                 }
             }

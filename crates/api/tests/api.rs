@@ -603,3 +603,56 @@ async fn a_database_refusing_writes_shows_in_health_and_metrics() {
     assert_eq!(v["database"]["failing"], false, "{v}");
     assert_eq!(v["database"]["error"], Value::Null, "{v}");
 }
+
+/// The operator's Start, Pause and Resume: behind the token, each refused
+/// (409, naming the status) where the job's status does not allow it.
+#[tokio::test]
+async fn jobs_start_pause_and_resume() {
+    let (s, _) = state();
+    let t = Some("s3cret");
+    let tpl =
+        json!({"name": "sip-hq", "protocol": "sip", "settings": {"proxy1_address": "192.0.2.10"}})
+            .to_string();
+    call(&s, "PUT", "/api/templates/sip-hq", t, Some(&tpl)).await;
+    let job = json!({"description": "hq later", "template": "sip-hq", "to": "sip:8.12",
+                     "query": {"site": "hq"}, "at": "2099-01-01T08:00:00Z", "allow_unregistered": true})
+    .to_string();
+    let (st, v, text) = call(&s, "POST", "/api/jobs", t, Some(&job)).await;
+    assert_eq!(st, StatusCode::OK, "{text}");
+    let id = v["job"]["id"].as_i64().unwrap();
+    let store = s.jobs.clone().unwrap();
+    // The engine's part: one tick at the wall clock, saved.
+    let engine_tick = || {
+        let mut js = store.load(id).unwrap().unwrap();
+        phoneflip_jobs::tick(phoneflip_inventory::now_millis(), &mut js, &[]);
+        store.save(&js).unwrap();
+        js
+    };
+    assert_eq!(engine_tick().status, phoneflip_jobs::JobStatus::Scheduled);
+
+    let (st, _, _) = call(&s, "POST", &format!("/api/jobs/{id}/start"), None, None).await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    let (st, v, _) = call(&s, "POST", &format!("/api/jobs/{id}/pause"), t, None).await;
+    assert_eq!(st, StatusCode::CONFLICT, "{v}");
+    assert!(v["error"].as_str().unwrap().contains("scheduled"), "{v}");
+    let (st, v, _) = call(&s, "POST", &format!("/api/jobs/{id}/resume"), t, None).await;
+    assert_eq!(st, StatusCode::CONFLICT, "{v}");
+    let (st, v, text) = call(&s, "POST", &format!("/api/jobs/{id}/start"), t, None).await;
+    assert_eq!(st, StatusCode::OK, "{text}");
+    assert_eq!(v["job"]["schedule"], "now", "{v}");
+    let js = engine_tick();
+    assert_eq!(js.status, phoneflip_jobs::JobStatus::Running);
+    assert_eq!(js.phones[0].batch, Some(0), "the canary started");
+
+    let (st, v, text) = call(&s, "POST", &format!("/api/jobs/{id}/pause"), t, None).await;
+    assert_eq!(st, StatusCode::OK, "{text}");
+    assert_eq!(v["status"], "paused");
+    assert_eq!(engine_tick().status, phoneflip_jobs::JobStatus::Paused);
+    let (st, v, _) = call(&s, "POST", &format!("/api/jobs/{id}/start"), t, None).await;
+    assert_eq!(st, StatusCode::CONFLICT, "{v}");
+    let (st, v, text) = call(&s, "POST", &format!("/api/jobs/{id}/resume"), t, None).await;
+    assert_eq!(st, StatusCode::OK, "{text}");
+    assert_eq!(v["status"], "running");
+    let (st, _, _) = call(&s, "POST", "/api/jobs/999/pause", t, None).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+}

@@ -114,6 +114,10 @@ pub struct Cell {
     pub logging: bool,
     pub samples: Vec<Sample>,
     pub first_error: Option<String>,
+    /// Resident memory of the server (process tree) when idle after a
+    /// warm-up that filled its file cache: the base the per-transfer
+    /// memory is counted from.
+    pub idle_rss_kib: Option<u64>,
 }
 
 fn median(mut v: Vec<f64>) -> Option<f64> {
@@ -167,6 +171,20 @@ impl Cell {
             self.samples
                 .iter()
                 .filter_map(|s| s.peak_rss_kib.map(|k| k as f64 / 1024.0))
+                .collect(),
+        )
+    }
+    /// Peak resident memory above the warm idle server, per concurrent
+    /// transfer (one per client): what each transfer costs besides the
+    /// shared file cache. An upper bound: memory the allocator kept from
+    /// earlier cells counts too.
+    pub fn kib_per_transfer(&self) -> Option<f64> {
+        let idle = self.idle_rss_kib? as f64;
+        median(
+            self.samples
+                .iter()
+                .filter_map(|s| s.peak_rss_kib)
+                .map(|p| (p as f64 - idle).max(0.0) / self.clients.max(1) as f64)
                 .collect(),
         )
     }
@@ -305,6 +323,20 @@ async fn run_async(config: &Config, progress: &mut dyn FnMut(&str)) -> Result<Re
             notes.push("tftpd-hpa can log only to syslog: with the log on it runs --verbose, and its lines go to /dev/log (dropped when no syslog daemon listens), while phoneflip and dnsmasq write theirs to a file".into());
         }
     }
+    // Warm every server the same way (the image and every static file
+    // once), then take its idle memory.
+    let mut idle = Vec::new();
+    for s in &running {
+        let opts = phoneflip_tftp::client::FetchOptions::default();
+        let local: std::net::SocketAddr = "127.0.0.1:0".parse().expect("address");
+        let _ = phoneflip_tftp::client::fetch(s.addr, local, fleet::IMAGE, &opts).await;
+        for i in 0..files {
+            let _ =
+                phoneflip_tftp::client::fetch(s.addr, local, &fleet::static_name(i), &opts).await;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        idle.push(s.pid.map(procstat::tree_rss_kib));
+    }
     let server_list = running
         .iter()
         .map(|s| {
@@ -331,7 +363,8 @@ async fn run_async(config: &Config, progress: &mut dyn FnMut(&str)) -> Result<Re
             for &clients in &config.clients {
                 let mut row: Vec<Cell> = running
                     .iter()
-                    .map(|s| Cell {
+                    .zip(&idle)
+                    .map(|(s, idle)| Cell {
                         scenario,
                         sources,
                         clients,
@@ -339,6 +372,7 @@ async fn run_async(config: &Config, progress: &mut dyn FnMut(&str)) -> Result<Re
                         logging: s.logging,
                         samples: Vec::new(),
                         first_error: None,
+                        idle_rss_kib: *idle,
                     })
                     .collect();
                 for _ in 0..config.runs {
@@ -477,15 +511,15 @@ impl Report {
         }
         let _ = writeln!(
             s,
-            "\nStalled = fetches that needed a retransmission (took 0.9 s or more with the clients' 1-s timeout). The ratio columns compare phoneflip with the peer of the same row, same log setting.\n"
+            "\nStalled = fetches that needed a retransmission (took 0.9 s or more with the clients' 1-s timeout). KiB/transfer = (peak resident memory of the server's process tree in the cell - its resident memory when idle after a warm-up that fetched the image and every static file once) / clients, an upper bound of what each concurrent transfer costs besides the shared file cache. The ratio columns compare phoneflip with the peer of the same row, same log setting.\n"
         );
         let _ = writeln!(
             s,
-            "| scenario | sources | clients | server | log | files/s | MiB/s | server CPU s | CPU ms/file | peak RSS MiB | failed | stalled | phoneflip/peer files/s | phoneflip/peer CPU per file |"
+            "| scenario | sources | clients | server | log | files/s | MiB/s | server CPU s | CPU ms/file | peak RSS MiB | KiB/transfer | failed | stalled | phoneflip/peer files/s | phoneflip/peer CPU per file |"
         );
         let _ = writeln!(
             s,
-            "|---|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+            "|---|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
         );
         for cell in &self.cells {
             let pf = self.cells.iter().find(|x| {
@@ -504,7 +538,7 @@ impl Report {
             };
             let _ = writeln!(
                 s,
-                "| {} | {} | {} | {} | {} | {:.1} | {:.2} | {} | {} | {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {:.1} | {:.2} | {} | {} | {} | {} | {} | {} | {} | {} |",
                 cell.scenario.label(),
                 cell.sources.key(),
                 cell.clients,
@@ -515,6 +549,7 @@ impl Report {
                 opt(cell.cpu_secs(), 2),
                 opt(cell.cpu_ms_per_file(), 3),
                 opt(cell.peak_rss_mib(), 1),
+                opt(cell.kib_per_transfer(), 1),
                 cell.failed(),
                 cell.stalls(),
                 r_files,

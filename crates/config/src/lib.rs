@@ -42,7 +42,10 @@ pub use os79xx::{Os79xx, Os79xxDefect, Os79xxError};
 pub use render::{render, render_one, RenderError, RenderLoad, RenderedFile};
 pub use ringlist::{Ring, RingList, RingListError};
 pub use root::{render_root, RootError};
-pub use sccp::{CallManager, LoadInformation, SccpXmlError, SepDevice, XmlDefault};
+pub use sccp::{
+    CallManager, LoadInformation, SccpXmlError, SepDevice, XmlDefault, SEP_ORIGINAL,
+    XML_DEFAULT_ORIGINAL,
+};
 pub use sip_params::{ParamSpec, ParamType, SipIssue, SipProblem};
 pub use sipcnf::{EntryRef, SipCnf, SipCnfError, SipValueError};
 pub use syncinfo::{SyncImage, SyncInfo, SyncInfoError};

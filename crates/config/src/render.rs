@@ -24,11 +24,13 @@ use crate::image_ref::ImageRef;
 use crate::model::{PhoneSettings, Template};
 use crate::os79xx::Os79xx;
 use crate::sccp::{
-    CallManager, LoadInformation, SepDevice, XmlDefault, DEFAULT_ETHERNET_PHONE_PORT,
+    is_original_key, CallManager, LoadInformation, SepDevice, XmlDefault,
+    DEFAULT_ETHERNET_PHONE_PORT, SEP_ORIGINAL, XML_DEFAULT_ORIGINAL,
 };
 use crate::sip_params::{check_param, lookup, validate, SipIssue, SipProblem};
 use crate::sipcnf::{SipCnf, SipValueError};
 use crate::syncinfo::{SyncImage, SyncInfo};
+use crate::xmldoc::XmlDoc;
 
 /// What the phone runs now and what it must run after this hop.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -234,6 +236,9 @@ fn call_managers(
     };
     let mut out = Vec::new();
     for (k, (v, source)) in &merged {
+        if is_original_key(k) {
+            continue;
+        }
         if !SCCP_KEYS.contains(k) {
             return Err(RenderError::SccpSetting {
                 origin: source.clone(),
@@ -446,14 +451,63 @@ fn sccp_xml(
         Vec::new()
     };
     Ok(vec![
-        sep_cnf_xml(phone, hop, &cms),
-        xml_default_cnf_xml(phone, hop, cms),
+        sep_cnf_xml(phone, hop, &cms)?,
+        xml_default_cnf_xml(phone, template, hop, cms)?,
     ])
 }
 
+/// The original of an SCCP file the phone or its template holds (see
+/// [`XML_DEFAULT_ORIGINAL`]), parsed, with the source that set it.
+fn original(
+    phone: &PhoneSettings,
+    template: Option<&Template>,
+    key: &str,
+    name: &str,
+) -> Result<Option<(XmlDoc, String)>, RenderError> {
+    let found = phone
+        .overrides
+        .get(key)
+        .map(|v| (v, phone_source(phone)))
+        .or_else(|| template.and_then(|t| t.settings.get(key).map(|v| (v, template_source(t)))));
+    let Some((text, source)) = found else {
+        return Ok(None);
+    };
+    match XmlDoc::parse(name, text.as_bytes()) {
+        Ok(doc) => Ok(Some((doc, source))),
+        Err(e) => Err(RenderError::SccpSetting {
+            origin: source,
+            key: key.into(),
+            value: format!("({} bytes of XML)", text.len()),
+            problem: format!("the original {name} does not parse: {e}"),
+        }),
+    }
+}
+
+/// Edits an original file to carry what the model says (see
+/// `SepDevice::apply_to`).
+fn over_original(
+    key: &str,
+    source: String,
+    doc: &mut XmlDoc,
+    apply: impl FnOnce(&mut XmlDoc) -> Result<(), crate::SccpXmlError>,
+) -> Result<(), RenderError> {
+    let name = doc.file().to_string();
+    apply(doc).map_err(|e| RenderError::SccpSetting {
+        origin: source,
+        key: key.into(),
+        value: format!("({} bytes of XML)", doc.as_str().len()),
+        problem: format!("phoneflip cannot set its values in the original {name}: {e}"),
+    })
+}
+
 /// SEP<MAC>.cnf.xml: the phone's protocol and load, and its call managers
-/// when it is to run SCCP.
-fn sep_cnf_xml(phone: &PhoneSettings, hop: &Hop, cms: &[CallManager]) -> RenderedFile {
+/// when it is to run SCCP; over the phone's original file when it has one
+/// (whose CallManagers stay when the phone is to run SIP).
+fn sep_cnf_xml(
+    phone: &PhoneSettings,
+    hop: &Hop,
+    cms: &[CallManager],
+) -> Result<RenderedFile, RenderError> {
     let target = hop.target;
     let sep = SepDevice {
         device_protocol: Some(target.protocol()),
@@ -467,17 +521,34 @@ fn sep_cnf_xml(phone: &PhoneSettings, hop: &Hop, cms: &[CallManager]) -> Rendere
             load: target.clone(),
         }),
     };
-    file(sep_mac_name(hop.mac), sep.to_bytes())
+    let name = sep_mac_name(hop.mac);
+    if let Some((mut doc, source)) = original(phone, None, SEP_ORIGINAL, &name)? {
+        over_original(SEP_ORIGINAL, source, &mut doc, |d| sep.apply_to(d))?;
+        return Ok(file(name, doc.to_bytes()));
+    }
+    Ok(file(name, sep.to_bytes()))
 }
 
-/// XMLDefault.cnf.xml: the call managers and the phone's model's load.
-fn xml_default_cnf_xml(phone: &PhoneSettings, hop: &Hop, cms: Vec<CallManager>) -> RenderedFile {
+/// XMLDefault.cnf.xml: the call managers and the phone's model's load;
+/// over the template's original file when it has one.
+fn xml_default_cnf_xml(
+    phone: &PhoneSettings,
+    template: &Template,
+    hop: &Hop,
+    cms: Vec<CallManager>,
+) -> Result<RenderedFile, RenderError> {
     let mut xd = XmlDefault {
         call_managers: cms,
         ..XmlDefault::default()
     };
     xd.loads.insert(phone.model, hop.target.clone());
-    file(XML_DEFAULT.into(), xd.to_bytes())
+    if let Some((mut doc, source)) =
+        original(phone, Some(template), XML_DEFAULT_ORIGINAL, XML_DEFAULT)?
+    {
+        over_original(XML_DEFAULT_ORIGINAL, source, &mut doc, |d| xd.apply_to(d))?;
+        return Ok(file(XML_DEFAULT.into(), doc.to_bytes()));
+    }
+    Ok(file(XML_DEFAULT.into(), xd.to_bytes()))
 }
 
 /// The SIP load that reads the SIP files of a hop (the target, or the
@@ -554,7 +625,11 @@ fn sip_default_cnf(
     let mut unknown = Vec::new();
     if sip.sip_settings && !sip.w210 {
         let source = template_source(template);
-        for (k, v) in &template.settings {
+        for (k, v) in template
+            .settings
+            .iter()
+            .filter(|(k, _)| !is_original_key(k))
+        {
             match check_sip_setting(&source, k, v, sip.rel, sip.lines)? {
                 Setting::Write => sip.set(&mut default, k, v)?,
                 Setting::Skip => {}
@@ -613,7 +688,7 @@ fn sip_mac_cnf(
     let mut unknown = Vec::new();
     if sip.sip_settings {
         let source = phone_source(phone);
-        for (k, v) in &phone.overrides {
+        for (k, v) in phone.overrides.iter().filter(|(k, _)| !is_original_key(k)) {
             match check_sip_setting(&source, k, v, rel, lines)? {
                 Setting::Write => sip.set(&mut own, k, v)?,
                 Setting::Skip => {}

@@ -26,6 +26,21 @@ use crate::xmldoc::{XmlDoc, XmlError};
 /// The TCP port phones use to reach CallManager when none is given.
 pub const DEFAULT_ETHERNET_PHONE_PORT: u16 = 2000;
 
+/// The template setting holding a site's own `XMLDefault.cnf.xml`, which
+/// `render` then edits (loads, CallManagers) instead of writing the file
+/// from the model, so its URLs, locales, time settings and the rest stay.
+/// `adopt` stores the original here; a user can set any file of theirs.
+pub const XML_DEFAULT_ORIGINAL: &str = "xml_default_original";
+
+/// The phone override holding its own `SEP<MAC>.cnf.xml`, rendered like
+/// [`XML_DEFAULT_ORIGINAL`].
+pub const SEP_ORIGINAL: &str = "sep_original";
+
+/// Whether `key` holds a whole original file, not a parameter.
+pub fn is_original_key(key: &str) -> bool {
+    key == XML_DEFAULT_ORIGINAL || key == SEP_ORIGINAL
+}
+
 /// A `<member priority="N">` of `callManagerGroup`: one CallManager.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallManager {
@@ -207,6 +222,12 @@ fn model_of(file: &str, name: &str) -> Result<Model, SccpXmlError> {
 /// then stands alone, which is how the planner names the line to set.
 fn write_call_managers(out: &mut String, cms: &[CallManager]) {
     out.push_str("<callManagerGroup>\n<members>\n");
+    write_members(out, cms);
+    out.push_str("</members>\n</callManagerGroup>\n");
+}
+
+/// The `<member>` elements of a CallManager list, one element per line.
+fn write_members(out: &mut String, cms: &[CallManager]) {
     for cm in cms {
         let _ = writeln!(out, "<member priority=\"{}\">", cm.priority);
         out.push_str("<callManager>\n<ports>\n");
@@ -223,7 +244,6 @@ fn write_call_managers(out: &mut String, cms: &[CallManager]) {
         );
         out.push_str("</callManager>\n</member>\n");
     }
-    out.push_str("</members>\n</callManagerGroup>\n");
 }
 
 fn protocol_word(p: Protocol) -> &'static str {
@@ -467,8 +487,205 @@ impl XmlDefault {
             ));
         };
         doc.set_text(i, load.as_str())?;
+        // The line of the model's code now holds the model's load: a
+        // model attribute naming another model (a 7962 load miscoded
+        // under 8) would contradict it.
+        let named = doc.elements()[i]
+            .attrs
+            .iter()
+            .find(|a| a.name == "model")
+            .map(|a| a.value.clone());
+        if let Some(named) = named {
+            if named.parse::<Model>().ok() != Some(model) {
+                doc.set_attr(i, "model", model.product_name())?;
+            }
+        }
         Ok(())
     }
+}
+
+/// Rendering over a real file: the original (`SEP<MAC>.cnf.xml` or
+/// `XMLDefault.cnf.xml` as the site kept it) edited so that it reads as the
+/// model, and nothing else changed. phoneflip owns the protocol, the
+/// loads and the CallManager list; URLs, locales, date/time and NTP,
+/// `vendorConfig`, `mgcpPorts` and whatever else the file holds are the
+/// site's and stay byte for byte. The one exception is the vendor-default
+/// SSH login (`sshUserId`/`sshPassword` both `cisco`), which phoneflip
+/// never hands to a fleet: it is removed.
+impl SepDevice {
+    /// Edits `doc` (a `<device>` file) to carry this model's protocol,
+    /// load and (when it has any) CallManagers.
+    pub fn apply_to(&self, doc: &mut XmlDoc) -> Result<(), SccpXmlError> {
+        if doc.root() != "device" {
+            return Err(err(
+                doc.file(),
+                format!("the root element is <{}>, not <device>", doc.root()),
+                "a SEP<MAC>.cnf.xml starts with <device>",
+            ));
+        }
+        remove_default_ssh(doc)?;
+        if let Some(p) = self.device_protocol {
+            match doc.find(&["device", "deviceProtocol"]) {
+                Some(i) if doc.elements()[i].text.trim() != protocol_word(p) => {
+                    doc.set_text(i, protocol_word(p))?
+                }
+                Some(_) => {}
+                // No deviceProtocol means SCCP to a phone.
+                None if p != Protocol::Sccp => doc.append_child(
+                    0,
+                    &format!("<deviceProtocol>{}</deviceProtocol>", protocol_word(p)),
+                )?,
+                None => {}
+            }
+        }
+        if !self.call_managers.is_empty() {
+            apply_call_managers(doc, &[&["device", "devicePool"]], &self.call_managers)?;
+        }
+        if let Some(li) = &self.load_information {
+            match doc.find(&["device", "loadInformation"]) {
+                Some(i) => {
+                    if doc.elements()[i].text.trim() != li.load.as_str() {
+                        doc.set_text(i, li.load.as_str())?;
+                    }
+                }
+                None => {
+                    let model = li
+                        .model
+                        .map(|m| format!(" model=\"{}\"", m.product_name()))
+                        .unwrap_or_default();
+                    doc.append_child(
+                        0,
+                        &format!("<loadInformation{model}>{}</loadInformation>", li.load),
+                    )?
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl XmlDefault {
+    /// Edits `doc` (a `<Default>` file) to carry this model's loads and
+    /// (when it has any) CallManagers; `other_loads` are the file's own.
+    pub fn apply_to(&self, doc: &mut XmlDoc) -> Result<(), SccpXmlError> {
+        if doc.root() != "Default" {
+            return Err(err(
+                doc.file(),
+                format!("the root element is <{}>, not <Default>", doc.root()),
+                "XMLDefault.cnf.xml starts with <Default>",
+            ));
+        }
+        remove_default_ssh(doc)?;
+        if !self.call_managers.is_empty() {
+            apply_call_managers(
+                doc,
+                &[&["Default"], &["Default", "devicePool"]],
+                &self.call_managers,
+            )?;
+        }
+        for (m, load) in &self.loads {
+            let have = XmlDefault::from_doc(doc)?;
+            if have.loads.get(m) == Some(load) {
+                continue;
+            }
+            if XmlDefault::set_load_in(doc, *m, load).is_err() {
+                let code = m.device_type_code();
+                doc.append_child(
+                    0,
+                    &format!(
+                        "<loadInformation{code} model=\"{}\">{load}</loadInformation{code}>",
+                        m.product_name()
+                    ),
+                )?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Removes `sshUserId`/`sshPassword` when they are the vendor default
+/// `cisco`/`cisco`; an SSH login of the site's own stays.
+fn remove_default_ssh(doc: &mut XmlDoc) -> Result<(), SccpXmlError> {
+    let is = |doc: &XmlDoc, name: &str| {
+        (0..doc.elements().len()).find(|&i| {
+            let e = &doc.elements()[i];
+            e.name == name && !e.has_children
+        })
+    };
+    let (Some(u), Some(p)) = (is(doc, "sshUserId"), is(doc, "sshPassword")) else {
+        return Ok(());
+    };
+    let cisco = |i: usize| doc.elements()[i].text.trim() == "cisco";
+    if !(cisco(u) && cisco(p)) {
+        return Ok(());
+    }
+    doc.remove(u.max(p))?;
+    doc.remove(u.min(p))?;
+    Ok(())
+}
+
+/// Sets the CallManager list of `doc` to `cms`, leaving the file alone
+/// when it already names the same CallManagers on the same ports (in
+/// priority order). `prefixes` are where a `callManagerGroup` may be; a
+/// file with none gets one in the first.
+fn apply_call_managers(
+    doc: &mut XmlDoc,
+    prefixes: &[&[&str]],
+    cms: &[CallManager],
+) -> Result<(), SccpXmlError> {
+    let file = doc.file().to_string();
+    let nodes = nodes_of(doc);
+    let group_at = |p: &[&str]| {
+        let mut path: Vec<&str> = p.to_vec();
+        path.push("callManagerGroup");
+        doc.find(&path)
+    };
+    let prefix = prefixes.iter().copied().find(|p| group_at(p).is_some());
+    if let Some(p) = prefix {
+        let mut have = call_managers(&file, &nodes, p)?;
+        have.sort_by_key(|c| c.priority);
+        have.retain(|c| !c.process_node_name.is_empty());
+        let key = |v: &[CallManager]| {
+            v.iter()
+                .map(|c| (c.process_node_name.clone(), c.ethernet_phone_port))
+                .collect::<Vec<_>>()
+        };
+        if key(&have) == key(cms) {
+            return Ok(());
+        }
+    }
+    let nl = doc.line_ending();
+    let mut members = String::new();
+    write_members(&mut members, cms);
+    let members = members.replace('\n', nl);
+    match prefix {
+        Some(p) => {
+            let group = group_at(p).expect("found above");
+            let mut path: Vec<&str> = p.to_vec();
+            path.extend(["callManagerGroup", "members"]);
+            match doc.find(&path) {
+                Some(m) => doc.replace_content(m, &format!("{nl}{members}"))?,
+                None => doc
+                    .replace_content(group, &format!("{nl}<members>{nl}{members}</members>{nl}"))?,
+            }
+        }
+        None => {
+            let mut group = String::new();
+            write_call_managers(&mut group, cms);
+            let group = group.trim_end().replace('\n', nl);
+            let first = prefixes[0];
+            match doc.find(first) {
+                Some(parent) => doc.append_child(parent, &group)?,
+                None => {
+                    // A SEP file without devicePool: the pool and the group.
+                    let parent = doc.find(&first[..1]).unwrap_or(0);
+                    let pool = first.last().copied().unwrap_or("devicePool");
+                    doc.append_child(parent, &format!("<{pool}>{nl}{group}{nl}</{pool}>"))?
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -546,6 +763,81 @@ mod tests {
         let out = String::from_utf8(d.to_bytes()).unwrap();
         assert!(!out.contains("ssh"), "{out}");
         assert_eq!(SepDevice::parse("x", out.as_bytes()).unwrap(), d);
+    }
+
+    #[test]
+    fn apply_to_edits_only_what_phoneflip_owns() {
+        let mut doc = XmlDoc::parse("XMLDefault.cnf.xml", REAL_DEFAULT.as_bytes()).unwrap();
+        let mut want = XmlDefault::from_doc(&doc).unwrap();
+        // The same values: not a byte changes.
+        want.apply_to(&mut doc).unwrap();
+        assert_eq!(doc.as_str(), REAL_DEFAULT);
+        // A new load for the 7960 changes that value only.
+        want.loads
+            .insert(Model::Cp7960, "P0030801SR02".parse().unwrap());
+        want.apply_to(&mut doc).unwrap();
+        assert_eq!(
+            doc.as_str(),
+            REAL_DEFAULT.replace(
+                ">P0S3-8-12-00</loadInformation7>",
+                ">P0030801SR02</loadInformation7>"
+            )
+        );
+        // New CallManagers replace the members, nothing else.
+        want.call_managers = vec![
+            CallManager {
+                priority: 0,
+                process_node_name: "cm-a".into(),
+                ethernet_phone_port: 2000,
+            },
+            CallManager {
+                priority: 1,
+                process_node_name: "cm-b".into(),
+                ethernet_phone_port: 2000,
+            },
+        ];
+        want.apply_to(&mut doc).unwrap();
+        let again = XmlDefault::from_doc(&doc).unwrap();
+        assert_eq!(again, want, "{}", doc.as_str());
+        assert!(doc.as_str().contains("<directoryURL></directoryURL>"));
+        assert!(doc.as_str().ends_with("</Default>\n"));
+        // A file without the 7940's line gets one; SSH defaults go.
+        let src = "<Default>\r\n  <sshUserId>cisco</sshUserId>\r\n  <sshPassword>cisco</sshPassword>\r\n  <idleURL>http://x/</idleURL>\r\n</Default>\r\n";
+        let mut doc = XmlDoc::parse("XMLDefault.cnf.xml", src.as_bytes()).unwrap();
+        let mut d = XmlDefault::default();
+        d.loads
+            .insert(Model::Cp7940, "P0030801SR02".parse().unwrap());
+        d.apply_to(&mut doc).unwrap();
+        assert_eq!(
+            doc.as_str(),
+            "<Default>\r\n  <idleURL>http://x/</idleURL>\r\n  <loadInformation8 model=\"IP Phone 7940\">P0030801SR02</loadInformation8>\r\n</Default>\r\n"
+        );
+    }
+
+    #[test]
+    fn apply_to_a_sep_file_adds_what_it_lacks() {
+        let src = "<device>\n <idleURL>http://x/</idleURL>\n</device>\n";
+        let mut doc = XmlDoc::parse("SEP.cnf.xml", src.as_bytes()).unwrap();
+        let d = SepDevice {
+            device_protocol: Some(Protocol::Sip),
+            call_managers: vec![CallManager {
+                priority: 0,
+                process_node_name: "cm".into(),
+                ethernet_phone_port: 2000,
+            }],
+            load_information: Some(LoadInformation {
+                model: Some(Model::Cp7960),
+                load: "P0S3-8-12-00".parse().unwrap(),
+            }),
+        };
+        d.apply_to(&mut doc).unwrap();
+        assert_eq!(SepDevice::from_doc(&doc).unwrap(), d, "{}", doc.as_str());
+        assert!(
+            doc.as_str()
+                .starts_with("<device>\n <idleURL>http://x/</idleURL>\n <deviceProtocol>SIP"),
+            "{}",
+            doc.as_str()
+        );
     }
 
     #[test]
@@ -635,6 +927,24 @@ mod tests {
             let other = other.into_iter().map(|(c, m, t)| (c, m.map(|m: String| m.trim().to_string()).filter(|m| !m.is_empty()), t)).collect();
             let d = XmlDefault { call_managers: cms, loads, other_loads: other };
             prop_assert_eq!(XmlDefault::parse("f", &d.to_bytes()).unwrap(), d);
+        }
+
+        #[test]
+        fn apply_to_any_file_reads_back(cms in cms(), loads in proptest::collection::btree_map(model(), load(), 0..3)) {
+            let mut doc = XmlDoc::parse("XMLDefault.cnf.xml", REAL_DEFAULT.as_bytes()).unwrap();
+            let before = XmlDefault::from_doc(&doc).unwrap();
+            let want = XmlDefault { call_managers: cms.clone(), loads: loads.clone(), other_loads: vec![] };
+            want.apply_to(&mut doc).unwrap();
+            let got = XmlDefault::from_doc(&doc).unwrap();
+            let mut expect = before.loads.clone();
+            expect.extend(loads);
+            prop_assert_eq!(got.loads, expect);
+            prop_assert_eq!(got.other_loads, before.other_loads);
+            if !cms.is_empty() {
+                let key = |v: &[CallManager]| v.iter().map(|c| (c.process_node_name.clone(), c.ethernet_phone_port)).collect::<Vec<_>>();
+                prop_assert_eq!(key(&got.call_managers), key(&cms));
+            }
+            prop_assert!(doc.as_str().contains("<directoryURL></directoryURL>"));
         }
 
         #[test]

@@ -50,6 +50,8 @@ pub struct Element {
     /// Byte span of the content between the start and the end tag; `None`
     /// for an empty element (`<a/>`).
     content: Option<(usize, usize)>,
+    /// Byte span of the whole element, start tag to end tag.
+    outer: (usize, usize),
 }
 
 /// A parsed XML file. `to_bytes()` is the input, byte for byte.
@@ -160,6 +162,7 @@ impl XmlDoc {
                         text: String::new(),
                         has_children: false,
                         content: Some((after, after)),
+                        outer: (before, after),
                     });
                     open.push(elements.len() - 1);
                 }
@@ -176,6 +179,7 @@ impl XmlDoc {
                         text: String::new(),
                         has_children: false,
                         content: None,
+                        outer: (before, after),
                     });
                 }
                 Ok(Event::End(_)) => {
@@ -183,6 +187,7 @@ impl XmlDoc {
                     if let Some(c) = elements[i].content.as_mut() {
                         c.1 = before;
                     }
+                    elements[i].outer.1 = after;
                 }
                 Ok(Event::Text(t)) => {
                     let s = t.unescape().map_err(|x| {
@@ -307,6 +312,131 @@ impl XmlDoc {
             None => return Err(fail(format!("<{}/> is an empty element", el.name))),
         };
         *self = XmlDoc::parse(&self.file, new.as_bytes())?;
+        Ok(())
+    }
+
+    /// The line ending the file uses (`\r\n` when any line has one).
+    pub fn line_ending(&self) -> &'static str {
+        if self.src.contains("\r\n") {
+            "\r\n"
+        } else {
+            "\n"
+        }
+    }
+
+    /// Replaces everything between the start and end tag of element `i`
+    /// with `raw` (XML text), every byte outside it kept.
+    pub fn replace_content(&mut self, i: usize, raw: &str) -> Result<(), XmlError> {
+        let Some((a, b)) = self.elements[i].content else {
+            let (o1, o2) = self.elements[i].outer;
+            let name = self.elements[i].name.clone();
+            return self.splice(o1, o2, &format!("<{name}>{raw}</{name}>"));
+        };
+        self.splice(a, b, raw)
+    }
+
+    /// Adds `raw` (one element as XML text) as the last child of element
+    /// `i`: on a line of its own, indented like the previous child, when
+    /// the file has one element per line; right before the end tag when
+    /// it is written on one line.
+    pub fn append_child(&mut self, i: usize, raw: &str) -> Result<(), XmlError> {
+        let nl = self.line_ending();
+        let Some((a, b)) = self.elements[i].content else {
+            return self.replace_content(i, raw);
+        };
+        let inner = &self.src[a..b];
+        let trailing = inner.len() - inner.trim_end().len();
+        let ws = &inner[inner.len() - trailing..];
+        match ws.rfind('\n') {
+            Some(k) => {
+                // After the last newline before the end tag: the new line
+                // takes the indentation of the last child's line.
+                let at = b - trailing + k + 1;
+                let body = inner.trim_end();
+                let last_line = body.rsplit('\n').next().unwrap_or("");
+                let indent: String = last_line
+                    .chars()
+                    .take_while(|c| *c == ' ' || *c == '\t')
+                    .collect();
+                let text = format!("{indent}{raw}{nl}");
+                self.splice(at, at, &text)
+            }
+            None => self.splice(b, b, raw),
+        }
+    }
+
+    /// Removes element `i`, and its line when nothing else is on it.
+    pub fn remove(&mut self, i: usize) -> Result<(), XmlError> {
+        let (mut o1, mut o2) = self.elements[i].outer;
+        let bytes = self.src.as_bytes();
+        let mut s = o1;
+        while s > 0 && matches!(bytes[s - 1], b' ' | b'\t') {
+            s -= 1;
+        }
+        let mut e = o2;
+        while e < bytes.len() && matches!(bytes[e], b' ' | b'\t' | b'\r') {
+            e += 1;
+        }
+        if (s == 0 || bytes[s - 1] == b'\n') && e < bytes.len() && bytes[e] == b'\n' {
+            o1 = s;
+            o2 = e + 1;
+        }
+        self.splice(o1, o2, "")
+    }
+
+    /// Sets attribute `name` of element `i` to `value` (adding it when
+    /// the element has none), every other byte of the start tag kept.
+    pub fn set_attr(&mut self, i: usize, name: &str, value: &str) -> Result<(), XmlError> {
+        let el = &self.elements[i];
+        let start = el.outer.0;
+        let end = el.content.map_or(el.outer.1, |c| c.0);
+        let tag = &self.src[start..end];
+        let value = escape(value).replace('"', "&quot;");
+        let bytes = tag.as_bytes();
+        let mut found = None;
+        for (k, _) in tag.match_indices(name) {
+            let before_ok = k > 0 && bytes[k - 1].is_ascii_whitespace();
+            let rest = tag[k + name.len()..].trim_start();
+            if before_ok && rest.starts_with('=') {
+                let after_eq = tag.len() - rest.len() + 1;
+                let q_at = after_eq + (tag[after_eq..].len() - tag[after_eq..].trim_start().len());
+                let q = bytes[q_at];
+                if q == b'"' || q == b'\'' {
+                    if let Some(close) = tag[q_at + 1..].find(q as char) {
+                        found = Some((q_at + 1, q_at + 1 + close));
+                        break;
+                    }
+                }
+            }
+        }
+        match found {
+            Some((a, b)) => {
+                let value = if bytes[a - 1] == b'\'' {
+                    value.replace('\'', "&apos;")
+                } else {
+                    value
+                };
+                self.splice(start + a, start + b, &value)
+            }
+            None => {
+                let close = tag.rfind("/>").unwrap_or(tag.len() - 1);
+                let at = start + tag[..close].trim_end().len();
+                self.splice(at, at, &format!(" {name}=\"{value}\""))
+            }
+        }
+    }
+
+    /// The children of element `i`, in file order.
+    pub fn children(&self, i: usize) -> Vec<usize> {
+        (0..self.elements.len())
+            .filter(|&c| self.elements[c].parent == Some(i))
+            .collect()
+    }
+
+    fn splice(&mut self, a: usize, b: usize, raw: &str) -> Result<(), XmlError> {
+        let mut s = self.src.clone();
+        s.replace_range(a..b, raw);
+        *self = XmlDoc::parse(&self.file, s.as_bytes())?;
         Ok(())
     }
 }

@@ -3,7 +3,9 @@
 //! moving from tftpd-hpa to phoneflip loses no setting.
 //!
 //! `SIPDefault.cnf` becomes a SIP template, `XMLDefault.cnf.xml` an SCCP
-//! one; every `SIP<MAC>.cnf` (or `SEP<MAC>.cnf.xml` of a 7940/7960) a
+//! one (the file itself kept whole, so every element phoneflip does not
+//! own is rendered back as it was; a SEP file likewise with its phone);
+//! every `SIP<MAC>.cnf` (or `SEP<MAC>.cnf.xml` of a 7940/7960) a
 //! phone following it, with its lines, label and own settings as
 //! overrides, and the load the files set it to as its desired load.
 //!
@@ -16,7 +18,10 @@ use std::collections::BTreeMap;
 
 use phoneflip_config::check::check_file;
 use phoneflip_config::sip_params::{check_param, sip_release};
-use phoneflip_config::{FileKind, FileName, Line, SepDevice, SipCnf, Template, XmlDefault};
+use phoneflip_config::{
+    FileKind, FileName, Line, SepDevice, SipCnf, Template, XmlDefault, SEP_ORIGINAL,
+    XML_DEFAULT_ORIGINAL,
+};
 use phoneflip_device::{Mac, Model};
 use phoneflip_firmware::{LoadName, Protocol, Version};
 use serde::Serialize;
@@ -220,6 +225,7 @@ pub fn adopt(root: &str, files: &[(String, Vec<u8>)]) -> Adopted {
     }
     let mut sccp_template = None;
     let mut sccp_loads = BTreeMap::new();
+    let mut xml_default_text = None;
     if let Some((f, bytes)) = kinds.iter().find(|(f, _)| f.kind == FileKind::XmlDefault) {
         match XmlDefault::parse(&f.requested, bytes) {
             Ok(d) => {
@@ -246,8 +252,14 @@ pub fn adopt(root: &str, files: &[(String, Vec<u8>)]) -> Adopted {
                         );
                     }
                 }
+                // The whole file is kept: render edits its loads and
+                // CallManagers and leaves the URLs, locales, time
+                // settings and the rest as the site wrote them.
+                let text = String::from_utf8_lossy(bytes).into_owned();
+                settings.insert(XML_DEFAULT_ORIGINAL.into(), text.clone());
+                xml_default_text = Some(text);
                 out.notes.push(format!(
-                    "{}: only the CallManagers and the 7940/7960 loads are adopted; the file's other elements stay in the root",
+                    "{}: kept whole as the templates' {XML_DEFAULT_ORIGINAL}; phoneflip sets only its 7940/7960 loads and CallManagers",
                     f.requested
                 ));
                 sccp_loads = d.loads.clone();
@@ -259,6 +271,11 @@ pub fn adopt(root: &str, files: &[(String, Vec<u8>)]) -> Adopted {
             }
             Err(e) => out.notes.push(format!("{e}: not adopted")),
         }
+    }
+    // A conversion root's XMLDefault.cnf.xml is what sends its SCCP phones
+    // to SIP: the SIP template renders it too.
+    if let (Some(t), Some(text)) = (sip_template.as_mut(), xml_default_text) {
+        t.settings.insert(XML_DEFAULT_ORIGINAL.into(), text);
     }
     for (f, _) in &kinds {
         if f.kind.is_image() {
@@ -323,6 +340,10 @@ pub fn adopt(root: &str, files: &[(String, Vec<u8>)]) -> Adopted {
             });
         let mut phone = Phone::new(mac, model);
         phone.description = format!("adopted from {}", f.requested);
+        phone.overrides.insert(
+            SEP_ORIGINAL.into(),
+            String::from_utf8_lossy(bytes).into_owned(),
+        );
         phone.desired_protocol = Some(dev.device_protocol.unwrap_or(Protocol::Sccp));
         phone.desired_load = dev
             .load_information

@@ -88,6 +88,32 @@ ALTER TABLE events ADD COLUMN load TEXT;
 CREATE INDEX events_mac_kind ON events(mac, kind);
 "#,
     },
+    Migration {
+        version: 3,
+        name: "events: MAC-less rows of earlier versions attributed to the phone at their address",
+        // Earlier versions left a phone's requests before its first
+        // MAC-named one (and, before that, every shared file) without a
+        // MAC and matched them by address when reading, so an address
+        // handed to another phone carried the first one's history along.
+        // The request pipeline's rule, applied once to the old rows: a
+        // request belongs to the phone that last asked a MAC-named file
+        // from that address, else to the next one that does within the
+        // 10 minutes of a boot (provision's `BOOT_WINDOW`).
+        sql: r#"
+UPDATE events SET mac = (
+    SELECT e2.mac FROM events e2
+    WHERE e2.client_ip = events.client_ip AND e2.mac IS NOT NULL
+      AND e2.time_ms <= events.time_ms
+    ORDER BY e2.time_ms DESC, e2.id DESC LIMIT 1)
+WHERE mac IS NULL;
+UPDATE events SET mac = (
+    SELECT e2.mac FROM events e2
+    WHERE e2.client_ip = events.client_ip AND e2.mac IS NOT NULL
+      AND e2.time_ms BETWEEN events.time_ms AND events.time_ms + 600000
+    ORDER BY e2.time_ms, e2.id LIMIT 1)
+WHERE mac IS NULL;
+"#,
+    },
 ];
 
 /// The newest schema version this build knows.
@@ -706,16 +732,10 @@ impl Inventory for SqliteInventory {
         })
     }
 
-    /// The phone's events as the pipeline recorded them, plus the events
-    /// recorded without a phone from the addresses it used (its requests
-    /// before its address first asked for a MAC-named file, and rows from
-    /// before the pipeline identified shared files by address).
     fn timeline(&self, mac: Mac, limit: usize) -> Result<Vec<StoredEvent>> {
         let c = self.lock();
         let mut st = c.prepare_cached(&format!(
-            "SELECT {EVENT_COLUMNS} FROM events \
-             WHERE mac = ?1 OR (mac IS NULL AND client_ip IN \
-                 (SELECT DISTINCT client_ip FROM events WHERE mac = ?1)) \
+            "SELECT {EVENT_COLUMNS} FROM events WHERE mac = ?1 \
              ORDER BY time_ms DESC, id DESC LIMIT ?2"
         ))?;
         let rows = st.query_map(
@@ -725,6 +745,22 @@ impl Inventory for SqliteInventory {
         let mut v = rows.collect::<rusqlite::Result<Vec<_>>>()?;
         v.reverse();
         Ok(v)
+    }
+
+    fn attribute_events(
+        &self,
+        client_ip: std::net::IpAddr,
+        mac: Mac,
+        since: Millis,
+        until: Millis,
+    ) -> Result<u64> {
+        self.write(|tx| {
+            Ok(tx.execute(
+                "UPDATE events SET mac = ?1 \
+                 WHERE mac IS NULL AND client_ip = ?2 AND time_ms BETWEEN ?3 AND ?4",
+                params![mac.to_string(), client_ip.to_string(), since, until],
+            )? as u64)
+        })
     }
 
     fn events_after(&self, after_id: i64, limit: usize) -> Result<Vec<StoredEvent>> {

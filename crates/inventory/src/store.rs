@@ -129,10 +129,25 @@ pub trait Inventory: Send + Sync {
     /// whatever it buffered, so one call per batch, not per transfer.
     fn append_events(&self, events: &[Event]) -> Result<()>;
 
-    /// The most recent `limit` events of one phone, oldest first: those
-    /// naming its MAC plus the MAC-less ones (OS79XX.TXT, loads,
-    /// SIPDefault.cnf) from an IP address the phone used.
+    /// The most recent `limit` events of one phone, oldest first: the
+    /// events recorded against its MAC. Which MAC-less request (OS79XX.TXT,
+    /// the loads, SIPDefault.cnf) is whose is the request pipeline's
+    /// decision, not the store's: it records it with the event, or later
+    /// with [`Inventory::attribute_events`].
     fn timeline(&self, mac: Mac, limit: usize) -> Result<Vec<StoredEvent>>;
+
+    /// Gives `mac` the events recorded without a phone from `client_ip`
+    /// with `since <= time_ms <= until`; returns how many. The request
+    /// pipeline calls it when an address first asks for a MAC-named file,
+    /// so that the requests the phone made before (its OS79XX.TXT, the
+    /// image it names) join its timeline.
+    fn attribute_events(
+        &self,
+        client_ip: std::net::IpAddr,
+        mac: Mac,
+        since: Millis,
+        until: Millis,
+    ) -> Result<u64>;
 
     /// Events with an id greater than `after_id`, oldest first, at most
     /// `limit`: how a live view follows the log.
@@ -210,6 +225,8 @@ pub fn check_template_settings_keeping(t: &Template, keep_unknown: bool) -> Resu
     let problems: Vec<String> = t
         .settings
         .iter()
+        // A whole original XMLDefault.cnf.xml, not a SIP parameter.
+        .filter(|(k, _)| !phoneflip_config::sccp::is_original_key(k))
         .filter_map(|(k, v)| match check_param(k, v, newest, None) {
             Err(SipProblem::Unknown { .. }) if keep_unknown => None,
             Err(p) => Some(format!("setting {k}: {p}")),

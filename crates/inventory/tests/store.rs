@@ -387,10 +387,24 @@ fn timeline_ties_shared_files_to_the_phone_by_address() {
     )])
     .unwrap();
 
-    let tl = s.timeline(mac(m), 100).unwrap();
-    let files: Vec<&str> = tl.iter().map(|e| e.event.file.as_str()).collect();
+    // The store matches nothing by address itself: an address is a lease.
+    let files = |tl: &[phoneflip_inventory::StoredEvent]| -> Vec<String> {
+        tl.iter().map(|e| e.event.file.clone()).collect()
+    };
     assert_eq!(
-        files,
+        files(&s.timeline(mac(m), 100).unwrap()),
+        vec!["SEP002094D245CB.cnf.xml", "SIP002094D245CB.cnf"]
+    );
+    // The request pipeline ties the address's MAC-less requests to it.
+    assert_eq!(
+        s.attribute_events("10.0.0.7".parse().unwrap(), mac(m), 0, 19)
+            .unwrap(),
+        2
+    );
+
+    let tl = s.timeline(mac(m), 100).unwrap();
+    assert_eq!(
+        files(&tl),
         vec![
             "OS79XX.TXT",
             "SEP002094D245CB.cnf.xml",
@@ -520,6 +534,70 @@ fn a_database_with_only_the_version_table_is_migrated() {
     assert_eq!(s.schema_version().unwrap(), latest_version());
     s.put_phone(&Phone::new(mac("001122334455"), Model::Cp7940))
         .unwrap();
+}
+
+/// Rows of a version that matched MAC-less events by address when reading
+/// get their phone once, by the pipeline's rule: the phone that last named
+/// itself from the address, else the next one within a boot's 10 minutes.
+#[test]
+fn the_migration_attributes_old_mac_less_rows_by_the_pipeline_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("inv.db");
+    {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute_batch(
+            "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_ms INTEGER NOT NULL)",
+        )
+        .unwrap();
+        for m in &MIGRATIONS[..2] {
+            c.execute_batch(m.sql).unwrap();
+            c.execute(
+                "INSERT INTO schema_version VALUES (?1, ?2, 0)",
+                rusqlite::params![m.version, m.name],
+            )
+            .unwrap();
+        }
+        let row = |t: i64, mac: Option<&str>, ip: &str, file: &str| {
+            c.execute(
+                "INSERT INTO events (time_ms, mac, client_ip, client_port, file, bytes, outcome) \
+                 VALUES (?1, ?2, ?3, 50000, ?4, 0, 'sent')",
+                rusqlite::params![t, mac, ip, file],
+            )
+            .unwrap();
+        };
+        let a = Some("00000000000A");
+        let b = Some("00000000000B");
+        row(1_000, None, "10.0.0.7", "OS79XX.TXT"); // A's boot, before it names itself
+        row(2_000, a, "10.0.0.7", "SIP00000000000A.cnf");
+        row(3_000, None, "10.0.0.7", "RINGLIST.DAT"); // A, after
+        row(4_000_000, b, "10.0.0.7", "SIP00000000000B.cnf"); // the lease went to B
+        row(4_001_000, None, "10.0.0.7", "SIPDefault.cnf"); // B
+        row(9_000_000, None, "10.0.0.9", "OS79XX.TXT"); // nobody named itself here
+    }
+    let s = SqliteInventory::open(&path).unwrap();
+    assert_eq!(s.schema_version().unwrap(), latest_version());
+    let files = |m: &str| -> Vec<String> {
+        s.timeline(mac(m), 100)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.event.file)
+            .collect()
+    };
+    assert_eq!(
+        files("00000000000A"),
+        ["OS79XX.TXT", "SIP00000000000A.cnf", "RINGLIST.DAT"]
+    );
+    assert_eq!(
+        files("00000000000B"),
+        ["SIP00000000000B.cnf", "SIPDefault.cnf"]
+    );
+    let orphans = s
+        .events_after(0, 100)
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.event.mac.is_none())
+        .count();
+    assert_eq!(orphans, 1);
 }
 
 #[test]

@@ -206,7 +206,12 @@ pub fn create_job_with(
     if !cannot_register.is_empty() {
         return Err(CreateError::CannotRegister(cannot_register));
     }
-    Ok(store.create(state)?)
+    // The store checks ownership again with the insert: another creation
+    // may have taken a phone since `owners` above.
+    store.create(state).map_err(|e| match e {
+        StoreError::Owned(taken) => CreateError::Owned(taken),
+        e => e.into(),
+    })
 }
 
 /// The first phones' reasons, so a fleet-wide mistake in a template reads
@@ -234,17 +239,15 @@ fn missing_files(root: &Catalogue, load: &LoadName) -> Vec<String> {
         .collect()
 }
 
-/// Which active job owns each phone: a phone belongs to an unfinished job
-/// until its own entry there is finished (converted or failed).
+/// Which active job owns each phone ([`crate::store::owners`]).
 fn owners(store: &dyn JobStore) -> Result<BTreeMap<Mac, JobId>, StoreError> {
-    let mut out = BTreeMap::new();
+    let mut active = Vec::new();
     for id in store.active()? {
-        let Some(st) = store.load(id)? else { continue };
-        for p in st.phones.iter().filter(|p| !p.is_terminal()) {
-            out.entry(p.mac).or_insert(id);
+        if let Some(st) = store.load(id)? {
+            active.push(st);
         }
     }
-    Ok(out)
+    Ok(crate::store::owners(&active))
 }
 
 /// Phones whose plan goes through an intermediate load, with that route.

@@ -37,6 +37,12 @@ pub enum JobError {
     },
     #[error("target {target} has no 7940/7960 load name: {reason}")]
     BadTarget { target: String, reason: String },
+    #[error("the job is {status}: {action} works only on a {wanted} job")]
+    WrongStatus {
+        status: JobStatus,
+        action: &'static str,
+        wanted: &'static str,
+    },
     #[error("a job cannot go from {from} to {to}; allowed from {from}: {allowed}")]
     IllegalTransition {
         from: JobStatus,
@@ -362,16 +368,21 @@ pub enum JobStatus {
     /// Waiting for its start time.
     Scheduled,
     Running,
+    /// Running, but starting no new batch: phones already reset finish
+    /// (a phone mid-download cannot be stopped) and are followed, until
+    /// someone resumes the job.
+    Paused,
     Completed,
     Failed,
     Cancelled,
 }
 
 impl JobStatus {
-    pub const ALL: [JobStatus; 6] = [
+    pub const ALL: [JobStatus; 7] = [
         JobStatus::Pending,
         JobStatus::Scheduled,
         JobStatus::Running,
+        JobStatus::Paused,
         JobStatus::Completed,
         JobStatus::Failed,
         JobStatus::Cancelled,
@@ -384,7 +395,8 @@ impl JobStatus {
         match self {
             Pending => &[Scheduled, Running, Cancelled],
             Scheduled => &[Running, Cancelled],
-            Running => &[Completed, Failed, Cancelled],
+            Running => &[Paused, Completed, Failed, Cancelled],
+            Paused => &[Running, Failed, Cancelled],
             Completed | Failed | Cancelled => &[],
         }
     }
@@ -423,6 +435,7 @@ impl JobStatus {
             JobStatus::Pending => "pending",
             JobStatus::Scheduled => "scheduled",
             JobStatus::Running => "running",
+            JobStatus::Paused => "paused",
             JobStatus::Completed => "completed",
             JobStatus::Failed => "failed",
             JobStatus::Cancelled => "cancelled",
@@ -437,7 +450,7 @@ impl fmt::Display for JobStatus {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown job status {0:?}: expected pending, scheduled, running, completed, failed or cancelled")]
+#[error("unknown job status {0:?}: expected pending, scheduled, running, paused, completed, failed or cancelled")]
 pub struct JobStatusError(pub String);
 
 impl FromStr for JobStatus {

@@ -410,6 +410,40 @@ impl JobState {
             .collect()
     }
 
+    /// Start a pending or scheduled job at the next tick instead of at its
+    /// time (the operator's Start button): its schedule becomes "now".
+    pub fn start_now(&mut self) -> Result<(), JobError> {
+        if !matches!(self.status, JobStatus::Pending | JobStatus::Scheduled) {
+            return Err(JobError::WrongStatus {
+                status: self.status,
+                action: "start",
+                wanted: "pending or scheduled (resume a paused one)",
+            });
+        }
+        self.job.schedule = Schedule::Now;
+        Ok(())
+    }
+
+    /// Stop starting batches; the phones already reset go on and are
+    /// still followed (see [`JobStatus::Paused`]).
+    pub fn pause(&mut self) -> Result<(), JobError> {
+        self.status = self.status.transition(JobStatus::Paused)?;
+        Ok(())
+    }
+
+    /// Undo [`JobState::pause`]: the next tick starts batches again.
+    pub fn resume(&mut self) -> Result<(), JobError> {
+        if self.status != JobStatus::Paused {
+            return Err(JobError::WrongStatus {
+                status: self.status,
+                action: "resume",
+                wanted: "paused",
+            });
+        }
+        self.status = self.status.transition(JobStatus::Running)?;
+        Ok(())
+    }
+
     pub fn cancel(&mut self, now: Millis, why: &str) -> Result<(), JobError> {
         self.status = self.status.transition(JobStatus::Cancelled)?;
         self.finished_ms = Some(now);
@@ -449,7 +483,7 @@ pub fn tick(now: Millis, st: &mut JobState, events: &[TransferEvent]) -> Vec<Act
         return out;
     }
     let start = match (st.status, st.job.schedule) {
-        (JobStatus::Running, _) => false,
+        (JobStatus::Running | JobStatus::Paused, _) => false,
         (_, Schedule::At(t)) if t > now => {
             if st.status == JobStatus::Pending {
                 st.go(JobStatus::Scheduled);
@@ -463,6 +497,8 @@ pub fn tick(now: Millis, st: &mut JobState, events: &[TransferEvent]) -> Vec<Act
         st.started_ms = Some(now);
     }
     let running = st.status == JobStatus::Running;
+    // A paused job still follows the phones it already reset.
+    let following = running || st.status == JobStatus::Paused;
     let waits = st.job.waits_for_registration();
     let record = PriorRecord::of_job(&st.job);
 
@@ -482,7 +518,7 @@ pub fn tick(now: Millis, st: &mut JobState, events: &[TransferEvent]) -> Vec<Act
         }
         // Transfers from before the job started say where the phone is but
         // nothing about its progress (a store replays history to a new job).
-        if !running || started.is_some_and(|t| ev.time_ms < t) {
+        if !following || started.is_some_and(|t| ev.time_ms < t) {
             continue;
         }
         let was_terminal = entry.progress.stage.is_terminal();
@@ -527,7 +563,7 @@ pub fn tick(now: Millis, st: &mut JobState, events: &[TransferEvent]) -> Vec<Act
         }
     }
 
-    if !running {
+    if !following {
         return out;
     }
     let timeout = st.job.rollout.phone_timeout_ms;
@@ -631,7 +667,7 @@ pub fn tick(now: Millis, st: &mut JobState, events: &[TransferEvent]) -> Vec<Act
         .phones
         .iter()
         .any(|p| p.started_ms.is_some() && !p.is_terminal());
-    if in_flight {
+    if in_flight || !running {
         out.extend(pending_resets(st));
         return out;
     }

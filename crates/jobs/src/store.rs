@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use phoneflip_device::Mac;
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use crate::job::{Job, JobId, JobStatus};
 use crate::progress::Progress;
@@ -20,6 +20,10 @@ use crate::scheduler::{JobState, PhoneEntry, ResetMethod};
 pub enum StoreError {
     #[error("job {0} does not exist; `phoneflip jobs list` shows the jobs there are")]
     NotFound(JobId),
+    /// Another unfinished job got these phones first (two `jobs create`
+    /// at once, on one node or on two).
+    #[error("{} already belong to an unfinished job: {}; cancel that job or leave those phones out", .0.len(), .0.iter().map(|(m, j)| format!("{m} (job {j})")).collect::<Vec<_>>().join(", "))]
+    Owned(Vec<(Mac, JobId)>),
     #[error("job database {path}: {source}")]
     Sqlite {
         path: String,
@@ -43,10 +47,38 @@ pub enum StoreError {
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
+/// Which unfinished job owns each phone: a phone belongs to an unfinished
+/// job until its own entry there is finished (converted and registered, or
+/// failed). The one definition of ownership: job creation checks it first
+/// for a readable error, and each store checks it again atomically with
+/// the insert.
+pub fn owners<'a>(states: impl IntoIterator<Item = &'a JobState>) -> BTreeMap<Mac, JobId> {
+    let mut out = BTreeMap::new();
+    for st in states.into_iter().filter(|s| !s.status.is_terminal()) {
+        for p in st.phones.iter().filter(|p| !p.is_terminal()) {
+            out.entry(p.mac).or_insert(st.job.id);
+        }
+    }
+    out
+}
+
+/// The phones of `state` that `owned` gives to another job.
+fn taken(state: &JobState, owned: &BTreeMap<Mac, JobId>) -> Vec<(Mac, JobId)> {
+    state
+        .phones
+        .iter()
+        .filter(|p| !p.is_terminal())
+        .filter_map(|p| owned.get(&p.mac).map(|j| (p.mac, *j)))
+        .collect()
+}
+
 /// Where jobs are kept. `save` writes the whole state in one transaction,
 /// so a crash leaves either the old or the new state.
 pub trait JobStore: Send + Sync {
-    /// Stores a new job and returns it with its assigned id.
+    /// Stores a new job and returns it with its assigned id; refuses with
+    /// [`StoreError::Owned`] when one of its phones belongs to another
+    /// unfinished job ([`owners`]), checked in the same transaction as the
+    /// insert so that two creations at once cannot both take a phone.
     fn create(&self, state: JobState) -> Result<JobState>;
     fn save(&self, state: &JobState) -> Result<()>;
     fn load(&self, id: JobId) -> Result<Option<JobState>>;
@@ -78,6 +110,10 @@ impl MemoryJobStore {
 impl JobStore for MemoryJobStore {
     fn create(&self, mut state: JobState) -> Result<JobState> {
         let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let taken = taken(&state, &owners(g.1.values()));
+        if !taken.is_empty() {
+            return Err(StoreError::Owned(taken));
+        }
         g.0 += 1;
         state.job.id = g.0;
         g.1.insert(state.job.id, state.clone());
@@ -237,6 +273,26 @@ impl SqliteJobStore {
         .map_err(|e| self.sql(e))
     }
 
+    /// Ids of the jobs whose status is not terminal, by the status's own
+    /// rule (a status added later is covered without editing SQL).
+    fn active_ids(&self, conn: &Connection) -> Result<Vec<JobId>> {
+        let rows: Vec<(JobId, String)> = conn
+            .prepare_cached("SELECT id, status FROM jobs ORDER BY id")
+            .and_then(|mut s| {
+                s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect::<std::result::Result<Vec<_>, _>>()
+            })
+            .map_err(|e| self.sql(e))?;
+        let mut out = Vec::new();
+        for (id, status) in rows {
+            let status: JobStatus = status.parse().map_err(|e| self.corrupt(id, "status", e))?;
+            if !status.is_terminal() {
+                out.push(id);
+            }
+        }
+        Ok(out)
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
         self.conn.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -277,7 +333,29 @@ impl SqliteJobStore {
         // The ip_map column is no longer used: the request pipeline keeps
         // the only address→MAC memory. Kept (empty) for older builds.
         let ip_map = "{}";
-        let tx = conn.transaction().map_err(|e| self.sql(e))?;
+        // A creation takes the write lock before it reads who owns what,
+        // so a second creation (another connection, another process)
+        // waits and then sees this job's phones.
+        let behavior = if insert {
+            TransactionBehavior::Immediate
+        } else {
+            TransactionBehavior::Deferred
+        };
+        let tx = conn
+            .transaction_with_behavior(behavior)
+            .map_err(|e| self.sql(e))?;
+        if insert {
+            let mut active = Vec::new();
+            for id in self.active_ids(&tx)? {
+                if let Some(s) = self.read(&tx, id)? {
+                    active.push(s);
+                }
+            }
+            let taken = taken(st, &owners(&active));
+            if !taken.is_empty() {
+                return Err(StoreError::Owned(taken));
+            }
+        }
         let id = if insert {
             tx.execute(
                 "INSERT INTO jobs (description, status, spec, created_ms, started_ms, finished_ms,
@@ -572,13 +650,6 @@ impl JobStore for SqliteJobStore {
 
     fn active(&self) -> Result<Vec<JobId>> {
         let conn = self.lock();
-        conn.prepare(
-            "SELECT id FROM jobs WHERE status IN ('pending', 'scheduled', 'running') ORDER BY id",
-        )
-        .and_then(|mut s| {
-            s.query_map([], |r| r.get(0))?
-                .collect::<std::result::Result<Vec<_>, _>>()
-        })
-        .map_err(|e| self.sql(e))
+        self.active_ids(&conn)
     }
 }

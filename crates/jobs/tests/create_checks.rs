@@ -355,3 +355,64 @@ fn a_sip_job_refuses_phones_that_cannot_register_unless_allowed() {
     .unwrap();
     assert_eq!(st.phones.len(), 3);
 }
+
+/// The ownership check is atomic with the insert: two nodes (two
+/// connections on one database file) creating jobs for the same phone at
+/// once end with exactly one job owning it, and a store asked directly,
+/// past `create_job`'s own check, refuses too.
+#[test]
+fn two_creations_at_once_cannot_both_take_a_phone() {
+    use phoneflip_jobs::{SqliteJobStore, StoreError};
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("jobs.db");
+    SqliteJobStore::open(&db).unwrap();
+    let fw = root(&["sip:8.12"]);
+    let wins = std::sync::atomic::AtomicUsize::new(0);
+    let refusals = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        for n in 0..4i64 {
+            let (db, fw, wins, refusals) = (&db, &fw, &wins, &refusals);
+            s.spawn(move || {
+                let inv = inventory(&[(1, Some("P0030801SR02"))]);
+                let store = SqliteJobStore::open(db).unwrap();
+                match create_job(
+                    inv.as_ref(),
+                    &store,
+                    job("sip:8.12", "sip-812"),
+                    None,
+                    fw,
+                    n,
+                ) {
+                    Ok(_) => wins.fetch_add(1, std::sync::atomic::Ordering::SeqCst),
+                    Err(CreateError::Owned(t)) => {
+                        assert_eq!(t.len(), 1);
+                        assert_eq!(t[0].0, mac(1));
+                        refusals.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+                    }
+                    Err(e) => panic!("{e}"),
+                };
+            });
+        }
+    });
+    assert_eq!(wins.into_inner(), 1, "exactly one job owns the phone");
+    assert_eq!(refusals.into_inner(), 3);
+    let store = SqliteJobStore::open(&db).unwrap();
+    let jobs = store.list().unwrap();
+    assert_eq!(jobs.len(), 1, "no second job was stored");
+
+    // Straight to the store, skipping create_job's check.
+    let mut again = jobs[0].clone();
+    again.job.id = 0;
+    match store.create(again) {
+        Err(StoreError::Owned(t)) => assert_eq!(t, vec![(mac(1), jobs[0].job.id)]),
+        other => panic!("{:?}", other.map(|s| s.job.id)),
+    }
+    assert_eq!(store.list().unwrap().len(), 1);
+    let mem = MemoryJobStore::new();
+    let mut a = jobs[0].clone();
+    a.job.id = 0;
+    let first = mem.create(a.clone()).unwrap();
+    assert!(
+        matches!(mem.create(a), Err(StoreError::Owned(t)) if t == vec![(mac(1), first.job.id)])
+    );
+}

@@ -619,3 +619,44 @@ mod properties {
         }
     }
 }
+
+/// The operator's Pause: phones already reset go on and are followed, no
+/// batch starts; Resume starts the next one. Start runs a scheduled job now.
+#[test]
+fn pause_holds_the_next_batch_and_start_runs_a_scheduled_job_now() {
+    let mut st = JobState::new(
+        job("sip:8.12", Schedule::At(60 * MIN), rollout(2, 1, None)),
+        sccp_phones(3),
+        0,
+    )
+    .unwrap();
+    assert!(
+        st.pause().is_err(),
+        "a job that has not started cannot pause"
+    );
+    assert!(st.resume().is_err());
+    tick(0, &mut st, &[]);
+    assert_eq!(st.status, JobStatus::Scheduled);
+    st.start_now().unwrap();
+    let a = tick(MIN, &mut st, &[]);
+    assert_eq!(st.status, JobStatus::Running);
+    assert_eq!(started(&a), vec![(0, true, vec![mac(1)])]);
+    assert!(st.start_now().unwrap_err().to_string().contains("running"));
+
+    st.pause().unwrap();
+    assert_eq!(st.status, JobStatus::Paused);
+    // The canary converts while paused: followed, but nobody else starts.
+    let a = tick(3 * MIN, &mut st, &converted_boot(1, 2 * MIN));
+    assert!(
+        a.iter().any(|x| matches!(x, Action::MarkConverted { .. })),
+        "{a:?}"
+    );
+    assert!(started(&a).is_empty(), "{a:?}");
+    assert_eq!(st.status, JobStatus::Paused);
+    assert!(started(&tick(4 * MIN, &mut st, &[])).is_empty());
+
+    st.resume().unwrap();
+    let a = tick(5 * MIN, &mut st, &[]);
+    assert_eq!(started(&a), vec![(1, false, vec![mac(2), mac(3)])]);
+    assert_eq!(st.status, JobStatus::Running);
+}

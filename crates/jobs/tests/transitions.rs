@@ -14,6 +14,10 @@ fn the_table_allows_exactly_these_transitions() {
         (Running, Completed),
         (Running, Failed),
         (Running, Cancelled),
+        (Running, Paused),
+        (Paused, Running),
+        (Paused, Failed),
+        (Paused, Cancelled),
     ];
     for from in JobStatus::ALL {
         for to in JobStatus::ALL {

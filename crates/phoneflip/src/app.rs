@@ -354,6 +354,44 @@ pub fn create_demo(root: &Path, db: &Path) -> Result<()> {
             "phoneflip: demo fleet of 20 phones (SCCP 8.1(2)SR2 and 5.0(1.1), to SIP 8.12) in {}",
             db.display()
         );
+        let job = demo_job(root, db, &inv)?;
+        println!(
+            "phoneflip: demo job {} ({} phones of site hq, canary then batches of 3) is scheduled for tomorrow: press Start in the dashboard to run it now",
+            job.job.id,
+            job.phones.len()
+        );
     }
     Ok(())
+}
+
+/// The demo's ready job: site hq to SIP 8.12, a canary of one then
+/// batches of three, scheduled a day ahead so that nothing moves until an
+/// operator presses Start (the rest of the fleet is left for a job of
+/// their own, from a query). Checked like any job (firmware in the root,
+/// lines able to register).
+fn demo_job(root: &Path, db: &Path, inv: &SqliteInventory) -> Result<phoneflip_jobs::JobState> {
+    let store = SqliteJobStore::open(db)
+        .with_context(|| format!("opening the job store {}", db.display()))?;
+    let catalogue = Provisioner::catalogue_of(root)
+        .with_context(|| format!("reading the demo root {}", root.display()))?;
+    let now = phoneflip_inventory::now_millis();
+    let job = phoneflip_jobs::Job {
+        id: 0,
+        description: "demo: hq to SIP 8.12".into(),
+        query: phoneflip_jobs::Query {
+            site: Some("hq".into()),
+            ..Default::default()
+        },
+        template: "demo-sip".into(),
+        target: "sip:8.12".parse()?,
+        schedule: phoneflip_jobs::Schedule::At(now + 24 * 3600 * 1000),
+        rollout: phoneflip_jobs::Rollout {
+            canary_size: 1,
+            batch_size: 3,
+            ..Default::default()
+        },
+        created_ms: now,
+    };
+    phoneflip_jobs::create_job(inv, &store, job, None, &catalogue, now)
+        .context("creating the demo job")
 }

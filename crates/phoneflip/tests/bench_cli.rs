@@ -40,12 +40,13 @@ fn bench_tftp_tiny_run_reports_every_scenario() {
     assert_eq!(rows.len(), 16, "{md}");
     for row in &rows {
         let cols: Vec<&str> = row.split('|').map(str::trim).collect();
-        // | scenario | sources | clients | server | log | files/s | MiB/s | CPU s | ms/file | RSS | failed | stalled | ...
+        // | scenario | sources | clients | server | log | files/s | MiB/s | CPU s | ms/file | RSS | KiB/transfer | failed | stalled | ...
         assert_eq!(cols[3], "2", "{row}");
-        assert_eq!(cols[11], "0", "failures in {row}\n{stderr}");
+        assert_eq!(cols[12], "0", "failures in {row}\n{stderr}");
         // A separate process: its CPU and memory are measured.
         assert_ne!(cols[8], "n/a", "{row}");
         assert_ne!(cols[10], "n/a", "{row}");
+        assert_ne!(cols[11], "n/a", "{row}");
     }
     for (shape, log) in [
         ("many", "off"),

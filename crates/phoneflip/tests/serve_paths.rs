@@ -282,6 +282,9 @@ const PROCEDURES: &[(&str, &str, &str, &[&str])] = &[
         &["sccp:8.1(2)SR2", "sccp:4.1(1)"],
     ),
     ("sccp:3.3", "sip:2.2", "POS30202", &["sip:2.2"]),
+    // SIP 2.1 and earlier take only 8.3 names: the SCCP load goes by its
+    // DOS alias, which serve answers from the real file.
+    ("sip:2.1", "sccp:4.1(2)", "P00304010200", &["sccp:4.1(2)"]),
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

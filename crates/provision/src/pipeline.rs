@@ -95,6 +95,11 @@ pub enum Decision {
     /// agree on this file: answered "File not found" (the phone keeps its
     /// load), with the reason.
     Held { mac: Mac, reason: String },
+    /// A firmware file asked for by its DOS 8.3 alias, which the root does
+    /// not hold: answered from this file of the root, the load the alias
+    /// stands for (the reference's rename for SIP 2.1 and earlier, without
+    /// a copy in the root).
+    Alias { file: String },
 }
 
 /// A new boot: the first control file each generation asks for, or a
@@ -359,6 +364,24 @@ impl Provisioner {
         }
     }
 
+    /// The root's file that `base` (`alias` plus the image's extension)
+    /// stands for: the first image of a load in the root whose 8.3 alias
+    /// is `alias`, with the same extension. `None` when the root holds
+    /// `base` itself (an operator's copy wins) or no load has that alias.
+    fn alias_target(&self, alias: &str, base: &str) -> Option<String> {
+        let catalogue = self.catalogue.read().unwrap_or_else(|p| p.into_inner());
+        if catalogue.has_file(base) != Some(false) {
+            return None;
+        }
+        let ext = base.rsplit_once('.').map(|(_, e)| e)?;
+        catalogue
+            .entries()
+            .iter()
+            .filter(|e| phoneflip_config::image_ref::alias_of(alias, &e.load))
+            .map(|e| format!("{}.{ext}", phoneflip_plan::first_image(&e.load)))
+            .find(|f| catalogue.has_file(f) == Some(true))
+    }
+
     /// The load the phone must end on: its desired load, or the latest
     /// load of its desired protocol in the root.
     fn desired(&self, inputs: &RenderInputs) -> Result<Option<LoadName>, ProvisionError> {
@@ -493,6 +516,11 @@ impl Provisioner {
         mac: Option<Mac>,
         seen: Option<Vec<&'static str>>,
     ) -> (Decision, Option<Bytes>) {
+        if let FileKind::AliasImage(alias, _) = &name.kind {
+            if let Some(file) = self.alias_target(alias, &name.base) {
+                return (Decision::Alias { file }, None);
+            }
+        }
         let Some(mac) = name.kind.mac().or(mac) else {
             return (Decision::Root, None);
         };
@@ -592,6 +620,7 @@ impl phoneflip_tftp::FileSource for Provisioner {
         let (decision, bytes) = self.decide_from(req.filename, req.client.ip());
         match (&decision, bytes) {
             (_, Some(b)) => Resolution::Virtual(b),
+            (Decision::Alias { file }, None) => Resolution::RootFile(file.clone()),
             // A managed phone's file that its target protocol does not use
             // (the reference: "remove any protocol configuration files that
             // are not used"): absent, with the only error the loader's hunt

@@ -78,6 +78,30 @@ pub fn to_event(t: &TransferEvent, mac: Option<Mac>) -> Event {
 /// Beyond this many unidentified addresses their evidence starts over.
 const MAX_ADDRESSES: usize = 100_000;
 
+/// How far back a phone's first MAC-named request claims the MAC-less
+/// requests of its address: one boot, OS79XX.TXT to `SIP<MAC>.cnf`, takes
+/// a few minutes even through a two-stage upgrade; an older request from
+/// that address is another visit, perhaps of another phone on the lease.
+pub const BOOT_WINDOW_MS: i64 = 10 * 60 * 1000;
+
+/// What an address did before it named its phone.
+#[derive(Default)]
+struct Unidentified {
+    evidence: LoadEvidence,
+    runs: Option<phoneflip_firmware::LoadName>,
+    /// Its first MAC-less request, in event time.
+    first_ms: Option<i64>,
+}
+
+/// MAC-less stored requests of an address that are a phone's (see
+/// [`BOOT_WINDOW_MS`]), to tie to it in the store.
+struct Attribution {
+    client_ip: std::net::IpAddr,
+    mac: Mac,
+    since: i64,
+    until: i64,
+}
+
 /// Events kept in memory while the database refuses writes (a full or
 /// read-only disk), about 200 bytes each; beyond, the oldest go.
 pub const MAX_HELD_EVENTS: usize = 200_000;
@@ -96,12 +120,14 @@ struct Worker {
     // proves is the phone's once the address asks for a MAC-named file,
     // or a phone moved by the root's own OS79XX.TXT would stay planned
     // from its old load forever.
-    by_address: HashMap<std::net::IpAddr, (LoadEvidence, Option<phoneflip_firmware::LoadName>)>,
+    by_address: HashMap<std::net::IpAddr, Unidentified>,
     /// Events not yet written, oldest first: this round's, after those a
     /// failing database refused.
     pending: VecDeque<Event>,
     /// Observed loads a failing database refused, written with the events.
     loads: HashMap<Mac, phoneflip_firmware::LoadName>,
+    /// Store attributions not yet made, written after the events.
+    attributions: Vec<Attribution>,
     retry_at: Option<Instant>,
 }
 
@@ -109,8 +135,13 @@ impl Worker {
     fn see(&mut self, ev: Event) {
         match ev.mac {
             Some(mac) => {
-                if let Some((_, Some(load))) = self.by_address.remove(&ev.client_ip) {
-                    self.loads.insert(mac, load);
+                if let Some(u) = self.by_address.remove(&ev.client_ip) {
+                    if let Some(load) = u.runs {
+                        self.loads.insert(mac, load);
+                    }
+                    if let Some(first) = u.first_ms {
+                        self.attribute(&ev, mac, first);
+                    }
                 }
                 if let Some(load) = self
                     .evidence
@@ -127,9 +158,10 @@ impl Worker {
                 {
                     self.by_address.clear();
                 }
-                let (e, runs) = self.by_address.entry(ev.client_ip).or_default();
-                if let Some(load) = e.see(&ev.kind, ev.outcome) {
-                    *runs = Some(load);
+                let u = self.by_address.entry(ev.client_ip).or_default();
+                u.first_ms.get_or_insert(ev.time_ms);
+                if let Some(load) = u.evidence.see(&ev.kind, ev.outcome) {
+                    u.runs = Some(load);
                 }
             }
         }
@@ -141,10 +173,31 @@ impl Worker {
         }
     }
 
+    /// The MAC-less requests `ev`'s address made within [`BOOT_WINDOW_MS`]
+    /// before it named `mac` are that phone's: those not yet written here,
+    /// those already written in the store (with the next write).
+    fn attribute(&mut self, ev: &Event, mac: Mac, first: i64) {
+        let since = first.max(ev.time_ms - BOOT_WINDOW_MS);
+        for e in self.pending.iter_mut() {
+            if e.mac.is_none()
+                && e.client_ip == ev.client_ip
+                && (since..=ev.time_ms).contains(&e.time_ms)
+            {
+                e.mac = Some(mac);
+            }
+        }
+        self.attributions.push(Attribution {
+            client_ip: ev.client_ip,
+            mac,
+            since,
+            until: ev.time_ms,
+        });
+    }
+
     /// Writes what is pending. While the database fails, tries again only
     /// every [`RETRY_EVERY`] and logs the failure once, not per batch.
     fn flush(&mut self) {
-        if self.pending.is_empty() && self.loads.is_empty() {
+        if self.pending.is_empty() && self.loads.is_empty() && self.attributions.is_empty() {
             return;
         }
         if self.retry_at.is_some_and(|t| Instant::now() < t) {
@@ -177,6 +230,11 @@ impl Worker {
             let chunk: Vec<Event> = self.pending.range(..n).cloned().collect();
             self.inventory.append_events(&chunk)?;
             self.pending.drain(..n);
+        }
+        while let Some(a) = self.attributions.first() {
+            self.inventory
+                .attribute_events(a.client_ip, a.mac, a.since, a.until)?;
+            self.attributions.remove(0);
         }
         let loads = std::mem::take(&mut self.loads);
         let mut failed = None;
@@ -211,6 +269,7 @@ fn run(inventory: Arc<dyn Inventory>, health: Arc<WriteHealth>, rx: Receiver<Eve
         by_address: HashMap::new(),
         pending: VecDeque::new(),
         loads: HashMap::new(),
+        attributions: Vec::new(),
         retry_at: None,
     };
     let mut open = true;
@@ -242,7 +301,7 @@ fn run(inventory: Arc<dyn Inventory>, health: Arc<WriteHealth>, rx: Receiver<Eve
         }
         w.flush();
     }
-    if !w.pending.is_empty() {
+    if !w.pending.is_empty() || !w.loads.is_empty() || !w.attributions.is_empty() {
         // The last try at shutdown, whatever the retry timer says.
         w.retry_at = None;
         w.flush();

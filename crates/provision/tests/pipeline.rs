@@ -276,10 +276,13 @@ async fn a_phone_known_by_its_file_gets_its_own_shared_files_from_the_same_addre
         })
         .collect();
     let a = || "127.0.0.26".to_string();
+    // The first OS79XX.TXT was asked before the address named its phone:
+    // the recorder gives it the phone once it does, so the phone's
+    // timeline starts at its boot and no other phone's does.
     assert_eq!(
         seen,
         vec![
-            ("OS79XX.TXT", None, a()),
+            ("OS79XX.TXT", Some(mac), a()),
             ("CTLSEP000DBDBEEF01.tlv", Some(mac), a()),
             ("OS79XX.TXT", Some(mac), a()),
             ("OS79XX.TXT", None, "127.0.0.27".to_string()),
@@ -290,5 +293,90 @@ async fn a_phone_known_by_its_file_gets_its_own_shared_files_from_the_same_addre
         phoneflip_config::FileKind::CtlSep(mac)
     );
     assert_eq!(events[2].event.kind, phoneflip_config::FileKind::Os79xx);
+    let timeline: Vec<String> = inv
+        .timeline(mac, 10)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event.file)
+        .collect();
+    assert_eq!(
+        timeline,
+        ["OS79XX.TXT", "CTLSEP000DBDBEEF01.tlv", "OS79XX.TXT"]
+    );
     srv.stop().await;
+}
+
+/// Requests written before the address named its phone (another batch)
+/// are tied to it in the store; an address's earlier visit outside one
+/// boot's window is not, and a lease handed to another phone moves on.
+#[test]
+fn the_recorder_ties_a_boot_to_the_phone_across_batches_and_leases() {
+    use phoneflip_tftp::log::Direction;
+    use phoneflip_tftp::log::EventOutcome;
+    use phoneflip_tftp::{EventSink, Outcome as T, TransferEvent};
+    use std::time::{SystemTime, UNIX_EPOCH};
+    let inv: Arc<dyn Inventory> = Arc::new(SqliteInventory::open_in_memory().unwrap());
+    let root = tempfile::tempdir().unwrap();
+    let catalogue = Provisioner::catalogue_of(root.path()).unwrap();
+    let source = Provisioner::new(inv.clone(), catalogue, None);
+    let t0 = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+    let at = |secs: u64| t0 + Duration::from_secs(secs);
+    let ev = |time: SystemTime, ip: &str, file: &str| TransferEvent {
+        client: format!("{ip}:50000").parse().unwrap(),
+        file: file.into(),
+        direction: Direction::Send,
+        virtual_file: false,
+        bytes: 10,
+        size: Some(10),
+        started: time,
+        ended: time,
+        outcome: EventOutcome::Transfer(T::Success),
+    };
+    let wait_for = |n: usize| {
+        for _ in 0..100 {
+            if inv.events_after(0, 100).unwrap().len() >= n {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("the recorder wrote fewer than {n} events");
+    };
+    let ip = "10.1.0.5";
+    let rec = source.recorder();
+    rec.record(ev(at(0), ip, "OS79XX.TXT")); // an old visit, 20 min earlier
+    rec.record(ev(at(1200), ip, "OS79XX.TXT"));
+    rec.record(ev(at(1201), ip, "P0S3-8-12-00.loads"));
+    wait_for(3); // flushed: the MAC comes in a later batch
+    rec.record(ev(at(1230), ip, "SIP000DBDBEEF0A.cnf"));
+    rec.record(ev(at(1231), ip, "RINGLIST.DAT"));
+    rec.record(ev(at(5000), ip, "SIP000DBDBEEF0B.cnf")); // the lease moved
+    rec.record(ev(at(5001), ip, "SIPDefault.cnf"));
+    rec.close();
+    let files = |m: &str| -> Vec<String> {
+        inv.timeline(m.parse().unwrap(), 100)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.event.file)
+            .collect()
+    };
+    assert_eq!(
+        files("000DBDBEEF0A"),
+        [
+            "OS79XX.TXT",
+            "P0S3-8-12-00.loads",
+            "SIP000DBDBEEF0A.cnf",
+            "RINGLIST.DAT"
+        ]
+    );
+    assert_eq!(
+        files("000DBDBEEF0B"),
+        ["SIP000DBDBEEF0B.cnf", "SIPDefault.cnf"]
+    );
+    let orphans: Vec<_> = inv
+        .events_after(0, 100)
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.event.mac.is_none())
+        .collect();
+    assert_eq!(orphans.len(), 1, "the old visit stays nobody's");
 }

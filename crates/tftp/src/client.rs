@@ -132,7 +132,8 @@ pub async fn fetch(
     let mut rx = Receiver::client(server, &opts.request(filename), limits, Instant::now());
     let mut out = Vec::with_capacity(1500);
     let mut inbuf = vec![0u8; 65536];
-    // Re-armed only when it fires (see the server's transfer loop).
+    // Re-armed when it fires, or at once when the deadline moved earlier
+    // (see the server's transfer loop).
     let timer = tokio::time::sleep_until(rx.deadline().unwrap_or_else(Instant::now).into());
     tokio::pin!(timer);
     loop {
@@ -175,6 +176,11 @@ pub async fn fetch(
                 // left to the retry budget.
                 if let Ok((n, from)) = r {
                     rx.handle_packet(from, &inbuf[..n], Instant::now());
+                    if let Some(d) = rx.deadline().map(tokio::time::Instant::from) {
+                        if d < timer.deadline() {
+                            timer.as_mut().reset(d);
+                        }
+                    }
                 }
             }
             _ = &mut timer => {

@@ -22,6 +22,6 @@ mod source;
 pub use crate::core::options::Limits;
 pub use crate::core::packet::{ErrorCode, Mode};
 pub use crate::core::Outcome;
-pub use log::{EventSink, TransferEvent, TransferLog};
+pub use log::{EventSink, TransferEvent, TransferLog, TransferProgress, PROGRESS_STEP};
 pub use server::{Server, ServerConfig};
 pub use source::{FileSource, NoVirtualFiles, Resolution, ResolveRequest};

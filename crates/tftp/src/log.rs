@@ -10,6 +10,7 @@
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -64,9 +65,32 @@ impl EventOutcome {
     }
 }
 
+/// An image download under way: what a dashboard shows as a progress bar
+/// while a phone spends minutes on a 2 MB image over a slow link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransferProgress {
+    /// The name as served.
+    pub file: String,
+    pub client: SocketAddr,
+    /// Bytes the client acknowledged so far.
+    pub bytes: u64,
+    /// The whole image.
+    pub size: u64,
+    pub started: SystemTime,
+}
+
+/// How far a download moves between two [`EventSink::progress`] calls:
+/// a 2 MB image reports about 32 times, not once per 512-byte block.
+pub const PROGRESS_STEP: u64 = 64 * 1024;
+
 /// Receives transfer events. Called from transfer tasks: must not block.
 pub trait EventSink: Send + Sync {
     fn record(&self, event: TransferEvent);
+
+    /// An image download moved (at its start, then every
+    /// [`PROGRESS_STEP`] bytes); its end comes as a [`record`](Self::record)
+    /// with the same client and file. Ignored unless a sink wants it.
+    fn progress(&self, _progress: &TransferProgress) {}
 }
 
 impl EventSink for () {
@@ -79,42 +103,187 @@ impl EventSink for tokio::sync::mpsc::UnboundedSender<TransferEvent> {
     }
 }
 
-/// The text transfer log. Writes are line-buffered under a mutex; a
-/// failing log never fails a transfer.
+/// The text transfer log; a failing log never fails a transfer.
+///
+/// Two ways to write: [`file`](Self::file) and [`stderr`](Self::stderr)
+/// hand each line to a writer thread through a bounded queue, so a
+/// transfer never waits for the disk, a lock or a `write` call: the
+/// thread writes lines as they come and flushes when the queue runs dry
+/// (a line reaches the file within microseconds on an idle server, one
+/// `write` covers a burst under load). When the queue is full (the disk
+/// cannot keep up) lines are dropped and counted, and the log says how
+/// many ([`dropped`](Self::dropped)). [`writer`](Self::writer) writes each
+/// line before the call returns, under a mutex: for callers (and tests)
+/// that read the output right away.
 ///
 /// Clones share one output, so the process that hands the log to the
 /// server can keep a clone to [`reopen`](Self::reopen) it when logrotate
 /// has moved the file away (SIGHUP, as syslog daemons do).
 #[derive(Clone)]
 pub struct TransferLog {
-    out: Option<Arc<Mutex<Box<dyn Write + Send>>>>,
+    out: Out,
     /// The file this log appends to, for [`reopen`](Self::reopen); `None`
     /// for stderr or a caller's writer.
     path: Option<PathBuf>,
 }
 
+#[derive(Clone)]
+enum Out {
+    None,
+    Sync(Arc<Mutex<SyncOut>>),
+    Queued(Arc<Queue>),
+}
+
+struct SyncOut {
+    w: Box<dyn Write + Send>,
+    stamp: Stamp,
+}
+
+/// Lines waiting for the writer thread, at most this many: about 6 MB of
+/// lines, a few seconds of a boot storm's worth if the disk stalls.
+const QUEUE_LINES: usize = 65_536;
+
+enum Msg {
+    Line(SystemTime, String),
+    /// Replace the output (reopen after logrotate).
+    Swap(Box<dyn Write + Send>),
+    /// Answer once everything queued before is written and flushed.
+    Flush(std::sync::mpsc::Sender<()>),
+}
+
+struct Queue {
+    tx: std::sync::mpsc::SyncSender<Msg>,
+    /// Lines dropped because the queue was full, not yet reported in the
+    /// log itself.
+    unreported: Arc<AtomicU64>,
+    /// Lines dropped since the log was opened.
+    dropped: AtomicU64,
+}
+
+/// The formatted timestamp of the last second a line was written in:
+/// every line of a busy second reuses it.
+#[derive(Default)]
+struct Stamp {
+    secs: i64,
+    text: String,
+}
+
+impl Stamp {
+    fn get(&mut self, at: SystemTime) -> &str {
+        let secs = unix_secs(at);
+        if self.text.is_empty() || secs != self.secs {
+            self.secs = secs;
+            self.text = format_time(at);
+        }
+        &self.text
+    }
+}
+
+fn writer_thread(
+    mut w: Box<dyn Write + Send>,
+    rx: std::sync::mpsc::Receiver<Msg>,
+    unreported: Arc<AtomicU64>,
+) {
+    use std::sync::mpsc::TryRecvError;
+    let mut stamp = Stamp::default();
+    let mut buf: Vec<u8> = Vec::with_capacity(64 << 10);
+    let mut msg = rx.recv().ok();
+    while let Some(m) = msg.take() {
+        match m {
+            Msg::Line(at, line) => {
+                let _ = writeln!(buf, "{}: {line}", stamp.get(at));
+            }
+            Msg::Swap(fresh) => {
+                let _ = w.write_all(&buf);
+                let _ = w.flush();
+                buf.clear();
+                w = fresh;
+            }
+            Msg::Flush(done) => {
+                let _ = w.write_all(&buf);
+                let _ = w.flush();
+                buf.clear();
+                let _ = done.send(());
+            }
+        }
+        if buf.len() >= 60 << 10 {
+            let _ = w.write_all(&buf);
+            buf.clear();
+        }
+        msg = match rx.try_recv() {
+            Ok(m) => Some(m),
+            Err(TryRecvError::Empty) => {
+                let lost = unreported.swap(0, Ordering::Relaxed);
+                if lost > 0 {
+                    let _ = writeln!(
+                        buf,
+                        "{}: {lost} transfer log lines dropped: the log could not be written as fast as transfers ended",
+                        stamp.get(SystemTime::now())
+                    );
+                }
+                let _ = w.write_all(&buf);
+                let _ = w.flush();
+                buf.clear();
+                rx.recv().ok()
+            }
+            Err(TryRecvError::Disconnected) => None,
+        };
+    }
+    let _ = w.write_all(&buf);
+    let _ = w.flush();
+}
+
 impl TransferLog {
     pub fn none() -> Self {
         TransferLog {
-            out: None,
+            out: Out::None,
             path: None,
         }
     }
 
+    /// Standard error, through the writer thread.
     pub fn stderr() -> Self {
-        Self::writer(Box::new(std::io::stderr()))
+        Self::queued(Box::new(std::io::stderr()))
     }
 
+    /// Writes each line to `w` before returning, under a mutex.
     pub fn writer(w: Box<dyn Write + Send>) -> Self {
         TransferLog {
-            out: Some(Arc::new(Mutex::new(w))),
+            out: Out::Sync(Arc::new(Mutex::new(SyncOut {
+                w,
+                stamp: Stamp::default(),
+            }))),
             path: None,
         }
     }
 
-    /// Appends to `path`, creating it.
+    /// Hands lines to a writer thread that writes them to `w` (see the
+    /// type's documentation). The thread ends when the last clone is
+    /// dropped, after writing what is queued.
+    pub fn queued(w: Box<dyn Write + Send>) -> Self {
+        let (tx, rx) = std::sync::mpsc::sync_channel(QUEUE_LINES);
+        let unreported = Arc::new(AtomicU64::new(0));
+        let u = unreported.clone();
+        let spawned = std::thread::Builder::new()
+            .name("tftp-log".into())
+            .spawn(move || writer_thread(w, rx, u));
+        if let Err(e) = spawned {
+            tracing::error!("cannot start the transfer log writer thread: {e}; no transfer log");
+            return Self::none();
+        }
+        TransferLog {
+            out: Out::Queued(Arc::new(Queue {
+                tx,
+                unreported,
+                dropped: AtomicU64::new(0),
+            })),
+            path: None,
+        }
+    }
+
+    /// Appends to `path`, creating it, through the writer thread.
     pub fn file(path: &Path) -> std::io::Result<Self> {
-        let mut log = Self::writer(Self::open_append(path)?);
+        let mut log = Self::queued(Self::open_append(path)?);
         log.path = Some(path.to_path_buf());
         Ok(log)
     }
@@ -127,7 +296,7 @@ impl TransferLog {
             .map_err(|e| {
                 std::io::Error::new(e.kind(), format!("transfer log {}: {e}", path.display()))
             })?;
-        Ok(Box::new(std::io::LineWriter::new(f)))
+        Ok(Box::new(f))
     }
 
     /// Opens the log's file again by name (creating it), for logrotate:
@@ -136,14 +305,49 @@ impl TransferLog {
     /// so none is lost. A log that is not a file has nothing to reopen.
     /// On error the old file stays in use.
     pub fn reopen(&self) -> std::io::Result<()> {
-        let (Some(out), Some(path)) = (&self.out, &self.path) else {
+        let Some(path) = &self.path else {
             return Ok(());
         };
         let fresh = Self::open_append(path)?;
-        let mut w = out.lock().unwrap_or_else(|p| p.into_inner());
-        let _ = w.flush();
-        *w = fresh;
+        match &self.out {
+            Out::None => {}
+            Out::Sync(out) => {
+                let mut o = out.lock().unwrap_or_else(|p| p.into_inner());
+                let _ = o.w.flush();
+                o.w = fresh;
+            }
+            Out::Queued(q) => {
+                // Blocks only the caller (the SIGHUP handler), never a
+                // transfer.
+                let _ = q.tx.send(Msg::Swap(fresh));
+            }
+        }
         Ok(())
+    }
+
+    /// Waits until every line logged before the call is written and
+    /// flushed (the server calls it when it stops).
+    pub fn flush(&self) {
+        match &self.out {
+            Out::None => {}
+            Out::Sync(out) => {
+                let _ = out.lock().unwrap_or_else(|p| p.into_inner()).w.flush();
+            }
+            Out::Queued(q) => {
+                let (tx, rx) = std::sync::mpsc::channel();
+                if q.tx.send(Msg::Flush(tx)).is_ok() {
+                    let _ = rx.recv();
+                }
+            }
+        }
+    }
+
+    /// Lines dropped so far because the writer could not keep up.
+    pub fn dropped(&self) -> u64 {
+        match &self.out {
+            Out::Queued(q) => q.dropped.load(Ordering::Relaxed),
+            _ => 0,
+        }
     }
 
     /// The file this log appends to, if it is one.
@@ -151,20 +355,41 @@ impl TransferLog {
         self.path.as_deref()
     }
 
+    /// Whether lines go anywhere (callers skip building them otherwise).
+    pub fn is_on(&self) -> bool {
+        !matches!(self.out, Out::None)
+    }
+
     /// Writes one line. Control characters in `msg` are escaped here, so
     /// no caller can break a line in two: the log is read back by
     /// `doctor --log`, and a forged line would be taken for a transfer.
     pub fn line(&self, at: SystemTime, msg: &str) {
-        if let Some(out) = &self.out {
-            let msg = escape_controls(msg);
-            let mut w = out.lock().unwrap_or_else(|p| p.into_inner());
-            let _ = writeln!(w, "{}: {msg}", format_time(at));
+        match &self.out {
+            Out::None => {}
+            Out::Sync(out) => {
+                let msg = escape_controls(msg);
+                let mut o = out.lock().unwrap_or_else(|p| p.into_inner());
+                let o = &mut *o;
+                let _ = writeln!(o.w, "{}: {msg}", o.stamp.get(at));
+            }
+            Out::Queued(q) => {
+                let msg = escape_controls(msg).into_owned();
+                if let Err(std::sync::mpsc::TrySendError::Full(_)) =
+                    q.tx.try_send(Msg::Line(at, msg))
+                {
+                    q.dropped.fetch_add(1, Ordering::Relaxed);
+                    q.unreported.fetch_add(1, Ordering::Relaxed);
+                }
+            }
         }
     }
 
     /// `file` is the name exactly as requested, written only escaped
     /// ([`escape_name`]).
     pub fn sending(&self, at: SystemTime, file: &str, client: SocketAddr, mode: Mode) {
+        if !self.is_on() {
+            return;
+        }
         self.line(
             at,
             &format!(
@@ -177,6 +402,9 @@ impl TransferLog {
     }
 
     pub fn receiving(&self, at: SystemTime, file: &str, client: SocketAddr, mode: Mode) {
+        if !self.is_on() {
+            return;
+        }
         self.line(
             at,
             &format!(
@@ -189,6 +417,9 @@ impl TransferLog {
     }
 
     pub fn result(&self, at: SystemTime, outcome: &EventOutcome) {
+        if !self.is_on() {
+            return;
+        }
         let msg = match outcome {
             EventOutcome::Transfer(Outcome::Success) => "Successful.".to_string(),
             EventOutcome::Transfer(o) => format!("Failed ( {o} )."),
@@ -248,15 +479,18 @@ fn mode_word(mode: Mode) -> &'static str {
     }
 }
 
+fn unix_secs(t: SystemTime) -> i64 {
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0) as i64
+}
+
 /// `Wed Nov 06 11:58:51 2002`, in UTC: the reference's log format.
 pub fn format_time(t: SystemTime) -> String {
     const REFERENCE: &[time::format_description::BorrowedFormatItem<'_>] = time::macros::format_description!(
         "[weekday repr:short] [month repr:short] [day] [hour]:[minute]:[second] [year]"
     );
-    let secs = t
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0) as i64;
+    let secs = unix_secs(t);
     time::OffsetDateTime::from_unix_timestamp(secs)
         .ok()
         .and_then(|t| t.format(REFERENCE).ok())
@@ -303,6 +537,37 @@ mod tests {
         log.line(UNIX_EPOCH, "two\nlines");
         let s = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
         assert_eq!(s.lines().count(), 1, "{s}");
+    }
+
+    /// The writer thread keeps every line, in order, and `flush` waits
+    /// for them; `reopen` moves later lines to the new file.
+    #[test]
+    fn queued_lines_arrive_in_order_and_reopen_moves_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tftp.log");
+        let log = TransferLog::file(&path).unwrap();
+        let t = UNIX_EPOCH + Duration::from_secs(1_036_583_931);
+        for i in 0..2000 {
+            log.line(t, &format!("line {i}"));
+        }
+        log.flush();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2000, "{text}");
+        for (i, l) in lines.iter().enumerate() {
+            assert_eq!(*l, format!("Wed Nov 06 11:58:51 2002: line {i}"));
+        }
+        assert_eq!(log.dropped(), 0);
+        let moved = dir.path().join("tftp.log.1");
+        std::fs::rename(&path, &moved).unwrap();
+        log.reopen().unwrap();
+        log.line(t, "after");
+        log.flush();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "Wed Nov 06 11:58:51 2002: after\n"
+        );
+        assert_eq!(std::fs::read_to_string(&moved).unwrap(), text);
     }
 
     #[test]

@@ -1,6 +1,13 @@
-//! The tokio TFTP server: one socket for requests, one ephemeral socket
-//! (a new transfer ID) per transfer, each transfer a task driving a
-//! [`ReadTransfer`] or a [`Receiver`].
+//! The tokio TFTP server: one ephemeral socket (a new transfer ID) per
+//! transfer, each transfer a task driving a [`ReadTransfer`] or a
+//! [`Receiver`].
+//!
+//! Requests arrive on one socket per worker thread, all bound to the same
+//! address with SO_REUSEPORT, so the kernel spreads them over the workers;
+//! each worker is a current-thread tokio runtime that runs the transfers
+//! of the requests it received from start to end. A packet of a transfer
+//! is handled on the thread that waited for it: no work stealing, no
+//! wake-ups handed between threads, no lock contended per packet.
 //!
 //! Built for boot storms: a cap of 1,000 concurrent transfers by default
 //! (beyond it requests are dropped silently, so phones simply retry as
@@ -13,6 +20,7 @@ use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
+use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
@@ -69,6 +77,14 @@ pub struct ServerConfig {
     pub cache_total: u64,
     /// How long shutdown waits for transfers in flight.
     pub drain_timeout: Duration,
+    /// Worker threads (each with its own request socket); 0 for one per
+    /// core (at most 8).
+    pub workers: usize,
+    /// A cached file is served without looking at the disk while the
+    /// root's inotify watch reports no change, for at most this long;
+    /// then it is checked again (a backstop for changes inotify cannot
+    /// see, such as a write through a hard link outside the root).
+    pub cache_revalidate: Duration,
 }
 
 impl ServerConfig {
@@ -88,8 +104,17 @@ impl ServerConfig {
             cache_file_max: 64 << 20,
             cache_total: 512 << 20,
             drain_timeout: Duration::from_secs(60),
+            workers: 0,
+            cache_revalidate: Duration::from_secs(2),
         }
     }
+}
+
+#[derive(Clone, Copy)]
+struct Ended {
+    at: Instant,
+    wall: SystemTime,
+    request_hash: u64,
 }
 
 struct Bucket {
@@ -100,7 +125,7 @@ struct Bucket {
 struct Shared {
     cfg: ServerConfig,
     bind_ip: IpAddr,
-    disk: DiskRoot,
+    disk: Arc<DiskRoot>,
     upload: Option<PathBuf>,
     source: Arc<dyn FileSource>,
     events: Arc<dyn EventSink>,
@@ -108,9 +133,10 @@ struct Shared {
     transfers: Arc<Semaphore>,
     images: Arc<Semaphore>,
     active: Mutex<HashSet<SocketAddr>>,
-    /// Transfers that ended lately: client, when, and a hash of the request
-    /// datagram that started them.
-    recent: Mutex<HashMap<SocketAddr, (Instant, u64)>>,
+    /// Transfers that ended lately: client, when (monotonic, for the
+    /// window; wall clock, to compare with a datagram's kernel arrival
+    /// time), and a hash of the request datagram that started them.
+    recent: Mutex<HashMap<SocketAddr, Ended>>,
     rates: Mutex<HashMap<IpAddr, Bucket>>,
 }
 
@@ -147,12 +173,51 @@ impl Shared {
 }
 
 /// How long a finished transfer's request is remembered: a copy of it
-/// arriving later (the client repeated its RRQ during a storm, or the
-/// network duplicated and delayed it) would start a second transfer to a
-/// client that has its file and is gone, which then retries for a minute
-/// holding a transfer slot. A phone asking again really sends from a new
-/// port or after its 4 s retry, and is served.
+/// that reached the request socket before the transfer ended (the client
+/// repeated its RRQ during a storm and the copy waited in the socket's
+/// queue) would start a second transfer to a client that has its file and
+/// is gone, which then retries for a minute holding a transfer slot. The
+/// kernel's arrival time of the datagram tells such a copy from the same
+/// request sent again after the end: a client asking again from the same
+/// port (ports are reused within seconds when one host fetches thousands
+/// of files: the same request was then ignored and the client waited a
+/// whole retransmission timeout) is served.
 const LATE_DUPLICATE_WINDOW: Duration = Duration::from_secs(3);
+
+/// `SIOCGSTAMPNS` (asm-generic/sockios.h; `SIOCGSTAMPNS_OLD`, the same
+/// `struct timespec` layout on 64-bit targets): the arrival time of the
+/// last datagram read from a socket. Not exported by the libc crate.
+#[cfg(target_pointer_width = "64")]
+const SIOCGSTAMPNS: libc::c_ulong = 0x8907;
+
+/// When the kernel received the datagram last read from `fd` (wall
+/// clock). The first call on a socket turns the time stamps on (the
+/// kernel does so in deferred work: datagrams of the next few
+/// milliseconds may carry none, and then read as arriving now) and
+/// answers None; so does a kernel or target without them.
+fn last_arrival(fd: std::os::fd::RawFd) -> Option<SystemTime> {
+    #[cfg(target_pointer_width = "64")]
+    {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: SIOCGSTAMPNS writes one `struct timespec` to the pointer.
+        let r = unsafe { libc::ioctl(fd, SIOCGSTAMPNS as _, &mut ts as *mut libc::timespec) };
+        if r != 0 || ts.tv_sec <= 0 {
+            return None;
+        }
+        Some(
+            std::time::UNIX_EPOCH
+                + Duration::new(ts.tv_sec as u64, ts.tv_nsec.clamp(0, 999_999_999) as u32),
+        )
+    }
+    #[cfg(not(target_pointer_width = "64"))]
+    {
+        let _ = fd;
+        None
+    }
+}
 
 fn datagram_hash(d: &[u8]) -> u64 {
     use std::hash::{Hash, Hasher};
@@ -173,18 +238,33 @@ impl Drop for ActiveGuard {
     fn drop(&mut self) {
         lock(&self.shared.active).remove(&self.client);
         let now = Instant::now();
+        let ended = Ended {
+            at: now,
+            wall: SystemTime::now(),
+            request_hash: self.request_hash,
+        };
         let mut recent = lock(&self.shared.recent);
         if recent.len() >= 65_536 {
-            recent.retain(|_, (t, _)| now.duration_since(*t) < LATE_DUPLICATE_WINDOW);
+            recent.retain(|_, e| now.duration_since(e.at) < LATE_DUPLICATE_WINDOW);
         }
-        recent.insert(self.client, (now, self.request_hash));
+        recent.insert(self.client, ended);
     }
 }
 
 /// A bound server; call [`run`](Server::run).
 pub struct Server {
-    sock: Arc<UdpSocket>,
+    /// One request socket per worker, all on the same address.
+    socks: Vec<std::net::UdpSocket>,
+    addr: SocketAddr,
     shared: Arc<Shared>,
+}
+
+/// Worker threads when [`ServerConfig::workers`] is 0.
+fn default_workers() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 8)
 }
 
 impl Server {
@@ -194,26 +274,37 @@ impl Server {
         events: Arc<dyn EventSink>,
         log: TransferLog,
     ) -> io::Result<Server> {
-        let disk = DiskRoot::new(&cfg.root, cfg.cache_file_max, cfg.cache_total)?;
+        let disk = DiskRoot::new(
+            &cfg.root,
+            cfg.cache_file_max,
+            cfg.cache_total,
+            cfg.cache_revalidate,
+        )?;
         let upload = match &cfg.upload_dir {
             Some(d) => Some(d.canonicalize().map_err(|e| {
                 io::Error::new(e.kind(), format!("upload folder {}: {e}", d.display()))
             })?),
             None => None,
         };
-        let sock = bind_request_socket(cfg.bind).map_err(|e| {
+        let workers = if cfg.workers == 0 {
+            default_workers()
+        } else {
+            cfg.workers
+        };
+        let socks = bind_request_sockets(cfg.bind, workers).map_err(|e| {
             io::Error::new(
                 e.kind(),
                 format!("cannot bind the TFTP socket to {}: {e}", cfg.bind),
             )
         })?;
+        let addr = socks[0].local_addr()?;
         let bind_ip = cfg.bind.ip();
         let shared = Shared {
             transfers: Arc::new(Semaphore::new(cfg.max_transfers.max(1))),
             images: Arc::new(Semaphore::new(cfg.max_image_transfers.max(1))),
             cfg,
             bind_ip,
-            disk,
+            disk: Arc::new(disk),
             upload,
             source,
             events,
@@ -223,13 +314,14 @@ impl Server {
             rates: Mutex::new(HashMap::new()),
         };
         Ok(Server {
-            sock: Arc::new(sock),
+            socks,
+            addr,
             shared: Arc::new(shared),
         })
     }
 
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.sock.local_addr()
+        Ok(self.addr)
     }
 
     /// The root actually served (canonical).
@@ -239,18 +331,41 @@ impl Server {
 
     /// Serves until `shutdown` completes, then stops taking requests and
     /// waits (up to `drain_timeout`) for transfers in flight to finish.
+    ///
+    /// The transfers run on the server's own worker threads, whatever
+    /// runtime awaits this future.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> io::Result<()> {
-        tokio::pin!(shutdown);
-        let mut buf = vec![0u8; 2048];
-        loop {
-            tokio::select! {
-                _ = &mut shutdown => break,
-                r = self.sock.recv_from(&mut buf) => match r {
-                    Ok((n, from)) => self.dispatch(&buf[..n], from).await,
-                    Err(e) => tracing::debug!("TFTP request socket: {e}"),
-                },
+        // 0 = serving, 1 = stop taking requests, 2 = stop everything.
+        let (phase_tx, phase_rx) = tokio::sync::watch::channel(0u8);
+        let mut threads = Vec::new();
+        let mut exited = Vec::new();
+        for (i, sock) in self.socks.into_iter().enumerate() {
+            let shared = self.shared.clone();
+            let phase = phase_rx.clone();
+            let (ready_tx, ready_rx) = tokio::sync::oneshot::channel::<io::Result<()>>();
+            let (exit_tx, exit_rx) = tokio::sync::oneshot::channel::<()>();
+            let t = std::thread::Builder::new()
+                .name(format!("tftp-{i}"))
+                .spawn(move || {
+                    worker(sock, shared, phase, ready_tx);
+                    let _ = exit_tx.send(());
+                })?;
+            match ready_rx.await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    let _ = phase_tx.send(2);
+                    return Err(e);
+                }
+                Err(_) => {
+                    let _ = phase_tx.send(2);
+                    return Err(io::Error::other("a TFTP worker thread ended at start-up"));
+                }
             }
+            threads.push(t);
+            exited.push(exit_rx);
         }
+        shutdown.await;
+        let _ = phase_tx.send(1);
         let all = self.shared.cfg.max_transfers.max(1) as u32;
         let in_flight = all as usize - self.shared.transfers.available_permits();
         if in_flight > 0 {
@@ -267,10 +382,72 @@ impl Server {
                 self.shared.cfg.drain_timeout
             );
         }
+        let _ = phase_tx.send(2);
+        for e in exited {
+            let _ = e.await;
+        }
+        for t in threads {
+            let _ = t.join();
+        }
+        self.shared.log.flush();
         Ok(())
     }
+}
 
-    async fn dispatch(&self, datagram: &[u8], from: SocketAddr) {
+/// One worker thread: a current-thread runtime serving the requests of
+/// its socket and running their transfers until `phase` says stop.
+fn worker(
+    sock: std::net::UdpSocket,
+    shared: Arc<Shared>,
+    mut phase: tokio::sync::watch::Receiver<u8>,
+    ready: tokio::sync::oneshot::Sender<io::Result<()>>,
+) {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            let _ = ready.send(Err(e));
+            return;
+        }
+    };
+    rt.block_on(async move {
+        let sock = match UdpSocket::from_std(sock) {
+            Ok(s) => s,
+            Err(e) => {
+                let _ = ready.send(Err(e));
+                return;
+            }
+        };
+        // Turns the kernel's arrival time stamps on (see `last_arrival`).
+        let _ = last_arrival(sock.as_raw_fd());
+        let _ = ready.send(Ok(()));
+        let w = Worker { sock, shared };
+        let mut buf = vec![0u8; 2048];
+        loop {
+            tokio::select! {
+                _ = phase.wait_for(|p| *p >= 1) => break,
+                r = w.sock.recv_from(&mut buf) => match r {
+                    Ok((n, from)) => w.dispatch(&buf[..n], from),
+                    Err(e) => tracing::debug!("TFTP request socket: {e}"),
+                },
+            }
+        }
+        drop(w);
+        // Transfers in flight go on until the server says everything stops.
+        let _ = phase.wait_for(|p| *p >= 2).await;
+    });
+}
+
+/// A worker's request socket and the server's shared state.
+struct Worker {
+    sock: UdpSocket,
+    shared: Arc<Shared>,
+}
+
+impl Worker {
+    fn dispatch(&self, datagram: &[u8], from: SocketAddr) {
         let (req, write) = match Packet::parse(datagram) {
             Ok(Packet::Rrq(r)) => (r, false),
             Ok(Packet::Wrq(r)) => (r, true),
@@ -283,18 +460,26 @@ impl Server {
                 if matches!(packet::opcode(datagram), Some(1) | Some(2)) {
                     let mut v = Vec::new();
                     packet::write_error(&mut v, ErrorCode::IllegalOperation.code(), &e.to_string());
-                    let _ = self.sock.send_to(&v, from).await;
+                    // Non-blocking: a full send buffer drops this answer,
+                    // as the network may.
+                    let _ = self.sock.try_send_to(&v, from);
                 }
                 return;
             }
         };
         let request_hash = datagram_hash(datagram);
-        if let Some((t, h)) = lock(&self.shared.recent).get(&from).filter(|_| !write) {
-            if *h == request_hash && t.elapsed() < LATE_DUPLICATE_WINDOW {
+        let ended = lock(&self.shared.recent).get(&from).copied();
+        if let Some(e) = ended.filter(|e| {
+            !write && e.request_hash == request_hash && e.at.elapsed() < LATE_DUPLICATE_WINDOW
+        }) {
+            // Unknown arrival: a late copy, as before time stamps.
+            let sent_again =
+                last_arrival(self.sock.as_raw_fd()).is_some_and(|arrived| arrived > e.wall);
+            if !sent_again {
                 tracing::debug!(
                     "late copy of the request for {:?} from {from} (served {:?} ago) ignored",
                     req.filename,
-                    t.elapsed()
+                    e.at.elapsed()
                 );
                 return;
             }
@@ -344,16 +529,58 @@ impl Server {
 /// 4 s later). The kernel caps it at net.core.rmem_max.
 const REQUEST_RCVBUF: usize = 4 << 20;
 
-fn bind_request_socket(addr: SocketAddr) -> io::Result<UdpSocket> {
+/// `n` request sockets on `addr`, sharing it through SO_REUSEPORT (the
+/// kernel spreads clients over them by address and port). Before that, a
+/// fixed port is probed with a plain socket: a port held by another
+/// server (another phoneflip included, which would otherwise join the
+/// group and take half the requests) fails here with "address in use".
+fn bind_request_sockets(addr: SocketAddr, n: usize) -> io::Result<Vec<std::net::UdpSocket>> {
+    if addr.port() != 0 {
+        drop(std::net::UdpSocket::bind(addr)?);
+    }
+    let first = bind_request_socket(addr, n > 1)?;
+    let addr = first.local_addr()?;
+    let mut socks = vec![first];
+    for _ in 1..n {
+        match bind_request_socket(addr, true) {
+            Ok(s) => socks.push(s),
+            Err(e) => {
+                tracing::debug!(
+                    "TFTP: one more request socket on {addr}: {e}; serving with {}",
+                    socks.len()
+                );
+                break;
+            }
+        }
+    }
+    Ok(socks)
+}
+
+fn bind_request_socket(addr: SocketAddr, reuse_port: bool) -> io::Result<std::net::UdpSocket> {
     use socket2::{Domain, Protocol, Socket, Type};
     let sock = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+    if reuse_port {
+        let one: libc::c_int = 1;
+        // SAFETY: setsockopt reads `one` for the given length only.
+        let r = unsafe {
+            libc::setsockopt(
+                sock.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_REUSEPORT,
+                &one as *const libc::c_int as *const libc::c_void,
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+        if r != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
     if let Err(e) = sock.set_recv_buffer_size(REQUEST_RCVBUF) {
         tracing::debug!("cannot enlarge the TFTP request socket buffer: {e}");
     }
     if sock.recv_buffer_size().unwrap_or(0) < REQUEST_RCVBUF {
         // Beyond net.core.rmem_max only with CAP_NET_ADMIN (a server on
         // port 69 usually runs as root); failure just keeps the default.
-        use std::os::fd::AsRawFd;
         let size = REQUEST_RCVBUF as libc::c_int;
         // SAFETY: setsockopt reads `size` for the given length only.
         unsafe {
@@ -368,7 +595,7 @@ fn bind_request_socket(addr: SocketAddr) -> io::Result<UdpSocket> {
     }
     sock.bind(&addr.into())?;
     sock.set_nonblocking(true)?;
-    UdpSocket::from_std(sock.into())
+    Ok(sock.into())
 }
 
 /// Raises the soft limit on open files towards `wanted` (each transfer
@@ -446,6 +673,20 @@ async fn send_error(sock: &UdpSocket, to: SocketAddr, code: ErrorCode, msg: &str
     let _ = sock.send_to(&v, to).await;
 }
 
+/// A file of the root: from memory when nothing changed, else walked and
+/// read on the blocking pool, off the worker that serves other transfers.
+async fn disk_lookup(shared: &Shared, name: &str) -> DiskLookup {
+    if let Some(hit) = shared.disk.cached(name) {
+        return hit;
+    }
+    let disk = shared.disk.clone();
+    let owned = name.to_string();
+    match tokio::task::spawn_blocking(move || disk.lookup(&owned)).await {
+        Ok(r) => r,
+        Err(e) => DiskLookup::Io(io::Error::other(e.to_string())),
+    }
+}
+
 async fn handle_read(shared: &Shared, from: SocketAddr, req: Request) {
     let started = SystemTime::now();
     let Some(sock) = new_socket(shared).await else {
@@ -489,7 +730,13 @@ async fn handle_read(shared: &Shared, from: SocketAddr, req: Request) {
         mode: req.mode,
         options: &req.options,
     };
-    let content = match shared.source.resolve(&rr) {
+    // An alias is looked up under the name it stands for; the log and the
+    // events keep the name the phone asked for.
+    let (resolution, disk_name) = match shared.source.resolve(&rr) {
+        Resolution::RootFile(other) => (Resolution::NotHere, other),
+        r => (r, name.clone()),
+    };
+    let content = match resolution {
         Resolution::Virtual(b) => {
             fin.virtual_file = true;
             Content::Mem(b)
@@ -504,37 +751,39 @@ async fn handle_read(shared: &Shared, from: SocketAddr, req: Request) {
             fin.done(0, outcome);
             return;
         }
-        Resolution::NotHere => match shared.disk.lookup(&name) {
-            DiskLookup::Found(c) => c,
-            DiskLookup::NotFound { case_match } => {
-                if let Some(other) = case_match {
-                    let msg = format!(
+        Resolution::NotHere | Resolution::RootFile(_) => {
+            match disk_lookup(shared, &disk_name).await {
+                DiskLookup::Found(c) => c,
+                DiskLookup::NotFound { case_match } => {
+                    if let Some(other) = case_match {
+                        let msg = format!(
                         "'{name}' not found, but '{other}' exists: file names are case sensitive and the phones will not find it; rename it"
                     );
-                    tracing::warn!("{msg}");
-                    shared.log.line(SystemTime::now(), &msg);
+                        tracing::warn!("{msg}");
+                        shared.log.line(SystemTime::now(), &msg);
+                    }
+                    // Code 1 and nothing else: the loader stops hunting for
+                    // config files on any other error (CSCee31047).
+                    send_error(&sock, from, ErrorCode::FileNotFound, "File not found").await;
+                    fin.done(0, EventOutcome::NotFound);
+                    return;
                 }
-                // Code 1 and nothing else: the loader stops hunting for
-                // config files on any other error (CSCee31047).
-                send_error(&sock, from, ErrorCode::FileNotFound, "File not found").await;
-                fin.done(0, EventOutcome::NotFound);
-                return;
+                DiskLookup::Escapes(target) => {
+                    let why = format!("'{name}' resolves to {} outside the root", target.display());
+                    tracing::warn!("refused read from {from}: {why}");
+                    send_error(&sock, from, ErrorCode::AccessViolation, "Access violation").await;
+                    fin.done(0, EventOutcome::Refused(why));
+                    return;
+                }
+                DiskLookup::Io(e) => {
+                    let why = format!("cannot read '{name}': {e}");
+                    tracing::warn!("{why}");
+                    send_error(&sock, from, ErrorCode::AccessViolation, "Access violation").await;
+                    fin.done(0, EventOutcome::Refused(why));
+                    return;
+                }
             }
-            DiskLookup::Escapes(target) => {
-                let why = format!("'{name}' resolves to {} outside the root", target.display());
-                tracing::warn!("refused read from {from}: {why}");
-                send_error(&sock, from, ErrorCode::AccessViolation, "Access violation").await;
-                fin.done(0, EventOutcome::Refused(why));
-                return;
-            }
-            DiskLookup::Io(e) => {
-                let why = format!("cannot read '{name}': {e}");
-                tracing::warn!("{why}");
-                send_error(&sock, from, ErrorCode::AccessViolation, "Access violation").await;
-                fin.done(0, EventOutcome::Refused(why));
-                return;
-            }
-        },
+        }
     };
     let _image_permit = if is_image(&name) {
         match shared.images.clone().try_acquire_owned() {
@@ -581,12 +830,36 @@ async fn handle_read(shared: &Shared, from: SocketAddr, req: Request) {
     let mut out = Vec::with_capacity(neg.blksize as usize + 4);
     let mut inbuf = vec![0u8; 1024];
     let rate_limited = shared.cfg.client_rate.is_some();
-    // The timer is armed lazily: progress moves the machine's deadline on
-    // every ACK, but the sleep is only re-armed when it fires, so the hot
-    // path costs no timer-wheel update per packet.
+    // The timer is armed lazily: progress moves the machine's deadline
+    // later on every ACK, but the sleep is only re-armed when it fires, so
+    // the hot path costs no timer-wheel update per packet. A deadline that
+    // moved earlier (progress after a backed-off retransmission resets the
+    // timeout to the base) re-arms it at once: waiting for the stale,
+    // backed-off instant made every loss after a first one cost 2 s or
+    // more instead of 1 s.
     let timer = tokio::time::sleep_until(m.deadline().unwrap_or_else(Instant::now).into());
     tokio::pin!(timer);
+    // Images only: the files a phone waits minutes for.
+    let mut progress = _image_permit
+        .is_some()
+        .then(|| crate::log::TransferProgress {
+            file: name.clone(),
+            client: from,
+            bytes: 0,
+            size: len,
+            started,
+        });
+    if let Some(p) = &progress {
+        shared.events.progress(p);
+    }
     loop {
+        if let Some(p) = progress.as_mut() {
+            let acked = m.bytes_acked();
+            if acked >= p.bytes + crate::log::PROGRESS_STEP && acked < len {
+                p.bytes = acked;
+                shared.events.progress(p);
+            }
+        }
         let mut waited = false;
         while let Some(to) = m.poll_transmit(&mut out) {
             if rate_limited && to == from {
@@ -610,6 +883,11 @@ async fn handle_read(shared: &Shared, from: SocketAddr, req: Request) {
             r = sock.recv_from(&mut inbuf) => {
                 if let Ok((n, src)) = r {
                     m.handle_packet(src, &inbuf[..n], Instant::now());
+                    if let Some(d) = m.deadline().map(tokio::time::Instant::from) {
+                        if d < timer.deadline() {
+                            timer.as_mut().reset(d);
+                        }
+                    }
                 }
             }
             _ = &mut timer => {
@@ -768,5 +1046,36 @@ async fn handle_write(shared: &Shared, from: SocketAddr, req: Request) {
         while let Some(to) = rx.poll_transmit(&mut out) {
             let _ = sock.send_to(&out, to).await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The kernel's arrival time is the datagram's, not the read's: what
+    /// tells a late copy of a request from the same request sent again.
+    #[test]
+    fn arrival_time_is_when_the_datagram_came_not_when_it_was_read() {
+        let rx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let tx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        assert_eq!(last_arrival(rx.as_raw_fd()), None, "no datagram yet");
+        // The kernel turns its receive time stamps on in deferred work.
+        std::thread::sleep(Duration::from_millis(100));
+        let sent = SystemTime::now();
+        tx.send_to(b"x", rx.local_addr().unwrap()).unwrap();
+        std::thread::sleep(Duration::from_millis(200));
+        let mut b = [0u8; 4];
+        rx.recv_from(&mut b).unwrap();
+        let read = SystemTime::now();
+        let Some(arrived) = last_arrival(rx.as_raw_fd()) else {
+            panic!("no arrival time stamp on a Linux UDP socket");
+        };
+        let early = read.duration_since(arrived).unwrap_or_default();
+        assert!(
+            early >= Duration::from_millis(150),
+            "arrived {early:?} before the read"
+        );
+        assert!(arrived >= sent - Duration::from_millis(50));
     }
 }

@@ -1,6 +1,12 @@
 //! Where the bytes of a requested file come from: first a [`FileSource`]
 //! (per-phone virtual files rendered from the inventory), then real files
 //! under the root, with hot files cached in memory.
+//!
+//! Files directly in the root (the phones' configs and loads) are also
+//! remembered by name, with the names found absent: while an inotify
+//! watch on the root reports no change, a request for one is answered
+//! from memory with no system call but the watch's empty read, neither
+//! open nor stat. Any change in the root forgets every name.
 
 use std::collections::HashMap;
 use std::ffi::CString;
@@ -12,7 +18,7 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
 
 use crate::core::packet::{ErrorCode, Mode};
 use crate::core::BlockSource;
@@ -39,6 +45,11 @@ pub enum Resolution {
     Virtual(Bytes),
     /// Not a virtual file: look under the root.
     NotHere,
+    /// Serve this other file of the root, with the same checks as a
+    /// request for it: the request names it by an alias (the DOS 8.3 name
+    /// SIP 2.1 and earlier must be given for a longer load name), so the
+    /// root need not hold a copy.
+    RootFile(String),
     /// Refuse with this ERROR. Use code 1 for "absent": the phones' loader
     /// stops hunting on any other code (CSCee31047).
     Deny { code: ErrorCode, message: String },
@@ -205,6 +216,11 @@ pub(crate) struct DiskRoot {
     max_cached_file: u64,
     max_cache: u64,
     cache: Mutex<Cache>,
+    /// Changes in the root folder; None when inotify is unavailable (then
+    /// every request walks and stats).
+    watch: Option<Watch>,
+    /// Longest a name is trusted without a walk, inotify or not.
+    revalidate: Duration,
 }
 
 #[derive(Default)]
@@ -212,6 +228,137 @@ struct Cache {
     map: HashMap<FileId, CacheEntry>,
     total: u64,
     tick: u64,
+    /// Single-component names, known through the watch.
+    names: HashMap<String, Named>,
+    absent: usize,
+    /// Bumped each time the watch reported a change: an entry is only
+    /// remembered by a lookup that saw no change from its start to its end.
+    generation: u64,
+}
+
+struct Named {
+    what: NamedAs,
+    at: Instant,
+}
+
+enum NamedAs {
+    File { id: FileId, data: Bytes },
+    Absent { case_match: Option<String> },
+}
+
+/// Names remembered as absent, at most (a client asking for random names
+/// cannot grow the map without bound).
+const MAX_ABSENT: usize = 4096;
+
+/// An inotify instance watching the root folder for anything that can
+/// change what a name there serves.
+struct Watch {
+    fd: OwnedFd,
+}
+
+impl Watch {
+    fn new(root: &Path) -> Option<Watch> {
+        // SAFETY: plain syscall; the result is checked.
+        let fd = unsafe { libc::inotify_init1(libc::IN_NONBLOCK | libc::IN_CLOEXEC) };
+        if fd < 0 {
+            tracing::debug!(
+                "no inotify for the TFTP root ({}): files are checked on every request",
+                io::Error::last_os_error()
+            );
+            return None;
+        }
+        // SAFETY: a new descriptor nothing else owns.
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        let path = cstring(root.as_os_str().as_bytes()).ok()?;
+        let mask = libc::IN_MODIFY
+            | libc::IN_ATTRIB
+            | libc::IN_CLOSE_WRITE
+            | libc::IN_CREATE
+            | libc::IN_DELETE
+            | libc::IN_MOVED_FROM
+            | libc::IN_MOVED_TO
+            | libc::IN_DELETE_SELF
+            | libc::IN_MOVE_SELF;
+        // SAFETY: `path` is NUL-terminated and `fd` open.
+        if unsafe { libc::inotify_add_watch(fd.as_raw_fd(), path.as_ptr(), mask) } < 0 {
+            tracing::debug!(
+                "cannot watch the TFTP root ({}): files are checked on every request",
+                io::Error::last_os_error()
+            );
+            return None;
+        }
+        Some(Watch { fd })
+    }
+
+    /// Whether anything happened in the root since the last call; drains
+    /// the events. The kernel queues an event before the write that caused
+    /// it returns, so a change made before a request is always seen.
+    fn changed(&self) -> bool {
+        let mut buf = [0u8; 4096];
+        let mut any = false;
+        loop {
+            // SAFETY: `buf` is writable for its length.
+            let n = unsafe {
+                libc::read(
+                    self.fd.as_raw_fd(),
+                    buf.as_mut_ptr() as *mut libc::c_void,
+                    buf.len(),
+                )
+            };
+            if n > 0 {
+                any = true;
+                continue;
+            }
+            let e = io::Error::last_os_error();
+            match e.raw_os_error() {
+                Some(libc::EAGAIN) => return any,
+                Some(libc::EINTR) => continue,
+                // Cannot tell: say changed, so nothing stale is served.
+                _ => return true,
+            }
+        }
+    }
+}
+
+impl Cache {
+    /// Forgets every name if the root changed; true when it did.
+    fn sync(&mut self, watch: &Watch) -> bool {
+        if watch.changed() {
+            self.names.clear();
+            self.absent = 0;
+            self.generation += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn remember(&mut self, name: &str, what: NamedAs) {
+        if matches!(what, NamedAs::Absent { .. }) {
+            if self.absent >= MAX_ABSENT {
+                self.names
+                    .retain(|_, n| !matches!(n.what, NamedAs::Absent { .. }));
+                self.absent = 0;
+            }
+            self.absent += 1;
+        }
+        let old = self.names.insert(
+            name.to_string(),
+            Named {
+                what,
+                at: Instant::now(),
+            },
+        );
+        if matches!(
+            old,
+            Some(Named {
+                what: NamedAs::Absent { .. },
+                ..
+            })
+        ) {
+            self.absent -= 1;
+        }
+    }
 }
 
 fn cstring(name: &[u8]) -> io::Result<CString> {
@@ -269,7 +416,12 @@ fn components(path: &[u8]) -> impl DoubleEndedIterator<Item = Vec<u8>> + '_ {
 }
 
 impl DiskRoot {
-    pub(crate) fn new(root: &Path, max_cached_file: u64, max_cache: u64) -> io::Result<DiskRoot> {
+    pub(crate) fn new(
+        root: &Path,
+        max_cached_file: u64,
+        max_cache: u64,
+        revalidate: Duration,
+    ) -> io::Result<DiskRoot> {
         let root = root
             .canonicalize()
             .map_err(|e| io::Error::new(e.kind(), format!("TFTP root {}: {e}", root.display())))?;
@@ -281,12 +433,19 @@ impl DiskRoot {
                 format!("TFTP root {} is not a folder", root.display()),
             ));
         }
+        let watch = if revalidate.is_zero() {
+            None
+        } else {
+            Watch::new(&root)
+        };
         Ok(DiskRoot {
             root,
             root_fd: OwnedFd::from(dir),
             max_cached_file,
             max_cache,
             cache: Mutex::new(Cache::default()),
+            watch,
+            revalidate,
         })
     }
 
@@ -299,8 +458,13 @@ impl DiskRoot {
     /// is read and its target walked the same way, relative (`..` never
     /// above the root) or absolute under the root's canonical path. The
     /// last component is opened with `last_flags` (O_NONBLOCK so a FIFO
-    /// cannot hang the transfer task).
-    fn open_beneath(&self, rel: &str, last_flags: libc::c_int) -> Result<OwnedFd, WalkError> {
+    /// cannot hang the transfer task). Also says whether a symlink was
+    /// followed on the way.
+    fn open_beneath(
+        &self,
+        rel: &str,
+        last_flags: libc::c_int,
+    ) -> Result<(OwnedFd, bool), WalkError> {
         let mut todo: std::collections::VecDeque<Vec<u8>> = components(rel.as_bytes()).collect();
         let mut stack: Vec<OwnedFd> = Vec::new();
         let mut hops = 0;
@@ -328,7 +492,7 @@ impl DiskRoot {
                 libc::O_RDONLY | libc::O_DIRECTORY
             };
             let err = match openat_nofollow(dir, &comp, flags) {
-                Ok(fd) if last => return Ok(fd),
+                Ok(fd) if last => return Ok((fd, hops > 0)),
                 Ok(fd) => {
                     stack.push(fd);
                     continue;
@@ -373,21 +537,85 @@ impl DiskRoot {
         )))
     }
 
-    /// Looks up `rel`, a name already checked by `sanitize_name`.
+    /// A file directly in the root found in (or absent from) memory with
+    /// nothing changed since: the answer without touching the disk. None
+    /// means ask [`lookup`](Self::lookup).
+    pub(crate) fn cached(&self, rel: &str) -> Option<DiskLookup> {
+        let watch = self.watch.as_ref()?;
+        let mut c = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        if c.sync(watch) {
+            return None;
+        }
+        c.tick += 1;
+        let tick = c.tick;
+        let named = c.names.get(rel)?;
+        if named.at.elapsed() > self.revalidate {
+            return None;
+        }
+        match &named.what {
+            NamedAs::File { id, data } => {
+                let (id, data) = (*id, data.clone());
+                if let Some(e) = c.map.get_mut(&id) {
+                    e.last_used = tick;
+                }
+                Some(DiskLookup::Found(Content::Mem(data)))
+            }
+            NamedAs::Absent { case_match } => Some(DiskLookup::NotFound {
+                case_match: case_match.clone(),
+            }),
+        }
+    }
+
+    /// Looks up `rel`, a name already checked by `sanitize_name`: walks,
+    /// opens and stats (blocking file system work; a first read of a
+    /// cacheable file reads it whole).
     pub(crate) fn lookup(&self, rel: &str) -> DiskLookup {
+        // Only a plain name in the root can be remembered: the watch
+        // covers the root folder, not sub-folders or symlink targets.
+        let nameable = !rel.contains('/') && self.watch.is_some();
+        let generation = match (&self.watch, nameable) {
+            (Some(w), true) => {
+                let mut c = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+                c.sync(w);
+                Some(c.generation)
+            }
+            _ => None,
+        };
+        // Remembers what `rel` is, unless the root changed meanwhile.
+        let remember = |what: NamedAs| {
+            if let (Some(g), Some(w)) = (generation, &self.watch) {
+                let mut c = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+                if !c.sync(w) && c.generation == g {
+                    c.remember(rel, what);
+                }
+            }
+        };
         let file = match self.open_beneath(rel, libc::O_RDONLY | libc::O_NONBLOCK) {
-            Ok(fd) => File::from(fd),
+            Ok((fd, followed)) => {
+                if followed {
+                    return self.read_opened(File::from(fd), None);
+                }
+                File::from(fd)
+            }
             Err(WalkError::Unusable(e)) => {
-                let case_match = if e.raw_os_error() == Some(libc::ENOENT) {
-                    self.case_match(rel)
-                } else {
-                    None
-                };
+                let absent = e.raw_os_error() == Some(libc::ENOENT);
+                let case_match = if absent { self.case_match(rel) } else { None };
+                if absent {
+                    remember(NamedAs::Absent {
+                        case_match: case_match.clone(),
+                    });
+                }
                 return DiskLookup::NotFound { case_match };
             }
             Err(WalkError::Escapes(p)) => return DiskLookup::Escapes(p),
             Err(WalkError::Io(e)) => return DiskLookup::Io(e),
         };
+        self.read_opened(file, Some(&remember))
+    }
+
+    /// Serves an opened file: from the cache, read whole into it, or block
+    /// by block when too big; `remember` records a cached file by name.
+    fn read_opened(&self, file: File, remember: Option<&dyn Fn(NamedAs)>) -> DiskLookup {
         // Everything below describes the opened handle, not the path.
         let meta = match file.metadata() {
             Ok(m) if m.is_file() => m,
@@ -413,7 +641,15 @@ impl DiskRoot {
         if let Some(e) = c.map.get_mut(&id) {
             if e.len == len && e.mtime == mtime && e.ctime == ctime {
                 e.last_used = tick;
-                return DiskLookup::Found(Content::Mem(e.data.clone()));
+                let data = e.data.clone();
+                drop(c);
+                if let Some(r) = remember {
+                    r(NamedAs::File {
+                        id,
+                        data: data.clone(),
+                    });
+                }
+                return DiskLookup::Found(Content::Mem(data));
             }
         }
         drop(c);
@@ -442,8 +678,11 @@ impl DiskRoot {
             if let Some(e) = c.map.remove(&victim) {
                 c.total -= e.len;
             }
+            c.names
+                .retain(|_, n| !matches!(n.what, NamedAs::File { id, .. } if id == victim));
         }
-        if c.total + len <= self.max_cache {
+        let cached = c.total + len <= self.max_cache;
+        if cached {
             c.total += len;
             c.map.insert(
                 id,
@@ -455,6 +694,13 @@ impl DiskRoot {
                     last_used: tick,
                 },
             );
+        }
+        drop(c);
+        if let (true, Some(r)) = (cached, remember) {
+            r(NamedAs::File {
+                id,
+                data: data.clone(),
+            });
         }
         DiskLookup::Found(Content::Mem(data))
     }
@@ -472,7 +718,8 @@ impl DiskRoot {
             Some(d) => {
                 let fd = self
                     .open_beneath(d, libc::O_RDONLY | libc::O_DIRECTORY)
-                    .ok()?;
+                    .ok()?
+                    .0;
                 std::fs::read_dir(format!("/proc/self/fd/{}", fd.as_raw_fd())).ok()?
             }
             None => {
@@ -510,7 +757,7 @@ mod tests {
         std::fs::write(dir.path().join("secret"), b"SECRET").unwrap();
         std::os::unix::fs::symlink(dir.path().join("secret"), root.join("s")).unwrap();
         std::os::unix::fs::symlink(dir.path(), root.join("up")).unwrap();
-        let disk = DiskRoot::new(&root, 1 << 20, 1 << 20).unwrap();
+        let disk = DiskRoot::new(&root, 1 << 20, 1 << 20, Duration::from_secs(2)).unwrap();
         (dir, disk)
     }
 
@@ -551,12 +798,62 @@ mod tests {
         assert!(matches!(disk.lookup("a"), DiskLookup::NotFound { .. }));
     }
 
+    fn cached_bytes(disk: &DiskRoot, name: &str) -> Option<Vec<u8>> {
+        match disk.cached(name)? {
+            DiskLookup::Found(c) => Some(c.to_bytes().unwrap().to_vec()),
+            _ => panic!("{name} remembered as something else"),
+        }
+    }
+
+    /// A name served once is answered from memory until anything in the
+    /// root changes; names outside the watch's reach (symlinks, sub-folders)
+    /// are never remembered.
+    #[test]
+    fn remembered_names_are_forgotten_on_any_change() {
+        let (_dir, disk) = root_with_secret();
+        if disk.watch.is_none() {
+            eprintln!("inotify unavailable here: nothing is remembered, nothing to test");
+            return;
+        }
+        assert!(disk.cached("f").is_none(), "not looked up yet");
+        assert!(matches!(disk.lookup("f"), DiskLookup::Found(_)));
+        assert_eq!(cached_bytes(&disk, "f").as_deref(), Some(&b"inside"[..]));
+        std::fs::write(disk.root().join("f"), b"changed!").unwrap();
+        assert!(disk.cached("f").is_none(), "a write is seen at once");
+        let DiskLookup::Found(c) = disk.lookup("f") else {
+            panic!()
+        };
+        assert_eq!(&c.to_bytes().unwrap()[..], b"changed!");
+        assert_eq!(cached_bytes(&disk, "f").as_deref(), Some(&b"changed!"[..]));
+
+        assert!(matches!(disk.lookup("new"), DiskLookup::NotFound { .. }));
+        assert!(matches!(
+            disk.cached("new"),
+            Some(DiskLookup::NotFound { .. })
+        ));
+        std::fs::write(disk.root().join("new"), b"here now").unwrap();
+        assert!(disk.cached("new").is_none(), "a new file is seen at once");
+        assert!(matches!(disk.lookup("new"), DiskLookup::Found(_)));
+
+        std::fs::rename(disk.root().join("new"), disk.root().join("old")).unwrap();
+        assert!(disk.cached("new").is_none(), "a rename is seen at once");
+
+        std::os::unix::fs::symlink("a/f", disk.root().join("l")).unwrap();
+        assert!(matches!(disk.lookup("l"), DiskLookup::Found(_)));
+        assert!(matches!(disk.lookup("a/f"), DiskLookup::Found(_)));
+        assert!(disk.cached("l").is_none(), "symlinks are walked every time");
+        assert!(
+            disk.cached("a/f").is_none(),
+            "sub-folders are walked every time"
+        );
+    }
+
     #[test]
     fn big_files_are_read_block_by_block() {
         let dir = tempfile::tempdir().unwrap();
         let data: Vec<u8> = (0..10_000u32).map(|i| i as u8).collect();
         std::fs::write(dir.path().join("big"), &data).unwrap();
-        let disk = DiskRoot::new(dir.path(), 100, 1000).unwrap();
+        let disk = DiskRoot::new(dir.path(), 100, 1000, Duration::from_secs(2)).unwrap();
         let DiskLookup::Found(c @ Content::File { .. }) = disk.lookup("big") else {
             panic!("expected an open file")
         };

@@ -241,6 +241,53 @@ async fn virtual_files_see_the_client_address() {
     srv.shutdown().await;
 }
 
+/// A file source may answer a name with another file of the root (an 8.3
+/// alias): its bytes are sent, the event keeps the name asked for, and the
+/// other file still goes through the root's checks (no way out of it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alias_is_served_from_the_file_it_names() {
+    let image = pattern(70_000, 3);
+    let img = image.clone();
+    let source = Arc::new(|req: &ResolveRequest<'_>| match req.filename {
+        "C0401E29.bin" => Resolution::RootFile("P00304010200.bin".into()),
+        "GONE0000.bin" => Resolution::RootFile("nothere.bin".into()),
+        "ESCAPE00.bin" => Resolution::RootFile("../secret".into()),
+        _ => Resolution::NotHere,
+    });
+    let mut srv = start_with(
+        |_, _| {},
+        source,
+        move |r| {
+            write(r, "P00304010200.bin", &img);
+            write(r.parent().unwrap(), "secret", b"x");
+        },
+    )
+    .await;
+    assert_eq!(
+        fetch(srv.addr, any_port(), "C0401E29.bin", &fast())
+            .await
+            .unwrap(),
+        image
+    );
+    let ev = srv.next_event().await;
+    assert_eq!(ev.file, "C0401E29.bin");
+    assert_eq!(ev.bytes, 70_000);
+    let err = fetch(srv.addr, any_port(), "GONE0000.bin", &fast())
+        .await
+        .unwrap_err();
+    assert!(err.is_not_found(), "{err}");
+    assert_eq!(srv.next_event().await.outcome, EventOutcome::NotFound);
+    let err = fetch(srv.addr, any_port(), "ESCAPE00.bin", &fast())
+        .await
+        .unwrap_err();
+    assert!(!err.is_not_found(), "{err}");
+    assert!(matches!(
+        srv.next_event().await.outcome,
+        EventOutcome::Refused(_)
+    ));
+    srv.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn netascii_and_rollover() {
     let text = b"image_version: P0S3-8-12-00\nproxy1_address: 10.0.0.1\r\n".to_vec();
@@ -502,6 +549,98 @@ async fn duplicate_rrq_from_same_port_does_not_start_a_second_transfer() {
         }
     }
     assert_eq!(tids.len(), 1, "one transfer, one TID: {tids:?}");
+    srv.shutdown().await;
+}
+
+/// A client that fetches the same file again from the port it used
+/// before (one host fetching thousands of files reuses ports within
+/// seconds) is served at once: the request reached the server after the
+/// first transfer ended, so it is no late copy of the first request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_request_again_from_the_same_port_is_served() {
+    let data = pattern(2000, 9);
+    let d2 = data.clone();
+    let mut srv = start(move |r| write(r, "f.bin", &d2)).await;
+    let port = UdpSocket::bind(any_port())
+        .await
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let opts = FetchOptions {
+        timeout: Duration::from_millis(300),
+        max_retries: 2,
+        ..FetchOptions::default()
+    };
+    assert_eq!(fetch(srv.addr, port, "f.bin", &opts).await.unwrap(), data);
+    let ev = srv.next_event().await;
+    assert_eq!(ev.outcome, EventOutcome::Transfer(Outcome::Success));
+    // The transfer is over (its slot freed right after the event).
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let t = std::time::Instant::now();
+    let again = fetch(srv.addr, port, "f.bin", &opts).await;
+    assert_eq!(again.unwrap(), data);
+    assert!(
+        t.elapsed() < Duration::from_millis(250),
+        "served without a retransmission: {:?}",
+        t.elapsed()
+    );
+    srv.shutdown().await;
+}
+
+async fn next_data(sock: &UdpSocket) -> (u16, std::net::SocketAddr, std::time::Instant) {
+    let mut buf = [0u8; 600];
+    let (n, from) = tokio::time::timeout(Duration::from_secs(5), sock.recv_from(&mut buf))
+        .await
+        .expect("DATA within 5 s")
+        .unwrap();
+    match Packet::parse(&buf[..n]) {
+        Ok(Packet::Data { block, .. }) => (block, from, std::time::Instant::now()),
+        other => panic!("expected DATA, got {other:?}"),
+    }
+}
+
+/// After backed-off retransmissions, progress brings the timer back to
+/// the base timeout at once: the next lost block is resent after 100 ms,
+/// not at the backed-off instant armed before the ACK (which made each
+/// later loss on a lossy link cost 2 s or more instead of 1 s).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn progress_after_backoff_resets_the_retransmission_timer() {
+    let srv = start_with(
+        |cfg, _| cfg.limits.default_timeout = Duration::from_millis(100),
+        Arc::new(NoVirtualFiles),
+        |r| write(r, "f.bin", &pattern(1200, 10)),
+    )
+    .await;
+    let sock = UdpSocket::bind(any_port()).await.unwrap();
+    let rrq = Packet::Rrq(Request {
+        filename: "f.bin".into(),
+        mode: Mode::Octet,
+        options: vec![],
+    })
+    .to_vec();
+    sock.send_to(&rrq, srv.addr).await.unwrap();
+    // DATA 1 and three retransmissions, 100, 200 and 400 ms apart: the
+    // timer is now backed off to 800 ms.
+    let (b, tid, _) = next_data(&sock).await;
+    assert_eq!(b, 1);
+    for _ in 0..3 {
+        assert_eq!(next_data(&sock).await.0, 1);
+    }
+    let ack = |block: u16| Packet::Ack { block }.to_vec();
+    sock.send_to(&ack(1), tid).await.unwrap();
+    let (b, _, sent) = next_data(&sock).await;
+    assert_eq!(b, 2);
+    // DATA 2 "lost": its retransmission comes after the base timeout.
+    let (b, _, again) = next_data(&sock).await;
+    assert_eq!(b, 2);
+    let gap = again.duration_since(sent);
+    assert!(
+        gap < Duration::from_millis(400),
+        "DATA 2 resent after {gap:?}, not the 100 ms base timeout"
+    );
+    let mut stop = Vec::new();
+    phoneflip_tftp::core::packet::write_error(&mut stop, 0, "enough");
+    sock.send_to(&stop, tid).await.unwrap();
     srv.shutdown().await;
 }
 

@@ -112,7 +112,13 @@ fn one(p: &Provisioner, mac: Mac, file: &str, root: Option<&Path>) -> Result<Vec
     if let Some(b) = bytes {
         return Ok(b.to_vec());
     }
+    let mut on_disk = file.to_string();
     let why = match decision {
+        Decision::Alias { file: real } => {
+            let why = format!("{file} is the 8.3 alias of {real}, served in its place");
+            on_disk = real;
+            why
+        }
         Decision::Rendered { target, .. } => bail!(
             "phone {mac} would get TFTP \"File not found\" for {file}: while it moves to {target} \
              that file is not one its files use (the reference: remove configuration files the \
@@ -133,12 +139,12 @@ fn one(p: &Provisioner, mac: Mac, file: &str, root: Option<&Path>) -> Result<Vec
         Decision::Root => format!("phoneflip does not render {file}"),
     };
     match root {
-        Some(r) => match root_file(r, file) {
+        Some(r) => match root_file(r, &on_disk) {
             Some(path) => {
                 std::fs::read(&path).with_context(|| format!("reading {}", path.display()))
             }
             None => bail!(
-                "{why}; {file} is not in the root {} either, so the phone would get TFTP \"File not found\"",
+                "{why}; {on_disk} is not in the root {} either, so the phone would get TFTP \"File not found\"",
                 r.display()
             ),
         },

@@ -89,10 +89,11 @@ pub fn run(args: Args) -> Result<()> {
             phoneflip_inventory::validate_template(&template)?;
             let unknown = protocol == Protocol::Sip
                 && template.settings.iter().any(|(k, v)| {
-                    matches!(
-                        check_param(k, v, Version::new(8, 12), None),
-                        Err(SipProblem::Unknown { .. })
-                    )
+                    !phoneflip_config::sccp::is_original_key(k)
+                        && matches!(
+                            check_param(k, v, Version::new(8, 12), None),
+                            Err(SipProblem::Unknown { .. })
+                        )
                 });
             let checked =
                 phoneflip_inventory::check_template_settings_keeping(&template, keep_unknown);
@@ -127,7 +128,12 @@ pub fn run(args: Args) -> Result<()> {
                 for t in &templates {
                     writeln!(out, "{} ({})", t.name, t.protocol)?;
                     for (k, v) in &t.settings {
-                        writeln!(out, "    {k}={v}")?;
+                        if phoneflip_config::sccp::is_original_key(k) {
+                            // A whole file: its size, not its text (--json has it).
+                            writeln!(out, "    {k}=({} bytes of XML)", v.len())?;
+                        } else {
+                            writeln!(out, "    {k}={v}")?;
+                        }
                     }
                 }
                 writeln!(out, "{} template(s)", templates.len())?;
