@@ -18,7 +18,7 @@ use phoneflip_device::{Mac, Model};
 use phoneflip_firmware::{Protocol, Version};
 use phoneflip_inventory::{Inventory, Phone, PhoneFilter, SqliteInventory};
 use phoneflip_jobs::{InventoryEffects, InventoryEvents, InventorySyncBumper, SqliteJobStore};
-use phoneflip_provision::{AutoRegister, Provisioner};
+use phoneflip_provision::{AutoRegister, AutoRegisterLimits, Provisioner};
 use phoneflip_tftp::{Server, ServerConfig, TransferLog};
 use tracing::info;
 
@@ -30,6 +30,8 @@ pub struct AppConfig {
     pub http: Option<SocketAddr>,
     pub api_token: Option<String>,
     pub auto_register: Option<AutoRegister>,
+    /// How many phones `auto_register` may add, per source and in all.
+    pub auto_register_limits: AutoRegisterLimits,
     /// How often bulk-migration jobs are ticked.
     pub jobs_every: Duration,
     /// The phones' SIP port, where check-sync NOTIFYs go (`voip_control_port`).
@@ -162,7 +164,8 @@ pub async fn run(
         catalogue.clone(),
         cfg.auto_register.clone(),
     )
-    .with_assumed_current(cfg.assume_current.clone());
+    .with_assumed_current(cfg.assume_current.clone())
+    .with_auto_register_limits(cfg.auto_register_limits);
     provisioner.set_tag_table(tag_table);
     let provisioner = Arc::new(provisioner);
     let recorder = Arc::new(provisioner.recorder());

@@ -12,7 +12,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use phoneflip_device::Model;
 use phoneflip_firmware::Protocol;
-use phoneflip_provision::AutoRegister;
+use phoneflip_provision::{AutoRegister, AutoRegisterLimits};
 use phoneflip_tftp::{ServerConfig, TransferLog};
 use serde::Deserialize;
 
@@ -67,6 +67,15 @@ pub struct Args {
     /// Model assumed for auto-registered phones [default: 7960].
     #[arg(long, value_name = "MODEL")]
     pub auto_register_model: Option<Model>,
+    /// New phones one source address may auto-register per hour; a TFTP
+    /// request is an unauthenticated datagram, so this bounds spoofed
+    /// MACs; 0: no limit [default: 2].
+    #[arg(long, value_name = "N")]
+    pub auto_register_per_source: Option<u32>,
+    /// New phones all sources together may auto-register per hour; 0: no
+    /// limit [default: 500].
+    #[arg(long, value_name = "N")]
+    pub auto_register_total: Option<u32>,
     /// Append the transfer log (the reference's format) here instead of
     /// standard error.
     #[arg(long, value_name = "FILE", env = "PHONEFLIP_LOG")]
@@ -154,6 +163,8 @@ struct FileConfig {
     auto_register: Option<Protocol>,
     auto_register_template: Option<String>,
     auto_register_model: Option<Model>,
+    auto_register_per_source: Option<u32>,
+    auto_register_total: Option<u32>,
     log: Option<PathBuf>,
     max_transfers: Option<usize>,
     max_image_transfers: Option<usize>,
@@ -258,6 +269,18 @@ pub fn run(args: Args) -> Result<()> {
                 .or(file.auto_register_model)
                 .unwrap_or(Model::Cp7960),
         });
+    let defaults = AutoRegisterLimits::default();
+    let auto_register_limits = AutoRegisterLimits {
+        per_source: args
+            .auto_register_per_source
+            .or(file.auto_register_per_source)
+            .unwrap_or(defaults.per_source),
+        total: args
+            .auto_register_total
+            .or(file.auto_register_total)
+            .unwrap_or(defaults.total),
+        window: defaults.window,
+    };
     let assume_current = match args.assume_current.or(file.assume_current) {
         None => None,
         Some(s) => Some(
@@ -272,6 +295,7 @@ pub fn run(args: Args) -> Result<()> {
         http,
         api_token,
         auto_register,
+        auto_register_limits,
         jobs_every: Duration::from_secs(args.jobs_every.or(file.jobs_every).unwrap_or(1).max(1)),
         phone_sip_port: args.phone_sip_port.or(file.phone_sip_port).unwrap_or(5060),
         assume_current,
