@@ -656,3 +656,28 @@ async fn jobs_start_pause_and_resume() {
     let (st, _, _) = call(&s, "POST", "/api/jobs/999/pause", t, None).await;
     assert_eq!(st, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn a_full_database_answers_503_with_the_cause_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = Arc::new(SqliteInventory::open(dir.path().join("inv.db")).unwrap());
+    let (mut s, _) = state();
+    s.inventory = sqlite.clone();
+    let t = Some("s3cret");
+    let body = full(json!({"description": "before"})).to_string();
+    let (st, _, text) = call(&s, "PUT", "/api/phones/0019AA000009", t, Some(&body)).await;
+    assert_eq!(st, StatusCode::OK, "{text}");
+    let before = phones_json(&s.inventory).await;
+
+    sqlite.limit_pages(sqlite.page_count().unwrap()).unwrap();
+    // Big enough to need a page the cap refuses.
+    let body = full(json!({"description": "x".repeat(20_000)})).to_string();
+    let (st, v, _) = call(&s, "PUT", "/api/phones/0019AA000009", t, Some(&body)).await;
+    assert_eq!(st, StatusCode::SERVICE_UNAVAILABLE, "{v}");
+    let msg = v["error"].as_str().unwrap();
+    assert!(
+        msg.contains("full") && msg.contains("nothing was changed"),
+        "{msg}"
+    );
+    assert_eq!(phones_json(&s.inventory).await, before);
+}

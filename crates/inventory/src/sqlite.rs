@@ -135,7 +135,12 @@ pub struct SqliteInventory {
 }
 
 fn db_err(e: rusqlite::Error) -> InventoryError {
-    InventoryError::Backend(e.to_string())
+    use rusqlite::ErrorCode as C;
+    match e.sqlite_error_code() {
+        // The transaction was rolled back whole: nothing changed.
+        Some(C::DiskFull | C::ReadOnly) => InventoryError::Unwritable(e.to_string()),
+        _ => InventoryError::Backend(e.to_string()),
+    }
 }
 
 fn json_err(e: serde_json::Error) -> InventoryError {

@@ -36,6 +36,10 @@ pub enum InventoryError {
     Corrupt(String),
     #[error("database error: {0}")]
     Backend(String),
+    /// The database refused the write (disk full, read-only file or
+    /// mount); the transaction was rolled back, nothing changed.
+    #[error("the database refuses writes ({0}); nothing was changed: free disk space or make the database writable, then try again")]
+    Unwritable(String),
     /// A caller's check inside [`Inventory::update_phone`] refused the
     /// change; the message is for the user.
     #[error("{0}")]

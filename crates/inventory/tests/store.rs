@@ -664,3 +664,54 @@ fn big_imports_take_the_bulk_path_with_the_same_results() {
     ));
     assert_eq!(s.get_phone(phones[0].mac).unwrap().unwrap().site, None);
 }
+
+/// A full disk (SQLite's `max_page_count` on a real file): an import too
+/// big for the space left is refused with a clear error naming the cause,
+/// and the inventory is byte-for-byte what it was (compare exports).
+#[test]
+fn a_full_database_refuses_an_import_whole_and_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = SqliteInventory::open(dir.path().join("inv.db")).unwrap();
+    let mut p = Phone::new(mac("0019AA000001"), Model::Cp7960);
+    p.description = "kept".into();
+    s.put_phone(&p).unwrap();
+    let export = |s: &SqliteInventory| {
+        let mut out = Vec::new();
+        phoneflip_inventory::bulk::export_csv(s, &mut out).unwrap();
+        out
+    };
+    let before = export(&s);
+    s.limit_pages(s.page_count().unwrap()).unwrap();
+    let phones: Vec<Phone> = (0..3000u32)
+        .map(|i| {
+            let b = i.to_be_bytes();
+            let mut p = Phone::new(
+                Mac::new([0x00, 0x19, 0xAB, b[1], b[2], b[3]]),
+                Model::Cp7940,
+            );
+            p.description = format!("desk {i} with a description long enough to need pages");
+            p
+        })
+        .collect();
+    let err = s.import_phones(&phones, false).unwrap_err();
+    assert!(
+        matches!(err, phoneflip_inventory::InventoryError::Unwritable(_)),
+        "{err:?}"
+    );
+    let msg = err.to_string();
+    assert!(
+        msg.contains("full")
+            && msg.contains("nothing was changed")
+            && msg.contains("free disk space"),
+        "{msg}"
+    );
+    assert_eq!(export(&s), before, "the inventory is unchanged");
+    // With space again the same import goes through.
+    s.limit_pages(1 << 30).unwrap();
+    assert_eq!(
+        s.import_phones(&phones, false)
+            .unwrap()
+            .count(phoneflip_inventory::Change::Added),
+        3000
+    );
+}
