@@ -26,6 +26,10 @@ pub struct AppConfig {
     pub tftp: ServerConfig,
     pub log: TransferLog,
     pub db: PathBuf,
+    /// This run created `db` (it did not exist before `serve` started):
+    /// a start-up that fails removes it again, with its lock file, so a
+    /// mistyped flag leaves no empty database behind.
+    pub created_db: bool,
     /// HTTP API and dashboard; `None` = TFTP only.
     pub http: Option<SocketAddr>,
     pub api_token: Option<String>,
@@ -102,6 +106,26 @@ pub fn lock_database(db: &Path) -> Result<DbLock> {
     Ok(DbLock { _file: file })
 }
 
+/// Removes the database this run created when start-up fails before
+/// serving (dropped on the error path, after every handle on it).
+struct CreatedDb<'a> {
+    db: &'a Path,
+    armed: bool,
+    /// The lock file is this run's (it holds the lock): removed too.
+    locked: bool,
+}
+
+impl Drop for CreatedDb<'_> {
+    fn drop(&mut self) {
+        if self.armed && self.locked {
+            crate::cmd::phones::remove_created_db(self.db);
+            let mut lock = self.db.as_os_str().to_owned();
+            lock.push(".lock");
+            let _ = std::fs::remove_file(PathBuf::from(lock));
+        }
+    }
+}
+
 /// Deletes events beyond `max_age` or `max_count` now and then every
 /// `every`, until stop.
 async fn prune_events_until(
@@ -147,7 +171,14 @@ pub async fn run(
     cfg: AppConfig,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
+    let db_path = cfg.db.clone();
+    let mut created = CreatedDb {
+        db: &db_path,
+        armed: cfg.created_db,
+        locked: false,
+    };
     let _lock = lock_database(&cfg.db)?;
+    created.locked = true;
     let inventory: Arc<dyn Inventory> = Arc::new(
         SqliteInventory::open(&cfg.db)
             .with_context(|| format!("opening the inventory {}", cfg.db.display()))?,
@@ -257,6 +288,9 @@ pub async fn run(
         ))
     });
 
+    // Started: from here on the database is the server's, kept whatever
+    // happens.
+    created.armed = false;
     let mut rx = stop_rx.clone();
     server
         .run(async move {

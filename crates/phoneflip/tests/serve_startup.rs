@@ -388,3 +388,50 @@ async fn events_beyond_the_count_are_pruned_oldest_first() {
     let expected: Vec<String> = (first..500).map(|i| format!("flood{i}.txt")).collect();
     assert_eq!(kept, expected, "the newest stay, in order");
 }
+
+#[test]
+fn a_failed_start_removes_the_database_it_created_and_keeps_one_that_was_there() {
+    let (dir, root, db) = setup();
+    // The TFTP port is taken: serve fails after it opened (created) the
+    // database.
+    let taken = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let tftp = taken.local_addr().unwrap();
+    let out = output_within(
+        serve(&root, &db, tftp, &["--no-http"]).spawn().unwrap(),
+        Duration::from_secs(30),
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("binding TFTP"), "{err}");
+    let left: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("inv.db"))
+        .collect();
+    assert!(left.is_empty(), "a failed serve left {left:?} behind");
+
+    // A database that was there before stays, data and all.
+    {
+        let inv = SqliteInventory::open(&db).unwrap();
+        let client: SocketAddr = "10.0.0.9:50000".parse().unwrap();
+        inv.append_events(&[Event::new(
+            1,
+            None,
+            client,
+            "OS79XX.TXT",
+            12,
+            Outcome::Sent,
+            None,
+        )])
+        .unwrap();
+    }
+    let out = output_within(
+        serve(&root, &db, tftp, &["--no-http"]).spawn().unwrap(),
+        Duration::from_secs(30),
+    );
+    assert!(!out.status.success());
+    assert_eq!(
+        SqliteInventory::open(&db).unwrap().count_events().unwrap(),
+        1
+    );
+}

@@ -209,6 +209,7 @@ pub fn run(args: Args) -> Result<()> {
         .db
         .or(file.db)
         .unwrap_or_else(|| PathBuf::from("phoneflip.db"));
+    let created_db = !db.exists();
     if args.demo || file.demo.unwrap_or(false) {
         app::create_demo(&root, &db)?;
     }
@@ -292,6 +293,7 @@ pub fn run(args: Args) -> Result<()> {
         tftp: cfg,
         log,
         db,
+        created_db,
         http,
         api_token,
         auto_register,
