@@ -681,3 +681,53 @@ async fn a_full_database_answers_503_with_the_cause_and_changes_nothing() {
     );
     assert_eq!(phones_json(&s.inventory).await, before);
 }
+
+/// Secret settings (phone_password, ...) of templates and of a phone's
+/// overrides are shown masked everywhere, and a masked value sent back
+/// (GET, edit, PUT) keeps the stored secret.
+#[tokio::test]
+async fn secret_settings_are_masked_and_survive_a_round_trip() {
+    let (s, inv) = state();
+    let t = Some("s3cret");
+    let tpl = json!({"name": "sip-hq", "protocol": "sip",
+        "settings": {"proxy1_address": "192.0.2.10", "phone_password": "4711-secret"}})
+    .to_string();
+    let (st, v, text) = call(&s, "PUT", "/api/templates/sip-hq", t, Some(&tpl)).await;
+    assert_eq!(st, StatusCode::OK, "{text}");
+    assert_eq!(v["settings"]["phone_password"], "********", "{v}");
+    for uri in ["/api/templates", "/api/templates/sip-hq"] {
+        let (_, _, text) = call(&s, "GET", uri, None, None).await;
+        assert!(!text.contains("4711"), "{uri}: {text}");
+        assert!(text.contains("192.0.2.10"), "{uri}: {text}");
+    }
+    // The masked body back, one other setting changed.
+    let (_, mut cur, _) = call(&s, "GET", "/api/templates/sip-hq", None, None).await;
+    cur["settings"]["proxy1_address"] = json!("192.0.2.11");
+    let (st, _, text) = call(
+        &s,
+        "PUT",
+        "/api/templates/sip-hq",
+        t,
+        Some(&cur.to_string()),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{text}");
+    let stored = inv.get_template("sip-hq").unwrap().unwrap();
+    assert_eq!(stored.settings["phone_password"], "4711-secret");
+    assert_eq!(stored.settings["proxy1_address"], "192.0.2.11");
+
+    let mac = "0019AA000001";
+    let body = json!({"overrides": {"phone_password": "9999-secret"}}).to_string();
+    let (st, v, text) = call(&s, "PATCH", &format!("/api/phones/{mac}"), t, Some(&body)).await;
+    assert_eq!(st, StatusCode::OK, "{text}");
+    assert_eq!(v["overrides"]["phone_password"], "********", "{v}");
+    let (_, _, text) = call(&s, "GET", "/api/phones", None, None).await;
+    assert!(!text.contains("9999"), "{text}");
+    let (_, cur, _) = call(&s, "GET", &format!("/api/phones/{mac}"), None, None).await;
+    let body = json!({"overrides": cur["overrides"], "label": "Desk"}).to_string();
+    let (st, _, text) = call(&s, "PATCH", &format!("/api/phones/{mac}"), t, Some(&body)).await;
+    assert_eq!(st, StatusCode::OK, "{text}");
+    let p = inv.get_phone(mac.parse().unwrap()).unwrap().unwrap();
+    assert_eq!(p.overrides["phone_password"], "9999-secret");
+    assert_eq!(p.label.as_deref(), Some("Desk"));
+}
