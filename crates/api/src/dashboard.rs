@@ -41,6 +41,7 @@ progress{width:7rem;height:.8rem} .ok{color:#137333} #chart svg{background:#fff;
 </style></head>
 <body>
 <h1>phoneflip control room</h1><div id="updated">loading…</div>
+<div id="db-alert" class="panel bad" hidden></div>
 <form class="row" id="auth"><label>API token (writes)<input id="token" type="password" autocomplete="off" size="18"></label><span id="msg"></span></form>
 <h2>Phones by state</h2><div class="cards" id="states"></div>
 <h2>Phones by stage</h2><div class="cards" id="stages"></div>
@@ -195,6 +196,9 @@ async function refresh(){
     // Each section on its own: the phone page does not wait for the
     // fleet's summary (a count over every phone).
     const [fleet] = await Promise.all([refreshFleet(), refreshPhones(), refreshJobs(), refreshDownloads()]);
+    const db = (await api("GET", "/api/health")).database;
+    $("db-alert").hidden = !(db && db.failing);
+    if (db && db.failing) $("db-alert").textContent = `The database refuses writes (${db.error}): TFTP keeps serving, ${db.held_events} TFTP events are held in memory${db.lost_events ? `, ${db.lost_events} lost` : ""}. Free disk space or make the database writable.`;
     if (selected) { $("tl-title").textContent = `Timeline of ${selected}`;
       document.querySelector("#events tbody").innerHTML = eventRows((await api("GET", `/api/phones/${selected}/timeline?limit=50`)).reverse()); }
     else { $("tl-title").textContent = "Recent TFTP requests"; document.querySelector("#events tbody").innerHTML = eventRows(log); }

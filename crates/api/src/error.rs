@@ -17,6 +17,9 @@ pub enum ApiError {
     Conflict(String),
     #[error("{0}")]
     Internal(String),
+    /// The database refuses writes for now (disk full, read-only).
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 /// The body of every error answer.
@@ -34,6 +37,7 @@ impl IntoResponse for ApiError {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         };
         (
             status,
@@ -51,6 +55,7 @@ impl From<phoneflip_inventory::InventoryError> for ApiError {
         match e {
             E::NoSuchPhone(_) | E::NoSuchTemplate(_) => ApiError::NotFound(e.to_string()),
             E::TemplateInUse { .. } => ApiError::Conflict(e.to_string()),
+            E::Unwritable(_) => ApiError::Unavailable(e.to_string()),
             E::Phone(_) | E::BadTemplateName(_) | E::BadSettingKey { .. } | E::Rejected(_) => {
                 ApiError::BadRequest(e.to_string())
             }

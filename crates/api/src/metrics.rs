@@ -18,12 +18,16 @@ pub struct Metrics {
     transfers_ok: AtomicU64,
     transfers_not_found: AtomicU64,
     transfers_refused: AtomicU64,
+    /// Not answered for the image cap (the phone retries).
+    transfers_busy: AtomicU64,
     transfers_failed: AtomicU64,
     bytes_sent: AtomicU64,
     virtual_files: AtomicU64,
     /// Image downloads started and not yet recorded, by client and file.
     live: Mutex<HashMap<(SocketAddr, String), TransferProgress>>,
     inner: Option<Arc<dyn EventSink>>,
+    /// Whether the recorder's database writes go through.
+    store: Option<Arc<phoneflip_inventory::WriteHealth>>,
 }
 
 impl Metrics {
@@ -33,6 +37,17 @@ impl Metrics {
             inner: Some(inner),
             ..Default::default()
         }
+    }
+
+    /// Reports `health` (the recorder's database writes) too.
+    pub fn with_store_health(mut self, health: Arc<phoneflip_inventory::WriteHealth>) -> Metrics {
+        self.store = Some(health);
+        self
+    }
+
+    /// The database writes' state, when known.
+    pub fn store_status(&self) -> Option<phoneflip_inventory::WriteStatus> {
+        self.store.as_ref().map(|h| h.status())
     }
 
     /// The image downloads under way, oldest first.
@@ -53,6 +68,23 @@ impl Metrics {
 
     pub fn render(&self, fleet: &FleetSummary) -> String {
         let mut o = String::new();
+        if let Some(st) = self.store_status() {
+            let _ = writeln!(
+                o,
+                "# HELP phoneflip_db_writes_failing 1 while the database refuses writes (disk full, read-only); TFTP keeps serving.\n# TYPE phoneflip_db_writes_failing gauge\nphoneflip_db_writes_failing {}",
+                u8::from(st.failing)
+            );
+            let _ = writeln!(
+                o,
+                "# HELP phoneflip_events_held TFTP events kept in memory until the database takes them.\n# TYPE phoneflip_events_held gauge\nphoneflip_events_held {}",
+                st.held_events
+            );
+            let _ = writeln!(
+                o,
+                "# HELP phoneflip_events_lost_total TFTP events dropped because too many were held.\n# TYPE phoneflip_events_lost_total counter\nphoneflip_events_lost_total {}",
+                st.lost_events
+            );
+        }
         let c = |o: &mut String, name: &str, help: &str, v: u64| {
             let _ = writeln!(o, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}");
         };
@@ -61,6 +93,7 @@ impl Metrics {
             ("success", &self.transfers_ok),
             ("not_found", &self.transfers_not_found),
             ("refused", &self.transfers_refused),
+            ("busy", &self.transfers_busy),
             ("failed", &self.transfers_failed),
         ] {
             let _ = writeln!(
@@ -99,6 +132,7 @@ impl EventSink for Metrics {
             o if o.is_success() => &self.transfers_ok,
             EventOutcome::NotFound => &self.transfers_not_found,
             EventOutcome::Refused(_) => &self.transfers_refused,
+            EventOutcome::Busy(_) => &self.transfers_busy,
             EventOutcome::Transfer(_) => &self.transfers_failed,
         };
         counter.fetch_add(1, Ordering::Relaxed);

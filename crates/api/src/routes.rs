@@ -157,15 +157,22 @@ async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
     Json(crate::openapi::document().clone())
 }
 
-/// Whether the server answers.
+/// Whether the server answers, and whether its database takes writes.
 #[derive(Serialize, ToSchema)]
 struct Health {
     ok: bool,
+    /// The TFTP event recorder's writes: failing on a full disk or a
+    /// read-only database (TFTP keeps serving meanwhile); absent when
+    /// this server records none.
+    database: Option<phoneflip_inventory::WriteStatus>,
 }
 
 #[utoipa::path(get, path = "/api/health", tag = "meta", responses((status = 200, body = Health)))]
-async fn health() -> Json<Health> {
-    Json(Health { ok: true })
+async fn health(State(s): State<AppState>) -> Json<Health> {
+    Json(Health {
+        ok: true,
+        database: s.metrics.store_status(),
+    })
 }
 
 /// The operator's dashboard.
@@ -557,7 +564,11 @@ async fn events(State(s): State<AppState>, uri: Uri) -> ApiResult<Json<Vec<Event
 /// Every template.
 #[utoipa::path(get, path = "/api/templates", tag = "templates", responses((status = 200, body = Vec<Template>)))]
 async fn list_templates(State(s): State<AppState>) -> ApiResult<Json<Vec<Template>>> {
-    Ok(Json(blocking(&s, |inv| Ok(inv.list_templates()?)).await?))
+    let mut all = blocking(&s, |inv| Ok(inv.list_templates()?)).await?;
+    for t in &mut all {
+        phoneflip_config::redact_settings(&mut t.settings);
+    }
+    Ok(Json(all))
 }
 
 /// One template.
@@ -571,7 +582,10 @@ async fn get_template(
     let n = name.clone();
     blocking(&s, move |inv| Ok(inv.get_template(&n)?))
         .await?
-        .map(Json)
+        .map(|mut t| {
+            phoneflip_config::redact_settings(&mut t.settings);
+            Json(t)
+        })
         .ok_or_else(|| ApiError::NotFound(format!("template {name:?} does not exist")))
 }
 
@@ -598,11 +612,18 @@ async fn put_template(
 ) -> ApiResult<Json<Template>> {
     authorize(&s, &headers)?;
     let t: TemplateInput = json_body(&body, "template")?;
-    let t = Template {
+    let mut t = Template {
         name: t.name,
         protocol: t.protocol,
         settings: t.settings,
     };
+    // Secrets are shown masked; sent back masked they keep their value.
+    let n = t.name.clone();
+    if let Some(old) = blocking(&s, move |inv| Ok(inv.get_template(&n)?)).await? {
+        phoneflip_config::restore_redacted(&mut t.settings, &old.settings);
+    } else {
+        phoneflip_config::restore_redacted(&mut t.settings, &Default::default());
+    }
     if t.name != name {
         return Err(ApiError::BadRequest(format!(
             "the body's name {:?} differs from the URL's {name:?}",
@@ -611,9 +632,10 @@ async fn put_template(
     }
     phoneflip_inventory::validate_template(&t)?;
     phoneflip_inventory::check_template_settings(&t)?;
-    let stored = t.clone();
+    let mut shown = t.clone();
     blocking(&s, move |inv| Ok(inv.put_template(&t)?)).await?;
-    Ok(Json(stored))
+    phoneflip_config::redact_settings(&mut shown.settings);
+    Ok(Json(shown))
 }
 
 #[derive(Deserialize, IntoParams)]

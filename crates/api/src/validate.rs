@@ -155,7 +155,8 @@ pub fn view(p: Phone) -> Value {
 }
 
 /// [`view`] with the phone's place in its newest job.
-pub fn view_in(p: Phone, link: Option<&JobLink>) -> Value {
+pub fn view_in(mut p: Phone, link: Option<&JobLink>) -> Value {
+    phoneflip_config::redact_settings(&mut p.overrides);
     let mut v = serde_json::to_value(PhoneView::new(p, link)).unwrap_or(Value::Null);
     if let Some(lines) = v.get_mut("lines").and_then(Value::as_array_mut) {
         for l in lines {
@@ -285,7 +286,10 @@ pub fn phone_from_body(
     p.desired_protocol = input.desired_protocol;
     p.desired_load = desired_load;
     p.template = input.template;
-    p.overrides = input.overrides;
+    let mut overrides = input.overrides;
+    // A secret shown masked and sent back keeps its stored value.
+    phoneflip_config::restore_redacted(&mut overrides, &p.overrides);
+    p.overrides = overrides;
     p.validate().map_err(|e| e.to_string())?;
     Ok(p)
 }

@@ -574,6 +574,36 @@ async fn phones_page_with_a_total() {
     );
 }
 
+#[tokio::test]
+async fn a_database_refusing_writes_shows_in_health_and_metrics() {
+    let (mut s, _) = state();
+    let (_, v, _) = call(&s, "GET", "/api/health", None, None).await;
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["database"], Value::Null, "no recorder, nothing to report");
+
+    let health = Arc::new(phoneflip_inventory::WriteHealth::default());
+    s.metrics = Arc::new(Metrics::default().with_store_health(health.clone()));
+    let (_, _, text) = call(&s, "GET", "/metrics", None, None).await;
+    assert!(text.contains("\nphoneflip_db_writes_failing 0\n"), "{text}");
+
+    assert!(health.failed("database or disk is full"));
+    health.set_held(42);
+    let (st, v, _) = call(&s, "GET", "/api/health", None, None).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(v["database"]["failing"], true, "{v}");
+    assert_eq!(v["database"]["held_events"], 42, "{v}");
+    assert_eq!(v["database"]["error"], "database or disk is full", "{v}");
+    let (_, _, text) = call(&s, "GET", "/metrics", None, None).await;
+    assert!(text.contains("\nphoneflip_db_writes_failing 1\n"), "{text}");
+    assert!(text.contains("\nphoneflip_events_held 42\n"), "{text}");
+
+    assert!(health.succeeded());
+    health.set_held(0);
+    let (_, v, _) = call(&s, "GET", "/api/health", None, None).await;
+    assert_eq!(v["database"]["failing"], false, "{v}");
+    assert_eq!(v["database"]["error"], Value::Null, "{v}");
+}
+
 /// The operator's Start, Pause and Resume: behind the token, each refused
 /// (409, naming the status) where the job's status does not allow it.
 #[tokio::test]
@@ -625,4 +655,79 @@ async fn jobs_start_pause_and_resume() {
     assert_eq!(v["status"], "running");
     let (st, _, _) = call(&s, "POST", "/api/jobs/999/pause", t, None).await;
     assert_eq!(st, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_full_database_answers_503_with_the_cause_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = Arc::new(SqliteInventory::open(dir.path().join("inv.db")).unwrap());
+    let (mut s, _) = state();
+    s.inventory = sqlite.clone();
+    let t = Some("s3cret");
+    let body = full(json!({"description": "before"})).to_string();
+    let (st, _, text) = call(&s, "PUT", "/api/phones/0019AA000009", t, Some(&body)).await;
+    assert_eq!(st, StatusCode::OK, "{text}");
+    let before = phones_json(&s.inventory).await;
+
+    sqlite.limit_pages(sqlite.page_count().unwrap()).unwrap();
+    // Big enough to need a page the cap refuses.
+    let body = full(json!({"description": "x".repeat(20_000)})).to_string();
+    let (st, v, _) = call(&s, "PUT", "/api/phones/0019AA000009", t, Some(&body)).await;
+    assert_eq!(st, StatusCode::SERVICE_UNAVAILABLE, "{v}");
+    let msg = v["error"].as_str().unwrap();
+    assert!(
+        msg.contains("full") && msg.contains("nothing was changed"),
+        "{msg}"
+    );
+    assert_eq!(phones_json(&s.inventory).await, before);
+}
+
+/// Secret settings (phone_password, ...) of templates and of a phone's
+/// overrides are shown masked everywhere, and a masked value sent back
+/// (GET, edit, PUT) keeps the stored secret.
+#[tokio::test]
+async fn secret_settings_are_masked_and_survive_a_round_trip() {
+    let (s, inv) = state();
+    let t = Some("s3cret");
+    let tpl = json!({"name": "sip-hq", "protocol": "sip",
+        "settings": {"proxy1_address": "192.0.2.10", "phone_password": "4711-secret"}})
+    .to_string();
+    let (st, v, text) = call(&s, "PUT", "/api/templates/sip-hq", t, Some(&tpl)).await;
+    assert_eq!(st, StatusCode::OK, "{text}");
+    assert_eq!(v["settings"]["phone_password"], "********", "{v}");
+    for uri in ["/api/templates", "/api/templates/sip-hq"] {
+        let (_, _, text) = call(&s, "GET", uri, None, None).await;
+        assert!(!text.contains("4711"), "{uri}: {text}");
+        assert!(text.contains("192.0.2.10"), "{uri}: {text}");
+    }
+    // The masked body back, one other setting changed.
+    let (_, mut cur, _) = call(&s, "GET", "/api/templates/sip-hq", None, None).await;
+    cur["settings"]["proxy1_address"] = json!("192.0.2.11");
+    let (st, _, text) = call(
+        &s,
+        "PUT",
+        "/api/templates/sip-hq",
+        t,
+        Some(&cur.to_string()),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{text}");
+    let stored = inv.get_template("sip-hq").unwrap().unwrap();
+    assert_eq!(stored.settings["phone_password"], "4711-secret");
+    assert_eq!(stored.settings["proxy1_address"], "192.0.2.11");
+
+    let mac = "0019AA000001";
+    let body = json!({"overrides": {"phone_password": "9999-secret"}}).to_string();
+    let (st, v, text) = call(&s, "PATCH", &format!("/api/phones/{mac}"), t, Some(&body)).await;
+    assert_eq!(st, StatusCode::OK, "{text}");
+    assert_eq!(v["overrides"]["phone_password"], "********", "{v}");
+    let (_, _, text) = call(&s, "GET", "/api/phones", None, None).await;
+    assert!(!text.contains("9999"), "{text}");
+    let (_, cur, _) = call(&s, "GET", &format!("/api/phones/{mac}"), None, None).await;
+    let body = json!({"overrides": cur["overrides"], "label": "Desk"}).to_string();
+    let (st, _, text) = call(&s, "PATCH", &format!("/api/phones/{mac}"), t, Some(&body)).await;
+    assert_eq!(st, StatusCode::OK, "{text}");
+    let p = inv.get_phone(mac.parse().unwrap()).unwrap().unwrap();
+    assert_eq!(p.overrides["phone_password"], "9999-secret");
+    assert_eq!(p.label.as_deref(), Some("Desk"));
 }

@@ -28,6 +28,7 @@ pub mod root;
 #[doc(hidden)]
 pub mod roundtrip;
 pub mod sccp;
+pub mod secret;
 pub mod sip_params;
 pub mod sipcnf;
 pub mod syncinfo;
@@ -47,6 +48,7 @@ pub use sccp::{
     CallManager, LoadInformation, SccpXmlError, SepDevice, XmlDefault, SEP_ORIGINAL,
     XML_DEFAULT_ORIGINAL,
 };
+pub use secret::{is_secret_key, redact_settings, restore_redacted, REDACTED};
 pub use sip_params::{ParamSpec, ParamType, SipIssue, SipProblem};
 pub use sipcnf::{EntryRef, SipCnf, SipCnfError, SipValueError};
 pub use syncinfo::{SyncImage, SyncInfo, SyncInfoError};

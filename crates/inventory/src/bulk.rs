@@ -291,9 +291,15 @@ fn parse_table(
                     FIXED_COLUMNS.join(", ")
                 )
             };
+            // An empty header cell (a stray comma) is named by position.
+            let column = if raw.trim().is_empty() {
+                format!("#{} (empty header)", i + 1)
+            } else {
+                raw.to_string()
+            };
             errors.push(RowError {
                 line: header_line,
-                column: raw.to_string(),
+                column,
                 kind: RowErrorKind::UnknownColumn,
                 reason: format!("unknown column {raw:?}{hint}"),
             });

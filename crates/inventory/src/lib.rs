@@ -13,6 +13,7 @@ pub mod adopt;
 pub mod bat;
 pub mod bulk;
 pub mod csvread;
+pub mod health;
 #[cfg(feature = "postgres")]
 mod postgres;
 mod record;
@@ -24,6 +25,7 @@ pub use bulk::{
     write_csv, CsvErrors, Encoding, Format, ImportError, Imported, ParseOptions, Parsed, RowError,
     RowErrorKind,
 };
+pub use health::{WriteHealth, WriteStatus};
 #[cfg(feature = "postgres")]
 pub use postgres::{connect_pool, pg_latest_version, redact_url, PgInventory, PG_MIGRATIONS};
 pub use record::{

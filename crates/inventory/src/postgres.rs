@@ -880,6 +880,28 @@ impl Inventory for PgInventory {
                 .map_err(pg_err)
         })
     }
+
+    fn prune_events_beyond(&self, keep: u64) -> Result<u64> {
+        let keep = i64::try_from(keep).unwrap_or(i64::MAX);
+        self.write(|tx| {
+            // The newest `keep` rows stay (ids are committed in order).
+            tx.execute(
+                "DELETE FROM events WHERE id <= \
+                 (SELECT id FROM events ORDER BY id DESC LIMIT 1 OFFSET $1)",
+                &[&keep],
+            )
+            .map_err(pg_err)
+        })
+    }
+
+    fn count_events(&self) -> Result<u64> {
+        let n: i64 = self
+            .conn()?
+            .query_one("SELECT count(*) FROM events", &[])
+            .map_err(pg_err)?
+            .get(0);
+        Ok(n as u64)
+    }
 }
 
 /// Writes `rows` (new or changed phones, each MAC once) with their tags:

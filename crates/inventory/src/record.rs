@@ -392,15 +392,19 @@ pub enum Outcome {
     TimedOut,
     /// The client sent an ERROR or the transfer broke off otherwise.
     Aborted,
+    /// Not answered: the server was busy (its image cap). Back-pressure,
+    /// not a failure of the phone or the file; the phone asks again.
+    Busy,
 }
 
 impl Outcome {
-    pub const ALL: [Outcome; 5] = [
+    pub const ALL: [Outcome; 6] = [
         Outcome::Sent,
         Outcome::NotFound,
         Outcome::Refused,
         Outcome::TimedOut,
         Outcome::Aborted,
+        Outcome::Busy,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -410,6 +414,7 @@ impl Outcome {
             Outcome::Refused => "refused",
             Outcome::TimedOut => "timed_out",
             Outcome::Aborted => "aborted",
+            Outcome::Busy => "busy",
         }
     }
 }
@@ -421,7 +426,9 @@ impl fmt::Display for Outcome {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown transfer outcome {0:?}: expected sent, not_found, refused, timed_out or aborted")]
+#[error(
+    "unknown transfer outcome {0:?}: expected sent, not_found, refused, timed_out, aborted or busy"
+)]
 pub struct OutcomeError(pub String);
 
 impl FromStr for Outcome {

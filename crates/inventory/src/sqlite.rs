@@ -135,7 +135,12 @@ pub struct SqliteInventory {
 }
 
 fn db_err(e: rusqlite::Error) -> InventoryError {
-    InventoryError::Backend(e.to_string())
+    use rusqlite::ErrorCode as C;
+    match e.sqlite_error_code() {
+        // The transaction was rolled back whole: nothing changed.
+        Some(C::DiskFull | C::ReadOnly) => InventoryError::Unwritable(e.to_string()),
+        _ => InventoryError::Backend(e.to_string()),
+    }
 }
 
 fn json_err(e: serde_json::Error) -> InventoryError {
@@ -340,6 +345,26 @@ impl SqliteInventory {
     pub fn with_clock(mut self, clock: impl Fn() -> Millis + Send + Sync + 'static) -> Self {
         self.clock = Arc::new(clock);
         self
+    }
+
+    /// Caps the database at `pages` pages (SQLite's `max_page_count`, for
+    /// this connection): a write that would grow it beyond fails with
+    /// SQLITE_FULL, as on a full disk. Returns the cap SQLite set (never
+    /// below the pages in use). How the full-disk handling is tested
+    /// without a mount, and an emergency brake on a file's growth.
+    pub fn limit_pages(&self, pages: u64) -> Result<u64> {
+        let c = self.lock();
+        let set: i64 = c.query_row(&format!("PRAGMA max_page_count = {pages}"), [], |r| {
+            r.get(0)
+        })?;
+        Ok(set as u64)
+    }
+
+    /// Pages the database uses now.
+    pub fn page_count(&self) -> Result<u64> {
+        let c = self.lock();
+        let n: i64 = c.query_row("PRAGMA page_count", [], |r| r.get(0))?;
+        Ok(n as u64)
     }
 
     /// The schema version the database is at.
@@ -777,5 +802,24 @@ impl Inventory for SqliteInventory {
 
     fn prune_events(&self, before: Millis) -> Result<u64> {
         self.write(|tx| Ok(tx.execute("DELETE FROM events WHERE time_ms < ?1", [before])? as u64))
+    }
+
+    fn prune_events_beyond(&self, keep: u64) -> Result<u64> {
+        let keep = i64::try_from(keep).unwrap_or(i64::MAX);
+        self.write(|tx| {
+            // The newest `keep` rows stay: everything at or below the id
+            // of the first row past them goes (ids only grow).
+            Ok(tx.execute(
+                "DELETE FROM events WHERE id <= \
+                 (SELECT id FROM events ORDER BY id DESC LIMIT 1 OFFSET ?1)",
+                [keep],
+            )? as u64)
+        })
+    }
+
+    fn count_events(&self) -> Result<u64> {
+        let c = self.lock();
+        let n: i64 = c.query_row("SELECT count(*) FROM events", [], |r| r.get(0))?;
+        Ok(n as u64)
     }
 }

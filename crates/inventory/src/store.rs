@@ -36,6 +36,10 @@ pub enum InventoryError {
     Corrupt(String),
     #[error("database error: {0}")]
     Backend(String),
+    /// The database refused the write (disk full, read-only file or
+    /// mount); the transaction was rolled back, nothing changed.
+    #[error("the database refuses writes ({0}); nothing was changed: free disk space or make the database writable, then try again")]
+    Unwritable(String),
     /// A caller's check inside [`Inventory::update_phone`] refused the
     /// change; the message is for the user.
     #[error("{0}")]
@@ -164,6 +168,14 @@ pub trait Inventory: Send + Sync {
 
     /// Deletes events older than `before`; returns how many went.
     fn prune_events(&self, before: Millis) -> Result<u64>;
+
+    /// Deletes the oldest events until at most `keep` remain; returns how
+    /// many went. Age alone does not bound the table: a flood of
+    /// requests adds a row each.
+    fn prune_events_beyond(&self, keep: u64) -> Result<u64>;
+
+    /// Events stored.
+    fn count_events(&self) -> Result<u64>;
 
     /// What rendering needs for one phone.
     fn render_inputs(&self, mac: Mac) -> Result<RenderInputs> {

@@ -280,7 +280,25 @@ enum Damage {
     DuplicateLine(usize),
     DropLine(usize),
     Truncate(usize),
+    /// One cell of one row (quoting ignored: the naive split) replaced by
+    /// a hostile value: empty, not a value, oversized, a stray quote.
+    ReplaceCell(usize, usize, &'static str),
 }
+
+/// Over the 1024-character cell limit.
+const LONG: &str = concat!(
+    "0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789",
+    "0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789",
+    "0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789",
+    "0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789",
+    "0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789",
+    "0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789",
+    "0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789",
+    "0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789",
+    "0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789",
+    "0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789",
+    "0123456789012345678901234567890123456789"
+);
 
 fn damage() -> impl Strategy<Value = Damage> {
     let byte = prop::sample::select(vec![
@@ -292,6 +310,21 @@ fn damage() -> impl Strategy<Value = Damage> {
         any::<usize>().prop_map(Damage::DuplicateLine),
         any::<usize>().prop_map(Damage::DropLine),
         any::<usize>().prop_map(Damage::Truncate),
+        (
+            any::<usize>(),
+            any::<usize>(),
+            prop::sample::select(vec![
+                "",
+                "zz",
+                "7970",
+                "00:11:22:33:44",
+                "a\"b",
+                "=1+1",
+                "x;y",
+                LONG
+            ]),
+        )
+            .prop_map(|(r, c, v)| Damage::ReplaceCell(r, c, v)),
     ]
 }
 
@@ -320,6 +353,27 @@ fn apply(text: &[u8], d: &Damage) -> Vec<u8> {
                 .collect();
         }
         Damage::Truncate(i) => v.truncate(i % v.len()),
+        Damage::ReplaceCell(r, c, value) => {
+            let k = r % lines.len();
+            v = lines
+                .iter()
+                .enumerate()
+                .flat_map(|(j, l)| {
+                    if j != k {
+                        return l.to_vec();
+                    }
+                    let text = String::from_utf8_lossy(l);
+                    let (body, end) = match text.strip_suffix('\n') {
+                        Some(b) => (b.to_string(), "\n"),
+                        None => (text.to_string(), ""),
+                    };
+                    let mut cells: Vec<String> = body.split(',').map(String::from).collect();
+                    let n = c % cells.len();
+                    cells[n] = value.to_string();
+                    (cells.join(",") + end).into_bytes()
+                })
+                .collect();
+        }
     }
     v
 }
@@ -375,7 +429,23 @@ proptest! {
             file = apply(&file, d);
         }
         match import_bytes(&s, &file, false, &ParseOptions::default()) {
-            Err(_) => prop_assert_eq!(export(&s), before),
+            Err(ImportError::Rows(errors)) => {
+                prop_assert_eq!(export(&s), before);
+                // Refused with the place named: the line (within the
+                // file, the header is 1) and the column.
+                let lines = file.iter().filter(|&&b| b == b'\n').count() as u64 + 1;
+                prop_assert!(!errors.0.is_empty());
+                for e in &errors.0 {
+                    prop_assert!(e.line >= 1 && e.line <= lines, "{} of {} lines", e, lines);
+                    prop_assert!(!e.column.is_empty(), "{}", e);
+                    let shown = e.to_string();
+                    prop_assert!(shown.starts_with(&format!("line {}, column ", e.line)), "{}", shown);
+                }
+            }
+            Err(other) => {
+                prop_assert_eq!(export(&s), before);
+                prop_assert!(false, "refused without naming a row: {}", other);
+            }
             Ok(done) => {
                 let text = String::from_utf8(file.clone()).unwrap();
                 let rows = count_rows(&text);

@@ -464,6 +464,26 @@ fn timeline_ties_shared_files_to_the_phone_by_address(b: Backend) {
 
     assert_eq!(s.prune_events(13).unwrap(), 3);
     assert_eq!(s.events_after(0, 100).unwrap().len(), 3);
+
+    // By count: the oldest go, the newest `keep` stay.
+    let newest: Vec<i64> = s
+        .events_after(0, 100)
+        .unwrap()
+        .iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(s.prune_events_beyond(5).unwrap(), 0);
+    assert_eq!(s.prune_events_beyond(2).unwrap(), 1);
+    assert_eq!(s.count_events().unwrap(), 2);
+    let left: Vec<i64> = s
+        .events_after(0, 100)
+        .unwrap()
+        .iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(left, newest[1..]);
+    assert_eq!(s.prune_events_beyond(0).unwrap(), 2);
+    assert_eq!(s.count_events().unwrap(), 0);
 }
 
 fn events_can_be_appended_from_several_threads(b: Backend) {
@@ -783,4 +803,55 @@ fn phone_states_hold_what_the_state_derives_from() {
     }
     assert_eq!(states[0].mac, seen.mac, "MAC order");
     assert_eq!(states[1].template.as_deref(), Some("hq-sip"));
+}
+
+/// A full disk (SQLite's `max_page_count` on a real file): an import too
+/// big for the space left is refused with a clear error naming the cause,
+/// and the inventory is byte-for-byte what it was (compare exports).
+#[test]
+fn a_full_database_refuses_an_import_whole_and_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = SqliteInventory::open(dir.path().join("inv.db")).unwrap();
+    let mut p = Phone::new(mac("0019AA000001"), Model::Cp7960);
+    p.description = "kept".into();
+    s.put_phone(&p).unwrap();
+    let export = |s: &SqliteInventory| {
+        let mut out = Vec::new();
+        phoneflip_inventory::bulk::export_csv(s, &mut out).unwrap();
+        out
+    };
+    let before = export(&s);
+    s.limit_pages(s.page_count().unwrap()).unwrap();
+    let phones: Vec<Phone> = (0..3000u32)
+        .map(|i| {
+            let b = i.to_be_bytes();
+            let mut p = Phone::new(
+                Mac::new([0x00, 0x19, 0xAB, b[1], b[2], b[3]]),
+                Model::Cp7940,
+            );
+            p.description = format!("desk {i} with a description long enough to need pages");
+            p
+        })
+        .collect();
+    let err = s.import_phones(&phones, false).unwrap_err();
+    assert!(
+        matches!(err, phoneflip_inventory::InventoryError::Unwritable(_)),
+        "{err:?}"
+    );
+    let msg = err.to_string();
+    assert!(
+        msg.contains("full")
+            && msg.contains("nothing was changed")
+            && msg.contains("free disk space"),
+        "{msg}"
+    );
+    assert_eq!(export(&s), before, "the inventory is unchanged");
+    // With space again the same import goes through.
+    s.limit_pages(1 << 30).unwrap();
+    assert_eq!(
+        s.import_phones(&phones, false)
+            .unwrap()
+            .count(phoneflip_inventory::Change::Added),
+        3000
+    );
 }

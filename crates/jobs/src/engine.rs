@@ -571,6 +571,31 @@ impl<B: SyncBumper> Effects for InventoryEffects<B> {
             ))
             }
         };
+        let applied = phoneflip_inventory::now_millis();
+        self.reset_applied(mac, method, ip, line)
+            .await
+            .applied_at(applied)
+    }
+
+    async fn check_registration(
+        &self,
+        job: &Job,
+        mac: Mac,
+        ip: Option<IpAddr>,
+    ) -> RegistrationReport {
+        self.registration_of(job, mac, ip).await
+    }
+}
+
+impl<B: SyncBumper> InventoryEffects<B> {
+    /// The reset proper, once the phone's record is the job's.
+    async fn reset_applied(
+        &self,
+        mac: Mac,
+        method: ResetMethod,
+        ip: Option<IpAddr>,
+        line: Option<String>,
+    ) -> ResetReport {
         if method == ResetMethod::PowerCycle {
             return ResetReport::power_cycle(format!(
                 "POWER CYCLE NEEDED for {mac}: an SCCP phone cannot be reset from outside its call manager; unplug its power (or PoE Ethernet) cord"
@@ -610,17 +635,6 @@ impl<B: SyncBumper> Effects for InventoryEffects<B> {
         }
     }
 
-    async fn check_registration(
-        &self,
-        job: &Job,
-        mac: Mac,
-        ip: Option<IpAddr>,
-    ) -> RegistrationReport {
-        self.registration_of(job, mac, ip).await
-    }
-}
-
-impl<B: SyncBumper> InventoryEffects<B> {
     /// Asks the registrar about each served line of `mac`, and explains a
     /// line it does not hold: the phone's record cannot register
     /// ([`registration_problems`]), or the phone does not answer on SIP

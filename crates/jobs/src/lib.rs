@@ -30,7 +30,9 @@ pub use job::{
     CurrentCriterion, Job, JobError, JobId, JobStatus, JobStatusError, MacPattern, Millis, Query,
     Rollout, Schedule, Target,
 };
-pub use progress::{infer, Progress, Stage, TransferEvent, TransferOutcome, IMAGE_FAILURE_LIMIT};
+pub use progress::{
+    infer, Progress, Refresh, Stage, TransferEvent, TransferOutcome, IMAGE_FAILURE_LIMIT,
+};
 pub use scheduler::{
     tick, Action, Counts, JobState, PhoneEntry, PriorRecord, ResetMethod, ResetReport, Selected,
 };

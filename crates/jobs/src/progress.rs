@@ -34,6 +34,10 @@ pub enum TransferOutcome {
     NotFound,
     /// Anything else, with the server's words (e.g. "State Error").
     Failed(String),
+    /// Not answered because the server was busy (its image cap): the
+    /// server's own back-pressure. The phone asks again, so it is no step
+    /// towards giving up on it.
+    Busy(String),
 }
 
 impl TransferOutcome {
@@ -43,6 +47,7 @@ impl TransferOutcome {
             TransferOutcome::Sent => phoneflip_inventory::Outcome::Sent,
             TransferOutcome::NotFound => phoneflip_inventory::Outcome::NotFound,
             TransferOutcome::Failed(_) => phoneflip_inventory::Outcome::Aborted,
+            TransferOutcome::Busy(_) => phoneflip_inventory::Outcome::Busy,
         }
     }
 }
@@ -101,6 +106,7 @@ impl From<&phoneflip_inventory::Event> for TransferEvent {
                 O::Sent => TransferOutcome::Sent,
                 O::NotFound => TransferOutcome::NotFound,
                 O::Refused | O::TimedOut | O::Aborted => TransferOutcome::Failed(detail()),
+                O::Busy => TransferOutcome::Busy(detail()),
             },
         }
     }
@@ -217,6 +223,32 @@ pub struct Progress {
     /// says why).
     #[serde(default)]
     pub application_fetches: u32,
+    /// Set when the phone had converted before the job pointed its record
+    /// at the job's template and target (it booted into the target before
+    /// its batch, or ran it already): its files carry the job's settings
+    /// only from that change on, so it is done once it fetched its config
+    /// again after it.
+    #[serde(default)]
+    pub refresh: Option<Refresh>,
+}
+
+/// A converted phone getting the job's record after the fact (see
+/// [`Progress::refresh`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Refresh {
+    /// When the job's record was written; `None` until the driver
+    /// confirmed the phone's reset.
+    pub applied_ms: Option<Millis>,
+    /// When the phone then fetched its target protocol's config, and
+    /// which file.
+    pub fetched_ms: Option<Millis>,
+    pub file: Option<String>,
+}
+
+impl Refresh {
+    pub fn is_done(&self) -> bool {
+        self.fetched_ms.is_some()
+    }
 }
 
 impl Default for Progress {
@@ -228,6 +260,7 @@ impl Default for Progress {
             last_seen_ms: None,
             evidence: LoadEvidence::default(),
             application_fetches: 0,
+            refresh: None,
         }
     }
 }
@@ -242,6 +275,19 @@ impl Progress {
         self.last_seen_ms = Some(self.last_seen_ms.map_or(ev.time_ms, |t| t.max(ev.time_ms)));
         let role = classify(&ev.kind, target, self.evidence.after_missing_sep);
         let runs = self.evidence.see(&ev.kind, ev.outcome.as_inventory());
+        if let Some(r) = self.refresh.as_mut() {
+            // Its own config file, sent after the job's record was
+            // written: the files it now runs with are the job's.
+            if role == FileRole::TargetConfig
+                && ev.kind.mac() == Some(mac)
+                && ev.outcome == TransferOutcome::Sent
+                && r.fetched_ms.is_none()
+                && r.applied_ms.is_some_and(|t| ev.time_ms >= t)
+            {
+                r.fetched_ms = Some(ev.time_ms);
+                r.file = Some(base_name(&ev.file).to_string());
+            }
+        }
         if self.stage.is_terminal() {
             return;
         }
@@ -276,6 +322,9 @@ impl Progress {
                     TransferOutcome::Failed(why) => {
                         self.fail_once(format!("{}: {why}", base_name(&ev.file)))
                     }
+                    // The server held the phone back; neither a failure
+                    // nor a success, so the run of failures stands as is.
+                    TransferOutcome::Busy(_) => {}
                 }
             }
             FileRole::TargetConfig | FileRole::Hunt | FileRole::Other => {}

@@ -133,6 +133,11 @@ pub struct ResetReport {
     pub line: String,
     /// The phone was not (or could not be) reset remotely.
     pub power_cycle: bool,
+    /// When the phone's record was pointed at the job's template and
+    /// target (before the reset itself); `None`: the driver did not say,
+    /// and the phone's start time stands for it.
+    #[serde(default)]
+    pub applied_ms: Option<Millis>,
 }
 
 impl ResetReport {
@@ -140,31 +145,65 @@ impl ResetReport {
         ResetReport {
             line: line.into(),
             power_cycle: false,
+            applied_ms: None,
         }
     }
     pub fn power_cycle(line: impl Into<String>) -> Self {
         ResetReport {
             line: line.into(),
             power_cycle: true,
+            applied_ms: None,
         }
+    }
+    /// The report, saying the record was written at `at`.
+    pub fn applied_at(mut self, at: Millis) -> Self {
+        self.applied_ms = Some(at);
+        self
     }
 }
 
 impl PhoneEntry {
-    /// Finished: failed, or converted and (when the job waits for it)
-    /// registered.
+    /// Finished: failed, or converted with the job's files and (when the
+    /// job waits for it) registered.
     pub fn is_terminal(&self) -> bool {
-        self.progress.stage.is_terminal() && !self.awaiting_registration()
+        self.progress.stage.is_terminal()
+            && !self.awaiting_config()
+            && !self.awaiting_registration()
+    }
+
+    /// Converted before the job gave it its record, and not yet seen
+    /// fetching its config since (see [`Progress::refresh`]).
+    pub fn awaiting_config(&self) -> bool {
+        self.is_converted() && self.progress.refresh.as_ref().is_some_and(|r| !r.is_done())
+    }
+
+    /// Converted before its batch (or before the job) while its record
+    /// was not yet the job's: it must still be started, so that it gets
+    /// the job's template. A record already the job's needs nothing; a
+    /// job that kept no record from before (`prior` unknown) is left as
+    /// it was.
+    fn wants_record(&self, job: &PriorRecord) -> bool {
+        self.started_ms.is_none()
+            && self.is_converted()
+            && self.progress.refresh.is_none()
+            && self.prior.as_ref().is_some_and(|p| !p.same(job))
     }
 
     /// Converted, but not every line registered yet.
     pub fn awaiting_registration(&self) -> bool {
         self.is_converted()
+            && !self.awaiting_config()
             && self
                 .registration
                 .as_ref()
                 .is_some_and(|r| !r.is_registered())
     }
+    /// Still to be moved by its reset: not converted or failed yet, or
+    /// converted without the job's files.
+    fn unfinished_reset(&self) -> bool {
+        !self.progress.stage.is_terminal() || self.awaiting_config()
+    }
+
     pub fn is_converted(&self) -> bool {
         matches!(self.progress.stage, Stage::Converted { .. })
     }
@@ -323,8 +362,13 @@ impl JobState {
 
     pub fn counts(&self) -> Counts {
         let mut c = Counts::default();
+        let record = PriorRecord::of_job(&self.job);
         for p in &self.phones {
             match &p.progress.stage {
+                // Converted, but without the job's files yet: under way
+                // once started, else waiting for its batch.
+                Stage::Converted { .. } if p.awaiting_config() => c.in_progress += 1,
+                Stage::Converted { .. } if p.wants_record(&record) => c.waiting += 1,
                 Stage::Converted { .. } if p.awaiting_registration() => c.registering += 1,
                 Stage::Converted { .. } => c.converted += 1,
                 Stage::Failed { .. } => c.failed += 1,
@@ -341,6 +385,10 @@ impl JobState {
             e.reset_done = true;
             e.note = Some(report.line);
             e.needs_power_cycle = report.power_cycle;
+            let applied = report.applied_ms.or(e.started_ms);
+            if let Some(r) = e.progress.refresh.as_mut() {
+                r.applied_ms = applied;
+            }
         }
     }
 
@@ -357,9 +405,7 @@ impl JobState {
     pub fn power_cycle_list(&self) -> Vec<Mac> {
         self.phones
             .iter()
-            .filter(|p| {
-                p.started_ms.is_some() && !p.progress.stage.is_terminal() && p.needs_power_cycle
-            })
+            .filter(|p| p.started_ms.is_some() && p.unfinished_reset() && p.needs_power_cycle)
             .map(|p| p.mac)
             .collect()
     }
@@ -454,6 +500,7 @@ pub fn tick(now: Millis, st: &mut JobState, events: &[TransferEvent]) -> Vec<Act
     // A paused job still follows the phones it already reset.
     let following = running || st.status == JobStatus::Paused;
     let waits = st.job.waits_for_registration();
+    let record = PriorRecord::of_job(&st.job);
 
     for ev in events {
         // The request pipeline identified the phone (also for shared files
@@ -475,7 +522,27 @@ pub fn tick(now: Millis, st: &mut JobState, events: &[TransferEvent]) -> Vec<Act
             continue;
         }
         let was_terminal = entry.progress.stage.is_terminal();
+        let was_awaiting_config = entry.awaiting_config();
         entry.progress.apply(mac, &target, ev);
+        if was_awaiting_config && !entry.awaiting_config() {
+            // Its lines register with the job's settings only now.
+            if waits {
+                entry.registration = Some(Registration::new(now));
+            }
+            out.push(Action::MarkConverted {
+                mac,
+                file: format!(
+                    "{} after its record was pointed at template {}",
+                    entry
+                        .progress
+                        .refresh
+                        .as_ref()
+                        .and_then(|r| r.file.clone())
+                        .unwrap_or_default(),
+                    record.template.as_deref().unwrap_or_default()
+                ),
+            });
+        }
         if !was_terminal {
             match &entry.progress.stage {
                 Stage::Converted { file, .. } => {
@@ -501,8 +568,11 @@ pub fn tick(now: Millis, st: &mut JobState, events: &[TransferEvent]) -> Vec<Act
     }
     let timeout = st.job.rollout.phone_timeout_ms;
     let grace = st.job.rollout.register_grace_ms.unwrap_or(0);
+    let template = st.job.template.clone();
     for entry in st.phones.iter_mut() {
-        if !entry.awaiting_registration() {
+        // A phone still to get the job's record registers with its old
+        // settings, if at all: its checks start once it has the job's.
+        if !entry.awaiting_registration() || entry.wants_record(&record) {
             continue;
         }
         let Some(reg) = entry.registration.as_mut() else {
@@ -531,7 +601,20 @@ pub fn tick(now: Millis, st: &mut JobState, events: &[TransferEvent]) -> Vec<Act
     }
     for entry in st.phones.iter_mut() {
         if let Some(started) = entry.started_ms {
-            if !entry.progress.stage.is_terminal() && now - started >= timeout {
+            if entry.awaiting_config() && now - started >= timeout {
+                let cause = format!(
+                    "it runs the target load, but did not fetch its config within {} min of its reset, so it does not have the job's template {} yet",
+                    timeout / 60_000,
+                    template
+                );
+                entry.progress.stage = Stage::Failed {
+                    cause: cause.clone(),
+                };
+                out.push(Action::PhoneFailed {
+                    mac: entry.mac,
+                    cause,
+                });
+            } else if !entry.progress.stage.is_terminal() && now - started >= timeout {
                 let cause = format!(
                     "no conversion seen within {} min of its reset (last stage: {}{})",
                     timeout / 60_000,
@@ -594,13 +677,22 @@ pub fn tick(now: Millis, st: &mut JobState, events: &[TransferEvent]) -> Vec<Act
         st.job.rollout.batch_size
     } as usize;
     let batch = st.batches_started;
+    let on_target = ResetMethod::for_load(Some(&st.job.target.load));
     let mut macs = Vec::new();
     for entry in st
         .phones
         .iter_mut()
-        .filter(|p| p.started_ms.is_none() && !p.progress.stage.is_terminal())
+        .filter(|p| {
+            p.started_ms.is_none() && (!p.progress.stage.is_terminal() || p.wants_record(&record))
+        })
         .take(size)
     {
+        if entry.is_converted() {
+            // It runs the target: reset the way the target is reset, and
+            // wait for it to fetch the job's files.
+            entry.reset = on_target;
+            entry.progress.refresh = Some(crate::progress::Refresh::default());
+        }
         entry.batch = Some(batch);
         entry.started_ms = Some(now);
         macs.push(entry.mac);
@@ -633,7 +725,7 @@ pub fn tick(now: Millis, st: &mut JobState, events: &[TransferEvent]) -> Vec<Act
 fn pending_resets(st: &JobState) -> impl Iterator<Item = Action> + '_ {
     st.phones
         .iter()
-        .filter(|p| p.started_ms.is_some() && !p.progress.stage.is_terminal() && !p.reset_done)
+        .filter(|p| p.started_ms.is_some() && p.unfinished_reset() && !p.reset_done)
         .map(|p| Action::ResetPhone {
             mac: p.mac,
             method: p.reset,

@@ -42,9 +42,10 @@ fn to_inventory(e: &TransferEvent) -> Event {
             TransferOutcome::Sent => Outcome::Sent,
             TransferOutcome::NotFound => Outcome::NotFound,
             TransferOutcome::Failed(_) => Outcome::Aborted,
+            TransferOutcome::Busy(_) => Outcome::Busy,
         },
         match &e.outcome {
-            TransferOutcome::Failed(w) => Some(w.clone()),
+            TransferOutcome::Failed(w) | TransferOutcome::Busy(w) => Some(w.clone()),
             _ => None,
         },
     )

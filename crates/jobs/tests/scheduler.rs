@@ -292,6 +292,217 @@ fn resets_are_asked_for_until_acknowledged() {
     assert_eq!(st.phones[0].note.as_deref(), Some("power cycle listed"));
 }
 
+/// The TFTP server's image cap, as the request pipeline records it: the
+/// server's own back-pressure (the request got no answer, the phone asks
+/// again), from the server's event through the store's outcome.
+fn busy(n: u32, t: i64, file: &str) -> phoneflip_jobs::TransferEvent {
+    use phoneflip_tftp::log::{Direction, EventOutcome};
+    let m = mac(n);
+    let at = std::time::UNIX_EPOCH + std::time::Duration::from_millis(t as u64);
+    let server = phoneflip_tftp::TransferEvent {
+        file: file.into(),
+        client: std::net::SocketAddr::new(ip(n), 50_000),
+        direction: Direction::Send,
+        virtual_file: false,
+        bytes: 0,
+        size: None,
+        outcome: EventOutcome::Busy(format!(
+            "250 image downloads in progress (the image cap); '{file}' not sent, the phone will retry"
+        )),
+        started: at,
+        ended: at,
+    };
+    let e = phoneflip_provision::to_event(&server, Some(m));
+    assert_eq!(e.outcome, phoneflip_inventory::Outcome::Busy);
+    phoneflip_jobs::TransferEvent::from(&e)
+}
+
+#[test]
+fn image_cap_refusals_are_back_pressure_not_failures() {
+    // --max-failures 1: one phone marked failed would stop the job.
+    let mut st = JobState::new(
+        job("sip:8.12", Schedule::Now, rollout(2, 0, Some(1))),
+        sccp_phones(2),
+        0,
+    )
+    .unwrap();
+    tick(0, &mut st, &[]);
+    // Both phones are held back by the cap many times over, on every
+    // image, before they get them.
+    let mut evs = Vec::new();
+    for n in 1..=2 {
+        let boot = sccp_to_sip_boot(n, MIN);
+        for e in boot {
+            if e.kind.is_image() {
+                for k in 0..5 {
+                    evs.push(busy(n, e.time_ms - 10 + k, &e.file));
+                }
+            }
+            evs.push(e);
+        }
+    }
+    let a = tick(2 * MIN, &mut st, &evs);
+    assert!(
+        !a.iter()
+            .any(|x| matches!(x, Action::PhoneFailed { .. } | Action::Fail { .. })),
+        "{a:?}"
+    );
+    assert_eq!(st.status, JobStatus::Completed, "{a:?}");
+    assert_eq!(st.counts().converted, 2);
+    assert_eq!(st.counts().failed, 0);
+    assert!(st.phones.iter().all(|p| p.progress.image_failures == 0));
+}
+
+#[test]
+fn cap_refusals_between_real_failures_neither_hide_nor_add_to_them() {
+    let mut st = JobState::new(
+        job("sip:8.12", Schedule::Now, rollout(1, 0, None)),
+        sccp_phones(1),
+        0,
+    )
+    .unwrap();
+    tick(0, &mut st, &[]);
+    let mut evs = vec![ev(1, MIN, "SEP<MAC>.cnf.xml", Sent)];
+    for i in 0..3 {
+        evs.push(ev(
+            1,
+            MIN + 10 * i,
+            "P0S3-8-12-00.sb2",
+            failed("State Error"),
+        ));
+        evs.push(busy(1, MIN + 10 * i + 1, "P0S3-8-12-00.sb2"));
+        evs.push(busy(1, MIN + 10 * i + 2, "P0S3-8-12-00.sb2"));
+    }
+    let a = tick(2 * MIN, &mut st, &evs);
+    let Stage::Failed { cause } = &st.phones[0].progress.stage else {
+        panic!("{:?}", st.phones[0].progress)
+    };
+    assert!(
+        cause.contains("State Error") && cause.contains("3 attempts"),
+        "{cause}"
+    );
+    assert!(!cause.contains("image cap"), "{cause}");
+    assert!(a.iter().any(|x| matches!(x, Action::PhoneFailed { .. })));
+}
+
+fn with_prior(
+    mut phones: Vec<phoneflip_jobs::Selected>,
+    template: &str,
+) -> Vec<(phoneflip_jobs::Selected, phoneflip_jobs::PriorRecord)> {
+    phones
+        .drain(..)
+        .map(|s| {
+            let prior = phoneflip_jobs::PriorRecord {
+                template: Some(template.into()),
+                desired_protocol: None,
+                desired_load: None,
+            };
+            (s, prior)
+        })
+        .collect()
+}
+
+fn state_with_prior(batch: u32, phones: Vec<phoneflip_jobs::Selected>) -> JobState {
+    let pairs = with_prior(phones, "old-sccp");
+    let mut st = JobState::new(
+        job("sip:8.12", Schedule::Now, rollout(batch, 0, None)),
+        pairs.iter().map(|(s, _)| s.clone()).collect(),
+        0,
+    )
+    .unwrap();
+    // As create_job keeps them: the record each phone had before the job.
+    for (e, (_, prior)) in st.phones.iter_mut().zip(pairs) {
+        e.prior = Some(prior);
+    }
+    st
+}
+
+fn resets(a: &[Action]) -> Vec<(Mac, ResetMethod)> {
+    a.iter()
+        .filter_map(|x| match x {
+            Action::ResetPhone { mac, method, .. } => Some((*mac, *method)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_phone_that_converts_before_its_batch_still_gets_the_jobs_template() {
+    let mut st = state_with_prior(1, sccp_phones(2));
+    let a = tick(0, &mut st, &[]);
+    assert_eq!(started(&a), vec![(0, false, vec![mac(1)])]);
+    st.ack_reset(
+        mac(1),
+        ResetReport::power_cycle("power cycle listed").applied_at(1),
+    );
+    // Phone 2 boots early (its old record already named the target load)
+    // while phone 1 converts.
+    let mut evs = sccp_to_sip_boot(1, MIN);
+    evs.extend(sccp_to_sip_boot(2, MIN));
+    let a = tick(2 * MIN, &mut st, &evs);
+    assert!(st.phones[1].is_converted());
+    // It is not done: its record is not the job's. Its batch starts, and
+    // it is reset the way SIP phones are (it runs SIP now).
+    assert_eq!(st.status, JobStatus::Running, "{a:?}");
+    assert_eq!(started(&a), vec![(1, false, vec![mac(2)])]);
+    assert_eq!(resets(&a), vec![(mac(2), ResetMethod::CheckSync)]);
+    assert_eq!(st.counts().converted, 1);
+    assert_eq!(st.counts().in_progress, 1);
+    let applied = 2 * MIN + 500;
+    st.ack_reset(mac(2), ResetReport::done("200 OK").applied_at(applied));
+    // Its config fetched before the record changed proves nothing...
+    let early = ev(2, applied - 1, "SIP<MAC>.cnf", Sent);
+    let a = tick(3 * MIN, &mut st, &[early]);
+    assert_eq!(st.status, JobStatus::Running, "{a:?}");
+    // ...the one after it does: the job is done, and says so.
+    let after = vec![
+        ev(2, applied + 10, "SIPDefault.cnf", Sent),
+        ev(2, applied + 20, "SIP<MAC>.cnf", Sent),
+    ];
+    let a = tick(4 * MIN, &mut st, &after);
+    assert!(
+        a.iter().any(|x| matches!(x, Action::MarkConverted { mac: m, file } if *m == mac(2) && file.contains("template sip-default"))),
+        "{a:?}"
+    );
+    assert_eq!(st.status, JobStatus::Completed, "{a:?}");
+    assert_eq!(
+        a.last(),
+        Some(&Action::Complete {
+            converted: 2,
+            failed: 0
+        })
+    );
+    let r = st.phones[1].progress.refresh.as_ref().unwrap();
+    assert_eq!(r.fetched_ms, Some(applied + 20));
+}
+
+#[test]
+fn a_phone_already_on_target_with_another_record_is_given_the_jobs() {
+    let mut st = state_with_prior(5, sip_phones(2));
+    // A record already the job's needs nothing.
+    st.phones[1].prior = Some(phoneflip_jobs::PriorRecord::of_job(&st.job));
+    let a = tick(0, &mut st, &[]);
+    assert_eq!(started(&a), vec![(0, false, vec![mac(1)])]);
+    assert_eq!(resets(&a), vec![(mac(1), ResetMethod::CheckSync)]);
+    st.ack_reset(mac(1), ResetReport::done("200 OK").applied_at(10));
+    // It never fetches its config: it fails with why, after the timeout.
+    let a = tick(30 * MIN, &mut st, &[]);
+    let cause = a
+        .iter()
+        .find_map(|x| match x {
+            Action::PhoneFailed { mac: m, cause } if *m == mac(1) => Some(cause.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("{a:?}"));
+    assert!(
+        cause.contains("template sip-default") && cause.contains("did not fetch its config"),
+        "{cause}"
+    );
+    assert_eq!(st.status, JobStatus::Completed);
+    assert_eq!(st.counts().failed, 1);
+    assert_eq!(st.counts().converted, 1);
+}
+
 mod properties {
     use super::*;
     use proptest::prelude::*;

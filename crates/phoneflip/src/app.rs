@@ -18,7 +18,7 @@ use phoneflip_device::{Mac, Model};
 use phoneflip_firmware::{Protocol, Version};
 use phoneflip_inventory::{Inventory, Phone, PhoneFilter, SqliteInventory};
 use phoneflip_jobs::{InventoryEffects, InventoryEvents, InventorySyncBumper, SqliteJobStore};
-use phoneflip_provision::{AutoRegister, Provisioner};
+use phoneflip_provision::{AutoRegister, AutoRegisterLimits, Provisioner};
 use phoneflip_tftp::{Server, ServerConfig, TransferLog};
 use tracing::info;
 
@@ -26,10 +26,16 @@ pub struct AppConfig {
     pub tftp: ServerConfig,
     pub log: TransferLog,
     pub db: PathBuf,
+    /// This run created `db` (it did not exist before `serve` started):
+    /// a start-up that fails removes it again, with its lock file, so a
+    /// mistyped flag leaves no empty database behind.
+    pub created_db: bool,
     /// HTTP API and dashboard; `None` = TFTP only.
     pub http: Option<SocketAddr>,
     pub api_token: Option<String>,
     pub auto_register: Option<AutoRegister>,
+    /// How many phones `auto_register` may add, per source and in all.
+    pub auto_register_limits: AutoRegisterLimits,
     /// How often bulk-migration jobs are ticked.
     pub jobs_every: Duration,
     /// The phones' SIP port, where check-sync NOTIFYs go (`voip_control_port`).
@@ -41,6 +47,10 @@ pub struct AppConfig {
     /// `prune_every`); `None` keeps them for ever. Every read request adds
     /// one, so without it the database only grows.
     pub events_max_age: Option<Duration>,
+    /// At most this many TFTP events are kept (the oldest go first,
+    /// checked every `prune_every`): age alone does not bound a flood of
+    /// requests. `None`: no limit.
+    pub events_max_count: Option<u64>,
     pub prune_every: Duration,
     /// Where jobs ask whether converted phones registered: Kamailio's
     /// JSON-RPC over HTTP; `None`: an OPTIONS probe to each line.
@@ -96,25 +106,58 @@ pub fn lock_database(db: &Path) -> Result<DbLock> {
     Ok(DbLock { _file: file })
 }
 
-/// Deletes events beyond `max_age` now and then every `every`, until stop.
+/// Removes the database this run created when start-up fails before
+/// serving (dropped on the error path, after every handle on it).
+struct CreatedDb<'a> {
+    db: &'a Path,
+    armed: bool,
+    /// The lock file is this run's (it holds the lock): removed too.
+    locked: bool,
+}
+
+impl Drop for CreatedDb<'_> {
+    fn drop(&mut self) {
+        if self.armed && self.locked {
+            crate::cmd::phones::remove_created_db(self.db);
+            let mut lock = self.db.as_os_str().to_owned();
+            lock.push(".lock");
+            let _ = std::fs::remove_file(PathBuf::from(lock));
+        }
+    }
+}
+
+/// Deletes events beyond `max_age` or `max_count` now and then every
+/// `every`, until stop.
 async fn prune_events_until(
     inventory: Arc<dyn Inventory>,
-    max_age: Duration,
+    max_age: Option<Duration>,
+    max_count: Option<u64>,
     every: Duration,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     loop {
-        let cutoff = std::time::SystemTime::now()
-            .checked_sub(max_age)
-            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0);
-        let inv = inventory.clone();
-        match tokio::task::spawn_blocking(move || inv.prune_events(cutoff)).await {
-            Ok(Ok(0)) => {}
-            Ok(Ok(n)) => info!("pruned {n} TFTP events older than {max_age:?}"),
-            Ok(Err(e)) => tracing::warn!("pruning old TFTP events: {e}"),
-            Err(e) => tracing::warn!("pruning old TFTP events: {e}"),
+        if let Some(max_age) = max_age {
+            let cutoff = std::time::SystemTime::now()
+                .checked_sub(max_age)
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map(|d| d.as_millis() as i64)
+                .unwrap_or(0);
+            let inv = inventory.clone();
+            match tokio::task::spawn_blocking(move || inv.prune_events(cutoff)).await {
+                Ok(Ok(0)) => {}
+                Ok(Ok(n)) => info!("pruned {n} TFTP events older than {max_age:?}"),
+                Ok(Err(e)) => tracing::warn!("pruning old TFTP events: {e}"),
+                Err(e) => tracing::warn!("pruning old TFTP events: {e}"),
+            }
+        }
+        if let Some(keep) = max_count {
+            let inv = inventory.clone();
+            match tokio::task::spawn_blocking(move || inv.prune_events_beyond(keep)).await {
+                Ok(Ok(0)) => {}
+                Ok(Ok(n)) => info!("pruned the {n} oldest TFTP events (at most {keep} are kept)"),
+                Ok(Err(e)) => tracing::warn!("pruning TFTP events beyond {keep}: {e}"),
+                Err(e) => tracing::warn!("pruning TFTP events beyond {keep}: {e}"),
+            }
         }
         tokio::select! {
             _ = tokio::time::sleep(every) => {}
@@ -128,7 +171,14 @@ pub async fn run(
     cfg: AppConfig,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
+    let db_path = cfg.db.clone();
+    let mut created = CreatedDb {
+        db: &db_path,
+        armed: cfg.created_db,
+        locked: false,
+    };
     let _lock = lock_database(&cfg.db)?;
+    created.locked = true;
     let inventory: Arc<dyn Inventory> = Arc::new(
         SqliteInventory::open(&cfg.db)
             .with_context(|| format!("opening the inventory {}", cfg.db.display()))?,
@@ -145,11 +195,13 @@ pub async fn run(
         catalogue.clone(),
         cfg.auto_register.clone(),
     )
-    .with_assumed_current(cfg.assume_current.clone());
+    .with_assumed_current(cfg.assume_current.clone())
+    .with_auto_register_limits(cfg.auto_register_limits);
     provisioner.set_tag_table(tag_table);
     let provisioner = Arc::new(provisioner);
     let recorder = Arc::new(provisioner.recorder());
-    let metrics = Arc::new(Metrics::wrapping(recorder.clone()));
+    let metrics =
+        Arc::new(Metrics::wrapping(recorder.clone()).with_store_health(recorder.health()));
     let tftp_addr = cfg.tftp.bind;
     let server = Server::bind(cfg.tftp, provisioner, metrics.clone(), cfg.log)
         .await
@@ -226,15 +278,19 @@ pub async fn run(
         stop_rx.clone(),
     ));
 
-    let prune_task = cfg.events_max_age.map(|age| {
+    let prune_task = (cfg.events_max_age.is_some() || cfg.events_max_count.is_some()).then(|| {
         tokio::spawn(prune_events_until(
             inventory.clone(),
-            age,
+            cfg.events_max_age,
+            cfg.events_max_count,
             cfg.prune_every,
             stop_rx.clone(),
         ))
     });
 
+    // Started: from here on the database is the server's, kept whatever
+    // happens.
+    created.armed = false;
     let mut rx = stop_rx.clone();
     server
         .run(async move {

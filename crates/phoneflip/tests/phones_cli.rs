@@ -191,3 +191,44 @@ fn reading_commands_do_not_create_a_database() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("cannot read missing.csv"));
 }
+
+/// Secret settings are masked in the CLI's listings too: a template's
+/// phone_password in `templates list` (text and JSON) and a phone's
+/// override in `phones list --json`, each shown with --show-secrets.
+#[test]
+fn secret_settings_are_masked_in_listings() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(
+        d,
+        &[
+            "templates",
+            "add",
+            "hq-sip",
+            "--protocol",
+            "sip",
+            "proxy1_address=10.0.0.1",
+            "phone_password=4711-secret",
+        ],
+    );
+    std::fs::write(
+        d.join("p.csv"),
+        "mac,model,template,overrides\n001122334455,7960,hq-sip,phone_password=9999-secret\n",
+    )
+    .unwrap();
+    ok(d, &["phones", "import", "p.csv"]);
+    for args in [
+        &["templates", "list"][..],
+        &["templates", "list", "--json"],
+        &["phones", "list", "--json"],
+    ] {
+        let out = ok(d, args);
+        assert!(
+            !out.contains("4711") && !out.contains("9999"),
+            "{args:?}: {out}"
+        );
+        assert!(out.contains("********"), "{args:?}: {out}");
+    }
+    assert!(ok(d, &["templates", "list", "--show-secrets"]).contains("phone_password=4711-secret"));
+    assert!(ok(d, &["phones", "list", "--json", "--show-secrets"]).contains("9999-secret"));
+}

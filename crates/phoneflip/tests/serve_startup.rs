@@ -326,3 +326,112 @@ async fn a_forged_name_does_not_show_a_fake_phone_in_doctor() {
         .unwrap();
     assert!(forged_line.contains("Failed"), "{forged_line}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_beyond_the_count_are_pruned_oldest_first() {
+    let (_dir, root, db) = setup();
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let client: SocketAddr = "10.0.0.9:50000".parse().unwrap();
+    {
+        // A flood: all recent, so age alone would keep every one.
+        let inv = SqliteInventory::open(&db).unwrap();
+        let events: Vec<Event> = (0..500)
+            .map(|i| {
+                let name = format!("flood{i}.txt");
+                Event::new(
+                    now_ms - 500 + i,
+                    None,
+                    client,
+                    &name,
+                    0,
+                    Outcome::NotFound,
+                    None,
+                )
+            })
+            .collect();
+        inv.append_events(&events).unwrap();
+        assert_eq!(inv.count_events().unwrap(), 500);
+    }
+    let tftp: SocketAddr = format!("127.0.0.1:{}", free_udp_port()).parse().unwrap();
+    let child = serve(
+        &root,
+        &db,
+        tftp,
+        &["--no-http", "--events-max-count", "100"],
+    )
+    .spawn()
+    .unwrap();
+    wait_up(tftp).await;
+    let t0 = Instant::now();
+    let kept = loop {
+        let inv = SqliteInventory::open(&db).unwrap();
+        let kept: Vec<String> = inv
+            .events_after(0, 1000)
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.event.client_ip == client.ip())
+            .map(|e| e.event.file)
+            .collect();
+        if kept.len() <= 100 || t0.elapsed() > Duration::from_secs(10) {
+            break kept;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    stop(child);
+    // The server's own wait_up fetches are events too: they are the newest
+    // and stay, so of the flood fewer than 100 may remain, the newest.
+    assert!(!kept.is_empty() && kept.len() <= 100, "{}", kept.len());
+    let first: usize = kept[0]["flood".len()..kept[0].len() - 4].parse().unwrap();
+    let expected: Vec<String> = (first..500).map(|i| format!("flood{i}.txt")).collect();
+    assert_eq!(kept, expected, "the newest stay, in order");
+}
+
+#[test]
+fn a_failed_start_removes_the_database_it_created_and_keeps_one_that_was_there() {
+    let (dir, root, db) = setup();
+    // The TFTP port is taken: serve fails after it opened (created) the
+    // database.
+    let taken = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let tftp = taken.local_addr().unwrap();
+    let out = output_within(
+        serve(&root, &db, tftp, &["--no-http"]).spawn().unwrap(),
+        Duration::from_secs(30),
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("binding TFTP"), "{err}");
+    let left: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("inv.db"))
+        .collect();
+    assert!(left.is_empty(), "a failed serve left {left:?} behind");
+
+    // A database that was there before stays, data and all.
+    {
+        let inv = SqliteInventory::open(&db).unwrap();
+        let client: SocketAddr = "10.0.0.9:50000".parse().unwrap();
+        inv.append_events(&[Event::new(
+            1,
+            None,
+            client,
+            "OS79XX.TXT",
+            12,
+            Outcome::Sent,
+            None,
+        )])
+        .unwrap();
+    }
+    let out = output_within(
+        serve(&root, &db, tftp, &["--no-http"]).spawn().unwrap(),
+        Duration::from_secs(30),
+    );
+    assert!(!out.status.success());
+    assert_eq!(
+        SqliteInventory::open(&db).unwrap().count_events().unwrap(),
+        1
+    );
+}

@@ -13,11 +13,13 @@
 //! or classify names (`phoneflip-config`), decide conversion rules
 //! (`phoneflip-plan`) or speak TFTP (`phoneflip-tftp`).
 
+mod autoreg_limit;
 mod identify;
 mod infer;
 mod pipeline;
 mod record;
 
+pub use autoreg_limit::{AutoRegisterLimiter, AutoRegisterLimits, AutoRegisterRefused, Refusal};
 pub use identify::AddressBook;
 pub use infer::{config_request, image_role, ImageRole, LoadEvidence};
 pub use pipeline::{AutoRegister, Decision, ProvisionError, Provisioner};

@@ -33,6 +33,7 @@ use phoneflip_plan::{boot_consistent, plan, Catalogue, Endpoint, PlanError};
 use phoneflip_tftp::{Resolution, ResolveRequest};
 use tracing::{info, warn};
 
+use crate::autoreg_limit::{AutoRegisterLimiter, AutoRegisterLimits};
 use crate::identify::AddressBook;
 use crate::record::Recorder;
 
@@ -149,6 +150,8 @@ pub struct Provisioner {
     inventory: Arc<dyn Inventory>,
     catalogue: RwLock<Catalogue>,
     auto: Option<AutoRegister>,
+    /// How many phones `auto` may add, per source and in all.
+    auto_limit: AutoRegisterLimiter,
     phones: Arc<AddressBook>,
     /// The fleet default for phones whose load is unknown.
     assume_current: Option<LoadName>,
@@ -170,6 +173,7 @@ impl Provisioner {
             inventory,
             catalogue: RwLock::new(catalogue),
             auto,
+            auto_limit: AutoRegisterLimiter::new(AutoRegisterLimits::default()),
             phones: Arc::new(AddressBook::new()),
             assume_current: None,
             tag_table: RwLock::new(None),
@@ -183,6 +187,13 @@ impl Provisioner {
     /// their requests fit it (`serve --assume-current`).
     pub fn with_assumed_current(mut self, load: Option<LoadName>) -> Self {
         self.assume_current = load;
+        self
+    }
+
+    /// How many phones auto-registration may add (default:
+    /// [`AutoRegisterLimits::default`]).
+    pub fn with_auto_register_limits(mut self, limits: AutoRegisterLimits) -> Self {
+        self.auto_limit = AutoRegisterLimiter::new(limits);
         self
     }
 
@@ -337,6 +348,7 @@ impl Provisioner {
         &self,
         mac: Mac,
         requested: &FileName,
+        client: Option<IpAddr>,
     ) -> Result<Option<RenderInputs>, ProvisionError> {
         match self.inventory.render_inputs(mac) {
             Ok(r) => Ok(Some(r)),
@@ -344,6 +356,12 @@ impl Provisioner {
                 let own_file = requested.kind.mac() == Some(mac);
                 match &self.auto {
                     Some(auto) if own_file => {
+                        if let Err(r) = self.auto_limit.admit(client) {
+                            if r.log {
+                                warn!(%mac, "not auto-registered: {} (this source or limit is logged once per window; the phone gets the root's files until then)", r.reason);
+                            }
+                            return Ok(None);
+                        }
                         let mut phone = Phone::new(mac, auto.model);
                         phone.auto_registered = true;
                         phone.desired_protocol = Some(auto.protocol);
@@ -498,7 +516,7 @@ impl Provisioner {
     /// load is rendered for its desired load, or planned from the assumed
     /// one (offline rendering); pure apart from the inventory.
     pub fn decide(&self, requested: &str, mac: Option<Mac>) -> (Decision, Option<Bytes>) {
-        self.decide_named(&FileName::classify(requested), mac, None)
+        self.decide_named(&FileName::classify(requested), mac, None, None)
     }
 
     /// [`Provisioner::decide`] for a request from `ip`, as the TFTP server
@@ -507,7 +525,7 @@ impl Provisioner {
         let name = FileName::classify(requested);
         let mac = self.phones.identify(ip, &name);
         let seen = self.note_request(ip, mac, &name.kind);
-        self.decide_named(&name, mac, Some(seen))
+        self.decide_named(&name, mac, Some(seen), Some(ip))
     }
 
     fn decide_named(
@@ -515,6 +533,7 @@ impl Provisioner {
         name: &FileName,
         mac: Option<Mac>,
         seen: Option<Vec<&'static str>>,
+        client: Option<IpAddr>,
     ) -> (Decision, Option<Bytes>) {
         if let FileKind::AliasImage(alias, _) = &name.kind {
             if let Some(file) = self.alias_target(alias, &name.base) {
@@ -528,7 +547,7 @@ impl Provisioner {
         if !name.kind.is_rendered() && !gk {
             return (Decision::Root, None);
         }
-        let inputs = match self.lookup(mac, name) {
+        let inputs = match self.lookup(mac, name, client) {
             Ok(Some(i)) => i,
             Ok(None) => return (Decision::UnknownPhone(mac), None),
             Err(reason) => return (Decision::Failed { mac, reason }, None),

@@ -24,7 +24,11 @@ async fn start(
     auto: Option<AutoRegister>,
 ) -> Running {
     let catalogue = Provisioner::catalogue_of(root).unwrap();
-    let source = Arc::new(Provisioner::new(inv, catalogue, auto));
+    start_with(root, Provisioner::new(inv, catalogue, auto)).await
+}
+
+async fn start_with(root: &std::path::Path, source: Provisioner) -> Running {
+    let source = Arc::new(source);
     let recorder = Arc::new(source.recorder());
     let cfg = ServerConfig::new("127.0.0.1:0".parse().unwrap(), root);
     let server = Server::bind(cfg, source, recorder, TransferLog::none())
@@ -379,4 +383,56 @@ fn the_recorder_ties_a_boot_to_the_phone_across_batches_and_leases() {
         .filter(|e| e.event.mac.is_none())
         .collect();
     assert_eq!(orphans.len(), 1, "the old visit stays nobody's");
+}
+
+#[tokio::test]
+async fn auto_registration_is_limited_per_source_and_in_all() {
+    let root = root_with_sip_8_12();
+    let inv: Arc<dyn Inventory> = Arc::new(SqliteInventory::open_in_memory().unwrap());
+    let auto = AutoRegister {
+        protocol: phoneflip_firmware::Protocol::Sip,
+        template: None,
+        model: "7960".parse().unwrap(),
+    };
+    let catalogue = Provisioner::catalogue_of(root.path()).unwrap();
+    let p = Provisioner::new(inv.clone(), catalogue, Some(auto)).with_auto_register_limits(
+        phoneflip_provision::AutoRegisterLimits {
+            per_source: 2,
+            total: 3,
+            window: Duration::from_secs(3600),
+        },
+    );
+    let srv = start_with(root.path(), p).await;
+    // One address spoofing five MACs: two phones, the rest get error 1
+    // (nothing in the root by that name) and no record.
+    let mut served = 0;
+    for i in 0..5 {
+        match srv
+            .get("127.0.0.30", &format!("SIP0019AA0100{i:02X}.cnf"))
+            .await
+        {
+            Ok(b) => {
+                assert!(String::from_utf8_lossy(&b).contains("image_version"));
+                served += 1;
+            }
+            Err(FetchError::Server { code, .. }) => assert_eq!(code, 1),
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+    assert_eq!(served, 2);
+    // A phone already known is served whatever the limits say.
+    assert!(srv.get("127.0.0.30", "SIP0019AA010000.cnf").await.is_ok());
+    // Other addresses: the total (3) is reached after one more.
+    assert!(srv.get("127.0.0.31", "SIP0019AA020001.cnf").await.is_ok());
+    match srv.get("127.0.0.32", "SIP0019AA030001.cnf").await {
+        Err(FetchError::Server { code, .. }) => assert_eq!(code, 1),
+        other => panic!("{other:?}"),
+    }
+    let phones = inv
+        .list_phones(&phoneflip_inventory::PhoneFilter::default())
+        .unwrap();
+    let macs: Vec<String> = phones.iter().map(|p| p.mac.to_string()).collect();
+    assert_eq!(macs, ["0019AA010000", "0019AA010001", "0019AA020001"]);
+    assert!(phones.iter().all(|p| p.auto_registered));
+    srv.stop().await;
 }

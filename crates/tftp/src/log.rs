@@ -53,6 +53,10 @@ pub enum EventOutcome {
     NotFound,
     /// Refused (path escape, uploads disabled, denied by the file source).
     Refused(String),
+    /// Not answered because the server is busy (the image cap): its own
+    /// back-pressure, not the client's fault or the file's. The request
+    /// got no reply at all, so the client asks again.
+    Busy(String),
 }
 
 impl EventOutcome {
@@ -421,6 +425,7 @@ impl TransferLog {
             EventOutcome::Transfer(o) => format!("Failed ( {o} )."),
             EventOutcome::NotFound => "Failed ( File not found ).".to_string(),
             EventOutcome::Refused(why) => format!("Failed ( Refused: {why} )."),
+            EventOutcome::Busy(why) => format!("Failed ( Busy: {why} )."),
         };
         self.line(at, &msg);
     }

@@ -848,7 +848,7 @@ async fn handle_read(shared: &Shared, from: SocketAddr, req: Request, inflight: 
                     shared.cfg.max_image_transfers
                 );
                 tracing::warn!("{why}");
-                fin.done(0, EventOutcome::Refused(why));
+                fin.done(0, EventOutcome::Busy(why));
                 return;
             }
         }

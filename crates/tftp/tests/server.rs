@@ -486,7 +486,7 @@ async fn image_cap_defers_extra_image_downloads_silently() {
     );
     let ev = srv.next_event().await;
     assert!(
-        matches!(&ev.outcome, EventOutcome::Refused(why) if why.contains("image cap")),
+        matches!(&ev.outcome, EventOutcome::Busy(why) if why.contains("image cap")),
         "{:?}",
         ev.outcome
     );

@@ -363,9 +363,10 @@ fn export(file: Option<&Path>, format: Format, db: &DbArg) -> Result<()> {
 fn redact(mut p: Phone) -> Phone {
     for l in &mut p.lines {
         if l.password.is_some() {
-            l.password = Some("********".into());
+            l.password = Some(phoneflip_config::REDACTED.into());
         }
     }
+    phoneflip_config::redact_settings(&mut p.overrides);
     p
 }
 

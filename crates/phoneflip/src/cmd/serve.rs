@@ -12,7 +12,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use phoneflip_device::Model;
 use phoneflip_firmware::Protocol;
-use phoneflip_provision::AutoRegister;
+use phoneflip_provision::{AutoRegister, AutoRegisterLimits};
 use phoneflip_tftp::{ServerConfig, TransferLog};
 use serde::Deserialize;
 
@@ -67,6 +67,15 @@ pub struct Args {
     /// Model assumed for auto-registered phones [default: 7960].
     #[arg(long, value_name = "MODEL")]
     pub auto_register_model: Option<Model>,
+    /// New phones one source address may auto-register per hour; a TFTP
+    /// request is an unauthenticated datagram, so this bounds spoofed
+    /// MACs; 0: no limit [default: 2].
+    #[arg(long, value_name = "N")]
+    pub auto_register_per_source: Option<u32>,
+    /// New phones all sources together may auto-register per hour; 0: no
+    /// limit [default: 500].
+    #[arg(long, value_name = "N")]
+    pub auto_register_total: Option<u32>,
     /// Append the transfer log (the reference's format) here instead of
     /// standard error.
     #[arg(long, value_name = "FILE", env = "PHONEFLIP_LOG")]
@@ -99,10 +108,15 @@ pub struct Args {
     /// progresses [default: 1800].
     #[arg(long, value_name = "S")]
     pub transfer_deadline: Option<u64>,
-    /// Delete TFTP events older than this many days (checked hourly); 0
-    /// keeps them for ever [default: 30].
+    /// Delete TFTP events older than this many days (checked every
+    /// minute); 0 keeps them for ever [default: 30].
     #[arg(long, value_name = "DAYS")]
     pub events_max_age_days: Option<u64>,
+    /// Keep at most this many TFTP events, deleting the oldest (checked
+    /// every minute; each read request adds one, about 150 bytes); 0: no
+    /// limit [default: 500000].
+    #[arg(long, value_name = "N")]
+    pub events_max_count: Option<u64>,
     /// Seconds between two ticks of the bulk migration jobs [default: 1].
     #[arg(long, value_name = "S")]
     pub jobs_every: Option<u64>,
@@ -127,6 +141,10 @@ pub struct Args {
     pub demo: bool,
 }
 
+/// TFTP events kept by default: about 75 MB of database, weeks of a
+/// 5,000-phone fleet's ordinary boots, and a bound on a request flood.
+const DEFAULT_EVENTS_MAX_COUNT: u64 = 500_000;
+
 /// The TOML file: the same settings as the flags.
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -141,9 +159,12 @@ struct FileConfig {
     tftp_retries: Option<u32>,
     transfer_deadline: Option<u64>,
     events_max_age_days: Option<u64>,
+    events_max_count: Option<u64>,
     auto_register: Option<Protocol>,
     auto_register_template: Option<String>,
     auto_register_model: Option<Model>,
+    auto_register_per_source: Option<u32>,
+    auto_register_total: Option<u32>,
     log: Option<PathBuf>,
     max_transfers: Option<usize>,
     max_image_transfers: Option<usize>,
@@ -188,6 +209,7 @@ pub fn run(args: Args) -> Result<()> {
         .db
         .or(file.db)
         .unwrap_or_else(|| PathBuf::from("phoneflip.db"));
+    let created_db = !db.exists();
     if args.demo || file.demo.unwrap_or(false) {
         app::create_demo(&root, &db)?;
     }
@@ -248,6 +270,18 @@ pub fn run(args: Args) -> Result<()> {
                 .or(file.auto_register_model)
                 .unwrap_or(Model::Cp7960),
         });
+    let defaults = AutoRegisterLimits::default();
+    let auto_register_limits = AutoRegisterLimits {
+        per_source: args
+            .auto_register_per_source
+            .or(file.auto_register_per_source)
+            .unwrap_or(defaults.per_source),
+        total: args
+            .auto_register_total
+            .or(file.auto_register_total)
+            .unwrap_or(defaults.total),
+        window: defaults.window,
+    };
     let assume_current = match args.assume_current.or(file.assume_current) {
         None => None,
         Some(s) => Some(
@@ -259,9 +293,11 @@ pub fn run(args: Args) -> Result<()> {
         tftp: cfg,
         log,
         db,
+        created_db,
         http,
         api_token,
         auto_register,
+        auto_register_limits,
         jobs_every: Duration::from_secs(args.jobs_every.or(file.jobs_every).unwrap_or(1).max(1)),
         phone_sip_port: args.phone_sip_port.or(file.phone_sip_port).unwrap_or(5060),
         assume_current,
@@ -273,7 +309,15 @@ pub fn run(args: Args) -> Result<()> {
             0 => None,
             d => Some(Duration::from_secs(d * 86_400)),
         },
-        prune_every: Duration::from_secs(3600),
+        events_max_count: match args
+            .events_max_count
+            .or(file.events_max_count)
+            .unwrap_or(DEFAULT_EVENTS_MAX_COUNT)
+        {
+            0 => None,
+            n => Some(n),
+        },
+        prune_every: Duration::from_secs(60),
         registrar: match (args.registrar, &file.registrar) {
             (Some(a), _) => Some(a),
             (None, Some(s)) => Some(

@@ -43,6 +43,10 @@ pub enum TemplatesCommand {
     List {
         #[arg(long)]
         json: bool,
+        /// Show secret settings (phone_password, lineN_password, ...) as
+        /// they are, not as ********.
+        #[arg(long)]
+        show_secrets: bool,
         #[command(flatten)]
         db: DbArg,
     },
@@ -114,11 +118,20 @@ pub fn run(args: Args) -> Result<()> {
             );
             Ok(())
         }
-        TemplatesCommand::List { json, db } => {
+        TemplatesCommand::List {
+            json,
+            show_secrets,
+            db,
+        } => {
             let store = db.open_existing()?;
-            let templates = store
+            let mut templates = store
                 .list_templates()
                 .with_context(|| format!("listing templates in {}", db.db.display()))?;
+            if !show_secrets {
+                for t in &mut templates {
+                    phoneflip_config::redact_settings(&mut t.settings);
+                }
+            }
             let stdout = std::io::stdout();
             let mut out = stdout.lock();
             if json {
