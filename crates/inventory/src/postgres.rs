@@ -477,6 +477,15 @@ pub fn connect_pool(url: &str, size: u32) -> std::result::Result<Pool, String> {
     let config: postgres::Config = url
         .parse()
         .map_err(|e| format!("not a PostgreSQL URL ({e}); write postgres://USER@HOST:PORT/DB"))?;
+    // One direct connection first: a wrong host, port, user or database
+    // fails at once with the server's own reason, instead of after the
+    // pool's connection timeout with a generic one.
+    config
+        .connect(NoTls)
+        .map_err(|e| match e.as_db_error() {
+            Some(db) => db.message().to_string(),
+            None => e.to_string(),
+        })?;
     let manager = PostgresConnectionManager::new(config, NoTls);
     r2d2::Pool::builder()
         .max_size(size)
