@@ -16,8 +16,8 @@ use phoneflip_api::{router, AppState, Metrics};
 use phoneflip_config::{Line, Template};
 use phoneflip_device::{Mac, Model};
 use phoneflip_firmware::{Protocol, Version};
-use phoneflip_inventory::{Inventory, Phone, PhoneFilter, SqliteInventory};
-use phoneflip_jobs::{InventoryEffects, InventoryEvents, InventorySyncBumper, SqliteJobStore};
+use phoneflip_inventory::{Inventory, Phone, PhoneFilter};
+use phoneflip_jobs::{InventoryEffects, InventoryEvents, InventorySyncBumper};
 use phoneflip_provision::{AutoRegister, Provisioner};
 use phoneflip_tftp::{Server, ServerConfig, TransferLog};
 use tracing::info;
@@ -25,7 +25,9 @@ use tracing::info;
 pub struct AppConfig {
     pub tftp: ServerConfig,
     pub log: TransferLog,
-    pub db: PathBuf,
+    pub db: crate::db::Db,
+    /// How long a PostgreSQL node holds a job without renewing it.
+    pub job_lease: Duration,
     /// HTTP API and dashboard; `None` = TFTP only.
     pub http: Option<SocketAddr>,
     pub api_token: Option<String>,
@@ -128,11 +130,13 @@ pub async fn run(
     cfg: AppConfig,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
-    let _lock = lock_database(&cfg.db)?;
-    let inventory: Arc<dyn Inventory> = Arc::new(
-        SqliteInventory::open(&cfg.db)
-            .with_context(|| format!("opening the inventory {}", cfg.db.display()))?,
-    );
+    // Several nodes may share a PostgreSQL database (its jobs are
+    // leased); a SQLite file has one serve.
+    let _lock = cfg.db.sqlite_path().map(lock_database).transpose()?;
+    let inventory: Arc<dyn Inventory> = cfg
+        .db
+        .inventory()
+        .with_context(|| format!("opening the inventory {}", cfg.db))?;
     let catalogue = Provisioner::catalogue_of(&cfg.tftp.root)
         .with_context(|| format!("reading the TFTP root {}", cfg.tftp.root.display()))?;
     let tag_table = Provisioner::tag_table_of(&cfg.tftp.root)
@@ -170,10 +174,10 @@ pub async fn run(
         let _ = stop_tx.send(true);
     });
 
-    let jobs = Arc::new(
-        SqliteJobStore::open(&cfg.db)
-            .with_context(|| format!("opening the job store {}", cfg.db.display()))?,
-    );
+    let jobs = cfg
+        .db
+        .jobs_with_lease(cfg.job_lease)
+        .with_context(|| format!("opening the job store {}", cfg.db))?;
     let mut http_task = None;
     if let Some(addr) = cfg.http {
         let state = AppState {
@@ -259,7 +263,7 @@ pub async fn run(
 /// The demo: synthetic firmware bundles imported into an empty root, and a
 /// small fleet with a SIP template in an empty inventory, so a new user
 /// sees a conversion happen (`phoneflip rehearse --inventory`).
-pub fn create_demo(root: &Path, db: &Path) -> Result<()> {
+pub fn create_demo(root: &Path, db: &crate::db::Db) -> Result<()> {
     std::fs::create_dir_all(root)
         .with_context(|| format!("creating the demo root {}", root.display()))?;
     let empty = std::fs::read_dir(root)?.next().is_none();
@@ -290,7 +294,7 @@ pub fn create_demo(root: &Path, db: &Path) -> Result<()> {
             root.display()
         );
     }
-    let inv = SqliteInventory::open(db).with_context(|| format!("opening {}", db.display()))?;
+    let inv = db.inventory().with_context(|| format!("opening {db}"))?;
     if inv.list_phones(&PhoneFilter::default())?.is_empty() {
         let mut settings = std::collections::BTreeMap::new();
         settings.insert("proxy1_address".to_string(), "127.0.0.1".to_string());
@@ -333,7 +337,7 @@ pub fn create_demo(root: &Path, db: &Path) -> Result<()> {
         }
         println!(
             "phoneflip: demo fleet of 20 phones (SCCP 8.1(2)SR2 and 5.0(1.1), to SIP 8.12) in {}",
-            db.display()
+            db
         );
     }
     Ok(())
