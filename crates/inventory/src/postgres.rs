@@ -472,6 +472,21 @@ impl PgInventory {
     }
 }
 
+/// Runs `f` where the synchronous PostgreSQL client may block: on this
+/// thread, or on a thread of its own when this one drives a tokio runtime
+/// (the client runs its own runtime inside, which tokio refuses to nest).
+/// The job engine calls its store from async code.
+pub fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return f();
+    }
+    std::thread::scope(|s| {
+        s.spawn(f)
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p))
+    })
+}
+
 /// A pool of `size` connections to `url`; shared with the job store.
 pub fn connect_pool(url: &str, size: u32) -> std::result::Result<Pool, String> {
     let config: postgres::Config = url
@@ -480,12 +495,10 @@ pub fn connect_pool(url: &str, size: u32) -> std::result::Result<Pool, String> {
     // One direct connection first: a wrong host, port, user or database
     // fails at once with the server's own reason, instead of after the
     // pool's connection timeout with a generic one.
-    config
-        .connect(NoTls)
-        .map_err(|e| match e.as_db_error() {
-            Some(db) => db.message().to_string(),
-            None => e.to_string(),
-        })?;
+    config.connect(NoTls).map_err(|e| match e.as_db_error() {
+        Some(db) => db.message().to_string(),
+        None => e.to_string(),
+    })?;
     let manager = PostgresConnectionManager::new(config, NoTls);
     r2d2::Pool::builder()
         .max_size(size)
