@@ -109,7 +109,8 @@ type Clock = Arc<dyn Fn() -> Millis + Send + Sync>;
 
 /// The PostgreSQL inventory.
 pub struct PgInventory {
-    pool: Pool,
+    /// Dropped off the runtime's thread (see the `Drop` impl).
+    pool: std::mem::ManuallyDrop<Pool>,
     clock: Clock,
     /// The URL without its password, for messages.
     shown: String,
@@ -384,7 +385,7 @@ impl PgInventory {
             InventoryError::Backend(format!("cannot connect to the inventory {shown}: {e}"))
         })?;
         let s = PgInventory {
-            pool,
+            pool: std::mem::ManuallyDrop::new(pool),
             clock: Arc::new(now_millis),
             shown,
         };
@@ -1092,4 +1093,14 @@ fn copy_phones<'a>(
     )
     .map_err(pg_err)?;
     Ok(())
+}
+
+/// The pool's connections close by blocking, which a tokio worker must
+/// not do (a store held by a task is dropped there when the task ends).
+impl Drop for PgInventory {
+    fn drop(&mut self) {
+        // SAFETY: the field is taken once, here, and never used again.
+        let pool = unsafe { std::mem::ManuallyDrop::take(&mut self.pool) };
+        off_runtime(move || drop(pool));
+    }
 }

@@ -76,7 +76,8 @@ pub const DEFAULT_LEASE: Duration = Duration::from_secs(45);
 
 /// The PostgreSQL job store of one node.
 pub struct PgJobStore {
-    pool: Pool,
+    /// Dropped off the runtime's thread (see the `Drop` impl).
+    pool: std::mem::ManuallyDrop<Pool>,
     shown: String,
     node: String,
     lease: Duration,
@@ -102,7 +103,7 @@ impl PgJobStore {
             .map(|h| h.trim().to_string())
             .unwrap_or_else(|_| "node".into());
         let s = PgJobStore {
-            pool,
+            pool: std::mem::ManuallyDrop::new(pool),
             node: format!("{host}:{}", std::process::id()),
             shown,
             lease: DEFAULT_LEASE,
@@ -575,5 +576,15 @@ impl JobStore for PgJobStore {
     }
     fn claim(&self) -> Result<Vec<JobId>> {
         off_runtime(|| self.do_claim())
+    }
+}
+
+/// The pool's connections close by blocking, which a tokio worker must
+/// not do (a store held by a task is dropped there when the task ends).
+impl Drop for PgJobStore {
+    fn drop(&mut self) {
+        // SAFETY: the field is taken once, here, and never used again.
+        let pool = unsafe { std::mem::ManuallyDrop::take(&mut self.pool) };
+        off_runtime(move || drop(pool));
     }
 }
