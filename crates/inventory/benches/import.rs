@@ -3,7 +3,9 @@
 //! `cargo bench -p phoneflip-inventory --bench import` imports 10,000 phones
 //! (two lines each, tags, a template) into a fresh SQLite file in WAL mode,
 //! then re-imports the same file (all unchanged) and exports it, printing
-//! each time. Without `--bench` (as `cargo test --all-targets` runs it) it
+//! each time; then the same into a PostgreSQL started for the run (Debian's
+//! `postgresql`; skipped with a line when it is not installed).
+//! `PHONEFLIP_BENCH_PHONES=100000` sets the number of phones. Without `--bench` (as `cargo test --all-targets` runs it) it
 //! does the same with 200 phones, as a smoke test.
 
 use std::collections::BTreeMap;
@@ -67,10 +69,29 @@ fn timed<T>(f: impl FnOnce() -> T) -> (T, String) {
 
 fn main() {
     let full = std::env::args().any(|a| a == "--bench");
-    let n = if full { 10_000 } else { 200 };
+    // PHONEFLIP_BENCH_PHONES=100000 for a site-sized run.
+    let n = std::env::var("PHONEFLIP_BENCH_PHONES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(if full { 10_000 } else { 200 });
     let csv = fleet_csv(n);
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = SqliteInventory::open(dir.path().join("bench.db")).expect("open");
+    let sqlite = SqliteInventory::open(dir.path().join("bench.db")).expect("open");
+    run("SQLite (WAL file)", &sqlite, &csv, n);
+    // The same on Debian's PostgreSQL, started here (fsync off: a
+    // throwaway cluster), when it is installed.
+    if let Some(db) = phoneflip_pgtest::database("import bench") {
+        let pg = phoneflip_inventory::PgInventory::open(&db.url).expect("open PostgreSQL");
+        run(
+            "PostgreSQL (COPY; CPU is this process's only)",
+            &pg,
+            &csv,
+            n,
+        );
+    }
+}
+
+fn run(backend: &str, store: &dyn Inventory, csv: &str, n: usize) {
     store
         .put_template(&Template {
             name: "hq-sip".into(),
@@ -83,21 +104,21 @@ fn main() {
     let (parsed, parse_time) = timed(|| parse_csv(csv.as_bytes(), &templates).expect("parse"));
     assert_eq!(parsed.len(), n);
 
-    let (dry, dry_time) = timed(|| import_csv(&store, csv.as_bytes(), true).expect("dry run"));
+    let (dry, dry_time) = timed(|| import_csv(store, csv.as_bytes(), true).expect("dry run"));
     assert_eq!(dry.count(Change::Added), n);
 
-    let (first, import_time) = timed(|| import_csv(&store, csv.as_bytes(), false).expect("import"));
+    let (first, import_time) = timed(|| import_csv(store, csv.as_bytes(), false).expect("import"));
     assert_eq!(first.count(Change::Added), n);
 
     let (again, reimport_time) =
-        timed(|| import_csv(&store, csv.as_bytes(), false).expect("re-import"));
+        timed(|| import_csv(store, csv.as_bytes(), false).expect("re-import"));
     assert_eq!(again.count(Change::Unchanged), n);
 
     let mut out = Vec::with_capacity(csv.len() * 2);
-    let ((), export_time) = timed(|| export_csv(&store, &mut out).expect("export"));
+    let ((), export_time) = timed(|| export_csv(store, &mut out).expect("export"));
 
     println!(
-        "import of {n} phones ({} KiB CSV):\n  parse and check only      {}\n  dry run                   {}\n  \
+        "{backend}: import of {n} phones ({} KiB CSV):\n  parse and check only      {}\n  dry run                   {}\n  \
          import into empty DB      {}\n  re-import (all unchanged) {}\n  export                    {}",
         csv.len() / 1024,
         parse_time,

@@ -27,7 +27,9 @@ pub use bulk::{
 };
 pub use health::{WriteHealth, WriteStatus};
 #[cfg(feature = "postgres")]
-pub use postgres::{connect_pool, pg_latest_version, redact_url, PgInventory, PG_MIGRATIONS};
+pub use postgres::{
+    connect_pool, off_runtime, pg_latest_version, redact_url, PgInventory, PG_MIGRATIONS,
+};
 pub use record::{
     check_key, check_tag, now_millis, Change, Event, ImportScope, ImportSummary, Millis, Outcome,
     OutcomeError, Phone, PhoneError, PhoneFilter, RenderInputs, StoredEvent,

@@ -109,7 +109,8 @@ type Clock = Arc<dyn Fn() -> Millis + Send + Sync>;
 
 /// The PostgreSQL inventory.
 pub struct PgInventory {
-    pool: Pool,
+    /// Dropped off the runtime's thread (see the `Drop` impl).
+    pool: std::mem::ManuallyDrop<Pool>,
     clock: Clock,
     /// The URL without its password, for messages.
     shown: String,
@@ -375,12 +376,16 @@ impl PgInventory {
     /// Connects to `url` (`postgres://user[:password]@host[:port]/db`) and
     /// brings the schema up to date.
     pub fn open(url: &str) -> Result<PgInventory> {
+        off_runtime(|| Self::do_open(url))
+    }
+
+    fn do_open(url: &str) -> Result<PgInventory> {
         let shown = redact_url(url);
         let pool = connect_pool(url, POOL_SIZE).map_err(|e| {
             InventoryError::Backend(format!("cannot connect to the inventory {shown}: {e}"))
         })?;
         let s = PgInventory {
-            pool,
+            pool: std::mem::ManuallyDrop::new(pool),
             clock: Arc::new(now_millis),
             shown,
         };
@@ -472,11 +477,49 @@ impl PgInventory {
     }
 }
 
+/// Runs `f` where the synchronous PostgreSQL client may block: on this
+/// thread, or on a thread of its own when this one drives a tokio runtime
+/// (the client runs its own runtime inside, which tokio refuses to nest).
+/// The job engine calls its store from async code.
+pub fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return f();
+    }
+    std::thread::scope(|s| {
+        s.spawn(f)
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p))
+    })
+}
+
+/// [`off_runtime`] for work that cannot move to another thread (a
+/// caller's closure): on a multi-threaded runtime the worker gives its
+/// tasks away and blocks (`block_in_place`); a single-threaded runtime
+/// cannot do that, and gets an error instead of a panic.
+fn off_runtime_here<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
+    match tokio::runtime::Handle::try_current() {
+        Err(_) => f(),
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(f)
+        }
+        Ok(_) => Err(InventoryError::Backend(
+            "a PostgreSQL inventory update was called on a single-threaded async runtime; call it from spawn_blocking".into(),
+        )),
+    }
+}
+
 /// A pool of `size` connections to `url`; shared with the job store.
 pub fn connect_pool(url: &str, size: u32) -> std::result::Result<Pool, String> {
     let config: postgres::Config = url
         .parse()
         .map_err(|e| format!("not a PostgreSQL URL ({e}); write postgres://USER@HOST:PORT/DB"))?;
+    // One direct connection first: a wrong host, port, user or database
+    // fails at once with the server's own reason, instead of after the
+    // pool's connection timeout with a generic one.
+    config.connect(NoTls).map_err(|e| match e.as_db_error() {
+        Some(db) => db.message().to_string(),
+        None => e.to_string(),
+    })?;
     let manager = PostgresConnectionManager::new(config, NoTls);
     r2d2::Pool::builder()
         .max_size(size)
@@ -486,8 +529,8 @@ pub fn connect_pool(url: &str, size: u32) -> std::result::Result<Pool, String> {
         .map_err(|e| e.to_string())
 }
 
-impl Inventory for PgInventory {
-    fn put_phone(&self, phone: &Phone) -> Result<()> {
+impl PgInventory {
+    fn do_put_phone(&self, phone: &Phone) -> Result<()> {
         let mut p = phone.clone();
         p.normalize();
         p.validate()?;
@@ -499,7 +542,7 @@ impl Inventory for PgInventory {
         })
     }
 
-    fn insert_phone_if_absent(&self, phone: &Phone) -> Result<bool> {
+    fn do_insert_phone_if_absent(&self, phone: &Phone) -> Result<bool> {
         let mut p = phone.clone();
         p.normalize();
         p.validate()?;
@@ -536,11 +579,11 @@ impl Inventory for PgInventory {
         })
     }
 
-    fn get_phone(&self, mac: Mac) -> Result<Option<Phone>> {
+    fn do_get_phone(&self, mac: Mac) -> Result<Option<Phone>> {
         get_phone_tx(&mut *self.conn()?, mac, false)
     }
 
-    fn delete_phone(&self, mac: Mac) -> Result<bool> {
+    fn do_delete_phone(&self, mac: Mac) -> Result<bool> {
         self.write(|tx| {
             Ok(tx
                 .execute("DELETE FROM phones WHERE mac = $1", &[&mac.to_string()])
@@ -549,14 +592,14 @@ impl Inventory for PgInventory {
         })
     }
 
-    fn list_phones(&self, filter: &PhoneFilter) -> Result<Vec<Phone>> {
+    fn do_list_phones(&self, filter: &PhoneFilter) -> Result<Vec<Phone>> {
         let (clause, args) = filter_sql(filter);
         let sql = format!("SELECT {PHONE_COLUMNS} FROM phones WHERE true{clause} ORDER BY mac");
         let rows = self.conn()?.query(&sql, &arg_refs(&args)).map_err(pg_err)?;
         rows.iter().map(phone_from_row).collect()
     }
 
-    fn list_phones_page(
+    fn do_list_phones_page(
         &self,
         filter: &PhoneFilter,
         offset: usize,
@@ -592,7 +635,7 @@ impl Inventory for PgInventory {
         Ok((phones, usize::try_from(total).unwrap_or(0)))
     }
 
-    fn update_phone(
+    fn do_update_phone(
         &self,
         mac: Mac,
         change: &mut dyn FnMut(Option<Phone>) -> Result<Phone>,
@@ -615,7 +658,7 @@ impl Inventory for PgInventory {
         })
     }
 
-    fn set_observed_load(&self, mac: Mac, load: &LoadName) -> Result<()> {
+    fn do_set_observed_load(&self, mac: Mac, load: &LoadName) -> Result<()> {
         self.write(|tx| {
             let n = tx
                 .execute(
@@ -630,7 +673,7 @@ impl Inventory for PgInventory {
         })
     }
 
-    fn import_phones_scoped(
+    fn do_import_phones_scoped(
         &self,
         phones: &[Phone],
         scope: ImportScope,
@@ -714,7 +757,7 @@ impl Inventory for PgInventory {
         Ok(summary)
     }
 
-    fn put_template(&self, template: &Template) -> Result<()> {
+    fn do_put_template(&self, template: &Template) -> Result<()> {
         validate_template(template)?;
         let now = (self.clock)();
         let settings = serde_json::to_string(&template.settings).map_err(json_err)?;
@@ -730,7 +773,7 @@ impl Inventory for PgInventory {
         })
     }
 
-    fn get_template(&self, name: &str) -> Result<Option<Template>> {
+    fn do_get_template(&self, name: &str) -> Result<Option<Template>> {
         self.conn()?
             .query_opt(
                 "SELECT name, protocol, settings FROM templates WHERE name = $1",
@@ -741,7 +784,7 @@ impl Inventory for PgInventory {
             .transpose()
     }
 
-    fn list_templates(&self) -> Result<Vec<Template>> {
+    fn do_list_templates(&self) -> Result<Vec<Template>> {
         self.conn()?
             .query(
                 "SELECT name, protocol, settings FROM templates ORDER BY name",
@@ -753,7 +796,7 @@ impl Inventory for PgInventory {
             .collect()
     }
 
-    fn delete_template(&self, name: &str) -> Result<bool> {
+    fn do_delete_template(&self, name: &str) -> Result<bool> {
         self.write(|tx| {
             // Locks the template row: a phone cannot take it meanwhile
             // (its foreign key check waits for this transaction).
@@ -784,7 +827,7 @@ impl Inventory for PgInventory {
         })
     }
 
-    fn append_events(&self, events: &[Event]) -> Result<()> {
+    fn do_append_events(&self, events: &[Event]) -> Result<()> {
         if events.is_empty() {
             return Ok(());
         }
@@ -826,7 +869,7 @@ impl Inventory for PgInventory {
         })
     }
 
-    fn timeline(&self, mac: Mac, limit: usize) -> Result<Vec<StoredEvent>> {
+    fn do_timeline(&self, mac: Mac, limit: usize) -> Result<Vec<StoredEvent>> {
         let rows = self
             .conn()?
             .query(
@@ -845,7 +888,7 @@ impl Inventory for PgInventory {
         Ok(v)
     }
 
-    fn attribute_events(
+    fn do_attribute_events(
         &self,
         client_ip: IpAddr,
         mac: Mac,
@@ -862,7 +905,7 @@ impl Inventory for PgInventory {
         })
     }
 
-    fn events_after(&self, after_id: i64, limit: usize) -> Result<Vec<StoredEvent>> {
+    fn do_events_after(&self, after_id: i64, limit: usize) -> Result<Vec<StoredEvent>> {
         self.conn()?
             .query(
                 &format!("SELECT {EVENT_COLUMNS} FROM events WHERE id > $1 ORDER BY id LIMIT $2"),
@@ -874,14 +917,14 @@ impl Inventory for PgInventory {
             .collect()
     }
 
-    fn prune_events(&self, before: Millis) -> Result<u64> {
+    fn do_prune_events(&self, before: Millis) -> Result<u64> {
         self.write(|tx| {
             tx.execute("DELETE FROM events WHERE time_ms < $1", &[&before])
                 .map_err(pg_err)
         })
     }
 
-    fn prune_events_beyond(&self, keep: u64) -> Result<u64> {
+    fn do_prune_events_beyond(&self, keep: u64) -> Result<u64> {
         let keep = i64::try_from(keep).unwrap_or(i64::MAX);
         self.write(|tx| {
             // The newest `keep` rows stay (ids are committed in order).
@@ -894,13 +937,117 @@ impl Inventory for PgInventory {
         })
     }
 
-    fn count_events(&self) -> Result<u64> {
+    fn do_count_events(&self) -> Result<u64> {
         let n: i64 = self
             .conn()?
             .query_one("SELECT count(*) FROM events", &[])
             .map_err(pg_err)?
             .get(0);
         Ok(n as u64)
+    }
+}
+
+/// Every call runs where the synchronous client may block
+/// ([`off_runtime`]): the TFTP server and the job engine call from async code.
+impl Inventory for PgInventory {
+    fn put_phone(&self, phone: &Phone) -> Result<()> {
+        off_runtime(|| self.do_put_phone(phone))
+    }
+
+    fn insert_phone_if_absent(&self, phone: &Phone) -> Result<bool> {
+        off_runtime(|| self.do_insert_phone_if_absent(phone))
+    }
+
+    fn get_phone(&self, mac: Mac) -> Result<Option<Phone>> {
+        off_runtime(|| self.do_get_phone(mac))
+    }
+
+    fn delete_phone(&self, mac: Mac) -> Result<bool> {
+        off_runtime(|| self.do_delete_phone(mac))
+    }
+
+    fn list_phones(&self, filter: &PhoneFilter) -> Result<Vec<Phone>> {
+        off_runtime(|| self.do_list_phones(filter))
+    }
+
+    fn list_phones_page(
+        &self,
+        filter: &PhoneFilter,
+        offset: usize,
+        limit: usize,
+    ) -> Result<(Vec<Phone>, usize)> {
+        off_runtime(|| self.do_list_phones_page(filter, offset, limit))
+    }
+
+    fn update_phone(
+        &self,
+        mac: Mac,
+        change: &mut dyn FnMut(Option<Phone>) -> Result<Phone>,
+    ) -> Result<Phone> {
+        off_runtime_here(|| self.do_update_phone(mac, change))
+    }
+
+    fn set_observed_load(&self, mac: Mac, load: &LoadName) -> Result<()> {
+        off_runtime(|| self.do_set_observed_load(mac, load))
+    }
+
+    fn import_phones_scoped(
+        &self,
+        phones: &[Phone],
+        scope: ImportScope,
+        dry_run: bool,
+    ) -> Result<ImportSummary> {
+        off_runtime(|| self.do_import_phones_scoped(phones, scope, dry_run))
+    }
+
+    fn put_template(&self, template: &Template) -> Result<()> {
+        off_runtime(|| self.do_put_template(template))
+    }
+
+    fn get_template(&self, name: &str) -> Result<Option<Template>> {
+        off_runtime(|| self.do_get_template(name))
+    }
+
+    fn list_templates(&self) -> Result<Vec<Template>> {
+        off_runtime(|| self.do_list_templates())
+    }
+
+    fn delete_template(&self, name: &str) -> Result<bool> {
+        off_runtime(|| self.do_delete_template(name))
+    }
+
+    fn append_events(&self, events: &[Event]) -> Result<()> {
+        off_runtime(|| self.do_append_events(events))
+    }
+
+    fn timeline(&self, mac: Mac, limit: usize) -> Result<Vec<StoredEvent>> {
+        off_runtime(|| self.do_timeline(mac, limit))
+    }
+
+    fn attribute_events(
+        &self,
+        client_ip: IpAddr,
+        mac: Mac,
+        since: Millis,
+        until: Millis,
+    ) -> Result<u64> {
+        off_runtime(|| self.do_attribute_events(client_ip, mac, since, until))
+    }
+
+    fn events_after(&self, after_id: i64, limit: usize) -> Result<Vec<StoredEvent>> {
+        off_runtime(|| self.do_events_after(after_id, limit))
+    }
+
+    fn prune_events(&self, before: Millis) -> Result<u64> {
+        off_runtime(|| self.do_prune_events(before))
+    }
+
+    fn prune_events_beyond(&self, keep: u64) -> Result<u64> {
+        off_runtime(|| self.do_prune_events_beyond(keep))
+    }
+
+    fn count_events(&self) -> Result<u64> {
+        off_runtime(|| self.do_count_events())
     }
 }
 
@@ -976,4 +1123,14 @@ fn copy_phones<'a>(
     )
     .map_err(pg_err)?;
     Ok(())
+}
+
+/// The pool's connections close by blocking, which a tokio worker must
+/// not do (a store held by a task is dropped there when the task ends).
+impl Drop for PgInventory {
+    fn drop(&mut self) {
+        // SAFETY: the field is taken once, here, and never used again.
+        let pool = unsafe { std::mem::ManuallyDrop::take(&mut self.pool) };
+        off_runtime(move || drop(pool));
+    }
 }

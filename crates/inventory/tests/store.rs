@@ -855,3 +855,34 @@ fn a_full_database_refuses_an_import_whole_and_says_why() {
         3000
     );
 }
+
+/// The TFTP server and the job engine call the inventory from tokio
+/// workers, where the synchronous PostgreSQL client must not block:
+/// every call, the caller's closure of an update included, works there.
+#[test]
+fn postgres_inventory_is_usable_from_async_code() {
+    let Some(db) = phoneflip_pgtest::database("postgres from async code") else {
+        return;
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let s = PgInventory::open(&db.url).unwrap();
+        s.put_template(&sip_template()).unwrap();
+        s.put_phone(&full_phone()).unwrap();
+        let got = s
+            .update_phone(full_phone().mac, &mut |p| {
+                let mut p = p.unwrap();
+                p.description = "moved".into();
+                Ok(p)
+            })
+            .unwrap();
+        assert_eq!(got.description, "moved");
+        let back = s.get_phone(full_phone().mac).unwrap().unwrap();
+        assert_eq!(back.description, "moved");
+        tokio::task::spawn_blocking(move || drop(s)).await.unwrap();
+    });
+}

@@ -17,6 +17,8 @@ use std::time::Duration;
 use r2d2_postgres::postgres::{self, NoTls};
 use r2d2_postgres::PostgresConnectionManager;
 
+use phoneflip_inventory::off_runtime;
+
 use crate::job::{Job, JobId, JobStatus};
 use crate::scheduler::JobState;
 use crate::store::{finished_or_missing, owners, taken, JobStore, PhoneRow, Result, StoreError};
@@ -77,7 +79,8 @@ pub const DEFAULT_LEASE: Duration = Duration::from_secs(45);
 
 /// The PostgreSQL job store of one node.
 pub struct PgJobStore {
-    pool: Pool,
+    /// Dropped off the runtime's thread (see the `Drop` impl).
+    pool: std::mem::ManuallyDrop<Pool>,
     shown: String,
     node: String,
     lease: Duration,
@@ -89,6 +92,10 @@ impl PgJobStore {
     /// Connects to `url` and brings the job schema up to date. The node's
     /// name (in the lease column) is the host name and process id.
     pub fn open(url: &str) -> Result<Self> {
+        off_runtime(|| Self::do_open(url))
+    }
+
+    fn do_open(url: &str) -> Result<Self> {
         let shown = phoneflip_inventory::redact_url(url);
         let pool =
             phoneflip_inventory::connect_pool(url, 4).map_err(|detail| StoreError::Postgres {
@@ -99,7 +106,7 @@ impl PgJobStore {
             .map(|h| h.trim().to_string())
             .unwrap_or_else(|_| "node".into());
         let s = PgJobStore {
-            pool,
+            pool: std::mem::ManuallyDrop::new(pool),
             node: format!("{host}:{}", std::process::id()),
             shown,
             lease: DEFAULT_LEASE,
@@ -125,6 +132,10 @@ impl PgJobStore {
 
     /// Who holds job `id` now, if anyone's lease is current.
     pub fn holder(&self, id: JobId) -> Result<Option<String>> {
+        off_runtime(|| self.do_holder(id))
+    }
+
+    fn do_holder(&self, id: JobId) -> Result<Option<String>> {
         let mut c = self.conn()?;
         let r = c
             .query_opt(
@@ -487,28 +498,28 @@ impl PhoneColumns {
     }
 }
 
-impl JobStore for PgJobStore {
-    fn create(&self, state: JobState) -> Result<JobState> {
+impl PgJobStore {
+    fn do_create(&self, state: JobState) -> Result<JobState> {
         let id = self.write(&state, true, false)?;
         let mut state = state;
         state.job.id = id;
         Ok(state)
     }
 
-    fn save(&self, state: &JobState) -> Result<()> {
+    fn do_save(&self, state: &JobState) -> Result<()> {
         self.write(state, false, false).map(|_| ())
     }
 
-    fn save_claimed(&self, state: &JobState) -> Result<()> {
+    fn do_save_claimed(&self, state: &JobState) -> Result<()> {
         self.write(state, false, true).map(|_| ())
     }
 
-    fn load(&self, id: JobId) -> Result<Option<JobState>> {
+    fn do_load(&self, id: JobId) -> Result<Option<JobState>> {
         let mut c = self.conn()?;
         self.read(&mut *c, id)
     }
 
-    fn list(&self) -> Result<Vec<JobState>> {
+    fn do_list(&self) -> Result<Vec<JobState>> {
         let mut c = self.conn()?;
         // One snapshot for the whole list.
         let mut tx = c
@@ -533,7 +544,7 @@ impl JobStore for PgJobStore {
         Ok(out)
     }
 
-    fn active(&self) -> Result<Vec<JobId>> {
+    fn do_active(&self) -> Result<Vec<JobId>> {
         let mut c = self.conn()?;
         Ok(c.query(
             &format!("SELECT id FROM jobs WHERE status NOT IN {TERMINAL} ORDER BY id"),
@@ -545,7 +556,7 @@ impl JobStore for PgJobStore {
         .collect())
     }
 
-    fn claim(&self) -> Result<Vec<JobId>> {
+    fn do_claim(&self) -> Result<Vec<JobId>> {
         let mut c = self.conn()?;
         // Rows another node is writing right now are skipped, not waited
         // for: that node holds them.
@@ -568,5 +579,41 @@ impl JobStore for PgJobStore {
             .collect();
         ids.sort_unstable();
         Ok(ids)
+    }
+}
+
+/// Every call runs where the synchronous client may block
+/// ([`phoneflip_inventory::off_runtime`]): the engine calls from async code.
+impl JobStore for PgJobStore {
+    fn create(&self, state: JobState) -> Result<JobState> {
+        off_runtime(|| self.do_create(state))
+    }
+    fn save(&self, state: &JobState) -> Result<()> {
+        off_runtime(|| self.do_save(state))
+    }
+    fn save_claimed(&self, state: &JobState) -> Result<()> {
+        off_runtime(|| self.do_save_claimed(state))
+    }
+    fn load(&self, id: JobId) -> Result<Option<JobState>> {
+        off_runtime(|| self.do_load(id))
+    }
+    fn list(&self) -> Result<Vec<JobState>> {
+        off_runtime(|| self.do_list())
+    }
+    fn active(&self) -> Result<Vec<JobId>> {
+        off_runtime(|| self.do_active())
+    }
+    fn claim(&self) -> Result<Vec<JobId>> {
+        off_runtime(|| self.do_claim())
+    }
+}
+
+/// The pool's connections close by blocking, which a tokio worker must
+/// not do (a store held by a task is dropped there when the task ends).
+impl Drop for PgJobStore {
+    fn drop(&mut self) {
+        // SAFETY: the field is taken once, here, and never used again.
+        let pool = unsafe { std::mem::ManuallyDrop::take(&mut self.pool) };
+        off_runtime(move || drop(pool));
     }
 }

@@ -217,3 +217,120 @@ fn two_nodes_cannot_both_create_a_job_for_one_phone() {
     cancel(&pg, id, 1, "operator").unwrap();
     assert!(pg.create(state).is_ok());
 }
+
+struct NoEvents;
+impl phoneflip_jobs::EventSource for NoEvents {
+    fn events_after(
+        &self,
+        _: i64,
+        _: usize,
+    ) -> Result<Vec<(i64, phoneflip_jobs::TransferEvent)>, String> {
+        Ok(Vec::new())
+    }
+}
+
+/// Records which node reset which phone.
+struct Recorder {
+    node: &'static str,
+    done: std::sync::Arc<std::sync::Mutex<Vec<(&'static str, phoneflip_device::Mac)>>>,
+}
+
+impl phoneflip_jobs::Effects for Recorder {
+    async fn reset(
+        &self,
+        _: &phoneflip_jobs::Job,
+        mac: phoneflip_device::Mac,
+        _: phoneflip_jobs::ResetMethod,
+        _: Option<std::net::IpAddr>,
+    ) -> phoneflip_jobs::ResetReport {
+        self.done.lock().unwrap().push((self.node, mac));
+        phoneflip_jobs::ResetReport::power_cycle(format!("{mac}: power cycle"))
+    }
+
+    async fn check_registration(
+        &self,
+        _: &phoneflip_jobs::Job,
+        mac: phoneflip_device::Mac,
+        _: Option<std::net::IpAddr>,
+    ) -> phoneflip_jobs::RegistrationReport {
+        phoneflip_jobs::RegistrationReport::problem("test", format!("{mac}: not checked here"))
+    }
+}
+
+/// Two engines on one database step the same job at once, round after
+/// round: every phone is reset once, all by the node holding the job;
+/// when that node stops, the other takes the job over and resets nothing
+/// again.
+#[tokio::test]
+async fn two_engines_on_one_database_reset_each_phone_once() {
+    // pgtest's own client blocks too: not on the runtime's thread.
+    let Some(db) =
+        phoneflip_inventory::off_runtime(|| phoneflip_pgtest::database("jobs two engines"))
+    else {
+        return;
+    };
+    let lease = Duration::from_millis(800);
+    let a = PgJobStore::open(&db.url)
+        .unwrap()
+        .with_node("a")
+        .with_lease(lease);
+    let b = PgJobStore::open(&db.url)
+        .unwrap()
+        .with_node("b")
+        .with_lease(lease);
+    let id = a
+        .create(
+            JobState::new(
+                job("sip:8.12", Schedule::At(0), rollout(6, 0, None)),
+                sccp_phones(6),
+                0,
+            )
+            .unwrap(),
+        )
+        .unwrap()
+        .job
+        .id;
+    let done = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let ea = Recorder {
+        node: "a",
+        done: done.clone(),
+    };
+    let eb = Recorder {
+        node: "b",
+        done: done.clone(),
+    };
+    for round in 0..10 {
+        let now = 1_000 + round * 1_000;
+        let (ra, rb) = tokio::join!(
+            phoneflip_jobs::step(now, &a, &NoEvents, &ea),
+            phoneflip_jobs::step(now, &b, &NoEvents, &eb)
+        );
+        ra.unwrap();
+        rb.unwrap();
+    }
+    let resets = done.lock().unwrap().clone();
+    assert_eq!(resets.len(), 6, "{resets:?}");
+    let holder = resets[0].0;
+    assert!(resets.iter().all(|(n, _)| *n == holder), "{resets:?}");
+    let mut macs: Vec<_> = resets.iter().map(|(_, m)| *m).collect();
+    macs.sort();
+    macs.dedup();
+    assert_eq!(macs.len(), 6);
+    let st = a.load(id).unwrap().unwrap();
+    assert_eq!(st.power_cycle_list().len(), 6);
+
+    // The holder dies; the other node takes over after the lease.
+    let (other, other_fx) = if holder == "a" { (&b, &eb) } else { (&a, &ea) };
+    tokio::time::sleep(lease + Duration::from_millis(300)).await;
+    phoneflip_jobs::step(20_000, other, &NoEvents, other_fx)
+        .await
+        .unwrap();
+    assert_eq!(other.holder(id).unwrap().as_deref(), Some(other.node()));
+    assert_eq!(done.lock().unwrap().len(), 6, "a phone was reset twice");
+    assert_eq!(other.load(id).unwrap().unwrap().status, JobStatus::Running);
+    // The synchronous client closes its connections by blocking: not on
+    // the runtime's thread.
+    tokio::task::spawn_blocking(move || drop((a, b)))
+        .await
+        .unwrap();
+}

@@ -16,8 +16,8 @@ use phoneflip_api::{router, AppState, Metrics};
 use phoneflip_config::{Line, Template};
 use phoneflip_device::{Mac, Model};
 use phoneflip_firmware::{Protocol, Version};
-use phoneflip_inventory::{Inventory, Phone, PhoneFilter, SqliteInventory};
-use phoneflip_jobs::{InventoryEffects, InventoryEvents, InventorySyncBumper, SqliteJobStore};
+use phoneflip_inventory::{Inventory, Phone, PhoneFilter};
+use phoneflip_jobs::{InventoryEffects, InventoryEvents, InventorySyncBumper};
 use phoneflip_provision::{AutoRegister, AutoRegisterLimits, Provisioner};
 use phoneflip_tftp::{Server, ServerConfig, TransferLog};
 use tracing::info;
@@ -25,11 +25,13 @@ use tracing::info;
 pub struct AppConfig {
     pub tftp: ServerConfig,
     pub log: TransferLog,
-    pub db: PathBuf,
-    /// This run created `db` (it did not exist before `serve` started):
-    /// a start-up that fails removes it again, with its lock file, so a
-    /// mistyped flag leaves no empty database behind.
+    pub db: crate::db::Db,
+    /// This run created `db` (a SQLite file that did not exist before
+    /// `serve` started): a start-up that fails removes it again, with its
+    /// lock file, so a mistyped flag leaves no empty database behind.
     pub created_db: bool,
+    /// How long a PostgreSQL node holds a job without renewing it.
+    pub job_lease: Duration,
     /// HTTP API and dashboard; `None` = TFTP only.
     pub http: Option<SocketAddr>,
     pub api_token: Option<String>,
@@ -109,7 +111,8 @@ pub fn lock_database(db: &Path) -> Result<DbLock> {
 /// Removes the database this run created when start-up fails before
 /// serving (dropped on the error path, after every handle on it).
 struct CreatedDb<'a> {
-    db: &'a Path,
+    /// `None` for PostgreSQL: nothing of a database server is removed.
+    db: Option<&'a Path>,
     armed: bool,
     /// The lock file is this run's (it holds the lock): removed too.
     locked: bool,
@@ -117,9 +120,10 @@ struct CreatedDb<'a> {
 
 impl Drop for CreatedDb<'_> {
     fn drop(&mut self) {
+        let Some(db) = self.db else { return };
         if self.armed && self.locked {
-            crate::cmd::phones::remove_created_db(self.db);
-            let mut lock = self.db.as_os_str().to_owned();
+            crate::cmd::phones::remove_created_db(db);
+            let mut lock = db.as_os_str().to_owned();
             lock.push(".lock");
             let _ = std::fs::remove_file(PathBuf::from(lock));
         }
@@ -171,18 +175,21 @@ pub async fn run(
     cfg: AppConfig,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
-    let db_path = cfg.db.clone();
+    // Several nodes may share a PostgreSQL database (its jobs are
+    // leased); a SQLite file has one serve, and a SQLite file this run
+    // created goes again if the start-up fails.
+    let db_path = cfg.db.sqlite_path().map(Path::to_path_buf);
     let mut created = CreatedDb {
-        db: &db_path,
+        db: db_path.as_deref(),
         armed: cfg.created_db,
         locked: false,
     };
-    let _lock = lock_database(&cfg.db)?;
+    let _lock = cfg.db.sqlite_path().map(lock_database).transpose()?;
     created.locked = true;
-    let inventory: Arc<dyn Inventory> = Arc::new(
-        SqliteInventory::open(&cfg.db)
-            .with_context(|| format!("opening the inventory {}", cfg.db.display()))?,
-    );
+    let inventory: Arc<dyn Inventory> = cfg
+        .db
+        .inventory()
+        .with_context(|| format!("opening the inventory {}", cfg.db))?;
     let catalogue = Provisioner::catalogue_of(&cfg.tftp.root)
         .with_context(|| format!("reading the TFTP root {}", cfg.tftp.root.display()))?;
     let tag_table = Provisioner::tag_table_of(&cfg.tftp.root)
@@ -222,10 +229,10 @@ pub async fn run(
         let _ = stop_tx.send(true);
     });
 
-    let jobs = Arc::new(
-        SqliteJobStore::open(&cfg.db)
-            .with_context(|| format!("opening the job store {}", cfg.db.display()))?,
-    );
+    let jobs = cfg
+        .db
+        .jobs_with_lease(cfg.job_lease)
+        .with_context(|| format!("opening the job store {}", cfg.db))?;
     let mut http_task = None;
     if let Some(addr) = cfg.http {
         let state = AppState {
@@ -315,7 +322,7 @@ pub async fn run(
 /// The demo: synthetic firmware bundles imported into an empty root, and a
 /// small fleet with a SIP template in an empty inventory, so a new user
 /// sees a conversion happen (`phoneflip rehearse --inventory`).
-pub fn create_demo(root: &Path, db: &Path) -> Result<()> {
+pub fn create_demo(root: &Path, db: &crate::db::Db) -> Result<()> {
     std::fs::create_dir_all(root)
         .with_context(|| format!("creating the demo root {}", root.display()))?;
     let empty = std::fs::read_dir(root)?.next().is_none();
@@ -346,7 +353,7 @@ pub fn create_demo(root: &Path, db: &Path) -> Result<()> {
             root.display()
         );
     }
-    let inv = SqliteInventory::open(db).with_context(|| format!("opening {}", db.display()))?;
+    let inv = db.inventory().with_context(|| format!("opening {db}"))?;
     if inv.list_phones(&PhoneFilter::default())?.is_empty() {
         let mut settings = std::collections::BTreeMap::new();
         settings.insert("proxy1_address".to_string(), "127.0.0.1".to_string());
@@ -389,9 +396,9 @@ pub fn create_demo(root: &Path, db: &Path) -> Result<()> {
         }
         println!(
             "phoneflip: demo fleet of 20 phones (SCCP 8.1(2)SR2 and 5.0(1.1), to SIP 8.12) in {}",
-            db.display()
+            db
         );
-        let job = demo_job(root, db, &inv)?;
+        let job = demo_job(root, db, inv.as_ref())?;
         println!(
             "phoneflip: demo job {} ({} phones of site hq, canary then batches of 3) is scheduled for tomorrow: press Start in the dashboard to run it now",
             job.job.id,
@@ -406,9 +413,14 @@ pub fn create_demo(root: &Path, db: &Path) -> Result<()> {
 /// operator presses Start (the rest of the fleet is left for a job of
 /// their own, from a query). Checked like any job (firmware in the root,
 /// lines able to register).
-fn demo_job(root: &Path, db: &Path, inv: &SqliteInventory) -> Result<phoneflip_jobs::JobState> {
-    let store = SqliteJobStore::open(db)
-        .with_context(|| format!("opening the job store {}", db.display()))?;
+fn demo_job(
+    root: &Path,
+    db: &crate::db::Db,
+    inv: &dyn Inventory,
+) -> Result<phoneflip_jobs::JobState> {
+    let store = db
+        .jobs()
+        .with_context(|| format!("opening the job store {db}"))?;
     let catalogue = Provisioner::catalogue_of(root)
         .with_context(|| format!("reading the demo root {}", root.display()))?;
     let now = phoneflip_inventory::now_millis();
@@ -429,6 +441,6 @@ fn demo_job(root: &Path, db: &Path, inv: &SqliteInventory) -> Result<phoneflip_j
         },
         created_ms: now,
     };
-    phoneflip_jobs::create_job(inv, &store, job, None, &catalogue, now)
+    phoneflip_jobs::create_job(inv, store.as_ref(), job, None, &catalogue, now)
         .context("creating the demo job")
 }

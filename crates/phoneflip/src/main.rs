@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 
 mod app;
 mod cmd;
+mod db;
 
 #[derive(Parser)]
 #[command(
@@ -66,6 +67,8 @@ enum Command {
     Check(cmd::check::Args),
     /// Turn a hand-made TFTP root into inventory: templates from SIPDefault.cnf/XMLDefault.cnf.xml, phones from SIP<MAC>.cnf/SEP<MAC>.cnf.xml.
     Adopt(cmd::adopt::Args),
+    /// The database: `db migrate --from sqlite:PATH --to postgres://...` moves a site to PostgreSQL.
+    Db(cmd::db::Args),
     /// The PBX side: `pbx export --for kamailio|asterisk|freeswitch` writes the lines' SIP accounts.
     Pbx(cmd::pbx::Args),
 }
@@ -110,6 +113,7 @@ fn run() -> Result<()> {
         Command::Cfgfmt(args) => cmd::cfgfmt::run(args),
         Command::Check(args) => cmd::check::run(args),
         Command::Adopt(args) => cmd::adopt::run(args),
+        Command::Db(args) => cmd::db::run(args),
     }
 }
 

@@ -435,3 +435,32 @@ fn a_failed_start_removes_the_database_it_created_and_keeps_one_that_was_there()
         1
     );
 }
+
+/// Unlike a SQLite file, one PostgreSQL database takes several serve
+/// nodes: both start, serve TFTP, run their job engines (which call the
+/// database from async code) and stop cleanly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_serve_nodes_share_one_postgres_database() {
+    let Some(pg) =
+        phoneflip_inventory::off_runtime(|| phoneflip_pgtest::database("two serve nodes"))
+    else {
+        return;
+    };
+    let (_dir, root, _) = setup();
+    let url = std::path::Path::new(&pg.url);
+    let a: SocketAddr = format!("127.0.0.1:{}", free_udp_port()).parse().unwrap();
+    let b: SocketAddr = format!("127.0.0.1:{}", free_udp_port()).parse().unwrap();
+    let first = serve(&root, url, a, &["--no-http"]).spawn().unwrap();
+    let second = serve(&root, url, b, &["--no-http"]).spawn().unwrap();
+    wait_up(a).await;
+    wait_up(b).await;
+    // A few job-engine ticks on both.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    for out in [stop(first), stop(second)] {
+        let err = String::from_utf8_lossy(&out.stderr);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(!err.contains("panicked"), "{err}");
+        assert!(!err.contains("job engine:"), "{err}");
+        assert!(stdout.contains("phoneflip: stopped"), "{stdout}\n{err}");
+    }
+}

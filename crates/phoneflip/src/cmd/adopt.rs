@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use phoneflip_config::{FileKind, FileName};
 use phoneflip_inventory::adopt::adopt;
-use phoneflip_inventory::Inventory;
 
 use super::phones::DbArg;
 

@@ -9,10 +9,13 @@ use anyhow::{bail, Context, Result};
 use clap::Subcommand;
 use phoneflip_device::{Mac, Model};
 use phoneflip_firmware::Protocol;
-use phoneflip_inventory::{now_millis, SqliteInventory};
+use phoneflip_inventory::now_millis;
+use std::sync::Arc;
+
+use crate::db::Db;
 use phoneflip_jobs::{
     cancel_and_restore, format_rfc3339, parse_rfc3339, CurrentCriterion, Job, JobState, JobStore,
-    MacPattern, Query, Rollout, Schedule, SqliteJobStore, Stage, Target,
+    MacPattern, Query, Rollout, Schedule, Stage, Target,
 };
 
 #[derive(clap::Args)]
@@ -24,14 +27,15 @@ pub struct Args {
 /// Where jobs (and the inventory they select from) live.
 #[derive(clap::Args, Debug, Clone)]
 pub struct JobsDb {
-    /// The phoneflip database (SQLite; the inventory's file).
+    /// The phoneflip database: the inventory's SQLite file or
+    /// postgres://USER@HOST[:PORT]/DB.
     #[arg(
         long,
         env = "PHONEFLIP_DB",
         default_value = "phoneflip.db",
-        value_name = "PATH"
+        value_name = "PATH|URL"
     )]
-    pub db: PathBuf,
+    pub db: Db,
 }
 
 impl JobsDb {
@@ -40,23 +44,20 @@ impl JobsDb {
             bail!(
                 "there is no database at {}; import phones first (phoneflip phones import FILE.csv --db {}) \
                  or point --db (or PHONEFLIP_DB) at an existing one",
-                self.db.display(),
-                self.db.display()
+                self.db, self.db
             );
         }
         Ok(())
     }
 
-    fn jobs(&self) -> Result<SqliteJobStore> {
+    fn jobs(&self) -> Result<Arc<dyn JobStore>> {
         self.require()?;
-        SqliteJobStore::open(&self.db)
-            .with_context(|| format!("cannot open the jobs in {}", self.db.display()))
+        self.db.jobs()
     }
 
-    fn inventory(&self) -> Result<SqliteInventory> {
+    fn inventory(&self) -> Result<Arc<dyn phoneflip_inventory::Inventory>> {
         self.require()?;
-        SqliteInventory::open(&self.db)
-            .with_context(|| format!("cannot open the inventory {}", self.db.display()))
+        self.db.inventory()
     }
 }
 
@@ -234,8 +235,8 @@ pub fn run(args: Args) -> Result<()> {
             let store = db.jobs()?;
             let options = phoneflip_jobs::CreateOptions { allow_unregistered };
             let st = phoneflip_jobs::create_job_with(
-                &inv,
-                &store,
+                &*inv,
+                &*store,
                 job,
                 macs.as_deref(),
                 &catalogue,
@@ -393,8 +394,8 @@ pub fn run(args: Args) -> Result<()> {
             let store = db.jobs()?;
             let inv = db.inventory()?;
             let (st, restored) = cancel_and_restore(
-                &store,
-                &inv,
+                &*store,
+                &*inv,
                 id,
                 now_millis(),
                 "cancelled from the command line",

@@ -4,6 +4,7 @@ pub mod adopt;
 pub mod bench;
 pub mod cfgfmt;
 pub mod check;
+pub mod db;
 pub mod dhcp;
 pub mod doctor;
 pub mod emulate;

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use clap::Subcommand;
-use phoneflip_inventory::{Inventory, PhoneFilter};
+use phoneflip_inventory::PhoneFilter;
 use phoneflip_pbx::export::{KAMAILIO_SUBSCRIBER_HEADER, KAMAILIO_SUBSCRIBER_VERSION};
 use phoneflip_pbx::{accounts, render, ExportOptions, Pbx, PhoneLines};
 

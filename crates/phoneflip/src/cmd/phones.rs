@@ -4,6 +4,9 @@
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::db::Db;
 
 use anyhow::{bail, Context, Result};
 use clap::Subcommand;
@@ -16,36 +19,36 @@ use phoneflip_inventory::{
 /// Where the inventory lives; shared by every command that reads or writes it.
 #[derive(clap::Args, Debug, Clone)]
 pub struct DbArg {
-    /// The inventory database (SQLite, created on first import).
+    /// The inventory database: a SQLite file (created on first import) or
+    /// postgres://USER@HOST[:PORT]/DB.
     #[arg(
         long,
         env = "PHONEFLIP_DB",
         default_value = "phoneflip.db",
-        value_name = "PATH"
+        value_name = "PATH|URL"
     )]
-    pub db: PathBuf,
+    pub db: Db,
 }
 
 impl DbArg {
     /// Opens the inventory, creating it if needed.
-    pub fn open_or_create(&self) -> Result<SqliteInventory> {
-        SqliteInventory::open(&self.db).with_context(|| {
+    pub fn open_or_create(&self) -> Result<Arc<dyn Inventory>> {
+        self.db.inventory().with_context(|| {
             format!(
-                "cannot open the inventory {}; pass --db PATH (or set PHONEFLIP_DB) to a writable file",
-                self.db.display()
+                "cannot open the inventory {}; pass --db PATH (or set PHONEFLIP_DB) to a writable file or a postgres:// URL",
+                self.db
             )
         })
     }
 
     /// Opens an inventory that must already exist: reading commands never
     /// leave an empty database behind in the current directory.
-    pub fn open_existing(&self) -> Result<SqliteInventory> {
+    pub fn open_existing(&self) -> Result<Arc<dyn Inventory>> {
         if !self.db.exists() {
             bail!(
                 "there is no inventory at {}; import phones first (phoneflip phones import FILE.csv --db {}) \
                  or point --db (or PHONEFLIP_DB) at an existing one",
-                self.db.display(),
-                self.db.display()
+                self.db, self.db
             );
         }
         self.open_or_create()
@@ -184,7 +187,7 @@ pub fn run(args: Args) -> Result<()> {
             }
             let store = db.open_existing()?;
             if store.get_phone(mac)?.is_none() {
-                bail!("phone {mac} is not in the inventory {}; import it first (phoneflip phones import FILE.csv)", db.db.display());
+                bail!("phone {mac} is not in the inventory {}; import it first (phoneflip phones import FILE.csv)", db.db);
             }
             store
                 .set_observed_load(mac, &load)
@@ -195,7 +198,7 @@ pub fn run(args: Args) -> Result<()> {
         PhonesCommand::Show { mac, db } => {
             let store = db.open_existing()?;
             let Some(p) = store.get_phone(mac)? else {
-                bail!("phone {mac} is not in the inventory {}", db.db.display());
+                bail!("phone {mac} is not in the inventory {}", db.db);
             };
             let dash = |s: Option<String>| s.unwrap_or_else(|| "-".into());
             println!("mac:            {}", p.mac);
@@ -277,7 +280,7 @@ fn import(file: &Path, opts: &ParseOptions, dry_run: bool, json: bool, db: &DbAr
             ImportError::Store(e) => anyhow::Error::new(e).context(format!(
                 "importing {} into {}",
                 file.display(),
-                db.db.display()
+                db.db
             )),
         }
     };
@@ -291,15 +294,15 @@ fn import(file: &Path, opts: &ParseOptions, dry_run: bool, json: bool, db: &DbAr
         } else {
             let done = db
                 .open_or_create()
-                .and_then(|store| bulk::import_bytes(&store, &input, false, opts).map_err(report));
-            if done.is_err() {
-                remove_created_db(&db.db);
+                .and_then(|store| bulk::import_bytes(&*store, &input, false, opts).map_err(report));
+            if let (Err(_), Some(path)) = (&done, db.db.sqlite_path()) {
+                remove_created_db(path);
             }
             done?
         }
     } else {
         let store = db.open_or_create()?;
-        bulk::import_bytes(&store, &input, dry_run, opts).map_err(report)?
+        bulk::import_bytes(&*store, &input, dry_run, opts).map_err(report)?
     };
     for w in &imported.warnings {
         eprintln!("phoneflip: warning: {}: {w}", file.display());
@@ -346,14 +349,14 @@ fn export(file: Option<&Path>, format: Format, db: &DbArg) -> Result<()> {
                 )
             })?;
             let mut w = std::io::BufWriter::new(f);
-            bulk::export_as(&store, &mut w, format)
+            bulk::export_as(&*store, &mut w, format)
                 .with_context(|| format!("writing {}", path.display()))?;
             w.flush()
                 .with_context(|| format!("writing {}", path.display()))?;
         }
         None => {
             let stdout = std::io::stdout();
-            bulk::export_as(&store, stdout.lock(), format)
+            bulk::export_as(&*store, stdout.lock(), format)
                 .context("writing the CSV to standard output")?;
         }
     }
@@ -374,7 +377,7 @@ fn list(filter: &PhoneFilter, json: bool, show_secrets: bool, db: &DbArg) -> Res
     let store = db.open_existing()?;
     let phones = store
         .list_phones(filter)
-        .with_context(|| format!("listing phones in {}", db.db.display()))?;
+        .with_context(|| format!("listing phones in {}", db.db))?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     if json {

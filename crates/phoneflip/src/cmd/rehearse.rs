@@ -11,7 +11,7 @@ use phoneflip_device::{Mac, Model};
 use phoneflip_emulator::driver::{self, DriveOptions, LiveStatus, SipOptions, TftpFetcher};
 use phoneflip_emulator::{Flash, Outcome, Phone, PhoneConfig, Report, TftpSetting};
 use phoneflip_firmware::{LoadName, Release};
-use phoneflip_inventory::{Inventory, PhoneFilter};
+use phoneflip_inventory::PhoneFilter;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -115,7 +115,7 @@ fn specs(args: &Args) -> Result<Vec<Spec>> {
     let inv = args.db.open_existing()?;
     let phones = inv
         .list_phones(&PhoneFilter::default())
-        .with_context(|| format!("listing the phones of {}", args.db.db.display()))?;
+        .with_context(|| format!("listing the phones of {}", args.db.db))?;
     let mut out = Vec::new();
     for p in phones
         .into_iter()

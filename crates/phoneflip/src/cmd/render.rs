@@ -80,7 +80,7 @@ fn root_file(root: &Path, name: &str) -> Option<PathBuf> {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let store: Arc<dyn Inventory> = Arc::new(args.db.open_existing()?);
+    let store: Arc<dyn Inventory> = args.db.open_existing()?;
     let provisioner = Provisioner::new(store.clone(), catalogue(args.root.as_deref())?, None);
     match (args.mac, args.all) {
         (Some(mac), false) => {

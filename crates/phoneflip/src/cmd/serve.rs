@@ -38,9 +38,16 @@ pub struct Args {
     /// Run TFTP only, without the HTTP API and dashboard.
     #[arg(long)]
     pub no_http: bool,
-    /// Inventory database [default: phoneflip.db].
-    #[arg(long, value_name = "PATH", env = "PHONEFLIP_DB")]
-    pub db: Option<PathBuf>,
+    /// Inventory and job database [default: phoneflip.db]: a SQLite file,
+    /// or postgres://USER@HOST[:PORT]/DB, which several serve nodes share
+    /// (each job then runs on one node at a time).
+    #[arg(long, value_name = "PATH|URL", env = "PHONEFLIP_DB")]
+    pub db: Option<crate::db::Db>,
+    /// With a PostgreSQL --db: seconds a node holds a job without
+    /// renewing it; a node that dies has its jobs taken over after this
+    /// long [default: 45].
+    #[arg(long, value_name = "SECONDS")]
+    pub job_lease: Option<u64>,
     /// File holding the bearer token that API writes must carry (first
     /// line); without a token the API is read-only. PHONEFLIP_API_TOKEN
     /// gives the token itself.
@@ -153,7 +160,8 @@ struct FileConfig {
     tftp: Option<SocketAddr>,
     http: Option<SocketAddr>,
     no_http: Option<bool>,
-    db: Option<PathBuf>,
+    db: Option<String>,
+    job_lease: Option<u64>,
     api_token: Option<String>,
     api_token_file: Option<PathBuf>,
     tftp_retries: Option<u32>,
@@ -205,11 +213,22 @@ pub fn run(args: Args) -> Result<()> {
     let Some(root) = args.root.or(file.root) else {
         bail!("no TFTP root: pass --root DIR (or root = \"DIR\" in the config file); add --demo to create a demo root there");
     };
-    let db = args
-        .db
-        .or(file.db)
-        .unwrap_or_else(|| PathBuf::from("phoneflip.db"));
-    let created_db = !db.exists();
+    let db = match (args.db, file.db) {
+        (Some(d), _) => d,
+        (None, Some(s)) => s
+            .parse()
+            .map_err(|e| anyhow::anyhow!("db = {s:?} in the config file: {e}"))?,
+        (None, None) => crate::db::Db::Sqlite(PathBuf::from("phoneflip.db")),
+    };
+    let job_lease = Duration::from_secs(
+        args.job_lease
+            .or(file.job_lease)
+            .unwrap_or(phoneflip_jobs::DEFAULT_LEASE.as_secs())
+            .max(1),
+    );
+    // Only a SQLite file can be "created by this run" (and so removed
+    // when the start-up fails).
+    let created_db = !db.exists() && db.sqlite_path().is_some();
     if args.demo || file.demo.unwrap_or(false) {
         app::create_demo(&root, &db)?;
     }
@@ -294,6 +313,7 @@ pub fn run(args: Args) -> Result<()> {
         log,
         db,
         created_db,
+        job_lease,
         http,
         api_token,
         auto_register,

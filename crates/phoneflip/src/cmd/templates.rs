@@ -10,7 +10,6 @@ use clap::Subcommand;
 use phoneflip_config::sip_params::{check_param, SipProblem};
 use phoneflip_config::Template;
 use phoneflip_firmware::{Protocol, Version};
-use phoneflip_inventory::Inventory;
 
 use super::phones::DbArg;
 
@@ -110,7 +109,7 @@ pub fn run(args: Args) -> Result<()> {
             let existed = store.get_template(&name)?.is_some();
             store
                 .put_template(&template)
-                .with_context(|| format!("saving template {name:?} in {}", db.db.display()))?;
+                .with_context(|| format!("saving template {name:?} in {}", db.db))?;
             println!(
                 "{} template {name} ({protocol}, {} setting(s))",
                 if existed { "replaced" } else { "created" },
@@ -126,7 +125,7 @@ pub fn run(args: Args) -> Result<()> {
             let store = db.open_existing()?;
             let mut templates = store
                 .list_templates()
-                .with_context(|| format!("listing templates in {}", db.db.display()))?;
+                .with_context(|| format!("listing templates in {}", db.db))?;
             if !show_secrets {
                 for t in &mut templates {
                     phoneflip_config::redact_settings(&mut t.settings);
@@ -157,14 +156,14 @@ pub fn run(args: Args) -> Result<()> {
             let store = db.open_existing()?;
             if store
                 .delete_template(&name)
-                .with_context(|| format!("removing template {name:?} from {}", db.db.display()))?
+                .with_context(|| format!("removing template {name:?} from {}", db.db))?
             {
                 println!("removed template {name}");
                 Ok(())
             } else {
                 bail!(
                     "there is no template {name:?} in {}; see phoneflip templates list",
-                    db.db.display()
+                    db.db
                 )
             }
         }
