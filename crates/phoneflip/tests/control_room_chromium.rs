@@ -123,6 +123,12 @@ impl Browser {
     }
 
     fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        self.try_call(method, path, body)
+            .unwrap_or_else(|v| panic!("WebDriver {method} {path}: {v}"))
+    }
+
+    /// The WebDriver answer, or its error.
+    fn try_call(&self, method: &str, path: &str, body: Option<Value>) -> Result<Value, Value> {
         let v = http(
             self.driver,
             method,
@@ -130,9 +136,9 @@ impl Browser {
             Some(&body.unwrap_or(json!({}))),
         );
         if v["value"]["error"].is_string() {
-            panic!("WebDriver {method} {path}: {v}");
+            return Err(v);
         }
-        v["value"].clone()
+        Ok(v["value"].clone())
     }
 
     fn go(&self, url: &str) {
@@ -156,9 +162,23 @@ impl Browser {
         v[ELEMENT].as_str().unwrap().to_string()
     }
 
+    /// Clicks `css`; again if the page re-rendered it in between (the
+    /// dashboard rewrites its tables on every refresh).
     fn click(&self, css: &str) {
-        let e = self.element(css);
-        self.call("POST", &format!("/element/{e}/click"), None);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let e = self.element(css);
+            match self.try_call("POST", &format!("/element/{e}/click"), None) {
+                Ok(_) => return,
+                Err(v)
+                    if Instant::now() < deadline
+                        && v["value"]["error"] == "stale element reference" =>
+                {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                Err(v) => panic!("WebDriver click on {css}: {v}"),
+            }
+        }
     }
 
     fn type_into(&self, css: &str, text: &str) {
