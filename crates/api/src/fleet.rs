@@ -152,10 +152,13 @@ pub fn job_links(jobs: &[JobState]) -> HashMap<Mac, JobLink<'_>> {
 /// The stage of `p`: its job's fold when a job holds it, otherwise what
 /// the inventory knows (seen or not, on the wanted load or not).
 pub fn phone_stage(p: &Phone, link: Option<&JobLink>) -> PhoneStage {
-    let seen = if p.observed_load.is_some() {
-        PhoneStage::Seen
-    } else {
-        PhoneStage::Unseen
+    // What the inventory knows: a phone seen on the load it should run
+    // fetched that load's configuration (also when its job stopped
+    // before folding it, e.g. cancelled while the phone booted).
+    let before = match (phone_state(p), &p.observed_load) {
+        (PhoneState::Converted, _) => PhoneStage::ConfigurationFetched,
+        (_, Some(_)) => PhoneStage::Seen,
+        (_, None) => PhoneStage::Unseen,
     };
     match link {
         Some(l) => fold_stage(
@@ -164,12 +167,9 @@ pub fn phone_stage(p: &Phone, link: Option<&JobLink>) -> PhoneStage {
                 .registration
                 .as_ref()
                 .is_some_and(|r| r.is_registered()),
-            seen,
+            before,
         ),
-        None => match phone_state(p) {
-            PhoneState::Converted => PhoneStage::ConfigurationFetched,
-            _ => seen,
-        },
+        None => before,
     }
 }
 
@@ -347,6 +347,39 @@ mod tests {
         let mut p = phone(Some("P0S3-8-12-00"), None);
         p.desired_protocol = Some(phoneflip_firmware::Protocol::Sip);
         assert_eq!(phone_state(&p), PhoneState::Converted);
+    }
+
+    /// A job that never folded the phone's boot (cancelled meanwhile)
+    /// does not hide that the phone runs its wanted load.
+    #[test]
+    fn a_phone_on_its_wanted_load_is_not_just_seen() {
+        let entry = |mac: Mac| PhoneEntry {
+            mac,
+            reset: phoneflip_jobs::ResetMethod::PowerCycle,
+            batch: None,
+            started_ms: None,
+            ip: None,
+            progress: phoneflip_jobs::Progress::default(),
+            reset_done: false,
+            note: None,
+            needs_power_cycle: false,
+            prior: None,
+            via: Vec::new(),
+            registration: None,
+        };
+        let done = phone(Some("P0S3-8-12-00"), Some("P0S3-8-12-00"));
+        let old = phone(Some("P0030801SR02"), Some("P0S3-8-12-00"));
+        let unseen = phone(None, Some("P0S3-8-12-00"));
+        for (p, want) in [
+            (&done, PhoneStage::ConfigurationFetched),
+            (&old, PhoneStage::Seen),
+            (&unseen, PhoneStage::Unseen),
+        ] {
+            let e = entry(p.mac);
+            let link = JobLink { job: 1, entry: &e };
+            assert_eq!(phone_stage(p, Some(&link)), want, "{:?}", p.observed_load);
+            assert_eq!(phone_stage(p, None), want, "{:?}", p.observed_load);
+        }
     }
 
     #[test]

@@ -36,6 +36,9 @@ pub struct NewJob {
     /// RFC 3339 time to start; absent = run immediately.
     #[serde(default)]
     pub at: Option<String>,
+    /// Canary, batches, failures allowed, timeouts. In it,
+    /// `register_grace_ms` absent waits the default 120 s for a SIP
+    /// phone to register; `null` ends the job at conversion.
     #[serde(default)]
     pub rollout: Option<Rollout>,
     /// Create a SIP job even though some phones could not register (no
@@ -118,7 +121,17 @@ pub async fn create(
     body: Bytes,
 ) -> Result<Json<JobView>, ApiError> {
     authorize(&s, &headers)?;
-    let new: NewJob = json_body(&body, "job")?;
+    let mut new: NewJob = json_body(&body, "job")?;
+    // A rollout without `register_grace_ms` waits the default time for
+    // registration, as `jobs create` does; only an explicit null ends
+    // the job at conversion (the stored jobs' `None`, kept for the jobs
+    // written before registration was checked).
+    if let Some(r) = new.rollout.as_mut() {
+        let raw: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+        if raw["rollout"].get("register_grace_ms").is_none() {
+            r.register_grace_ms = Rollout::default().register_grace_ms;
+        }
+    }
     let now = phoneflip_inventory::now_millis();
     let schedule = match &new.at {
         None => Schedule::Now,

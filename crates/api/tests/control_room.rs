@@ -130,6 +130,12 @@ async fn a_job_from_a_query_shows_its_phones_stages_and_power_cycles() {
     assert_eq!(st, StatusCode::OK, "{job}");
     let id = job["job"]["id"].as_i64().unwrap();
     assert_eq!(job["phones"].as_array().unwrap().len(), 4);
+    // Its rollout named no registration wait: the default one, as the CLI.
+    assert_eq!(
+        job["job"]["rollout"]["register_grace_ms"], 120_000,
+        "{}",
+        job["job"]
+    );
     // A list of jobs without their phones; a job's phones a page at a time.
     let (_, ov) = call(&s, "GET", "/api/jobs/overview", None).await;
     assert_eq!(ov[0]["job"]["id"], id, "{ov}");
@@ -202,6 +208,23 @@ async fn a_job_from_a_query_shows_its_phones_stages_and_power_cycles() {
     assert_eq!(st, StatusCode::OK);
     let (_, pc) = call(&s, "GET", "/api/power-cycle", None).await;
     assert_eq!(pc, json!([]));
+
+    // An explicit null: the job ends at conversion.
+    let (st, job) = call(
+        &s,
+        "POST",
+        "/api/jobs",
+        Some(json!({"description": "branch", "template": "sip", "to": "sip:8.12", "query": {"site": "branch"},
+            "rollout": {"canary_size": 0, "batch_size": 2, "max_failures": 1, "phone_timeout_ms": 600000,
+                        "register_grace_ms": null}})),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{job}");
+    assert!(
+        job["job"]["rollout"]["register_grace_ms"].is_null(),
+        "{}",
+        job["job"]
+    );
 }
 
 #[tokio::test]
@@ -290,6 +313,7 @@ async fn ten_thousand_phones_first_page_under_a_second() {
     .await;
     assert_eq!(st, StatusCode::OK, "{}", job["error"]);
     let id = job["job"]["id"].as_i64().unwrap();
+    assert_eq!(job["job"]["rollout"]["register_grace_ms"], 120_000);
     let job_phones = format!("/api/jobs/{id}/phones?limit=50&offset=0");
     for uri in [
         "/api/fleet",
