@@ -17,13 +17,22 @@ fn main() {
     let p = dir.path();
     let w = |name: &str, bytes: &[u8]| fs::write(p.join(name), bytes).expect("write");
     w("OS79XX.TXT", b"P003-8-12-00\n");
-    for f in [
-        "P003-8-12-00.bin",
-        "P003-8-12-00.sbn",
-        "P0S3-8-12-00.loads",
-        "P0S3-8-12-00.sb2",
-    ] {
-        w(f, &[0u8; 4096]);
+    // Intact images: the doctor checks them (a damaged one is "Image
+    // Authentication Failed"), and the only errors wanted are the names.
+    let bundle = phoneflip_bundle::synth::synth(
+        phoneflip_firmware::Protocol::Sip,
+        phoneflip_firmware::Version::new(8, 12),
+        phoneflip_bundle::synth::SizeProfile::Small,
+    )
+    .expect("synthetic SIP 8.12 bundle");
+    for (name, bytes) in &bundle.files {
+        if name.ends_with(".bin")
+            || name.ends_with(".sbn")
+            || name.contains(".loads")
+            || name.ends_with(".sb2")
+        {
+            w(name, bytes);
+        }
     }
     w(
         "SIPDefault.cnf",
