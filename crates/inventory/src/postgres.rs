@@ -26,7 +26,8 @@ use r2d2_postgres::postgres::{self, types::ToSql, GenericClient, NoTls, Row};
 use r2d2_postgres::PostgresConnectionManager;
 
 use crate::record::{
-    now_millis, Change, Event, ImportScope, ImportSummary, Millis, Phone, PhoneFilter, StoredEvent,
+    now_millis, Change, Event, FilterArg, ImportScope, ImportSummary, Millis, Phone, PhoneFilter,
+    StoredEvent,
 };
 use crate::sqlite::Migration;
 use crate::store::{validate_template, Inventory, InventoryError, Result};
@@ -291,50 +292,17 @@ fn write_phone_tx(c: &mut impl GenericClient, p: &Phone, is_new: bool) -> Result
     Ok(())
 }
 
-/// Sets a written phone's times (the SQLite backend's rule).
-fn stamp(p: &mut Phone, old: Option<&Phone>, now: Millis) {
-    match old {
-        Some(old) => {
-            p.created_ms = old.created_ms;
-            p.updated_ms = if old.same_admin_fields(p) {
-                old.updated_ms
-            } else {
-                now
-            };
-        }
-        None => {
-            p.created_ms = now;
-            p.updated_ms = now;
-        }
-    }
-}
-
 /// The `AND ...` conditions of a filter and their arguments.
 fn filter_sql(filter: &PhoneFilter) -> (String, Vec<Box<dyn ToSql + Sync>>) {
     let mut sql = String::new();
     let mut args: Vec<Box<dyn ToSql + Sync>> = Vec::new();
-    if let Some(s) = &filter.site {
-        args.push(Box::new(s.clone()));
-        sql += &format!(" AND site = ${}", args.len());
-    }
-    if let Some(m) = filter.model {
-        args.push(Box::new(m.number().to_string()));
-        sql += &format!(" AND model = ${}", args.len());
-    }
-    if let Some(t) = &filter.tag {
-        args.push(Box::new(t.clone()));
-        sql += &format!(
-            " AND EXISTS (SELECT 1 FROM phone_tags t WHERE t.mac = phones.mac AND t.tag = ${})",
-            args.len()
-        );
-    }
-    if let Some(t) = &filter.template {
-        args.push(Box::new(t.clone()));
-        sql += &format!(" AND template = ${}", args.len());
-    }
-    if let Some(a) = filter.auto_registered {
-        args.push(Box::new(a));
-        sql += &format!(" AND auto_registered = ${}", args.len());
+    for (cond, arg) in filter.conditions() {
+        args.push(match arg {
+            FilterArg::Text(t) => Box::new(t),
+            FilterArg::Bool(b) => Box::new(b),
+        });
+        sql += " AND ";
+        sql += &cond.replace("{}", &format!("${}", args.len()));
     }
     (sql, args)
 }
@@ -537,7 +505,7 @@ impl PgInventory {
         let now = (self.clock)();
         self.write(|tx| {
             let old = get_phone_tx(tx, p.mac, true)?;
-            stamp(&mut p, old.as_ref(), now);
+            p.stamp(old.as_ref(), now);
             write_phone_tx(tx, &p, old.is_none())
         })
     }
@@ -652,7 +620,7 @@ impl PgInventory {
             }
             p.normalize();
             p.validate()?;
-            stamp(&mut p, old.as_ref(), now);
+            p.stamp(old.as_ref(), now);
             write_phone_tx(tx, &p, old.is_none())?;
             Ok(p)
         })

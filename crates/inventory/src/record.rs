@@ -245,6 +245,26 @@ impl Phone {
 
     /// Whether the fields an administrator controls (the CSV columns) are
     /// equal; observed state and times are not compared.
+    /// Sets the times of a record about to be written over `old` (the
+    /// stored one, if any): created when first stored, updated only when
+    /// an administrative field changed. Both backends' one rule.
+    pub(crate) fn stamp(&mut self, old: Option<&Phone>, now: Millis) {
+        match old {
+            Some(old) => {
+                self.created_ms = old.created_ms;
+                self.updated_ms = if old.same_admin_fields(self) {
+                    old.updated_ms
+                } else {
+                    now
+                };
+            }
+            None => {
+                self.created_ms = now;
+                self.updated_ms = now;
+            }
+        }
+    }
+
     pub fn same_admin_fields(&self, other: &Phone) -> bool {
         self.mac == other.mac
             && self.model == other.model
@@ -376,6 +396,38 @@ impl PhoneFilter {
                 .auto_registered
                 .map_or(true, |a| p.auto_registered == a)
     }
+
+    /// The filter as SQL conditions, each with `{}` where its argument's
+    /// placeholder goes (`?N` in SQLite, `$N` in PostgreSQL) and that
+    /// argument: the one description both backends' queries are made from.
+    pub(crate) fn conditions(&self) -> Vec<(&'static str, FilterArg)> {
+        let mut out = Vec::new();
+        if let Some(s) = &self.site {
+            out.push(("site = {}", FilterArg::Text(s.clone())));
+        }
+        if let Some(m) = self.model {
+            out.push(("model = {}", FilterArg::Text(m.number().to_string())));
+        }
+        if let Some(t) = &self.tag {
+            out.push((
+                "EXISTS (SELECT 1 FROM phone_tags t WHERE t.mac = phones.mac AND t.tag = {})",
+                FilterArg::Text(t.clone()),
+            ));
+        }
+        if let Some(t) = &self.template {
+            out.push(("template = {}", FilterArg::Text(t.clone())));
+        }
+        if let Some(a) = self.auto_registered {
+            out.push(("auto_registered = {}", FilterArg::Bool(a)));
+        }
+        out
+    }
+}
+
+/// The argument of one [`PhoneFilter::conditions`] entry.
+pub(crate) enum FilterArg {
+    Text(String),
+    Bool(bool),
 }
 
 /// How one TFTP transfer ended.
