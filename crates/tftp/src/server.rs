@@ -784,11 +784,12 @@ async fn handle_read(shared: &Shared, from: SocketAddr, req: Request, inflight: 
         mode: req.mode,
         options: &req.options,
     };
+    let resolution = shared.source.resolve(&rr);
     // An alias is looked up under the name it stands for; the log and the
     // events keep the name the phone asked for.
-    let (resolution, disk_name) = match shared.source.resolve(&rr) {
-        Resolution::RootFile(other) => (Resolution::NotHere, other),
-        r => (r, name.clone()),
+    let disk_name = match &resolution {
+        Resolution::RootFile(other) => other.as_str(),
+        _ => name.as_str(),
     };
     let content = match resolution {
         Resolution::Virtual(b) => {
@@ -806,7 +807,7 @@ async fn handle_read(shared: &Shared, from: SocketAddr, req: Request, inflight: 
             return;
         }
         Resolution::NotHere | Resolution::RootFile(_) => {
-            match disk_lookup(shared, &disk_name).await {
+            match disk_lookup(shared, disk_name).await {
                 DiskLookup::Found(c) => c,
                 DiskLookup::NotFound { case_match } => {
                     if let Some(other) = case_match {
